@@ -1,0 +1,207 @@
+// libswift's Client over gRPC on swiftd's Unix socket; see swift/client.h.
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/unix_socket.h"
+#include "common/version.h"
+#include "proto/swift.grpc.pb.h"
+#include "swift/client.h"
+
+namespace swift {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view call) {
+  if (status.ok()) {
+    return absl::OkStatus();
+  }
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  if (code == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(absl::StrCat(
+        call, ": swiftd is unreachable (", status.error_message(), ")"));
+  }
+  if (code == absl::StatusCode::kDeadlineExceeded) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(call, ": swiftd did not answer in time"));
+  }
+  return absl::Status(code, absl::StrCat(call, ": ", status.error_message()));
+}
+
+// The reason, in a user's words, that nobody answers on `path`.
+absl::Status ExplainUnreachable(const std::string& path) {
+  absl::Status probe = ProbeUnixSocket(path);
+  if (absl::IsNotFound(probe)) {
+    return absl::UnavailableError(absl::StrCat(
+        "swiftd is not running: no socket at ", path,
+        " (start it with 'systemctl start swiftd', or pass --socket)"));
+  }
+  if (absl::IsUnavailable(probe)) {
+    return absl::UnavailableError(absl::StrCat(
+        "swiftd is not running: ", path,
+        " is a stale socket left by a swiftd that exited"));
+  }
+  if (absl::IsPermissionDenied(probe)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "not allowed to connect to swiftd at ", path,
+        " (join the socket's group, see 'ls -l ", path, "')"));
+  }
+  if (!probe.ok()) {
+    return probe;
+  }
+  return absl::UnavailableError(
+      absl::StrCat("swiftd at ", path, " accepted but did not answer"));
+}
+
+std::string ProgramName() {
+  std::ifstream comm("/proc/self/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name.empty() ? "libswift" : name;
+}
+
+std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
+  return std::chrono::system_clock::now() +
+         absl::ToChronoMicroseconds(timeout);
+}
+
+class GrpcClient final : public Client {
+ public:
+  GrpcClient(const ClientOptions& options,
+             std::shared_ptr<grpc::Channel> channel)
+      : options_(options),
+        stub_(v1::Control::NewStub(channel)),
+        channel_(std::move(channel)) {
+    header_.set_api_version(kControlApiVersion);
+    header_.set_client_name(options.client_name.empty() ? ProgramName()
+                                                        : options.client_name);
+  }
+
+  ~GrpcClient() override {
+    if (attach_reader_ != nullptr) {
+      attach_context_.TryCancel();
+      // Drains the stream so Finish() below does not block.
+      v1::AttachEvent ignored;
+      while (attach_reader_->Read(&ignored)) {
+      }
+      attach_reader_->Finish();
+    }
+  }
+
+  absl::Status Attach() {
+    v1::AttachRequest request;
+    *request.mutable_header() = header_;
+    request.set_pid(getpid());
+    attach_reader_ = stub_->Attach(&attach_context_, request);
+    v1::AttachEvent welcome;
+    // The welcome arrives at once; the stream then stays open (no deadline).
+    if (!attach_reader_->Read(&welcome)) {
+      grpc::Status status = attach_reader_->Finish();
+      attach_reader_.reset();
+      return FromGrpc(status, "Attach");
+    }
+    client_id_ = welcome.client_id();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<v1::GetStatusResponse> GetStatus() override {
+    v1::GetStatusRequest request;
+    *request.mutable_header() = header_;
+    v1::GetStatusResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineAfter(options_.call_timeout));
+    grpc::Status status = stub_->GetStatus(&context, request, &response);
+    if (!status.ok()) {
+      return FromGrpc(status, "GetStatus");
+    }
+    return response;
+  }
+
+  absl::StatusOr<v1::ListDevicesResponse> ListDevices() override {
+    v1::ListDevicesRequest request;
+    *request.mutable_header() = header_;
+    v1::ListDevicesResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineAfter(options_.call_timeout));
+    grpc::Status status = stub_->ListDevices(&context, request, &response);
+    if (!status.ok()) {
+      return FromGrpc(status, "ListDevices");
+    }
+    return response;
+  }
+
+  absl::Status Ping(uint64_t sequence) override {
+    v1::PingRequest request;
+    *request.mutable_header() = header_;
+    request.set_sequence(sequence);
+    v1::PingResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineAfter(options_.call_timeout));
+    grpc::Status status = stub_->Ping(&context, request, &response);
+    if (!status.ok()) {
+      return FromGrpc(status, "Ping");
+    }
+    if (response.sequence() != sequence) {
+      return absl::InternalError(absl::StrCat("Ping: sent sequence ", sequence,
+                                              ", swiftd echoed ",
+                                              response.sequence()));
+    }
+    return absl::OkStatus();
+  }
+
+  uint64_t client_id() const override { return client_id_; }
+
+ private:
+  const ClientOptions options_;
+  v1::RequestHeader header_;
+  std::unique_ptr<v1::Control::Stub> stub_;
+  std::shared_ptr<grpc::Channel> channel_;
+  // The open Attach stream, if attached; read only in Attach() and the
+  // destructor.
+  grpc::ClientContext attach_context_;
+  std::unique_ptr<grpc::ClientReader<v1::AttachEvent>> attach_reader_;
+  uint64_t client_id_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
+    const ClientOptions& options) {
+  const std::string& path = options.socket_path;
+  if (path.empty() || path.size() > kMaxUnixSocketPath) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("socket path must be 1 to ", kMaxUnixSocketPath,
+                     " bytes long, got ", path.size()));
+  }
+  // Ask the kernel first: it says precisely why nobody answers, where gRPC
+  // would only report a failed connection after its timeout.
+  if (absl::Status probe = ProbeUnixSocket(path); !probe.ok()) {
+    return ExplainUnreachable(path);
+  }
+  grpc::ChannelArguments arguments;
+  // Reconnect quickly after a swiftd restart instead of backing off for
+  // seconds, as gRPC would toward a remote host.
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      "unix:" + path, grpc::InsecureChannelCredentials(), arguments);
+  if (!channel->WaitForConnected(DeadlineAfter(options.connect_timeout))) {
+    return ExplainUnreachable(path);
+  }
+  auto client = std::make_unique<GrpcClient>(options, std::move(channel));
+  if (options.attach) {
+    if (absl::Status status = client->Attach(); !status.ok()) {
+      return status;
+    }
+  }
+  return client;
+}
+
+}  // namespace swift

@@ -1,0 +1,103 @@
+// swiftd: the per-host Swift daemon.
+//
+// Opens every RDMA device, serves the Control API on a Unix socket, tells
+// systemd when it is ready, and shuts down cleanly on SIGTERM or SIGINT.
+#include <signal.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/version.h"
+#include "daemon/swiftd_server.h"
+#include "daemon/systemd_notify.h"
+#include "glog/logging.h"
+
+ABSL_FLAG(std::string, socket, swift::kDefaultSocketPath,
+          "Unix socket the Control API listens on.");
+ABSL_FLAG(std::string, socket_mode, "0660",
+          "Permission bits (octal) of the socket file: who may connect.");
+ABSL_FLAG(std::string, socket_group, "",
+          "Group that owns the socket file (e.g. 'swift'); empty keeps "
+          "swiftd's own group.");
+
+namespace {
+
+// Signals that stop swiftd. They are blocked in every thread (gRPC's
+// threads inherit the mask) and taken synchronously by the main thread, so
+// shutdown runs in ordinary code, not in a signal handler.
+sigset_t StopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  return signals;
+}
+
+int WaitForStopSignal(const sigset_t& signals) {
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) != 0) {
+  }
+  return signal_number;
+}
+
+void Notify(const std::string& state) {
+  if (absl::Status status = swift::NotifySystemd(state); !status.ok()) {
+    LOG(WARNING) << "Cannot notify systemd: " << status;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "swiftd: the Swift RDMA control-plane daemon.\n"
+      "Usage: swiftd [--socket=PATH] [--socket_mode=0660] [--socket_group=G]\n"
+      "Logging: GLOG_v=1 for per-request logs, GLOG_log_dir=DIR for files.");
+  absl::ParseCommandLine(argc, argv);
+  if (std::getenv("GLOG_log_dir") == nullptr) {
+    FLAGS_logtostderr = true;  // systemd's journal collects stderr.
+  }
+  google::InitGoogleLogging(argv[0]);
+
+  const std::string mode_text = absl::GetFlag(FLAGS_socket_mode);
+  char* mode_end = nullptr;
+  const unsigned long mode = std::strtoul(mode_text.c_str(), &mode_end, 8);
+  if (mode_text.empty() || *mode_end != '\0' || mode > 0777) {
+    LOG(ERROR) << "--socket_mode must be octal permission bits like 0660, got '"
+               << absl::GetFlag(FLAGS_socket_mode) << "'";
+    return 2;
+  }
+
+  const sigset_t stop_signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  LOG(INFO) << "swiftd " << swift::kSwiftVersion << " starting (Control API v"
+            << swift::kControlApiVersion << ")";
+  swift::SwiftdOptions options;
+  options.socket_path = absl::GetFlag(FLAGS_socket);
+  options.socket_mode = static_cast<mode_t>(mode);
+  options.socket_group = absl::GetFlag(FLAGS_socket_group);
+  absl::StatusOr<std::unique_ptr<swift::SwiftdServer>> swiftd =
+      swift::SwiftdServer::Start(options);
+  if (!swiftd.ok()) {
+    LOG(ERROR) << "swiftd cannot start: " << swiftd.status();
+    Notify(absl::StrCat("STATUS=Failed to start: ",
+                        swiftd.status().message()));
+    return 1;
+  }
+  Notify(absl::StrCat("READY=1\nSTATUS=Serving on ", options.socket_path,
+                      " with ", (*swiftd)->devices().open_count(),
+                      " RDMA device(s)\nMAINPID=", getpid()));
+
+  const int signal_number = WaitForStopSignal(stop_signals);
+  LOG(INFO) << "Received " << strsignal(signal_number) << "; shutting down";
+  Notify("STOPPING=1");
+  (*swiftd)->Shutdown(absl::Seconds(2));
+  swiftd->reset();
+  LOG(INFO) << "swiftd stopped";
+  return 0;
+}

@@ -1,0 +1,136 @@
+// swiftctl as a user runs it: the real binary against a real swiftd.
+#include "absl/strings/match.h"
+#include "tests/test_swiftd.h"
+#include "tools/swiftctl/format.h"
+
+namespace swift {
+namespace {
+
+using ::swift::testing::CommandResult;
+using ::swift::testing::RunCommand;
+using ::swift::testing::TestSwiftd;
+
+std::string Swiftctl() {
+  return swift::testing::RunfilePath("tools/swiftctl/swiftctl");
+}
+
+TEST(SwiftctlTest, StatusTableShowsTheDaemonAlive) {
+  TestSwiftd swiftd;
+  ASSERT_TRUE(swiftd.ok());
+  CommandResult result =
+      RunCommand(Swiftctl() + " --socket=" + swiftd.socket_path() + " status");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(absl::StrContains(result.out, "swiftd:   alive")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out,
+                                "pid:      " + std::to_string(getpid())))
+      << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "socket:   " + swiftd.socket_path()))
+      << result.out;
+}
+
+TEST(SwiftctlTest, StatusJsonIsOneObjectWithEveryField) {
+  TestSwiftd swiftd;
+  ASSERT_TRUE(swiftd.ok());
+  CommandResult result = RunCommand(
+      Swiftctl() + " --json --socket=" + swiftd.socket_path() + " status");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out.front(), '{');
+  EXPECT_EQ(result.out.substr(result.out.size() - 2), "}\n");
+  for (const char* field : {"\"version\":\"", "\"uptime_us\":", "\"pid\":",
+                            "\"devices_count\":", "\"clients_count\":0"}) {
+    EXPECT_TRUE(absl::StrContains(result.out, field))
+        << field << " missing in " << result.out;
+  }
+}
+
+TEST(SwiftctlTest, DevicesListsWhatTheDaemonHolds) {
+  TestSwiftd swiftd;
+  ASSERT_TRUE(swiftd.ok());
+  CommandResult result =
+      RunCommand(Swiftctl() + " --socket=" + swiftd.socket_path() + " devices");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  if (swiftd.server().devices().entries().empty()) {
+    EXPECT_TRUE(absl::StartsWith(result.out, "No RDMA devices.")) << result.out;
+  } else {
+    for (const auto& entry : swiftd.server().devices().entries()) {
+      EXPECT_TRUE(absl::StrContains(result.out, entry.name)) << result.out;
+    }
+  }
+  CommandResult json = RunCommand(
+      Swiftctl() + " --json --socket=" + swiftd.socket_path() + " devices");
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_TRUE(absl::StrContains(json.out, "\"devices\":")) << json.out;
+}
+
+TEST(SwiftctlTest, MissingDaemonExitsOneWithAClearMessage) {
+  swift::testing::TempDir dir;
+  CommandResult result = RunCommand(Swiftctl() + " --socket=" + dir.path() +
+                                    "/none.sock status");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(result.err, "swiftd is not running"))
+      << result.err;
+  EXPECT_TRUE(result.out.empty()) << result.out;
+}
+
+TEST(SwiftctlTest, BadUsageExitsWithUsage) {
+  CommandResult unknown = RunCommand(Swiftctl() + " frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(unknown.err, "unknown command 'frobnicate'"))
+      << unknown.err;
+  EXPECT_TRUE(absl::StrContains(unknown.err, "Usage:")) << unknown.err;
+
+  CommandResult none = RunCommand(Swiftctl());
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(none.err, "no command given")) << none.err;
+
+  CommandResult bad_flag = RunCommand(Swiftctl() + " --no_such_flag status");
+  EXPECT_NE(bad_flag.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(bad_flag.err, "no_such_flag")) << bad_flag.err;
+
+  CommandResult bad_timeout = RunCommand(Swiftctl() + " --timeout_ms=0 status");
+  EXPECT_EQ(bad_timeout.exit_code, 2);
+}
+
+TEST(SwiftctlFormatTest, TablesAlignColumns) {
+  EXPECT_EQ(swiftctl::FormatTable({"A", "LONG"}, {{"xyz", "1"}, {"q", "22"}}),
+            "A    LONG\n"
+            "xyz  1\n"
+            "q    22\n");
+}
+
+TEST(SwiftctlFormatTest, DurationsReadNaturally) {
+  EXPECT_EQ(swiftctl::FormatDuration(340000), "340ms");
+  EXPECT_EQ(swiftctl::FormatDuration(12000000), "12s");
+  EXPECT_EQ(swiftctl::FormatDuration(67000000), "1m 7s");
+  EXPECT_EQ(swiftctl::FormatDuration(7500000000ull), "2h 5m");
+  EXPECT_EQ(swiftctl::FormatDuration(3ull * 86400000000ull + 4ull * 3600000000ull),
+            "3d 4h");
+}
+
+TEST(SwiftctlFormatTest, DevicesTableShowsPortsGidsAndErrors) {
+  v1::ListDevicesResponse response;
+  v1::Device* device = response.add_devices();
+  device->set_name("rxe0");
+  device->set_node_guid("5254:00ff:fe12:3456");
+  device->set_transport("InfiniBand");
+  v1::Port* port = device->add_ports();
+  port->set_port_num(1);
+  port->set_state("ACTIVE");
+  port->set_active_mtu_bytes(1024);
+  port->set_max_mtu_bytes(4096);
+  v1::Gid* gid = port->add_gids();
+  gid->set_index(1);
+  gid->set_type("RoCE v2");
+  gid->set_gid("::ffff:10.77.0.1");
+  response.add_devices()->set_name("broken0");
+  response.mutable_devices(1)->set_error("PERMISSION_DENIED: ibv_open_device");
+
+  const std::string table = swiftctl::FormatDevices(response);
+  EXPECT_TRUE(absl::StrContains(table, "rxe0    1     ACTIVE  1024/4096"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "RoCE v2  ::ffff:10.77.0.1")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "broken0: cannot be used: PERMISSION_DENIED")) << table;
+}
+
+}  // namespace
+}  // namespace swift

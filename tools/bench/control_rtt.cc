@@ -1,0 +1,112 @@
+// control_rtt: the round-trip time of Control API calls over swiftd's Unix
+// socket, as libswift sees it (sync gRPC unary calls, one at a time).
+//
+// Prints one JSON line: percentiles in microseconds for GetStatus and Ping.
+// Run through tools/bench/run control_rtt, which starts a swiftd for it.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_format.h"
+#include "swift/client.h"
+
+ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "swiftd's socket.");
+ABSL_FLAG(int, calls, 10000, "Timed calls per kind.");
+ABSL_FLAG(int, warmup, 500, "Untimed calls first.");
+
+namespace {
+
+struct Percentiles {
+  double p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;
+};
+
+Percentiles Summarize(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  auto at = [&samples](double q) {
+    return samples[std::min(samples.size() - 1,
+                            static_cast<size_t>(q * samples.size()))];
+  };
+  Percentiles result;
+  result.p50 = at(0.50);
+  result.p90 = at(0.90);
+  result.p99 = at(0.99);
+  result.max = samples.back();
+  double sum = 0;
+  for (double sample : samples) {
+    sum += sample;
+  }
+  result.mean = sum / samples.size();
+  return result;
+}
+
+// Times `calls` invocations of `call`; stops at the first failure.
+template <typename Call>
+absl::StatusOr<std::vector<double>> Time(int calls, Call call) {
+  std::vector<double> samples;
+  samples.reserve(calls);
+  for (int i = 0; i < calls; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    absl::Status status = call(i);
+    const auto end = std::chrono::steady_clock::now();
+    if (!status.ok()) {
+      return status;
+    }
+    samples.push_back(
+        std::chrono::duration<double, std::micro>(end - start).count());
+  }
+  return samples;
+}
+
+std::string Json(const std::string& prefix, const Percentiles& p) {
+  return absl::StrFormat(
+      "\"%s_p50_us\": %.1f, \"%s_p90_us\": %.1f, \"%s_p99_us\": %.1f, "
+      "\"%s_max_us\": %.1f, \"%s_mean_us\": %.1f",
+      prefix, p.p50, prefix, p.p90, prefix, p.p99, prefix, p.max, prefix,
+      p.mean);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const int calls = absl::GetFlag(FLAGS_calls);
+  if (calls <= 0) {
+    std::cerr << "control_rtt: --calls must be positive\n";
+    return 2;
+  }
+  swift::ClientOptions options;
+  options.socket_path = absl::GetFlag(FLAGS_socket);
+  options.client_name = "control_rtt";
+  auto client = swift::Client::Connect(options);
+  if (!client.ok()) {
+    std::cerr << "control_rtt: " << client.status().message() << "\n";
+    return 1;
+  }
+  swift::Client& swiftd = **client;
+  auto get_status = [&swiftd](int) { return swiftd.GetStatus().status(); };
+  auto ping = [&swiftd](int i) { return swiftd.Ping(i); };
+
+  if (auto warm = Time(absl::GetFlag(FLAGS_warmup), get_status); !warm.ok()) {
+    std::cerr << "control_rtt: " << warm.status().message() << "\n";
+    return 1;
+  }
+  auto status_samples = Time(calls, get_status);
+  auto ping_samples = Time(calls, ping);
+  if (!status_samples.ok() || !ping_samples.ok()) {
+    std::cerr << "control_rtt: "
+              << (status_samples.ok() ? ping_samples.status()
+                                      : status_samples.status())
+                     .message()
+              << "\n";
+    return 1;
+  }
+  std::cout << "{\"bench\": \"control_rtt\", \"transport\": \"grpc-unix\", "
+            << "\"calls\": " << calls << ", "
+            << Json("get_status", Summarize(*status_samples)) << ", "
+            << Json("ping", Summarize(*ping_samples)) << "}" << std::endl;
+  return 0;
+}

@@ -1,0 +1,143 @@
+// swiftctl's output formats; see format.h.
+#include "tools/swiftctl/format.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace swift::swiftctl {
+
+std::string FormatTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(header.size(), 0);
+  auto widen = [&widths](const std::vector<std::string>& row) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  };
+  widen(header);
+  for (const auto& row : rows) {
+    widen(row);
+  }
+  auto render = [&widths](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t i = 0; i < widths.size(); ++i) {
+      const std::string cell = i < row.size() ? row[i] : "";
+      absl::StrAppend(&line, cell);
+      if (i + 1 < widths.size()) {
+        line.append(widths[i] - cell.size() + 2, ' ');
+      }
+    }
+    // Trailing blanks of a short last cell are noise.
+    line.erase(line.find_last_not_of(' ') + 1);
+    return line + "\n";
+  };
+  std::string out = render(header);
+  for (const auto& row : rows) {
+    out += render(row);
+  }
+  return out;
+}
+
+std::string FormatDuration(uint64_t microseconds) {
+  const uint64_t seconds = microseconds / 1000000;
+  if (seconds == 0) {
+    return absl::StrCat(microseconds / 1000, "ms");
+  }
+  const uint64_t minutes = seconds / 60;
+  const uint64_t hours = minutes / 60;
+  const uint64_t days = hours / 24;
+  if (days > 0) {
+    return absl::StrCat(days, "d ", hours % 24, "h");
+  }
+  if (hours > 0) {
+    return absl::StrCat(hours, "h ", minutes % 60, "m");
+  }
+  if (minutes > 0) {
+    return absl::StrCat(minutes, "m ", seconds % 60, "s");
+  }
+  return absl::StrCat(seconds, "s");
+}
+
+std::string FormatStatus(const v1::GetStatusResponse& status) {
+  std::string devices = absl::StrCat(status.devices_count());
+  if (status.devices_failed_count() > 0) {
+    absl::StrAppend(&devices, " (", status.devices_failed_count(),
+                    " failed to open: see 'swiftctl devices')");
+  }
+  return FormatTable(
+      {"swiftd:", "alive"},
+      {{"version:", status.version()},
+       {"api:", absl::StrCat("v", status.api_version(), " (accepts v",
+                             status.min_api_version(), "+)")},
+       {"pid:", absl::StrCat(status.pid())},
+       {"uptime:", FormatDuration(status.uptime_us())},
+       {"socket:", status.socket_path()},
+       {"devices:", devices},
+       {"clients:", absl::StrCat(status.clients_count())}});
+}
+
+std::string FormatDevices(const v1::ListDevicesResponse& response) {
+  if (response.devices().empty()) {
+    return "No RDMA devices. (Soft-RoCE: 'rdma link add rxe0 type rxe "
+           "netdev IFACE', then restart swiftd.)\n";
+  }
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<std::string>> gid_rows;
+  std::string errors;
+  for (const v1::Device& device : response.devices()) {
+    if (!device.error().empty()) {
+      absl::StrAppend(&errors, device.name(),
+                      ": cannot be used: ", device.error(), "\n");
+      continue;
+    }
+    for (const v1::Port& port : device.ports()) {
+      rows.push_back(
+          {device.name(), absl::StrCat(port.port_num()), port.state(),
+           absl::StrCat(port.active_mtu_bytes(), "/", port.max_mtu_bytes()),
+           port.link_layer(), device.node_guid(), device.transport(),
+           absl::StrCat(device.num_comp_vectors()),
+           absl::StrCat(device.max_qp()), absl::StrCat(device.max_cq()),
+           absl::StrCat(device.max_mr()),
+           device.capabilities().context_import() ? "yes" : "no",
+           absl::StrCat(device.open_time_us())});
+      for (const v1::Gid& gid : port.gids()) {
+        gid_rows.push_back({device.name(), absl::StrCat(port.port_num()),
+                            absl::StrCat(gid.index()), gid.type(), gid.gid()});
+      }
+    }
+  }
+  std::string out;
+  if (!rows.empty()) {
+    out = FormatTable(
+      {"DEVICE", "PORT", "STATE", "MTU", "LINK", "NODE GUID", "TRANSPORT",
+       "VECTORS", "MAX QP", "MAX CQ", "MAX MR", "IMPORT", "OPEN US"},
+      rows);
+  }
+  if (!gid_rows.empty()) {
+    absl::StrAppend(&out, "\n",
+                    FormatTable({"DEVICE", "PORT", "GID", "TYPE", "ADDRESS"},
+                                gid_rows));
+  }
+  if (!errors.empty()) {
+    absl::StrAppend(&out, out.empty() ? "" : "\n", errors);
+  }
+  return out;
+}
+
+std::string FormatJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok()) {
+    return "{}\n";
+  }
+  return json + "\n";
+}
+
+}  // namespace swift::swiftctl

@@ -1,0 +1,34 @@
+// How swiftctl shows swiftd's answers: aligned tables for people, JSON for
+// scripts. Pure functions of the messages; thread-safe.
+#ifndef SWIFT_TOOLS_SWIFTCTL_FORMAT_H_
+#define SWIFT_TOOLS_SWIFTCTL_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "google/protobuf/message.h"
+#include "proto/swift.pb.h"
+
+namespace swift::swiftctl {
+
+// A table whose columns are padded to their widest cell.
+std::string FormatTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows);
+
+// "3d 4h", "2h 5m", "1m 7s", "12s", "340ms".
+std::string FormatDuration(uint64_t microseconds);
+
+// `swiftctl status` as "key: value" lines.
+std::string FormatStatus(const v1::GetStatusResponse& status);
+
+// `swiftctl devices`: one row per port, then each active port's GIDs.
+std::string FormatDevices(const v1::ListDevicesResponse& devices);
+
+// Any answer as JSON with the proto field names, all fields present, one
+// object per line.
+std::string FormatJson(const google::protobuf::Message& message);
+
+}  // namespace swift::swiftctl
+
+#endif  // SWIFT_TOOLS_SWIFTCTL_FORMAT_H_

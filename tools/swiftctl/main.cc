@@ -1,0 +1,99 @@
+// swiftctl: inspect and manage a running swiftd.
+//
+//   swiftctl [--socket=PATH] [--json] status | devices | version
+//
+// Exit codes: 0 success, 1 swiftd unreachable or the call failed, 2 usage.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/version.h"
+#include "swift/client.h"
+#include "tools/swiftctl/format.h"
+
+ABSL_FLAG(std::string, socket, swift::kDefaultSocketPath,
+          "swiftd's Control API socket.");
+ABSL_FLAG(bool, json, false, "Print JSON instead of a table.");
+ABSL_FLAG(int, timeout_ms, 5000, "Deadline of each call to swiftd.");
+
+namespace {
+
+constexpr char kUsage[] =
+    "swiftctl: inspect and manage swiftd, the Swift RDMA daemon.\n"
+    "Usage: swiftctl [--socket=PATH] [--json] [--timeout_ms=N] COMMAND\n"
+    "Commands:\n"
+    "  status    is swiftd alive; version, uptime, pid, devices, clients\n"
+    "  devices   the RDMA devices swiftd holds: ports, MTU, GIDs, limits\n"
+    "  version   swiftctl's own version and Control API version\n";
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int Fail(const absl::Status& status) {
+  std::cerr << "swiftctl: " << status.message() << "\n";
+  return kExitFailure;
+}
+
+template <typename Response>
+int Print(const absl::StatusOr<Response>& response,
+          std::string (*format_table)(const Response&)) {
+  if (!response.ok()) {
+    return Fail(response.status());
+  }
+  std::cout << (absl::GetFlag(FLAGS_json) ? swift::swiftctl::FormatJson(*response)
+                                          : format_table(*response));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
+  if (arguments.size() != 2) {
+    std::cerr << (arguments.size() < 2 ? "swiftctl: no command given\n"
+                                       : "swiftctl: one command at a time\n")
+              << kUsage;
+    return kExitUsage;
+  }
+  const std::string command = arguments[1];
+  if (command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "version") {
+    std::cout << "swiftctl " << swift::kSwiftVersion << " (Control API v"
+              << swift::kControlApiVersion << ")\n";
+    return 0;
+  }
+  if (command != "status" && command != "devices") {
+    std::cerr << "swiftctl: unknown command '" << command << "'\n" << kUsage;
+    return kExitUsage;
+  }
+  if (absl::GetFlag(FLAGS_timeout_ms) <= 0) {
+    std::cerr << "swiftctl: --timeout_ms must be positive\n";
+    return kExitUsage;
+  }
+
+  swift::ClientOptions options;
+  options.socket_path = absl::GetFlag(FLAGS_socket);
+  options.client_name = "swiftctl";
+  options.attach = false;
+  options.connect_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_timeout_ms));
+  options.call_timeout = options.connect_timeout;
+  absl::StatusOr<std::unique_ptr<swift::Client>> client =
+      swift::Client::Connect(options);
+  if (!client.ok()) {
+    return Fail(client.status());
+  }
+  if (command == "status") {
+    return Print((*client)->GetStatus(), &swift::swiftctl::FormatStatus);
+  }
+  return Print((*client)->ListDevices(), &swift::swiftctl::FormatDevices);
+}
