@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "client/fast_path_client.h"
 #include "absl/synchronization/mutex.h"
 #include "common/unix_socket.h"
 #include "common/version.h"
@@ -138,7 +139,10 @@ class GrpcClient final : public Client {
     return response;
   }
 
-  absl::Status Ping(uint64_t sequence) override {
+  absl::Status Ping(uint64_t sequence, Transport transport) override {
+    if (transport == Transport::kFastPath) {
+      return PingOverFastPath(sequence);
+    }
     v1::PingRequest request;
     *request.mutable_header() = header_;
     request.set_sequence(sequence);
@@ -158,8 +162,44 @@ class GrpcClient final : public Client {
   }
 
   uint64_t client_id() const override { return client_id_; }
+  bool has_fast_path() const override { return fast_path_ != nullptr; }
+
+  // Opens the fast path; an older swiftd without one is not an error.
+  absl::Status OpenFastPath() {
+    absl::StatusOr<std::unique_ptr<FastPathClient>> fast_path =
+        FastPathClient::Connect(FastPathSocketPath(options_.socket_path),
+                                header_.client_name());
+    if (fast_path.ok()) {
+      fast_path_ = *std::move(fast_path);
+      return absl::OkStatus();
+    }
+    if (absl::IsNotFound(fast_path.status()) ||
+        absl::IsUnavailable(fast_path.status())) {
+      return absl::OkStatus();
+    }
+    return fast_path.status();
+  }
 
  private:
+  absl::Status PingOverFastPath(uint64_t sequence) {
+    if (fast_path_ == nullptr) {
+      return absl::FailedPreconditionError(
+          "Ping: the fast path is not open (swiftd offers none?)");
+    }
+    v1::FastRequest request;
+    request.mutable_ping()->set_sequence(sequence);
+    absl::StatusOr<v1::FastResponse> response = fast_path_->Call(request);
+    if (!response.ok()) {
+      return response.status();
+    }
+    if (response->ping().sequence() != sequence) {
+      return absl::InternalError(absl::StrCat("Ping: sent sequence ", sequence,
+                                              ", swiftd echoed ",
+                                              response->ping().sequence()));
+    }
+    return absl::OkStatus();
+  }
+
   const ClientOptions options_;
   v1::RequestHeader header_;
   std::unique_ptr<v1::Control::Stub> stub_;
@@ -169,6 +209,8 @@ class GrpcClient final : public Client {
   grpc::ClientContext attach_context_;
   std::unique_ptr<grpc::ClientReader<v1::AttachEvent>> attach_reader_;
   uint64_t client_id_ = 0;
+  // Null when swiftd offers no fast path.
+  std::unique_ptr<FastPathClient> fast_path_;
 };
 
 }  // namespace
@@ -198,6 +240,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   auto client = std::make_unique<GrpcClient>(options, std::move(channel));
   if (options.attach) {
     if (absl::Status status = client->Attach(); !status.ok()) {
+      return status;
+    }
+  }
+  if (options.use_fast_path) {
+    if (absl::Status status = client->OpenFastPath(); !status.ok()) {
       return status;
     }
   }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
 #include "common/unique_fd.h"
@@ -44,6 +45,14 @@ absl::Status ProbeUnixSocket(absl::string_view path) {
     default:
       return ErrnoStatus(error, absl::StrCat("connect(", path, ")"));
   }
+}
+
+std::string FastPathSocketPath(absl::string_view control_socket_path) {
+  constexpr absl::string_view kSuffix = ".sock";
+  if (absl::EndsWith(control_socket_path, kSuffix)) {
+    control_socket_path.remove_suffix(kSuffix.size());
+  }
+  return absl::StrCat(control_socket_path, ".fast.sock");
 }
 
 }  // namespace swift

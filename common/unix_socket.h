@@ -6,6 +6,8 @@
 #ifndef SWIFT_COMMON_UNIX_SOCKET_H_
 #define SWIFT_COMMON_UNIX_SOCKET_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -22,6 +24,12 @@ inline constexpr size_t kMaxUnixSocketPath = 107;
 // when the caller may not connect; kInvalidArgument when `path` is empty or
 // longer than kMaxUnixSocketPath. Does not block beyond the connect().
 absl::Status ProbeUnixSocket(absl::string_view path);
+
+// FastPathSocketPath()
+//
+// Where swiftd's lean fast path (SOCK_SEQPACKET) listens, beside the Control
+// API socket: "/run/swift/swiftd.sock" -> "/run/swift/swiftd.fast.sock".
+std::string FastPathSocketPath(absl::string_view control_socket_path);
 
 }  // namespace swift
 

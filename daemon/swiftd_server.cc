@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/unix_socket.h"
 #include "daemon/socket_path.h"
 #include "glog/logging.h"
 
@@ -46,11 +47,15 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> ListenOnUnixSocket(
 
 SwiftdServer::SwiftdServer(SwiftdOptions options,
                            std::unique_ptr<DeviceCache> devices)
-    : options_(std::move(options)), devices_(std::move(devices)) {}
+    : options_(std::move(options)),
+      fast_path_path_(FastPathSocketPath(options_.socket_path)),
+      devices_(std::move(devices)) {}
 
 absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
     const SwiftdOptions& options) {
   SWIFT_RETURN_IF_ERROR(PrepareSocketPath(options.socket_path));
+  SWIFT_RETURN_IF_ERROR(
+      PrepareSocketPath(FastPathSocketPath(options.socket_path)));
   SWIFT_ASSIGN_OR_RETURN(std::unique_ptr<DeviceCache> devices,
                          DeviceCache::OpenAll());
   std::unique_ptr<SwiftdServer> swiftd(
@@ -60,12 +65,27 @@ absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
   SWIFT_ASSIGN_OR_RETURN(
       swiftd->server_,
       ListenOnUnixSocket(options.socket_path, swiftd->service_.get()));
-  if (absl::Status status = SecureSocket(options.socket_path,
-                                         options.socket_mode,
-                                         options.socket_group);
-      !status.ok()) {
+  FastPathService* fast_path = &swiftd->fast_path_service_;
+  absl::StatusOr<std::unique_ptr<FastPathServer>> fast_path_server =
+      FastPathServer::Start(
+          swiftd->fast_path_path_, options.socket_mode,
+          [fast_path](const FastPathCaller& caller,
+                      const v1::FastRequest& request) {
+            return fast_path->Handle(caller, request);
+          });
+  absl::Status secured = fast_path_server.status();
+  if (secured.ok()) {
+    swiftd->fast_path_server_ = *std::move(fast_path_server);
+    secured = SecureSocket(options.socket_path, options.socket_mode,
+                           options.socket_group);
+  }
+  if (secured.ok()) {
+    secured = SecureSocket(swiftd->fast_path_path_, options.socket_mode,
+                           options.socket_group);
+  }
+  if (!secured.ok()) {
     swiftd->Shutdown(absl::ZeroDuration());
-    return status;
+    return secured;
   }
   swiftd->server_->GetHealthCheckService()->SetServingStatus(true);
   LOG(INFO) << "Serving the Control API on unix:" << options.socket_path
@@ -81,6 +101,9 @@ void SwiftdServer::Shutdown(absl::Duration grace) {
     return;
   }
   shut_down_ = true;
+  if (fast_path_server_ != nullptr) {
+    fast_path_server_->Shutdown();
+  }
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     server_->Shutdown(std::chrono::system_clock::now() +

@@ -17,6 +17,8 @@
 #include "daemon/client_registry.h"
 #include "daemon/control_service.h"
 #include "daemon/device_cache.h"
+#include "daemon/fast_path_server.h"
+#include "daemon/fast_path_service.h"
 
 namespace swift {
 
@@ -34,7 +36,8 @@ class SwiftdServer final {
   //
   // Prepares the socket path (removing a stale socket), opens every RDMA
   // device, and serves the Control API, gRPC health checking and server
-  // reflection on `options.socket_path`. Returns once serving. Fails with
+  // reflection on `options.socket_path`, and the fast path beside it
+  // (FastPathSocketPath()). Returns once serving. Fails with
   // kAlreadyExists when another swiftd serves on the path, with the socket
   // preparation's or the device list's error, or kUnavailable when gRPC
   // cannot listen.
@@ -56,6 +59,7 @@ class SwiftdServer final {
   const DeviceCache& devices() const { return *devices_; }
   const ClientRegistry& clients() const { return clients_; }
   const std::string& socket_path() const { return options_.socket_path; }
+  const std::string& fast_path_socket_path() const { return fast_path_path_; }
 
  private:
   SwiftdServer(SwiftdOptions options, std::unique_ptr<DeviceCache> devices);
@@ -63,10 +67,13 @@ class SwiftdServer final {
   // Members in creation order, so they are destroyed in reverse: the server
   // goes before the service, the service before what it reads.
   const SwiftdOptions options_;
+  const std::string fast_path_path_;
   std::unique_ptr<DeviceCache> devices_;
   ClientRegistry clients_;
   std::unique_ptr<ControlServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  FastPathService fast_path_service_;
+  std::unique_ptr<FastPathServer> fast_path_server_;
 
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;

@@ -11,7 +11,9 @@
 #include <mutex>
 #include <thread>
 
+#include "common/seqpacket_socket.h"
 #include "common/version.h"
+#include "proto/fast_path.pb.h"
 #include "proto/swift.grpc.pb.h"
 #include "swift/client.h"
 #include "tests/test_swiftd.h"
@@ -72,6 +74,75 @@ TEST(ControlApiTest, PingEchoesEverySequence) {
   for (uint64_t sequence = 1; sequence <= 100; ++sequence) {
     ASSERT_TRUE((*client)->Ping(sequence).ok());
   }
+}
+
+TEST(ControlApiTest, FastPathAndGrpcBothAnswerPing) {
+  TestSwiftd swiftd;
+  ASSERT_TRUE(swiftd.ok());
+  auto client = Client::Connect(OptionsFor(swiftd, /*attach=*/false));
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->has_fast_path());
+  for (uint64_t sequence = 1; sequence <= 50; ++sequence) {
+    ASSERT_TRUE((*client)->Ping(sequence, Transport::kFastPath).ok());
+    ASSERT_TRUE((*client)->Ping(sequence, Transport::kGrpc).ok());
+  }
+}
+
+TEST(ControlApiTest, FastPathIsUnavailableOnceTheDaemonStops) {
+  TestSwiftd swiftd;
+  ASSERT_TRUE(swiftd.ok());
+  auto client = Client::Connect(OptionsFor(swiftd, /*attach=*/false));
+  ASSERT_TRUE(client.ok()) << client.status();
+  swiftd.Stop();
+  EXPECT_EQ((*client)->Ping(1, Transport::kFastPath).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST(ControlApiTest, FastPathRefusesCallsBeforeHelloAndWrongVersions) {
+  TestSwiftd swiftd;
+  ASSERT_TRUE(swiftd.ok());
+  auto socket =
+      SeqpacketSocket::Connect(swiftd.server().fast_path_socket_path());
+  ASSERT_TRUE(socket.ok()) << socket.status();
+  auto call = [&socket](const v1::FastRequest& request) {
+    EXPECT_TRUE(socket->Send(request.SerializeAsString()).ok());
+    v1::FastResponse response;
+    auto message = socket->Receive();
+    EXPECT_TRUE(message.ok()) << message.status();
+    EXPECT_TRUE(message.ok() && response.ParseFromString(message->data));
+    return response;
+  };
+  v1::FastRequest ping;
+  ping.set_call_id(1);
+  ping.mutable_ping()->set_sequence(5);
+  EXPECT_EQ(call(ping).code(),
+            static_cast<int>(absl::StatusCode::kFailedPrecondition));
+
+  v1::FastRequest hello;
+  hello.set_call_id(2);
+  hello.mutable_hello()->set_api_version(kControlApiVersion + 7);
+  v1::FastResponse refused = call(hello);
+  EXPECT_EQ(refused.code(),
+            static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  EXPECT_NE(refused.message().find("v" + std::to_string(kControlApiVersion + 7)),
+            std::string::npos);
+
+  hello.mutable_hello()->set_api_version(kControlApiVersion);
+  EXPECT_EQ(call(hello).code(), 0);
+  v1::FastResponse pong = call(ping);
+  EXPECT_EQ(pong.code(), 0);
+  EXPECT_EQ(pong.call_id(), 1u);
+  EXPECT_EQ(pong.ping().sequence(), 5u);
+
+  // Garbage is answered with an error, and the connection stays usable.
+  ASSERT_TRUE(socket->Send("\xff\xff\xff garbage").ok());
+  auto garbage_reply = socket->Receive();
+  ASSERT_TRUE(garbage_reply.ok());
+  v1::FastResponse garbage_response;
+  ASSERT_TRUE(garbage_response.ParseFromString(garbage_reply->data));
+  EXPECT_EQ(garbage_response.code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(call(ping).ping().sequence(), 5u);
 }
 
 TEST(ControlApiTest, AttachedClientsAreCountedWhileTheyLive) {
@@ -165,8 +236,13 @@ TEST(ControlApiTest, SocketIsOwnerAndGroupOnlyAndRemovedAtShutdown) {
   ASSERT_EQ(stat(swiftd.socket_path().c_str(), &info), 0);
   EXPECT_TRUE(S_ISSOCK(info.st_mode));
   EXPECT_EQ(info.st_mode & 0777, 0660u);
+  const std::string fast_path = swiftd.server().fast_path_socket_path();
+  ASSERT_EQ(stat(fast_path.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISSOCK(info.st_mode));
+  EXPECT_EQ(info.st_mode & 0777, 0660u);
   swiftd.Stop();
   EXPECT_NE(access(swiftd.socket_path().c_str(), F_OK), 0);
+  EXPECT_NE(access(fast_path.c_str(), F_OK), 0);
 }
 
 TEST(ControlApiTest, SecondDaemonOnTheSameSocketIsRefused) {

@@ -38,6 +38,7 @@ _ABSL_LIBS = [
     "flags_parse",
     "flags_usage",
     "flat_hash_map",
+    "flat_hash_set",
     "status",
     "statusor",
     "str_format",

@@ -25,6 +25,14 @@
 
 namespace swift {
 
+// How a call travels to swiftd.
+enum class Transport {
+  // The lean SOCK_SEQPACKET path (a few microseconds); what hot calls use.
+  kFastPath,
+  // gRPC on the Unix socket (about 100 us); what management calls use.
+  kGrpc,
+};
+
 struct ClientOptions {
   // swiftd's Control API socket.
   std::string socket_path = "/run/swift/swiftd.sock";
@@ -38,6 +46,9 @@ struct ClientOptions {
   // can release what it holds for this process when it exits. Tools that
   // only look (swiftctl) set this to false.
   bool attach = true;
+  // Open the fast path for hot calls. When swiftd offers none (an older
+  // swiftd), hot calls fall back to gRPC.
+  bool use_fast_path = true;
 };
 
 class Client {
@@ -62,8 +73,13 @@ class Client {
   // ListDevices(): the RDMA devices swiftd holds open.
   virtual absl::StatusOr<v1::ListDevicesResponse> ListDevices() = 0;
 
-  // Ping(): one round trip to swiftd and back; `sequence` is echoed.
-  virtual absl::Status Ping(uint64_t sequence) = 0;
+  // Ping(): one round trip to swiftd and back over `transport`; `sequence`
+  // is echoed. kFailedPrecondition for kFastPath when it is not open.
+  virtual absl::Status Ping(uint64_t sequence,
+                            Transport transport = Transport::kFastPath) = 0;
+
+  // Whether hot calls use the fast path.
+  virtual bool has_fast_path() const = 0;
 
   // The id swiftd gave this client when it attached; 0 if not attached.
   virtual uint64_t client_id() const = 0;

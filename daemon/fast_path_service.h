@@ -1,0 +1,26 @@
+// FastPathService: answers the fast path's calls (after the hello, which
+// the transport handles). Thread-safe: calls arrive on many connections.
+#ifndef SWIFT_DAEMON_FAST_PATH_SERVICE_H_
+#define SWIFT_DAEMON_FAST_PATH_SERVICE_H_
+
+#include "daemon/fast_path_server.h"
+#include "proto/fast_path.pb.h"
+
+namespace swift {
+
+class FastPathService final {
+ public:
+  FastPathService() = default;
+  FastPathService(const FastPathService&) = delete;
+  FastPathService& operator=(const FastPathService&) = delete;
+
+  // Handle()
+  //
+  // Answers `request`; a call this swiftd does not know is kUnimplemented.
+  v1::FastResponse Handle(const FastPathCaller& caller,
+                          const v1::FastRequest& request);
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_FAST_PATH_SERVICE_H_
