@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "client/fast_path_client.h"
 #include "absl/synchronization/mutex.h"
+#include "client/fast_path_client.h"
 #include "common/unix_socket.h"
 #include "common/version.h"
 #include "proto/swift.grpc.pb.h"
@@ -46,14 +46,14 @@ absl::Status ExplainUnreachable(const std::string& path) {
         " (start it with 'systemctl start swiftd', or pass --socket)"));
   }
   if (absl::IsUnavailable(probe)) {
-    return absl::UnavailableError(absl::StrCat(
-        "swiftd is not running: ", path,
-        " is a stale socket left by a swiftd that exited"));
+    return absl::UnavailableError(
+        absl::StrCat("swiftd is not running: ", path,
+                     " is a stale socket left by a swiftd that exited"));
   }
   if (absl::IsPermissionDenied(probe)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "not allowed to connect to swiftd at ", path,
-        " (join the socket's group, see 'ls -l ", path, "')"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("not allowed to connect to swiftd at ", path,
+                     " (join the socket's group, see 'ls -l ", path, "')"));
   }
   if (!probe.ok()) {
     return probe;
@@ -70,8 +70,7 @@ std::string ProgramName() {
 }
 
 std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
-  return std::chrono::system_clock::now() +
-         absl::ToChronoMicroseconds(timeout);
+  return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout);
 }
 
 class GrpcClient final : public Client {
@@ -114,29 +113,28 @@ class GrpcClient final : public Client {
   }
 
   absl::StatusOr<v1::GetStatusResponse> GetStatus() override {
-    v1::GetStatusRequest request;
-    *request.mutable_header() = header_;
-    v1::GetStatusResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineAfter(options_.call_timeout));
-    grpc::Status status = stub_->GetStatus(&context, request, &response);
-    if (!status.ok()) {
-      return FromGrpc(status, "GetStatus");
-    }
-    return response;
+    return Unary<v1::GetStatusRequest, v1::GetStatusResponse>(
+        &v1::Control::Stub::GetStatus, "GetStatus");
   }
 
   absl::StatusOr<v1::ListDevicesResponse> ListDevices() override {
-    v1::ListDevicesRequest request;
-    *request.mutable_header() = header_;
-    v1::ListDevicesResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineAfter(options_.call_timeout));
-    grpc::Status status = stub_->ListDevices(&context, request, &response);
-    if (!status.ok()) {
-      return FromGrpc(status, "ListDevices");
-    }
-    return response;
+    return Unary<v1::ListDevicesRequest, v1::ListDevicesResponse>(
+        &v1::Control::Stub::ListDevices, "ListDevices");
+  }
+
+  absl::StatusOr<v1::ListPeersResponse> ListPeers() override {
+    return Unary<v1::ListPeersRequest, v1::ListPeersResponse>(
+        &v1::Control::Stub::ListPeers, "ListPeers");
+  }
+
+  absl::StatusOr<v1::ListServicesResponse> ListServices() override {
+    return Unary<v1::ListServicesRequest, v1::ListServicesResponse>(
+        &v1::Control::Stub::ListServices, "ListServices");
+  }
+
+  absl::StatusOr<v1::ListConnectionsResponse> ListConnections() override {
+    return Unary<v1::ListConnectionsRequest, v1::ListConnectionsResponse>(
+        &v1::Control::Stub::ListConnections, "ListConnections");
   }
 
   absl::Status Ping(uint64_t sequence, Transport transport) override {
@@ -181,6 +179,24 @@ class GrpcClient final : public Client {
   }
 
  private:
+  // One unary call whose request has only a header.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Unary(
+      grpc::Status (v1::Control::Stub::*method)(grpc::ClientContext*,
+                                                const Request&, Response*),
+      absl::string_view name) {
+    Request request;
+    *request.mutable_header() = header_;
+    Response response;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineAfter(options_.call_timeout));
+    grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+    if (!status.ok()) {
+      return FromGrpc(status, name);
+    }
+    return response;
+  }
+
   absl::Status PingOverFastPath(uint64_t sequence) {
     if (fast_path_ == nullptr) {
       return absl::FailedPreconditionError(

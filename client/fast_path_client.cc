@@ -8,35 +8,18 @@
 
 namespace swift {
 
-absl::StatusOr<std::unique_ptr<FastPathClient>> FastPathClient::Connect(
-    const std::string& path, const std::string& client_name) {
-  absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path);
-  if (!socket.ok()) {
-    return socket.status();
-  }
-  std::unique_ptr<FastPathClient> client(
-      new FastPathClient(*std::move(socket)));
-  v1::FastRequest hello;
-  hello.mutable_hello()->set_api_version(kControlApiVersion);
-  hello.mutable_hello()->set_client_name(client_name);
-  hello.mutable_hello()->set_pid(getpid());
-  absl::StatusOr<v1::FastResponse> reply = client->Call(std::move(hello));
-  if (!reply.ok()) {
-    return reply.status();
-  }
-  return client;
-}
+namespace {
 
-absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
-  absl::MutexLock lock(&mu_);
-  const uint64_t call_id = next_call_id_++;
-  request.set_call_id(call_id);
-  if (absl::Status sent = socket_.Send(request.SerializeAsString());
+// One exchange; fails only for transport problems (the connection is then
+// unusable). swiftd's answer, error or not, comes back as a response.
+absl::StatusOr<v1::FastResponse> Exchange(SeqpacketSocket& socket,
+                                          const v1::FastRequest& request) {
+  if (absl::Status sent = socket.Send(request.SerializeAsString());
       !sent.ok()) {
     return absl::UnavailableError(
         absl::StrCat("swiftd fast path: ", sent.message()));
   }
-  absl::StatusOr<SeqpacketSocket::Message> message = socket_.Receive();
+  absl::StatusOr<SeqpacketSocket::Message> message = socket.Receive();
   if (!message.ok()) {
     return absl::UnavailableError(
         absl::StrCat("swiftd fast path: ", message.status().message()));
@@ -45,16 +28,112 @@ absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
   if (!response.ParseFromString(message->data)) {
     return absl::InternalError("swiftd fast path: malformed response");
   }
-  if (response.call_id() != call_id) {
-    return absl::InternalError(absl::StrCat(
-        "swiftd fast path: response to call ", response.call_id(),
-        " while waiting for ", call_id));
+  if (response.call_id() != request.call_id()) {
+    return absl::InternalError(
+        absl::StrCat("swiftd fast path: response to call ", response.call_id(),
+                     " while waiting for ", request.call_id()));
   }
+  return response;
+}
+
+absl::StatusOr<v1::FastResponse> AnswerStatus(v1::FastResponse response) {
   if (response.code() != 0) {
     return absl::Status(static_cast<absl::StatusCode>(response.code()),
                         response.message());
   }
   return response;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::FastResponse> CallOn(SeqpacketSocket& socket,
+                                        const v1::FastRequest& request) {
+  absl::StatusOr<v1::FastResponse> response = Exchange(socket, request);
+  if (!response.ok()) {
+    return response.status();
+  }
+  return AnswerStatus(*std::move(response));
+}
+
+absl::StatusOr<SeqpacketSocket> FastPathClient::OpenChannel(
+    const std::string& path, const std::string& client_name,
+    v1::FastHello::Channel kind, v1::FastHelloReply* reply) {
+  absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path);
+  if (!socket.ok()) {
+    return socket.status();
+  }
+  v1::FastRequest hello;
+  hello.mutable_hello()->set_api_version(kControlApiVersion);
+  hello.mutable_hello()->set_client_name(client_name);
+  hello.mutable_hello()->set_pid(getpid());
+  hello.mutable_hello()->set_channel(kind);
+  absl::StatusOr<v1::FastResponse> answer = CallOn(*socket, hello);
+  if (!answer.ok()) {
+    return answer.status();
+  }
+  if (reply != nullptr) {
+    *reply = answer->hello();
+  }
+  return socket;
+}
+
+absl::StatusOr<std::unique_ptr<FastPathClient>> FastPathClient::Connect(
+    const std::string& path, const std::string& client_name) {
+  v1::FastHelloReply hello;
+  absl::StatusOr<SeqpacketSocket> first =
+      OpenChannel(path, client_name, v1::FastHello::CALLS, &hello);
+  if (!first.ok()) {
+    return first.status();
+  }
+  std::unique_ptr<FastPathClient> client(
+      new FastPathClient(path, client_name, std::move(hello)));
+  client->ReturnConnection(
+      std::make_unique<SeqpacketSocket>(*std::move(first)));
+  return client;
+}
+
+absl::StatusOr<std::unique_ptr<SeqpacketSocket>>
+FastPathClient::TakeConnection() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<SeqpacketSocket> connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+  }
+  absl::StatusOr<SeqpacketSocket> fresh =
+      OpenChannel(path_, client_name_, v1::FastHello::CALLS);
+  if (!fresh.ok()) {
+    return fresh.status();
+  }
+  return std::make_unique<SeqpacketSocket>(*std::move(fresh));
+}
+
+void FastPathClient::ReturnConnection(
+    std::unique_ptr<SeqpacketSocket> connection) {
+  absl::MutexLock lock(&mu_);
+  idle_.push_back(std::move(connection));
+}
+
+absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
+  {
+    absl::MutexLock lock(&mu_);
+    request.set_call_id(next_call_id_++);
+  }
+  absl::StatusOr<std::unique_ptr<SeqpacketSocket>> connection =
+      TakeConnection();
+  if (!connection.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("swiftd fast path: ", connection.status().message()));
+  }
+  absl::StatusOr<v1::FastResponse> response = Exchange(**connection, request);
+  if (!response.ok()) {
+    // The connection is broken: dropped, not returned.
+    return response.status();
+  }
+  ReturnConnection(*std::move(connection));
+  return AnswerStatus(*std::move(response));
 }
 
 }  // namespace swift

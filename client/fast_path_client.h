@@ -1,13 +1,15 @@
 // FastPathClient: libswift's side of swiftd's fast path
 // (proto/fast_path.proto over SOCK_SEQPACKET). Internal to libswift.
 //
-// Thread-safe: calls are serialized on the one connection, each a single
-// send and a single receive.
+// Keeps a small pool of CALLS connections so that concurrent callers do
+// not queue behind each other's round trips (a brokered connect waits on
+// the remote host). Thread-safe.
 #ifndef SWIFT_CLIENT_FAST_PATH_CLIENT_H_
 #define SWIFT_CLIENT_FAST_PATH_CLIENT_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -27,19 +29,46 @@ class FastPathClient final {
   static absl::StatusOr<std::unique_ptr<FastPathClient>> Connect(
       const std::string& path, const std::string& client_name);
 
+  // OpenChannel()
+  //
+  // A new connection of `kind`, greeted; for SERVICE channels, which their
+  // owner drives itself.
+  static absl::StatusOr<SeqpacketSocket> OpenChannel(
+      const std::string& path, const std::string& client_name,
+      v1::FastHello::Channel kind, v1::FastHelloReply* reply = nullptr);
+
   // Call()
   //
-  // Sends `request` (its call_id is set here) and returns swiftd's answer,
-  // or the status swiftd answered with. kUnavailable when swiftd went away.
+  // Sends `request` (its call_id is set here) on an idle connection (a new
+  // one when all are busy) and returns swiftd's answer, or the status
+  // swiftd answered with. kUnavailable when swiftd went away.
   absl::StatusOr<v1::FastResponse> Call(v1::FastRequest request);
 
- private:
-  explicit FastPathClient(SeqpacketSocket socket) : socket_(std::move(socket)) {}
+  // What swiftd said in its hello (device, peer address).
+  const v1::FastHelloReply& hello() const { return hello_; }
 
+ private:
+  FastPathClient(std::string path, std::string client_name,
+                 v1::FastHelloReply hello)
+      : path_(std::move(path)),
+        client_name_(std::move(client_name)),
+        hello_(std::move(hello)) {}
+
+  absl::StatusOr<std::unique_ptr<SeqpacketSocket>> TakeConnection();
+  void ReturnConnection(std::unique_ptr<SeqpacketSocket> connection);
+
+  const std::string path_;
+  const std::string client_name_;
+  const v1::FastHelloReply hello_;
   absl::Mutex mu_;
-  SeqpacketSocket socket_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<SeqpacketSocket>> idle_ ABSL_GUARDED_BY(mu_);
   uint64_t next_call_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
+
+// One request-response exchange on `socket`; the status swiftd answered
+// with becomes the returned status.
+absl::StatusOr<v1::FastResponse> CallOn(SeqpacketSocket& socket,
+                                        const v1::FastRequest& request);
 
 }  // namespace swift
 

@@ -69,8 +69,9 @@ SeqpacketSocket::Pair() {
 absl::Status SeqpacketSocket::Send(absl::string_view message,
                                    const std::vector<int>& fds) {
   if (message.size() > kMaxSeqpacketMessage) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message of ", message.size(), " bytes exceeds ", kMaxSeqpacketMessage));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message of ", message.size(), " bytes exceeds ",
+                     kMaxSeqpacketMessage));
   }
   if (fds.size() > static_cast<size_t>(kMaxSeqpacketFds)) {
     return absl::InvalidArgumentError(

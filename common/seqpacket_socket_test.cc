@@ -92,9 +92,7 @@ TEST(SeqpacketListenerTest, AcceptsConnectionsWithTheRequestedMode) {
   server.join();
 
   // Shutdown() wakes a blocked Accept().
-  std::thread waiter([&listener] {
-    EXPECT_FALSE(listener->Accept().ok());
-  });
+  std::thread waiter([&listener] { EXPECT_FALSE(listener->Accept().ok()); });
   usleep(50000);
   listener->Shutdown();
   waiter.join();

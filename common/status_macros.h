@@ -13,10 +13,10 @@
 
 // SWIFT_RETURN_IF_ERROR(expr): evaluates `expr` (an absl::Status) and returns
 // it from the enclosing function unless it is OK.
-#define SWIFT_RETURN_IF_ERROR(expr)                     \
-  do {                                                  \
-    ::absl::Status swift_status_ = (expr);              \
-    if (!swift_status_.ok()) return swift_status_;      \
+#define SWIFT_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::absl::Status swift_status_ = (expr);         \
+    if (!swift_status_.ok()) return swift_status_; \
   } while (false)
 
 #define SWIFT_STATUS_CONCAT_INNER_(a, b) a##b
@@ -29,8 +29,8 @@
   SWIFT_ASSIGN_OR_RETURN_IMPL_(           \
       SWIFT_STATUS_CONCAT_(swift_statusor_, __LINE__), lhs, expr)
 
-#define SWIFT_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                                 \
+#define SWIFT_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)  \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

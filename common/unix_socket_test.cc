@@ -28,9 +28,9 @@ UniqueFd BindUnix(const std::string& path, bool listen_too) {
   sockaddr_un address = {};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-  EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&address),
-                 sizeof(address)),
-            0);
+  EXPECT_EQ(
+      bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+      0);
   if (listen_too) {
     EXPECT_EQ(listen(fd.get(), 4), 0);
   }

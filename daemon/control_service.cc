@@ -38,8 +38,8 @@ class AttachSession final : public grpc::ServerWriteReactor<v1::AttachEvent> {
     // After the welcome the stream stays open with nothing to send; a
     // failed write means the client is already gone.
     if (!ok) {
-      FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              "client went away"));
+      FinishOnce(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "client went away"));
     }
   }
 
@@ -80,14 +80,10 @@ class RejectedAttach final : public grpc::ServerWriteReactor<v1::AttachEvent> {
 
 }  // namespace
 
-ControlServiceImpl::ControlServiceImpl(const DeviceCache* devices,
-                                       ClientRegistry* clients,
-                                       std::string socket_path)
-    : devices_(devices),
-      clients_(clients),
-      socket_path_(std::move(socket_path)),
+ControlServiceImpl::ControlServiceImpl(Sources sources)
+    : sources_(std::move(sources)),
       start_time_(absl::Now()),
-      device_list_(ListDevicesFromCache(*devices)) {}
+      device_list_(ListDevicesFromCache(*sources_.devices)) {}
 
 grpc::ServerUnaryReactor* ControlServiceImpl::GetStatus(
     grpc::CallbackServerContext* context, const v1::GetStatusRequest* request,
@@ -100,17 +96,19 @@ grpc::ServerUnaryReactor* ControlServiceImpl::GetStatus(
   response->set_min_api_version(kMinControlApiVersion);
   response->set_uptime_us(absl::ToInt64Microseconds(absl::Now() - start_time_));
   response->set_pid(getpid());
-  response->set_devices_count(devices_->open_count());
-  response->set_devices_failed_count(devices_->failed_count());
-  response->set_clients_count(clients_->Count());
-  response->set_socket_path(socket_path_);
+  response->set_devices_count(sources_.devices->open_count());
+  response->set_devices_failed_count(sources_.devices->failed_count());
+  response->set_clients_count(sources_.clients->Count());
+  response->set_socket_path(sources_.socket_path);
   response->set_start_time_unix_us(absl::ToUnixMicros(start_time_));
+  response->set_incarnation(sources_.incarnation);
+  response->set_peer_address(sources_.peer_address);
   return FinishWith(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::ListDevices(
-    grpc::CallbackServerContext* context,
-    const v1::ListDevicesRequest* request, v1::ListDevicesResponse* response) {
+    grpc::CallbackServerContext* context, const v1::ListDevicesRequest* request,
+    v1::ListDevicesResponse* response) {
   if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
     return FinishWith(context, status);
   }
@@ -133,7 +131,98 @@ grpc::ServerWriteReactor<v1::AttachEvent>* ControlServiceImpl::Attach(
   if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
     return new RejectedAttach(status);
   }
-  return new AttachSession(clients_, *request);
+  return new AttachSession(sources_.clients, *request);
+}
+
+grpc::ServerUnaryReactor* ControlServiceImpl::ListPeers(
+    grpc::CallbackServerContext* context, const v1::ListPeersRequest* request,
+    v1::ListPeersResponse* response) {
+  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
+    return FinishWith(context, status);
+  }
+  if (sources_.peers != nullptr) {
+    for (const PeerDirectory::PeerView& view : sources_.peers->List()) {
+      v1::PeerInfo* peer = response->add_peers();
+      peer->set_name(view.name);
+      peer->set_address(view.address);
+      peer->set_incarnation(view.incarnation);
+      for (const std::string& device : view.devices) {
+        peer->add_devices(device);
+      }
+      for (const std::string& service : view.services) {
+        peer->add_services(service);
+      }
+      peer->set_cache_hits(view.cache_hits);
+      peer->set_cache_misses(view.cache_misses);
+      peer->set_last_error(view.last_error);
+    }
+  }
+  return FinishWith(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* ControlServiceImpl::ListServices(
+    grpc::CallbackServerContext* context,
+    const v1::ListServicesRequest* request,
+    v1::ListServicesResponse* response) {
+  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
+    return FinishWith(context, status);
+  }
+  if (sources_.services != nullptr) {
+    for (const ServiceRegistry::ServiceStats& stats :
+         sources_.services->Stats()) {
+      v1::ServiceInfo* service = response->add_services();
+      service->set_name(stats.name);
+      service->set_owner(stats.owner);
+      service->set_pooled_qps(stats.pooled);
+      service->set_connections(stats.connections);
+      service->set_accepted(stats.accepted);
+      service->set_refused(stats.refused);
+    }
+  }
+  return FinishWith(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* ControlServiceImpl::ListConnections(
+    grpc::CallbackServerContext* context,
+    const v1::ListConnectionsRequest* request,
+    v1::ListConnectionsResponse* response) {
+  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
+    return FinishWith(context, status);
+  }
+  if (sources_.broker != nullptr) {
+    const absl::Time now = absl::Now();
+    for (const Broker::ConnectionView& view : sources_.broker->Connections()) {
+      v1::ConnectionInfo* connection = response->add_connections();
+      connection->set_id(view.id);
+      connection->set_peer(view.peer);
+      connection->set_service(view.service);
+      connection->set_server_connection_id(view.server_connection_id);
+      connection->set_client_pid(view.client_pid);
+      connection->set_client_name(view.client_name);
+      connection->set_handshake_us(
+          absl::ToInt64Microseconds(view.handshake_time));
+      connection->set_age_us(
+          absl::ToInt64Microseconds(now - view.connected_at));
+    }
+    const Broker::Counters counters = sources_.broker->GetCounters();
+    response->set_connected_total(counters.connected);
+    response->set_closed_total(counters.closed);
+    for (const auto& [reason, count] : counters.failed) {
+      (*response->mutable_failed_by_reason())[reason] = count;
+    }
+  }
+  if (sources_.admission != nullptr) {
+    const AdmissionController::Stats stats = sources_.admission->GetStats();
+    v1::AdmissionInfo* admission = response->mutable_admission();
+    admission->set_per_peer_limit(sources_.admission->limits().per_peer);
+    admission->set_total_limit(sources_.admission->limits().total);
+    admission->set_in_flight(stats.in_flight);
+    admission->set_queued(stats.queued);
+    admission->set_admitted(stats.admitted);
+    admission->set_timed_out(stats.timed_out);
+    admission->set_queue_full(stats.queue_full);
+  }
+  return FinishWith(context, absl::OkStatus());
 }
 
 }  // namespace swift

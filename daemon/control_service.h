@@ -9,18 +9,34 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "daemon/admission_controller.h"
+#include "daemon/broker.h"
 #include "daemon/client_registry.h"
 #include "daemon/device_cache.h"
+#include "daemon/peer_directory.h"
+#include "daemon/service_registry.h"
 #include "proto/swift.grpc.pb.h"
 
 namespace swift {
 
 class ControlServiceImpl final : public v1::Control::CallbackService {
  public:
-  // `devices` and `clients` must outlive the service, and the service must
-  // outlive the grpc::Server it is registered with.
-  ControlServiceImpl(const DeviceCache* devices, ClientRegistry* clients,
-                     std::string socket_path);
+  // What the service reports on. Every pointer must outlive the service;
+  // the peer-related ones are null when swiftd brokers no peers. The
+  // service must outlive the grpc::Server it is registered with.
+  struct Sources {
+    const DeviceCache* devices = nullptr;
+    ClientRegistry* clients = nullptr;
+    const ServiceRegistry* services = nullptr;
+    const PeerDirectory* peers = nullptr;
+    const Broker* broker = nullptr;
+    const AdmissionController* admission = nullptr;
+    std::string socket_path;
+    std::string peer_address;
+    uint64_t incarnation = 0;
+  };
+
+  explicit ControlServiceImpl(Sources sources);
 
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
                                       const v1::GetStatusRequest* request,
@@ -39,11 +55,23 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::AttachRequest* request) override;
 
+  grpc::ServerUnaryReactor* ListPeers(grpc::CallbackServerContext* context,
+                                      const v1::ListPeersRequest* request,
+                                      v1::ListPeersResponse* response) override;
+
+  grpc::ServerUnaryReactor* ListServices(
+      grpc::CallbackServerContext* context,
+      const v1::ListServicesRequest* request,
+      v1::ListServicesResponse* response) override;
+
+  grpc::ServerUnaryReactor* ListConnections(
+      grpc::CallbackServerContext* context,
+      const v1::ListConnectionsRequest* request,
+      v1::ListConnectionsResponse* response) override;
+
  private:
   // Immutable after construction.
-  const DeviceCache* const devices_;
-  ClientRegistry* const clients_;
-  const std::string socket_path_;
+  const Sources sources_;
   const absl::Time start_time_;
   // Cached once: the device cache never changes after start.
   const v1::ListDevicesResponse device_list_;

@@ -1,6 +1,8 @@
 // DeviceCache implementation; see device_cache.h.
 #include "daemon/device_cache.h"
 
+#include <algorithm>
+
 #include "common/status_macros.h"
 #include "common/verbs/device_list.h"
 #include "glog/logging.h"
@@ -18,7 +20,8 @@ DeviceCache::Entry OpenOne(ibv_device* device) {
     entry.error = context.status();
     return entry;
   }
-  absl::StatusOr<verbs::DeviceInfo> info = verbs::QueryDeviceInfo((*context)->get());
+  absl::StatusOr<verbs::DeviceInfo> info =
+      verbs::QueryDeviceInfo((*context)->get());
   if (!info.ok()) {
     entry.error = info.status();
     return entry;
@@ -31,10 +34,19 @@ DeviceCache::Entry OpenOne(ibv_device* device) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<DeviceCache>> DeviceCache::OpenAll() {
+absl::StatusOr<std::unique_ptr<DeviceCache>> DeviceCache::OpenAll(
+    const std::vector<std::string>& only) {
   SWIFT_ASSIGN_OR_RETURN(verbs::DeviceList devices, verbs::DeviceList::Get());
+  for (const std::string& name : only) {
+    SWIFT_RETURN_IF_ERROR(devices.Find(name).status());
+  }
   std::vector<Entry> entries;
   for (int i = 0; i < devices.size(); ++i) {
+    if (!only.empty() &&
+        std::find(only.begin(), only.end(),
+                  ibv_get_device_name(devices.at(i))) == only.end()) {
+      continue;
+    }
     Entry entry = OpenOne(devices.at(i));
     if (entry.error.ok()) {
       LOG(INFO) << "Opened RDMA device " << entry.name << " in "

@@ -34,11 +34,13 @@ class DeviceCache final {
 
   // OpenAll()
   //
-  // Lists the devices and opens each one. Zero devices gives an empty
-  // cache, not an error; a device that fails to open or query is an entry
-  // with its error (logged as a warning). Fails only when the device list
-  // itself cannot be read.
-  static absl::StatusOr<std::unique_ptr<DeviceCache>> OpenAll();
+  // Lists the devices and opens each one, or only those named in `only`
+  // when it is not empty. Zero devices gives an empty cache, not an error;
+  // a device that fails to open or query is an entry with its error (logged
+  // as a warning). Fails when the device list cannot be read, or with
+  // kNotFound when a name in `only` is not a device.
+  static absl::StatusOr<std::unique_ptr<DeviceCache>> OpenAll(
+      const std::vector<std::string>& only = {});
 
   DeviceCache(const DeviceCache&) = delete;
   DeviceCache& operator=(const DeviceCache&) = delete;

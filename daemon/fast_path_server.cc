@@ -37,21 +37,22 @@ absl::Status CheckHello(const v1::FastRequest& request) {
 }  // namespace
 
 FastPathServer::FastPathServer(std::string path, SeqpacketListener listener,
-                               Handler handler)
+                               Handlers handlers)
     : path_(std::move(path)),
       listener_(std::move(listener)),
-      handler_(std::move(handler)) {}
+      handlers_(std::move(handlers)) {}
 
 absl::StatusOr<std::unique_ptr<FastPathServer>> FastPathServer::Start(
-    const std::string& path, mode_t mode, Handler handler) {
+    const std::string& path, mode_t mode, Handlers handlers) {
   absl::StatusOr<SeqpacketListener> listener =
       SeqpacketListener::Listen(path, mode);
   if (!listener.ok()) {
     return listener.status();
   }
   std::unique_ptr<FastPathServer> server(
-      new FastPathServer(path, *std::move(listener), std::move(handler)));
-  server->accept_thread_ = std::thread([raw = server.get()] { raw->AcceptLoop(); });
+      new FastPathServer(path, *std::move(listener), std::move(handlers)));
+  server->accept_thread_ =
+      std::thread([raw = server.get()] { raw->AcceptLoop(); });
   LOG(INFO) << "Serving the fast path on " << path;
   return server;
 }
@@ -66,22 +67,25 @@ void FastPathServer::AcceptLoop() {
       return;
     }
     if (!connection.ok()) {
-      LOG_EVERY_N(ERROR, 100) << "Fast path accept failed: "
-                              << connection.status();
+      LOG_EVERY_N(ERROR, 100)
+          << "Fast path accept failed: " << connection.status();
       continue;
     }
     connection_fds_.insert(connection->fd());
     ++running_threads_;
+    const uint64_t channel_id = next_channel_id_++;
     // Detached: the thread announces its end through running_threads_,
     // which Shutdown() waits on.
-    std::thread([this, socket = *std::move(connection)]() mutable {
-      Serve(std::move(socket));
+    std::thread([this, channel_id, socket = *std::move(connection)]() mutable {
+      Serve(std::move(socket), channel_id);
     }).detach();
   }
 }
 
-void FastPathServer::Serve(SeqpacketSocket connection) {
+void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
+  const int fd = connection.fd();
   FastPathCaller caller;
+  caller.channel_id = channel_id;
   ucred credentials = {};
   socklen_t length = sizeof(credentials);
   if (getsockopt(connection.fd(), SOL_SOCKET, SO_PEERCRED, &credentials,
@@ -90,6 +94,7 @@ void FastPathServer::Serve(SeqpacketSocket connection) {
     caller.pid = credentials.pid;
   }
   bool greeted = false;
+  bool service_channel = false;
   while (true) {
     absl::StatusOr<SeqpacketSocket::Message> message = connection.Receive();
     if (!message.ok()) {
@@ -105,21 +110,31 @@ void FastPathServer::Serve(SeqpacketSocket connection) {
       if (hello.ok()) {
         greeted = true;
         caller.client_name = request.hello().client_name();
+        service_channel = request.hello().channel() == v1::FastHello::SERVICE;
         response.set_call_id(request.call_id());
         response.mutable_hello()->set_api_version(kControlApiVersion);
+        response.mutable_hello()->set_peer_address(handlers_.peer_address);
+        response.mutable_hello()->set_device(handlers_.device);
       } else {
         response = ErrorResponse(request.call_id(), hello);
       }
     } else {
-      response = handler_(caller, request);
+      response = handlers_.call(caller, request);
       response.set_call_id(request.call_id());
     }
     if (!connection.Send(response.SerializeAsString()).ok()) {
       break;
     }
+    if (service_channel) {
+      handlers_.service(std::move(connection), caller);
+      break;
+    }
+  }
+  if (greeted && !service_channel && handlers_.disconnected) {
+    handlers_.disconnected(caller);
   }
   absl::MutexLock lock(&mu_);
-  connection_fds_.erase(connection.fd());
+  connection_fds_.erase(fd);
   --running_threads_;
 }
 

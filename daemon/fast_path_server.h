@@ -26,6 +26,8 @@ namespace swift {
 
 // Who is calling, as established by the connection's hello.
 struct FastPathCaller {
+  // Unique per fast path connection, for the life of swiftd.
+  uint64_t channel_id = 0;
   std::string client_name;
   int64_t pid = 0;
   // The peer's credentials from the kernel (SO_PEERCRED): trustworthy.
@@ -34,17 +36,27 @@ struct FastPathCaller {
 
 class FastPathServer final {
  public:
-  // Answers one request (never a hello). Runs on the connection's thread;
-  // may block that connection only.
-  using Handler = std::function<v1::FastResponse(const FastPathCaller&,
-                                                 const v1::FastRequest&)>;
+  struct Handlers {
+    // Answers one request on a CALLS connection (never a hello). Runs on
+    // the connection's thread; may block that connection only.
+    std::function<v1::FastResponse(const FastPathCaller&,
+                                   const v1::FastRequest&)>
+        call;
+    // Runs a SERVICE connection after its hello, until it closes.
+    std::function<void(SeqpacketSocket, const FastPathCaller&)> service;
+    // A CALLS connection ended (its process may be gone).
+    std::function<void(const FastPathCaller&)> disconnected;
+    // What the hello reply tells clients.
+    std::string peer_address;
+    std::string device;
+  };
 
   // Start()
   //
   // Listens on `path` (which must not exist: PrepareSocketPath first) with
   // `mode` and serves connections until Shutdown(). Errors carry errno.
   static absl::StatusOr<std::unique_ptr<FastPathServer>> Start(
-      const std::string& path, mode_t mode, Handler handler);
+      const std::string& path, mode_t mode, Handlers handlers);
 
   FastPathServer(const FastPathServer&) = delete;
   FastPathServer& operator=(const FastPathServer&) = delete;
@@ -59,13 +71,14 @@ class FastPathServer final {
   int connection_count() const;
 
  private:
-  FastPathServer(std::string path, SeqpacketListener listener, Handler handler);
+  FastPathServer(std::string path, SeqpacketListener listener,
+                 Handlers handlers);
   void AcceptLoop();
-  void Serve(SeqpacketSocket connection);
+  void Serve(SeqpacketSocket connection, uint64_t channel_id);
 
   const std::string path_;
   SeqpacketListener listener_;
-  const Handler handler_;
+  const Handlers handlers_;
   std::thread accept_thread_;
 
   mutable absl::Mutex mu_;
@@ -74,6 +87,7 @@ class FastPathServer final {
   // connection thread.
   absl::flat_hash_set<int> connection_fds_ ABSL_GUARDED_BY(mu_);
   int running_threads_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_channel_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace swift

@@ -5,15 +5,53 @@
 
 namespace swift {
 
+namespace {
+
+void SetStatus(const absl::Status& status, v1::FastResponse& response) {
+  response.set_code(static_cast<int>(status.code()));
+  response.set_message(std::string(status.message()));
+}
+
+}  // namespace
+
 v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
                                          const v1::FastRequest& request) {
   v1::FastResponse response;
+  if ((request.call_case() == v1::FastRequest::kConnect ||
+       request.call_case() == v1::FastRequest::kClose) &&
+      broker_ == nullptr) {
+    SetStatus(absl::FailedPreconditionError(
+                  "this swiftd brokers no connections (start it with "
+                  "--peer_address)"),
+              response);
+    return response;
+  }
   switch (request.call_case()) {
+    case v1::FastRequest::kConnect: {
+      absl::StatusOr<v1::ConnectResult> result =
+          broker_->Connect(caller, request.connect());
+      if (result.ok()) {
+        *response.mutable_connect() = *std::move(result);
+      } else {
+        SetStatus(result.status(), response);
+      }
+      return response;
+    }
+    case v1::FastRequest::kClose: {
+      absl::Status closed = broker_->Close(request.close().connection_id());
+      if (closed.ok()) {
+        response.mutable_close();
+      } else {
+        SetStatus(closed, response);
+      }
+      return response;
+    }
     case v1::FastRequest::kPing:
       response.mutable_ping()->set_sequence(request.ping().sequence());
       return response;
     case v1::FastRequest::kHello:
-      response.set_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
+      response.set_code(
+          static_cast<int>(absl::StatusCode::kFailedPrecondition));
       response.set_message("hello was already sent on this connection");
       return response;
     default:

@@ -3,6 +3,7 @@
 #ifndef SWIFT_DAEMON_FAST_PATH_SERVICE_H_
 #define SWIFT_DAEMON_FAST_PATH_SERVICE_H_
 
+#include "daemon/broker.h"
 #include "daemon/fast_path_server.h"
 #include "proto/fast_path.pb.h"
 
@@ -10,7 +11,9 @@ namespace swift {
 
 class FastPathService final {
  public:
-  FastPathService() = default;
+  // `broker` may be null (no peer API): connects are then refused. It must
+  // outlive the service.
+  explicit FastPathService(Broker* broker) : broker_(broker) {}
   FastPathService(const FastPathService&) = delete;
   FastPathService& operator=(const FastPathService&) = delete;
 
@@ -19,6 +22,9 @@ class FastPathService final {
   // Answers `request`; a call this swiftd does not know is kUnimplemented.
   v1::FastResponse Handle(const FastPathCaller& caller,
                           const v1::FastRequest& request);
+
+ private:
+  Broker* const broker_;
 };
 
 }  // namespace swift

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -23,6 +24,18 @@ ABSL_FLAG(std::string, socket_mode, "0660",
 ABSL_FLAG(std::string, socket_group, "",
           "Group that owns the socket file (e.g. 'swift'); empty keeps "
           "swiftd's own group.");
+ABSL_FLAG(std::vector<std::string>, devices, {},
+          "Use only these RDMA devices (comma-separated); all when empty.");
+ABSL_FLAG(std::string, peer_address, "",
+          "Serve the Peer API (brokered connections with other hosts' "
+          "swiftds) on this ip:port; empty: no brokering.");
+ABSL_FLAG(std::vector<std::string>, peers, {},
+          "Peer names for clients, as name=ip:port (comma-separated).");
+ABSL_FLAG(int, max_handshakes_per_peer, 8,
+          "Connection handshakes in flight toward one peer.");
+ABSL_FLAG(int, max_handshakes, 32, "Connection handshakes in flight in all.");
+ABSL_FLAG(int, max_queued_connects, 4096,
+          "Connects waiting for a handshake slot; more are refused.");
 
 namespace {
 
@@ -56,6 +69,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "swiftd: the Swift RDMA control-plane daemon.\n"
       "Usage: swiftd [--socket=PATH] [--socket_mode=0660] [--socket_group=G]\n"
+      "              [--devices=rxe0] [--peer_address=IP:PORT]\n"
+      "              [--peers=name=IP:PORT,...]\n"
       "Logging: GLOG_v=1 for per-request logs, GLOG_log_dir=DIR for files.");
   absl::ParseCommandLine(argc, argv);
   if (std::getenv("GLOG_log_dir") == nullptr) {
@@ -81,12 +96,31 @@ int main(int argc, char** argv) {
   options.socket_path = absl::GetFlag(FLAGS_socket);
   options.socket_mode = static_cast<mode_t>(mode);
   options.socket_group = absl::GetFlag(FLAGS_socket_group);
+  options.devices = absl::GetFlag(FLAGS_devices);
+  options.peer_address = absl::GetFlag(FLAGS_peer_address);
+  for (const std::string& peer : absl::GetFlag(FLAGS_peers)) {
+    const size_t equals = peer.find('=');
+    if (equals == std::string::npos || equals == 0 ||
+        equals + 1 == peer.size()) {
+      LOG(ERROR) << "--peers entries are name=ip:port, got '" << peer << "'";
+      return 2;
+    }
+    options.peers[peer.substr(0, equals)] = peer.substr(equals + 1);
+  }
+  options.admission.per_peer = absl::GetFlag(FLAGS_max_handshakes_per_peer);
+  options.admission.total = absl::GetFlag(FLAGS_max_handshakes);
+  options.admission.max_queued = absl::GetFlag(FLAGS_max_queued_connects);
+  if (options.admission.per_peer < 1 || options.admission.total < 1 ||
+      options.admission.max_queued < 0) {
+    LOG(ERROR) << "--max_handshakes_per_peer and --max_handshakes must be "
+                  "at least 1, --max_queued_connects at least 0";
+    return 2;
+  }
   absl::StatusOr<std::unique_ptr<swift::SwiftdServer>> swiftd =
       swift::SwiftdServer::Start(options);
   if (!swiftd.ok()) {
     LOG(ERROR) << "swiftd cannot start: " << swiftd.status();
-    Notify(absl::StrCat("STATUS=Failed to start: ",
-                        swiftd.status().message()));
+    Notify(absl::StrCat("STATUS=Failed to start: ", swiftd.status().message()));
     return 1;
   }
   Notify(absl::StrCat("READY=1\nSTATUS=Serving on ", options.socket_path,

@@ -49,8 +49,9 @@ absl::Status PrepareSocketPath(absl::string_view path_view) {
   }
   struct stat info;
   if (lstat(path.c_str(), &info) != 0) {
-    return errno == ENOENT ? absl::OkStatus()
-                           : ErrnoStatus(errno, absl::StrCat("stat(", path, ")"));
+    return errno == ENOENT
+               ? absl::OkStatus()
+               : ErrnoStatus(errno, absl::StrCat("stat(", path, ")"));
   }
   if (!S_ISSOCK(info.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -59,8 +60,8 @@ absl::Status PrepareSocketPath(absl::string_view path_view) {
   absl::Status probe = ProbeUnixSocket(path);
   if (probe.ok()) {
     return absl::AlreadyExistsError(
-        absl::StrCat("another process (a running swiftd?) is serving on ",
-                     path, "; stop it or choose another --socket"));
+        absl::StrCat("another process (a running swiftd?) is serving on ", path,
+                     "; stop it or choose another --socket"));
   }
   if (!absl::IsUnavailable(probe)) {
     return probe;

@@ -33,9 +33,9 @@ class SocketPathTest : public ::testing::Test {
     sockaddr_un address = {};
     address.sun_family = AF_UNIX;
     std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-    EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&address),
-                   sizeof(address)),
-              0);
+    EXPECT_EQ(
+        bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+        0);
     if (listen_too) {
       EXPECT_EQ(listen(fd.get(), 1), 0);
     }

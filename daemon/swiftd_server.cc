@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -18,18 +19,18 @@
 namespace swift {
 namespace {
 
-// Builds and starts a gRPC server on a Unix socket. The umask makes the
-// socket file owner-only from the moment it exists; SecureSocket() then
-// opens it to the configured group.
-absl::StatusOr<std::unique_ptr<grpc::Server>> ListenOnUnixSocket(
-    const std::string& path, grpc::Service* service) {
+// Builds and starts a gRPC server on `address` ("unix:..." or "ip:port").
+// For a Unix socket the umask makes the file owner-only from the moment it
+// exists; SecureSocket() then opens it to the configured group.
+absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& address,
+                                                     grpc::Service* service) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  // Access control on a Unix socket is the file's mode and group; there is
-  // no network peer to authenticate.
-  builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials(),
+  // Access control on the Unix socket is the file's mode and group; the
+  // Peer API trusts the hosts' network (as rdma_cm does).
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
                            &selected_port);
   builder.RegisterService(service);
   const mode_t old_umask = umask(0177);
@@ -37,10 +38,49 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> ListenOnUnixSocket(
   umask(old_umask);
   if (server == nullptr || selected_port == 0) {
     return absl::UnavailableError(
-        absl::StrCat("gRPC could not listen on unix:", path,
+        absl::StrCat("gRPC could not listen on ", address,
                      " (see the log lines above for gRPC's reason)"));
   }
   return server;
+}
+
+uint64_t RandomIncarnation() {
+  std::random_device random;
+  uint64_t value = 0;
+  while (value == 0) {
+    value = (static_cast<uint64_t>(random()) << 32) | random();
+  }
+  return value;
+}
+
+// This host as the Peer API describes it: each device's RoCE v2 IPv4 GID.
+std::vector<peer::v1::PeerDevice> PeerDevices(const DeviceCache& cache) {
+  std::vector<peer::v1::PeerDevice> devices;
+  for (const DeviceCache::Entry& entry : cache.entries()) {
+    if (!entry.error.ok() || entry.info.ports.empty()) {
+      continue;
+    }
+    peer::v1::PeerDevice device;
+    device.set_name(entry.name);
+    device.set_active_mtu_bytes(entry.info.ports[0].active_mtu_bytes);
+    for (const verbs::GidInfo& gid : entry.info.ports[0].gids) {
+      if (gid.type == "RoCE v2" && gid.ipv4_mapped) {
+        device.set_gid(gid.gid);
+        break;
+      }
+    }
+    devices.push_back(device);
+  }
+  return devices;
+}
+
+std::string FirstOpenDevice(const DeviceCache& cache) {
+  for (const DeviceCache::Entry& entry : cache.entries()) {
+    if (entry.error.ok()) {
+      return entry.name;
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -49,7 +89,9 @@ SwiftdServer::SwiftdServer(SwiftdOptions options,
                            std::unique_ptr<DeviceCache> devices)
     : options_(std::move(options)),
       fast_path_path_(FastPathSocketPath(options_.socket_path)),
-      devices_(std::move(devices)) {}
+      incarnation_(RandomIncarnation()),
+      devices_(std::move(devices)),
+      services_(options_.accept_timeout) {}
 
 absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
     const SwiftdOptions& options) {
@@ -57,40 +99,76 @@ absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
   SWIFT_RETURN_IF_ERROR(
       PrepareSocketPath(FastPathSocketPath(options.socket_path)));
   SWIFT_ASSIGN_OR_RETURN(std::unique_ptr<DeviceCache> devices,
-                         DeviceCache::OpenAll());
+                         DeviceCache::OpenAll(options.devices));
   std::unique_ptr<SwiftdServer> swiftd(
       new SwiftdServer(options, std::move(devices)));
-  swiftd->service_ = std::make_unique<ControlServiceImpl>(
-      swiftd->devices_.get(), &swiftd->clients_, options.socket_path);
-  SWIFT_ASSIGN_OR_RETURN(
-      swiftd->server_,
-      ListenOnUnixSocket(options.socket_path, swiftd->service_.get()));
-  FastPathService* fast_path = &swiftd->fast_path_service_;
-  absl::StatusOr<std::unique_ptr<FastPathServer>> fast_path_server =
-      FastPathServer::Start(
-          swiftd->fast_path_path_, options.socket_mode,
-          [fast_path](const FastPathCaller& caller,
-                      const v1::FastRequest& request) {
-            return fast_path->Handle(caller, request);
-          });
-  absl::Status secured = fast_path_server.status();
-  if (secured.ok()) {
-    swiftd->fast_path_server_ = *std::move(fast_path_server);
-    secured = SecureSocket(options.socket_path, options.socket_mode,
-                           options.socket_group);
-  }
-  if (secured.ok()) {
-    secured = SecureSocket(swiftd->fast_path_path_, options.socket_mode,
-                           options.socket_group);
-  }
-  if (!secured.ok()) {
+  if (absl::Status status = swiftd->StartServing(); !status.ok()) {
     swiftd->Shutdown(absl::ZeroDuration());
-    return secured;
+    return status;
   }
-  swiftd->server_->GetHealthCheckService()->SetServingStatus(true);
   LOG(INFO) << "Serving the Control API on unix:" << options.socket_path
-            << " with " << swiftd->devices_->open_count() << " device(s)";
+            << " with " << swiftd->devices_->open_count() << " device(s)"
+            << (options.peer_address.empty()
+                    ? std::string(", brokering no peers")
+                    : absl::StrCat(", Peer API on ", options.peer_address))
+            << ", incarnation " << swiftd->incarnation_;
   return swiftd;
+}
+
+absl::Status SwiftdServer::StartServing() {
+  if (!options_.peer_address.empty()) {
+    peers_ = std::make_unique<PeerDirectory>(
+        incarnation_, options_.peer_address, options_.peers);
+    admission_ = std::make_unique<AdmissionController>(options_.admission);
+    broker_ = std::make_unique<Broker>(peers_.get(), admission_.get());
+    peer_service_ =
+        std::make_unique<PeerServiceImpl>(incarnation_, options_.peer_address,
+                                          PeerDevices(*devices_), &services_);
+    SWIFT_ASSIGN_OR_RETURN(peer_server_,
+                           Listen(options_.peer_address, peer_service_.get()));
+  }
+
+  ControlServiceImpl::Sources sources;
+  sources.devices = devices_.get();
+  sources.clients = &clients_;
+  sources.services = &services_;
+  sources.peers = peers_.get();
+  sources.broker = broker_.get();
+  sources.admission = admission_.get();
+  sources.socket_path = options_.socket_path;
+  sources.peer_address = options_.peer_address;
+  sources.incarnation = incarnation_;
+  service_ = std::make_unique<ControlServiceImpl>(std::move(sources));
+  SWIFT_ASSIGN_OR_RETURN(
+      server_, Listen("unix:" + options_.socket_path, service_.get()));
+
+  fast_path_service_ = std::make_unique<FastPathService>(broker_.get());
+  FastPathServer::Handlers handlers;
+  handlers.call = [this](const FastPathCaller& caller,
+                         const v1::FastRequest& request) {
+    return fast_path_service_->Handle(caller, request);
+  };
+  handlers.service = [this](SeqpacketSocket channel,
+                            const FastPathCaller& caller) {
+    services_.ServeChannel(std::move(channel), caller);
+  };
+  if (broker_ != nullptr) {
+    handlers.disconnected = [this](const FastPathCaller& caller) {
+      broker_->CloseAllOf(caller.channel_id);
+    };
+  }
+  handlers.peer_address = options_.peer_address;
+  handlers.device = FirstOpenDevice(*devices_);
+  SWIFT_ASSIGN_OR_RETURN(
+      fast_path_server_,
+      FastPathServer::Start(fast_path_path_, options_.socket_mode,
+                            std::move(handlers)));
+  SWIFT_RETURN_IF_ERROR(SecureSocket(options_.socket_path, options_.socket_mode,
+                                     options_.socket_group));
+  SWIFT_RETURN_IF_ERROR(SecureSocket(fast_path_path_, options_.socket_mode,
+                                     options_.socket_group));
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  return absl::OkStatus();
 }
 
 SwiftdServer::~SwiftdServer() { Shutdown(absl::Seconds(1)); }
@@ -101,17 +179,24 @@ void SwiftdServer::Shutdown(absl::Duration grace) {
     return;
   }
   shut_down_ = true;
+  // Local clients first (their fast path threads may be waiting on peers),
+  // then the Peer API.
   if (fast_path_server_ != nullptr) {
     fast_path_server_->Shutdown();
   }
+  const auto deadline =
+      std::chrono::system_clock::now() + absl::ToChronoMicroseconds(grace);
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      absl::ToChronoMicroseconds(grace));
+    server_->Shutdown(deadline);
     server_->Wait();
     RemoveSocket(options_.socket_path);
-    LOG(INFO) << "Stopped serving on unix:" << options_.socket_path;
   }
+  if (peer_server_ != nullptr) {
+    peer_server_->Shutdown(deadline);
+    peer_server_->Wait();
+  }
+  LOG(INFO) << "Stopped serving on unix:" << options_.socket_path;
 }
 
 }  // namespace swift

@@ -11,14 +11,20 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/admission_controller.h"
+#include "daemon/broker.h"
 #include "daemon/client_registry.h"
 #include "daemon/control_service.h"
 #include "daemon/device_cache.h"
 #include "daemon/fast_path_server.h"
 #include "daemon/fast_path_service.h"
+#include "daemon/peer_directory.h"
+#include "daemon/peer_service.h"
+#include "daemon/service_registry.h"
 
 namespace swift {
 
@@ -28,19 +34,29 @@ struct SwiftdOptions {
   // Who may connect: the socket file's mode and (if not empty) group.
   mode_t socket_mode = 0660;
   std::string socket_group;
+  // Use only these RDMA devices (all when empty).
+  std::vector<std::string> devices;
+  // Where the Peer API listens, "ip:port"; empty: no brokering.
+  std::string peer_address;
+  // Peer names -> "ip:port", so that clients may connect by name.
+  absl::flat_hash_map<std::string, std::string> peers;
+  AdmissionController::Limits admission;
+  // How long a listening application may take to accept a connection.
+  absl::Duration accept_timeout = absl::Seconds(5);
 };
 
 class SwiftdServer final {
  public:
   // Start()
   //
-  // Prepares the socket path (removing a stale socket), opens every RDMA
-  // device, and serves the Control API, gRPC health checking and server
+  // Prepares the socket path (removing a stale socket), opens the RDMA
+  // devices, serves the Peer API on `peer_address` (if given), and the
+  // Control API, gRPC health checking and server
   // reflection on `options.socket_path`, and the fast path beside it
   // (FastPathSocketPath()). Returns once serving. Fails with
   // kAlreadyExists when another swiftd serves on the path, with the socket
-  // preparation's or the device list's error, or kUnavailable when gRPC
-  // cannot listen.
+  // preparation's or the device list's error, kNotFound for a device in
+  // `devices` that does not exist, or kUnavailable when gRPC cannot listen.
   static absl::StatusOr<std::unique_ptr<SwiftdServer>> Start(
       const SwiftdOptions& options);
 
@@ -58,21 +74,36 @@ class SwiftdServer final {
 
   const DeviceCache& devices() const { return *devices_; }
   const ClientRegistry& clients() const { return clients_; }
+  const ServiceRegistry& services() const { return services_; }
+  // Null when swiftd brokers no peers.
+  const Broker* broker() const { return broker_.get(); }
+  uint64_t incarnation() const { return incarnation_; }
   const std::string& socket_path() const { return options_.socket_path; }
   const std::string& fast_path_socket_path() const { return fast_path_path_; }
 
  private:
   SwiftdServer(SwiftdOptions options, std::unique_ptr<DeviceCache> devices);
+  // Starts the Peer API (if configured), the Control API and the fast path.
+  absl::Status StartServing();
 
   // Members in creation order, so they are destroyed in reverse: the server
   // goes before the service, the service before what it reads.
   const SwiftdOptions options_;
   const std::string fast_path_path_;
+  const uint64_t incarnation_;
   std::unique_ptr<DeviceCache> devices_;
   ClientRegistry clients_;
+  ServiceRegistry services_;
+  // Brokering (null without a peer address).
+  std::unique_ptr<PeerDirectory> peers_;
+  std::unique_ptr<AdmissionController> admission_;
+  std::unique_ptr<Broker> broker_;
+  std::unique_ptr<PeerServiceImpl> peer_service_;
+  std::unique_ptr<grpc::Server> peer_server_;
+  // Local APIs.
   std::unique_ptr<ControlServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
-  FastPathService fast_path_service_;
+  std::unique_ptr<FastPathService> fast_path_service_;
   std::unique_ptr<FastPathServer> fast_path_server_;
 
   absl::Mutex shutdown_mu_;

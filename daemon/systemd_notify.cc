@@ -43,7 +43,8 @@ absl::Status NotifySystemd(absl::string_view state) {
                   reinterpret_cast<sockaddr*>(&address), address_length);
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) {
-    return ErrnoStatus(errno, absl::StrCat("sendto(NOTIFY_SOCKET=", target, ")"));
+    return ErrnoStatus(errno,
+                       absl::StrCat("sendto(NOTIFY_SOCKET=", target, ")"));
   }
   return absl::OkStatus();
 }

@@ -124,8 +124,9 @@ TEST(ControlApiTest, FastPathRefusesCallsBeforeHelloAndWrongVersions) {
   v1::FastResponse refused = call(hello);
   EXPECT_EQ(refused.code(),
             static_cast<int>(absl::StatusCode::kFailedPrecondition));
-  EXPECT_NE(refused.message().find("v" + std::to_string(kControlApiVersion + 7)),
-            std::string::npos);
+  EXPECT_NE(
+      refused.message().find("v" + std::to_string(kControlApiVersion + 7)),
+      std::string::npos);
 
   hello.mutable_hello()->set_api_version(kControlApiVersion);
   EXPECT_EQ(call(hello).code(), 0);
@@ -186,8 +187,8 @@ TEST(ControlApiTest, WrongApiVersionIsRefusedWithBothVersions) {
   EXPECT_NE(status.error_message().find("v99"), std::string::npos);
 
   grpc::ClientContext no_header_context;
-  status = stub->GetStatus(&no_header_context, v1::GetStatusRequest(),
-                           &response);
+  status =
+      stub->GetStatus(&no_header_context, v1::GetStatusRequest(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
@@ -209,16 +210,15 @@ TEST(ControlApiTest, HealthCheckSaysServing) {
   bool done = false;
   grpc::Status status;
   generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", {},
-                    &request_buffer, &response_buffer,
-                    [&](grpc::Status s) {
+                    &request_buffer, &response_buffer, [&](grpc::Status s) {
                       std::lock_guard<std::mutex> lock(mu);
                       status = s;
                       done = true;
                       done_cv.notify_one();
                     });
   std::unique_lock<std::mutex> lock(mu);
-  ASSERT_TRUE(done_cv.wait_for(lock, std::chrono::seconds(10),
-                               [&] { return done; }));
+  ASSERT_TRUE(
+      done_cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; }));
   ASSERT_TRUE(status.ok()) << status.error_message();
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response_buffer.Dump(&slices).ok());

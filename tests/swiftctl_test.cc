@@ -20,11 +20,12 @@ TEST(SwiftctlTest, StatusTableShowsTheDaemonAlive) {
   CommandResult result =
       RunCommand(Swiftctl() + " --socket=" + swiftd.socket_path() + " status");
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_TRUE(absl::StrContains(result.out, "swiftd:   alive")) << result.out;
-  EXPECT_TRUE(absl::StrContains(result.out,
-                                "pid:      " + std::to_string(getpid())))
+  EXPECT_TRUE(absl::StrContains(result.out, "swiftd:    alive")) << result.out;
+  EXPECT_TRUE(
+      absl::StrContains(result.out, "pid:       " + std::to_string(getpid())))
       << result.out;
-  EXPECT_TRUE(absl::StrContains(result.out, "socket:   " + swiftd.socket_path()))
+  EXPECT_TRUE(
+      absl::StrContains(result.out, "socket:    " + swiftd.socket_path()))
       << result.out;
 }
 
@@ -64,8 +65,8 @@ TEST(SwiftctlTest, DevicesListsWhatTheDaemonHolds) {
 
 TEST(SwiftctlTest, MissingDaemonExitsOneWithAClearMessage) {
   swift::testing::TempDir dir;
-  CommandResult result = RunCommand(Swiftctl() + " --socket=" + dir.path() +
-                                    "/none.sock status");
+  CommandResult result =
+      RunCommand(Swiftctl() + " --socket=" + dir.path() + "/none.sock status");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(result.err, "swiftd is not running"))
       << result.err;
@@ -91,6 +92,59 @@ TEST(SwiftctlTest, BadUsageExitsWithUsage) {
   EXPECT_EQ(bad_timeout.exit_code, 2);
 }
 
+TEST(SwiftctlTest, BrokerCommandsAnswerOnADaemonWithoutPeers) {
+  TestSwiftd swiftd;
+  ASSERT_TRUE(swiftd.ok());
+  for (const char* command : {"peers", "services", "pools", "connections"}) {
+    CommandResult table = RunCommand(
+        Swiftctl() + " --socket=" + swiftd.socket_path() + " " + command);
+    EXPECT_EQ(table.exit_code, 0) << command << ": " << table.err;
+    EXPECT_FALSE(table.out.empty()) << command;
+    CommandResult json =
+        RunCommand(Swiftctl() + " --json --socket=" + swiftd.socket_path() +
+                   " " + command);
+    EXPECT_EQ(json.exit_code, 0) << command << ": " << json.err;
+    EXPECT_EQ(json.out.front(), '{') << command << ": " << json.out;
+  }
+}
+
+TEST(SwiftctlFormatTest, ConnectionsShowFailuresByReason) {
+  v1::ListConnectionsResponse response;
+  v1::ConnectionInfo* connection = response.add_connections();
+  connection->set_id(7);
+  connection->set_peer("10.77.0.1:7471");
+  connection->set_service("kv");
+  connection->set_client_name("bench");
+  connection->set_client_pid(42);
+  connection->set_handshake_us(812);
+  response.set_connected_total(3);
+  (*response.mutable_failed_by_reason())["NOT_FOUND"] = 2;
+  (*response.mutable_failed_by_reason())["UNAVAILABLE"] = 1;
+  const std::string table = swiftctl::FormatConnections(response);
+  EXPECT_TRUE(absl::StrContains(table, "10.77.0.1:7471  kv       bench (42)"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "failed: NOT_FOUND 2, UNAVAILABLE 1"))
+      << table;
+}
+
+TEST(SwiftctlFormatTest, PeersShowCacheCountersAndErrors) {
+  v1::ListPeersResponse response;
+  v1::PeerInfo* peer = response.add_peers();
+  peer->set_name("host-b");
+  peer->set_address("10.77.0.2:7471");
+  peer->set_incarnation(99);
+  peer->add_services("kv");
+  peer->set_cache_hits(10);
+  peer->set_cache_misses(1);
+  v1::PeerInfo* down = response.add_peers();
+  down->set_name("host-c");
+  down->set_address("10.77.0.3:7471");
+  down->set_last_error("connection refused");
+  const std::string table = swiftctl::FormatPeers(response);
+  EXPECT_TRUE(absl::StrContains(table, "10/1")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "connection refused")) << table;
+}
+
 TEST(SwiftctlFormatTest, TablesAlignColumns) {
   EXPECT_EQ(swiftctl::FormatTable({"A", "LONG"}, {{"xyz", "1"}, {"q", "22"}}),
             "A    LONG\n"
@@ -103,8 +157,9 @@ TEST(SwiftctlFormatTest, DurationsReadNaturally) {
   EXPECT_EQ(swiftctl::FormatDuration(12000000), "12s");
   EXPECT_EQ(swiftctl::FormatDuration(67000000), "1m 7s");
   EXPECT_EQ(swiftctl::FormatDuration(7500000000ull), "2h 5m");
-  EXPECT_EQ(swiftctl::FormatDuration(3ull * 86400000000ull + 4ull * 3600000000ull),
-            "3d 4h");
+  EXPECT_EQ(
+      swiftctl::FormatDuration(3ull * 86400000000ull + 4ull * 3600000000ull),
+      "3d 4h");
 }
 
 TEST(SwiftctlFormatTest, DevicesTableShowsPortsGidsAndErrors) {
@@ -129,7 +184,9 @@ TEST(SwiftctlFormatTest, DevicesTableShowsPortsGidsAndErrors) {
   EXPECT_TRUE(absl::StrContains(table, "rxe0    1     ACTIVE  1024/4096"))
       << table;
   EXPECT_TRUE(absl::StrContains(table, "RoCE v2  ::ffff:10.77.0.1")) << table;
-  EXPECT_TRUE(absl::StrContains(table, "broken0: cannot be used: PERMISSION_DENIED")) << table;
+  EXPECT_TRUE(
+      absl::StrContains(table, "broken0: cannot be used: PERMISSION_DENIED"))
+      << table;
 }
 
 }  // namespace

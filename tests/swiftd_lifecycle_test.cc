@@ -67,9 +67,9 @@ UniqueFd BindDatagram(const std::string& path) {
   sockaddr_un address = {};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-  EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&address),
-                 sizeof(address)),
-            0);
+  EXPECT_EQ(
+      bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+      0);
   timeval timeout = {30, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   return fd;

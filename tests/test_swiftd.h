@@ -82,8 +82,7 @@ inline CommandResult RunCommand(const std::string& command) {
   TempDir dir;
   const std::string out = dir.path() + "/out";
   const std::string err = dir.path() + "/err";
-  const int status =
-      std::system((command + " >" + out + " 2>" + err).c_str());
+  const int status = std::system((command + " >" + out + " 2>" + err).c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.out = ReadWholeFile(out);

@@ -16,8 +16,11 @@
 namespace swift::verbs {
 namespace {
 
-// Enough for any device we know of (rxe has 1024 entries, mostly empty).
-constexpr size_t kMaxGidEntries = 4096;
+// The most entries one ibv_query_gid_table() can return: the kernel gets
+// the output array as an ioctl attribute with a 16-bit byte length, so
+// 2048 entries of 32 bytes (and anything larger) fail with EINVAL (measured
+// on rxe, kernel 6.1). rxe has 1024 entries per port.
+constexpr size_t kMaxGidEntries = 0xffff / sizeof(ibv_gid_entry);
 
 std::string PortStateName(ibv_port_state state) {
   switch (state) {

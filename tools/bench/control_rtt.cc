@@ -110,18 +110,19 @@ int main(int argc, char** argv) {
   for (int round = 0; round < kRounds; ++round) {
     const int per_round = std::max(1, calls / kRounds);
     for (auto [call, samples] :
-         {std::make_pair(+[](swift::Client& c, int i) {
-                            return c.GetStatus().status();
-                          },
-                          &status_samples),
-          std::make_pair(+[](swift::Client& c, int i) {
-                            return c.Ping(i, swift::Transport::kGrpc);
-                          },
-                          &grpc_samples),
-          std::make_pair(+[](swift::Client& c, int i) {
-                            return c.Ping(i, swift::Transport::kFastPath);
-                          },
-                          &fast_samples)}) {
+         {std::make_pair(
+              +[](swift::Client&c, int i) { return c.GetStatus().status(); },
+              &status_samples),
+          std::make_pair(
+              +[](swift::Client&c, int i) {
+                return c.Ping(i, swift::Transport::kGrpc);
+              },
+              &grpc_samples),
+          std::make_pair(
+              +[](swift::Client&c, int i) {
+                return c.Ping(i, swift::Transport::kFastPath);
+              },
+              &fast_samples)}) {
       auto timed = Time(per_round, [&](int i) { return call(swiftd, i); });
       if (!timed.ok()) {
         std::cerr << "control_rtt: " << timed.status().message() << "\n";
@@ -136,10 +137,11 @@ int main(int argc, char** argv) {
             << "\"calls\": " << status_samples.size() << ", "
             << Json("get_status_grpc", Summarize(status_samples)) << ", "
             << Json("ping_grpc", grpc) << ", " << Json("ping_fastpath", fast)
-            << absl::StrFormat(", \"grpc_ping_p50_us_host\": %.1f, "
-                               "\"fastpath_ping_p50_us_host\": %.1f, "
-                               "\"fastpath_speedup_p50\": %.1f}",
-                               grpc.p50, fast.p50, grpc.p50 / fast.p50)
+            << absl::StrFormat(
+                   ", \"grpc_ping_p50_us_host\": %.1f, "
+                   "\"fastpath_ping_p50_us_host\": %.1f, "
+                   "\"fastpath_speedup_p50\": %.1f}",
+                   grpc.p50, fast.p50, grpc.p50 / fast.p50)
             << std::endl;
   return 0;
 }

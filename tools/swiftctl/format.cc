@@ -77,7 +77,11 @@ std::string FormatStatus(const v1::GetStatusResponse& status) {
        {"uptime:", FormatDuration(status.uptime_us())},
        {"socket:", status.socket_path()},
        {"devices:", devices},
-       {"clients:", absl::StrCat(status.clients_count())}});
+       {"clients:", absl::StrCat(status.clients_count())},
+       {"peer api:", status.peer_address().empty()
+                         ? std::string("off (no --peer_address)")
+                         : absl::StrCat(status.peer_address(), " (incarnation ",
+                                        status.incarnation(), ")")}});
 }
 
 std::string FormatDevices(const v1::ListDevicesResponse& response) {
@@ -113,17 +117,105 @@ std::string FormatDevices(const v1::ListDevicesResponse& response) {
   std::string out;
   if (!rows.empty()) {
     out = FormatTable(
-      {"DEVICE", "PORT", "STATE", "MTU", "LINK", "NODE GUID", "TRANSPORT",
-       "VECTORS", "MAX QP", "MAX CQ", "MAX MR", "IMPORT", "OPEN US"},
-      rows);
+        {"DEVICE", "PORT", "STATE", "MTU", "LINK", "NODE GUID", "TRANSPORT",
+         "VECTORS", "MAX QP", "MAX CQ", "MAX MR", "IMPORT", "OPEN US"},
+        rows);
   }
   if (!gid_rows.empty()) {
-    absl::StrAppend(&out, "\n",
-                    FormatTable({"DEVICE", "PORT", "GID", "TYPE", "ADDRESS"},
-                                gid_rows));
+    absl::StrAppend(
+        &out, "\n",
+        FormatTable({"DEVICE", "PORT", "GID", "TYPE", "ADDRESS"}, gid_rows));
   }
   if (!errors.empty()) {
     absl::StrAppend(&out, out.empty() ? "" : "\n", errors);
+  }
+  return out;
+}
+
+std::string FormatPeers(const v1::ListPeersResponse& response) {
+  if (response.peers().empty()) {
+    return "No peers. (swiftd learns of a peer when a client connects to "
+           "it, or from --peers.)\n";
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::PeerInfo& peer : response.peers()) {
+    rows.push_back(
+        {peer.name(), peer.address(),
+         peer.incarnation() == 0 ? "-" : absl::StrCat(peer.incarnation()),
+         peer.devices().empty() ? "-" : absl::StrJoin(peer.devices(), ", "),
+         peer.services().empty() ? "-" : absl::StrJoin(peer.services(), ","),
+         absl::StrCat(peer.cache_hits(), "/", peer.cache_misses()),
+         peer.last_error().empty() ? "ok" : peer.last_error()});
+  }
+  return FormatTable({"NAME", "ADDRESS", "INCARNATION", "DEVICES", "SERVICES",
+                      "HIT/MISS", "STATE"},
+                     rows);
+}
+
+std::string FormatServices(const v1::ListServicesResponse& response) {
+  if (response.services().empty()) {
+    return "No services listening.\n";
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::ServiceInfo& service : response.services()) {
+    rows.push_back(
+        {service.name(), service.owner(), absl::StrCat(service.pooled_qps()),
+         absl::StrCat(service.connections()), absl::StrCat(service.accepted()),
+         absl::StrCat(service.refused())});
+  }
+  return FormatTable(
+      {"SERVICE", "OWNER", "POOLED QPS", "CONNECTIONS", "ACCEPTED", "REFUSED"},
+      rows);
+}
+
+std::string FormatPools(const v1::ListServicesResponse& services,
+                        const v1::ListConnectionsResponse& connections) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::ServiceInfo& service : services.services()) {
+    rows.push_back({"service " + service.name(),
+                    absl::StrCat(service.pooled_qps()),
+                    absl::StrCat(service.connections())});
+  }
+  std::string out = rows.empty()
+                        ? "No service QP pools (no service listening).\n"
+                        : FormatTable({"POOL", "READY QPS", "IN USE"}, rows);
+  const v1::AdmissionInfo& admission = connections.admission();
+  absl::StrAppend(&out, "\nhandshakes: ", admission.in_flight(),
+                  " in flight (limits ", admission.per_peer_limit(),
+                  " per peer, ", admission.total_limit(), " in all), ",
+                  admission.queued(), " queued\n");
+  return out;
+}
+
+std::string FormatConnections(const v1::ListConnectionsResponse& response) {
+  std::string out;
+  if (response.connections().empty()) {
+    out = "No brokered connections.\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const v1::ConnectionInfo& connection : response.connections()) {
+      rows.push_back({absl::StrCat(connection.id()), connection.peer(),
+                      connection.service(),
+                      absl::StrCat(connection.client_name(), " (",
+                                   connection.client_pid(), ")"),
+                      absl::StrCat(connection.handshake_us()),
+                      FormatDuration(connection.age_us())});
+    }
+    out = FormatTable(
+        {"ID", "PEER", "SERVICE", "CLIENT", "HANDSHAKE US", "AGE"}, rows);
+  }
+  const v1::AdmissionInfo& admission = response.admission();
+  absl::StrAppend(&out, "\nconnected ", response.connected_total(), ", closed ",
+                  response.closed_total(), "; handshakes ",
+                  admission.in_flight(), " in flight, ", admission.queued(),
+                  " queued, ", admission.timed_out(), " timed out in queue\n");
+  if (!response.failed_by_reason().empty()) {
+    std::vector<std::string> reasons;
+    for (const auto& [reason, count] : response.failed_by_reason()) {
+      reasons.push_back(absl::StrCat(reason, " ", count));
+    }
+    std::sort(reasons.begin(), reasons.end());
+    absl::StrAppend(&out, "failed: ", absl::StrJoin(reasons, ", "), "\n");
   }
   return out;
 }

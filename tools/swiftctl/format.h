@@ -25,6 +25,20 @@ std::string FormatStatus(const v1::GetStatusResponse& status);
 // `swiftctl devices`: one row per port, then each active port's GIDs.
 std::string FormatDevices(const v1::ListDevicesResponse& devices);
 
+// `swiftctl peers`: other hosts' swiftds and their cached metadata.
+std::string FormatPeers(const v1::ListPeersResponse& peers);
+
+// `swiftctl services`: local services and their advertised QP pools.
+std::string FormatServices(const v1::ListServicesResponse& services);
+
+// `swiftctl pools`: the ready QPs of each service, and the handshake
+// admission state.
+std::string FormatPools(const v1::ListServicesResponse& services,
+                        const v1::ListConnectionsResponse& connections);
+
+// `swiftctl connections`: brokered connections, admission and failures.
+std::string FormatConnections(const v1::ListConnectionsResponse& connections);
+
 // Any answer as JSON with the proto field names, all fields present, one
 // object per line.
 std::string FormatJson(const google::protobuf::Message& message);

@@ -3,6 +3,7 @@
 //   swiftctl [--socket=PATH] [--json] status | devices | version
 //
 // Exit codes: 0 success, 1 swiftd unreachable or the call failed, 2 usage.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -30,6 +31,10 @@ constexpr char kUsage[] =
     "Commands:\n"
     "  status    is swiftd alive; version, uptime, pid, devices, clients\n"
     "  devices   the RDMA devices swiftd holds: ports, MTU, GIDs, limits\n"
+    "  peers     other hosts' swiftds and the metadata cached about them\n"
+    "  services  services listening here, with their QP pools\n"
+    "  pools     ready QPs per service, handshake admission state\n"
+    "  connections  connections brokered for local clients\n"
     "  version   swiftctl's own version and Control API version\n";
 
 constexpr int kExitFailure = 1;
@@ -46,8 +51,9 @@ int Print(const absl::StatusOr<Response>& response,
   if (!response.ok()) {
     return Fail(response.status());
   }
-  std::cout << (absl::GetFlag(FLAGS_json) ? swift::swiftctl::FormatJson(*response)
-                                          : format_table(*response));
+  std::cout << (absl::GetFlag(FLAGS_json)
+                    ? swift::swiftctl::FormatJson(*response)
+                    : format_table(*response));
   return 0;
 }
 
@@ -72,7 +78,10 @@ int main(int argc, char** argv) {
               << swift::kControlApiVersion << ")\n";
     return 0;
   }
-  if (command != "status" && command != "devices") {
+  const std::vector<std::string> kCommands = {
+      "status", "devices", "peers", "services", "pools", "connections"};
+  if (std::find(kCommands.begin(), kCommands.end(), command) ==
+      kCommands.end()) {
     std::cerr << "swiftctl: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;
   }
@@ -95,5 +104,35 @@ int main(int argc, char** argv) {
   if (command == "status") {
     return Print((*client)->GetStatus(), &swift::swiftctl::FormatStatus);
   }
-  return Print((*client)->ListDevices(), &swift::swiftctl::FormatDevices);
+  if (command == "devices") {
+    return Print((*client)->ListDevices(), &swift::swiftctl::FormatDevices);
+  }
+  if (command == "peers") {
+    return Print((*client)->ListPeers(), &swift::swiftctl::FormatPeers);
+  }
+  if (command == "services") {
+    return Print((*client)->ListServices(), &swift::swiftctl::FormatServices);
+  }
+  if (command == "connections") {
+    return Print((*client)->ListConnections(),
+                 &swift::swiftctl::FormatConnections);
+  }
+  // pools: the services' pools and the admission state together.
+  auto services = (*client)->ListServices();
+  auto connections = (*client)->ListConnections();
+  if (!services.ok() || !connections.ok()) {
+    return Fail(services.ok() ? connections.status() : services.status());
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    std::string services_json = swift::swiftctl::FormatJson(*services);
+    std::string admission_json =
+        swift::swiftctl::FormatJson(connections->admission());
+    services_json.pop_back();
+    admission_json.pop_back();
+    std::cout << "{\"services\":" << services_json
+              << ",\"admission\":" << admission_json << "}\n";
+  } else {
+    std::cout << swift::swiftctl::FormatPools(*services, *connections);
+  }
+  return 0;
 }

@@ -1,10 +1,12 @@
 // libswift: what applications link to use swiftd.
 //
-//   swift::ClientOptions options;            // defaults: /run/swift/swiftd.sock
-//   absl::StatusOr<std::unique_ptr<swift::Client>> client =
+//   swift::ClientOptions options;            // defaults:
+//   /run/swift/swiftd.sock absl::StatusOr<std::unique_ptr<swift::Client>>
+//   client =
 //       swift::Client::Connect(options);
 //   if (!client.ok()) { /* e.g. kUnavailable: swiftd is not running */ }
-//   absl::StatusOr<swift::v1::GetStatusResponse> status = (*client)->GetStatus();
+//   absl::StatusOr<swift::v1::GetStatusResponse> status =
+//   (*client)->GetStatus();
 //
 // Every call returns absl::Status; the message says what went wrong in
 // words a user can act on, and the code is the one to branch on. libswift
@@ -72,6 +74,12 @@ class Client {
 
   // ListDevices(): the RDMA devices swiftd holds open.
   virtual absl::StatusOr<v1::ListDevicesResponse> ListDevices() = 0;
+
+  // ListPeers(), ListServices(), ListConnections(): what swiftd brokers
+  // (see `swiftctl peers|services|connections`).
+  virtual absl::StatusOr<v1::ListPeersResponse> ListPeers() = 0;
+  virtual absl::StatusOr<v1::ListServicesResponse> ListServices() = 0;
+  virtual absl::StatusOr<v1::ListConnectionsResponse> ListConnections() = 0;
 
   // Ping(): one round trip to swiftd and back over `transport`; `sequence`
   // is echoed. kFailedPrecondition for kFastPath when it is not open.

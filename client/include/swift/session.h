@@ -1,0 +1,150 @@
+// libswift sessions: brokered RDMA connections from warm pools.
+//
+//   swift::SessionOptions options;                   // swiftd's device
+//   auto session = swift::Session::Create(options);
+//   // Server side:
+//   auto listener = (*session)->Listen("kv");
+//   auto accepted = (*listener)->Accept(absl::Seconds(10));
+//   // Client side (another host):
+//   auto connection = (*session)->Connect("10.0.0.1:7471", "kv");
+//   // Then plain verbs on connection->qp(), ->cq(), ->mr(), ->remote().
+//
+// A Session opens its own device context, PD, a registered buffer (memfd,
+// MAP_SHARED, so forked children share it) and a pool of RC QPs in INIT,
+// refilled in the background. Connect() takes a pooled QP and asks the
+// local swiftd, which brokers it with the remote host's swiftd: the remote
+// service's QP is in RTR/RTS before this side goes to RTS. The data path
+// is plain verbs; libswift adds nothing to it.
+//
+// Thread-safe: a Session, its Listeners and Connect() may be used from
+// many threads. A Connection's QP is driven by one thread at a time.
+#ifndef SWIFT_CLIENT_INCLUDE_SWIFT_SESSION_H_
+#define SWIFT_CLIENT_INCLUDE_SWIFT_SESSION_H_
+
+#include <infiniband/verbs.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace swift {
+
+struct SessionOptions {
+  // swiftd's Control API socket (the fast path socket sits beside it).
+  std::string socket_path = "/run/swift/swiftd.sock";
+  std::string client_name;
+  // The RDMA device; empty: the one swiftd brokers on.
+  std::string device;
+  // The registered buffer every connection of this session uses, and that
+  // a listener advertises to its clients for RDMA WRITE/READ.
+  size_t buffer_bytes = 64 * 1024;
+  // QPs kept ready in INIT: refilled in the background to pool_high once
+  // fewer than pool_low remain.
+  int pool_low = 4;
+  int pool_high = 16;
+  // Work requests each connection's QP and CQ hold.
+  uint32_t max_send_wr = 64;
+  uint32_t max_recv_wr = 64;
+};
+
+// Memory of the peer that RDMA WRITE/READ may target.
+struct RemoteMemory {
+  uint64_t addr = 0;
+  uint64_t length = 0;  // 0: the peer advertised none.
+  uint32_t rkey = 0;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  // The connected RC QP (in RTS) and the CQ its sends and receives complete
+  // on. Valid until Close() or destruction.
+  virtual ibv_qp* qp() const = 0;
+  virtual ibv_cq* cq() const = 0;
+  // The session's registered buffer (lkey for local SGEs).
+  virtual ibv_mr* mr() const = 0;
+  virtual uint8_t* buffer() const = 0;
+  virtual size_t buffer_size() const = 0;
+  // What the peer advertised.
+  virtual RemoteMemory remote() const = 0;
+  // swiftd's id for the connection (see `swiftctl connections`).
+  virtual uint64_t id() const = 0;
+  // True once the peer closed its side (server side only).
+  virtual bool peer_closed() const = 0;
+
+  // Close()
+  //
+  // Ends the connection; the QP goes back to the pool (moved to RESET and
+  // INIT again) or is destroyed when in error. Idempotent; the destructor
+  // calls it. Errors are reported but the connection is closed regardless.
+  virtual absl::Status Close() = 0;
+};
+
+class Listener {
+ public:
+  virtual ~Listener() = default;
+
+  // Accept()
+  //
+  // The next connection a client made to this service, already in RTS.
+  // kDeadlineExceeded after `timeout`; kUnavailable when swiftd went away.
+  virtual absl::StatusOr<std::unique_ptr<Connection>> Accept(
+      absl::Duration timeout) = 0;
+
+  virtual const std::string& service() const = 0;
+};
+
+struct PoolStats {
+  int ready = 0;           // QPs in INIT right now.
+  uint64_t created = 0;    // QPs ever created.
+  uint64_t hits = 0;       // Takes served from the pool.
+  uint64_t misses = 0;     // Takes that had to create a QP on the spot.
+  uint64_t recycled = 0;   // QPs reset and reused.
+  uint64_t destroyed = 0;  // QPs dropped (error state, shrink).
+};
+
+class Session {
+ public:
+  // Create()
+  //
+  // Connects to swiftd, opens the device, allocates the PD, registers the
+  // buffer and fills the QP pool to pool_low (the rest fills in the
+  // background). kUnavailable: swiftd is not running; kNotFound: no such
+  // device; kInvalidArgument: bad options; otherwise the failing verb.
+  static absl::StatusOr<std::unique_ptr<Session>> Create(
+      const SessionOptions& options = SessionOptions());
+
+  virtual ~Session() = default;
+
+  // Connect()
+  //
+  // A connected RC QP to `service` on `host` (a peer swiftd's "ip:port" or
+  // a name from swiftd's --peers). Errors as swiftd reports them:
+  // kNotFound (no such service there), kUnavailable (the peer swiftd is
+  // down), kResourceExhausted (the service's pool is empty, or too many
+  // connects queued), kDeadlineExceeded (`timeout`), kInvalidArgument.
+  // The pooled QP goes back to the pool on every error.
+  virtual absl::StatusOr<std::unique_ptr<Connection>> Connect(
+      const std::string& host, const std::string& service,
+      absl::Duration timeout = absl::Seconds(10)) = 0;
+
+  // Listen()
+  //
+  // Registers `service` with the local swiftd, advertising `backlog` pooled
+  // QPs (refilled as clients take them). kAlreadyExists when another
+  // process listens on that name.
+  virtual absl::StatusOr<std::unique_ptr<Listener>> Listen(
+      const std::string& service, int backlog = 8) = 0;
+
+  virtual PoolStats pool_stats() const = 0;
+  // The device this session uses.
+  virtual const std::string& device() const = 0;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_CLIENT_INCLUDE_SWIFT_SESSION_H_

@@ -1,0 +1,84 @@
+// PortAddress queries and builders; see port_address.h.
+#include "common/verbs/port_address.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/errno_status.h"
+#include "common/verbs/gid.h"
+
+namespace swift::verbs {
+
+absl::StatusOr<PortAddress> QueryPortAddress(
+    const Context& context, uint8_t port_num,
+    std::optional<uint32_t> gid_index) {
+  ibv_port_attr attr = {};
+  if (int rc = ibv_query_port(context.get(), port_num, &attr); rc != 0) {
+    return ErrnoStatus(rc, absl::StrCat("ibv_query_port(", context.name(), ", ",
+                                        port_num, ")"));
+  }
+  if (attr.state != IBV_PORT_ACTIVE) {
+    return absl::UnavailableError(
+        absl::StrCat(context.name(), " port ", port_num, " is not active (",
+                     ibv_port_state_str(attr.state), ")"));
+  }
+  PortAddress port;
+  port.port_num = port_num;
+  port.link_layer = attr.link_layer;
+  port.lid = attr.lid;
+  port.active_mtu = attr.active_mtu;
+  if (gid_index.has_value()) {
+    port.gid_index = *gid_index;
+  } else if (attr.link_layer == IBV_LINK_LAYER_INFINIBAND) {
+    port.gid_index = 0;
+  } else {
+    absl::StatusOr<uint32_t> found =
+        FindRoceV2Ipv4GidIndex(context.get(), port_num);
+    if (!found.ok()) {
+      return found.status();
+    }
+    port.gid_index = *found;
+  }
+  // ibv_ah_attr carries the source GID index in 8 bits.
+  if (port.gid_index > 255) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        context.name(), " port ", port_num, ": GID index ", port.gid_index,
+        " does not fit an address handle (> 255)"));
+  }
+  absl::StatusOr<ibv_gid_entry> entry =
+      QueryGidEntry(context.get(), port_num, port.gid_index);
+  if (!entry.ok()) {
+    return entry.status();
+  }
+  port.gid = entry->gid;
+  return port;
+}
+
+QpEndpoint MakeEndpoint(const PortAddress& port, uint32_t qpn, uint32_t psn) {
+  QpEndpoint endpoint;
+  endpoint.qpn = qpn;
+  endpoint.psn = psn;
+  endpoint.gid = port.gid;
+  endpoint.gid_index = port.gid_index;
+  endpoint.lid = port.lid;
+  endpoint.mtu = port.active_mtu;
+  return endpoint;
+}
+
+ibv_ah_attr MakeAhAttr(const PortAddress& local, const QpEndpoint& remote,
+                       uint8_t hop_limit, uint8_t traffic_class) {
+  ibv_ah_attr attr = {};
+  attr.dlid = remote.lid;
+  attr.sl = 0;
+  attr.src_path_bits = 0;
+  attr.port_num = local.port_num;
+  // RoCE has no LIDs: every packet carries a GRH routed by GID. InfiniBand
+  // within a subnet could go without, but a GRH is always valid there too.
+  attr.is_global = 1;
+  attr.grh.dgid = remote.gid;
+  attr.grh.sgid_index = static_cast<uint8_t>(local.gid_index);
+  attr.grh.hop_limit = hop_limit;
+  attr.grh.traffic_class = traffic_class;
+  attr.grh.flow_label = 0;
+  return attr;
+}
+
+}  // namespace swift::verbs

@@ -1,0 +1,196 @@
+// Broker implementation; see broker.h.
+#include "daemon/broker.h"
+
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/verbs/endpoint.h"
+#include "common/version.h"
+#include "glog/logging.h"
+
+namespace swift {
+namespace {
+
+absl::Status FromPeer(const grpc::Status& status, const std::string& peer) {
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  if (code == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(absl::StrCat(
+        "swiftd on ", peer, " is unreachable: ", status.error_message()));
+  }
+  if (code == absl::StatusCode::kDeadlineExceeded) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("swiftd on ", peer, " did not answer in time"));
+  }
+  return absl::Status(code, status.error_message());
+}
+
+}  // namespace
+
+Broker::Broker(PeerDirectory* peers, AdmissionController* admission,
+               absl::Duration default_timeout)
+    : peers_(peers), admission_(admission), default_timeout_(default_timeout) {}
+
+void Broker::CountFailure(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  ++counters_.failed[absl::StatusCodeToString(status.code())];
+}
+
+absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
+                                                  const v1::ConnectCall& call) {
+  const absl::Time start = absl::Now();
+  const absl::Time deadline =
+      start + (call.timeout_ms() > 0 ? absl::Milliseconds(call.timeout_ms())
+                                     : default_timeout_);
+  absl::Status result;
+  if (call.service().empty()) {
+    result = absl::InvalidArgumentError("connect needs a service name");
+  } else if (absl::StatusOr<verbs::QpEndpoint> endpoint =
+                 verbs::DecodeEndpoint(call.client_endpoint());
+             !endpoint.ok()) {
+    result = absl::InvalidArgumentError(
+        absl::StrCat("bad client endpoint: ", endpoint.status().message()));
+  }
+  if (!result.ok()) {
+    CountFailure(result);
+    return result;
+  }
+
+  uint64_t id;
+  {
+    absl::MutexLock lock(&mu_);
+    id = next_id_++;
+  }
+  // A restarted peer is retried once with fresh metadata.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
+        peers_->Get(call.host(), deadline);
+    if (!peer.ok()) {
+      result = peer.status();
+      break;
+    }
+    absl::StatusOr<AdmissionController::Ticket> ticket =
+        admission_->Admit((*peer)->address, caller.channel_id, deadline);
+    if (!ticket.ok()) {
+      result = ticket.status();
+      break;
+    }
+    peer::v1::ConnectRequest request;
+    request.set_api_version(kControlApiVersion);
+    request.set_from_incarnation(peers_->incarnation());
+    request.set_expected_incarnation((*peer)->hello.incarnation());
+    request.set_service(call.service());
+    request.set_client_endpoint(call.client_endpoint());
+    request.set_client_connection_id(id);
+    peer::v1::ConnectResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    grpc::Status status = (*peer)->stub->Connect(&context, request, &response);
+    if (status.ok()) {
+      Connection connection;
+      connection.view.id = id;
+      connection.view.peer = (*peer)->address;
+      connection.view.service = call.service();
+      connection.view.server_connection_id = response.server_connection_id();
+      connection.view.client_pid = caller.pid;
+      connection.view.client_name = caller.client_name;
+      connection.view.connected_at = absl::Now();
+      connection.view.handshake_time = absl::Now() - start;
+      connection.channel_id = caller.channel_id;
+      connection.peer_incarnation = response.incarnation();
+      absl::MutexLock lock(&mu_);
+      connections_[id] = std::move(connection);
+      ++counters_.connected;
+      v1::ConnectResult connected;
+      connected.set_server_endpoint(response.server_endpoint());
+      connected.set_connection_id(id);
+      return connected;
+    }
+    result = FromPeer(status, (*peer)->address);
+    // kAborted: the peer restarted since we cached its metadata.
+    const bool restarted = absl::IsAborted(result);
+    if (restarted || absl::IsUnavailable(result)) {
+      peers_->Invalidate((*peer)->address, result.ToString());
+    }
+    if (!restarted) {
+      break;
+    }
+  }
+  VLOG(1) << "Connect to " << call.host() << "/" << call.service()
+          << " failed: " << result;
+  CountFailure(result);
+  return result;
+}
+
+absl::Status Broker::CloseRemote(const Connection& connection) {
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
+      peers_->Get(connection.view.peer, absl::Now() + default_timeout_);
+  if (!peer.ok()) {
+    return peer.status();
+  }
+  peer::v1::CloseRequest request;
+  request.set_api_version(kControlApiVersion);
+  request.set_expected_incarnation(connection.peer_incarnation);
+  request.set_server_connection_id(connection.view.server_connection_id);
+  peer::v1::CloseResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + default_timeout_));
+  return FromPeer((*peer)->stub->Close(&context, request, &response),
+                  connection.view.peer);
+}
+
+absl::Status Broker::Close(uint64_t id) {
+  Connection connection;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = connections_.find(id);
+    if (it == connections_.end()) {
+      return absl::NotFoundError(absl::StrCat("no connection ", id));
+    }
+    connection = std::move(it->second);
+    connections_.erase(it);
+    ++counters_.closed;
+  }
+  return CloseRemote(connection);
+}
+
+void Broker::CloseAllOf(uint64_t channel_id) {
+  std::vector<Connection> orphans;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      if (it->second.channel_id == channel_id) {
+        orphans.push_back(std::move(it->second));
+        connections_.erase(it++);
+        ++counters_.closed;
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const Connection& connection : orphans) {
+    if (absl::Status closed = CloseRemote(connection); !closed.ok()) {
+      LOG(WARNING) << "Closing connection " << connection.view.id
+                   << " of a departed client: " << closed;
+    }
+  }
+}
+
+std::vector<Broker::ConnectionView> Broker::Connections() const {
+  std::vector<ConnectionView> views;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, connection] : connections_) {
+    views.push_back(connection.view);
+  }
+  std::sort(views.begin(), views.end(),
+            [](const ConnectionView& a, const ConnectionView& b) {
+              return a.id < b.id;
+            });
+  return views;
+}
+
+Broker::Counters Broker::GetCounters() const {
+  absl::MutexLock lock(&mu_);
+  return counters_;
+}
+
+}  // namespace swift

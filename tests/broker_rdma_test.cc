@@ -1,0 +1,314 @@
+// Brokered connections on two "hosts" of the Soft-RoCE guest: swiftd A on
+// rxeA and swiftd B on rxeB (both in this process, each with its own
+// sockets and Peer API address), a service listening through A and a
+// client connecting through B. Data crosses the veth wire between them.
+#include <infiniband/verbs.h>
+
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/seqpacket_socket.h"
+#include "common/testing/rdma_test_env.h"
+#include "common/unix_socket.h"
+#include "common/verbs/endpoint.h"
+#include "common/version.h"
+#include "proto/fast_path.pb.h"
+#include "swift/session.h"
+#include "tests/test_swiftd.h"
+
+namespace swift {
+namespace {
+
+using ::swift::testing::EnvOr;
+using ::swift::testing::TempDir;
+
+constexpr int kPeerPort = 17471;
+
+struct Host {
+  std::string device;
+  std::string ip;
+  std::string socket;
+  std::string peer_address;
+  std::unique_ptr<SwiftdServer> swiftd;
+};
+
+class BrokerRdmaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (EnvOr("RXE_HOSTS", "") != "2") {
+      if (swift::testing::RdmaRequired()) {
+        FAIL() << "two hosts needed: run with tools/rxe-vm/run --hosts 2";
+      }
+      GTEST_SKIP() << "needs the two-host Soft-RoCE guest";
+    }
+    a_ = StartHost("a", EnvOr("RXE_A_DEV", "rxeA"), EnvOr("RXE_A_IP", ""));
+    b_ = StartHost("b", EnvOr("RXE_B_DEV", "rxeB"), EnvOr("RXE_B_IP", ""));
+  }
+
+  Host StartHost(const std::string& name, const std::string& device,
+                 const std::string& ip) {
+    Host host;
+    host.device = device;
+    host.ip = ip;
+    host.socket = dir_.path() + "/" + name + ".sock";
+    host.peer_address = absl::StrCat(ip, ":", kPeerPort);
+    SwiftdOptions options;
+    options.socket_path = host.socket;
+    options.devices = {device};
+    options.peer_address = host.peer_address;
+    options.peers = {
+        {"host-a", EnvOr("RXE_A_IP", "") + ":" + std::to_string(kPeerPort)}};
+    options.accept_timeout = absl::Seconds(5);
+    auto swiftd = SwiftdServer::Start(options);
+    EXPECT_TRUE(swiftd.ok()) << swiftd.status();
+    if (swiftd.ok()) {
+      host.swiftd = *std::move(swiftd);
+    }
+    return host;
+  }
+
+  std::unique_ptr<Session> SessionOn(const Host& host, int pool_low = 2,
+                                     int pool_high = 4) {
+    SessionOptions options;
+    options.socket_path = host.socket;
+    options.pool_low = pool_low;
+    options.pool_high = pool_high;
+    options.buffer_bytes = 8192;
+    auto session = Session::Create(options);
+    EXPECT_TRUE(session.ok()) << session.status();
+    return session.ok() ? *std::move(session) : nullptr;
+  }
+
+  TempDir dir_;
+  Host a_;
+  Host b_;
+};
+
+// Posts one signaled WR chain on `qp` and waits for its completion.
+absl::Status PostAndWait(Connection& connection, ibv_send_wr& wr) {
+  ibv_send_wr* bad = nullptr;
+  if (int rc = ibv_post_send(connection.qp(), &wr, &bad); rc != 0) {
+    return absl::InternalError(absl::StrCat("ibv_post_send: ", rc));
+  }
+  ibv_wc wc = {};
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    int polled = ibv_poll_cq(connection.cq(), 1, &wc);
+    if (polled < 0) {
+      return absl::InternalError("ibv_poll_cq failed");
+    }
+    if (polled == 1) {
+      return wc.status == IBV_WC_SUCCESS
+                 ? absl::OkStatus()
+                 : absl::InternalError(ibv_wc_status_str(wc.status));
+    }
+  }
+  return absl::DeadlineExceededError("no completion in 10 s");
+}
+
+// Every QP the pool created is back in it or was destroyed: none is held by
+// a failed connect. (The refill thread may still be adding QPs: waits.)
+bool PoolIsWhole(const Session& session) {
+  for (int i = 0; i < 500; ++i) {
+    const PoolStats stats = session.pool_stats();
+    if (stats.created - stats.destroyed == static_cast<uint64_t>(stats.ready)) {
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const PoolStats stats = session.pool_stats();
+  ADD_FAILURE() << "pool: created " << stats.created << ", destroyed "
+                << stats.destroyed << ", ready " << stats.ready;
+  return false;
+}
+
+absl::Status WriteTo(Connection& connection, const std::string& bytes,
+                     size_t remote_offset) {
+  std::memcpy(connection.buffer(), bytes.data(), bytes.size());
+  ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer()),
+                 static_cast<uint32_t>(bytes.size()), connection.mr()->lkey};
+  ibv_send_wr wr = {};
+  wr.wr_id = 1;
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  wr.opcode = IBV_WR_RDMA_WRITE;
+  wr.send_flags = IBV_SEND_SIGNALED;
+  wr.wr.rdma.remote_addr = connection.remote().addr + remote_offset;
+  wr.wr.rdma.rkey = connection.remote().rkey;
+  return PostAndWait(connection, wr);
+}
+
+TEST_F(BrokerRdmaTest, DataMovesBothWaysOverABrokeredConnection) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  auto server = SessionOn(a_);
+  auto client = SessionOn(b_);
+  ASSERT_TRUE(server && client);
+  auto listener = server->Listen("echo", 2);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+
+  auto connection = client->Connect(a_.peer_address, "echo");
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  auto accepted = (*listener)->Accept(absl::Seconds(10));
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ((*accepted)->id() != 0, true);
+
+  // The service's QP reached RTS before the client's Connect returned.
+  ibv_qp_attr attr = {};
+  ibv_qp_init_attr init = {};
+  ASSERT_EQ(ibv_query_qp((*accepted)->qp(), &attr, IBV_QP_STATE, &init), 0);
+  EXPECT_EQ(attr.qp_state, IBV_QPS_RTS);
+  ASSERT_EQ(ibv_query_qp((*connection)->qp(), &attr, IBV_QP_STATE, &init), 0);
+  EXPECT_EQ(attr.qp_state, IBV_QPS_RTS);
+
+  // Each side advertised its session buffer.
+  EXPECT_EQ((*connection)->remote().rkey, (*accepted)->mr()->rkey);
+  EXPECT_EQ((*accepted)->remote().rkey, (*connection)->mr()->rkey);
+
+  const std::string to_server = "client->server over rxeB->rxeA";
+  ASSERT_TRUE(WriteTo(**connection, to_server, 4096).ok());
+  EXPECT_EQ(std::string(reinterpret_cast<char*>((*accepted)->buffer()) + 4096,
+                        to_server.size()),
+            to_server);
+  const std::string to_client = "server->client over rxeA->rxeB";
+  ASSERT_TRUE(WriteTo(**accepted, to_client, 2048).ok());
+  EXPECT_EQ(std::string(reinterpret_cast<char*>((*connection)->buffer()) + 2048,
+                        to_client.size()),
+            to_client);
+
+  // swiftd B recorded the connection; swiftd A's service counted it.
+  ASSERT_EQ(b_.swiftd->broker()->Connections().size(), 1u);
+  EXPECT_EQ(a_.swiftd->services().Stats().at(0).accepted, 1u);
+
+  ASSERT_TRUE((*connection)->Close().ok());
+  EXPECT_TRUE(b_.swiftd->broker()->Connections().empty());
+  // The service hears of the close.
+  for (int i = 0; i < 500 && !(*accepted)->peer_closed(); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE((*accepted)->peer_closed());
+}
+
+TEST_F(BrokerRdmaTest, ConnectsByPeerNameToo) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  auto server = SessionOn(a_);
+  auto client = SessionOn(b_);
+  ASSERT_TRUE(server && client);
+  auto listener = server->Listen("named", 1);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  auto connection = client->Connect("host-a", "named");
+  ASSERT_TRUE(connection.ok()) << connection.status();
+}
+
+TEST_F(BrokerRdmaTest, UnknownServiceIsNotFoundAndThePoolStaysWhole) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  auto client = SessionOn(b_, /*pool_low=*/2, /*pool_high=*/2);
+  ASSERT_TRUE(client);
+  auto connection = client->Connect(a_.peer_address, "no-such-service");
+  EXPECT_EQ(connection.status().code(), absl::StatusCode::kNotFound)
+      << connection.status();
+  EXPECT_TRUE(PoolIsWhole(*client));
+  EXPECT_EQ(client->pool_stats().destroyed, 0u);
+  // The failure is counted by reason.
+  EXPECT_EQ(b_.swiftd->broker()->GetCounters().failed.at("NOT_FOUND"), 1u);
+}
+
+TEST_F(BrokerRdmaTest, EmptyServicePoolIsResourceExhausted) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  // A service that advertises no QP at all, spoken by hand.
+  auto channel = SeqpacketSocket::Connect(FastPathSocketPath(a_.socket));
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  v1::FastRequest hello;
+  hello.mutable_hello()->set_api_version(kControlApiVersion);
+  hello.mutable_hello()->set_channel(v1::FastHello::SERVICE);
+  ASSERT_TRUE(channel->Send(hello.SerializeAsString()).ok());
+  ASSERT_TRUE(channel->Receive().ok());
+  v1::ServiceUp listen;
+  listen.mutable_listen()->set_service("empty");
+  ASSERT_TRUE(channel->Send(listen.SerializeAsString()).ok());
+  ASSERT_TRUE(channel->Receive().ok());
+
+  auto client = SessionOn(b_, 1, 1);
+  ASSERT_TRUE(client);
+  auto connection = client->Connect(a_.peer_address, "empty");
+  EXPECT_EQ(connection.status().code(), absl::StatusCode::kResourceExhausted)
+      << connection.status();
+  EXPECT_TRUE(PoolIsWhole(*client));
+  EXPECT_EQ(client->pool_stats().destroyed, 0u);
+}
+
+TEST_F(BrokerRdmaTest, PeerDaemonKilledMidHandshakeIsUnavailable) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  // A service that takes the AcceptEvent and never answers it.
+  auto channel = SeqpacketSocket::Connect(FastPathSocketPath(a_.socket));
+  ASSERT_TRUE(channel.ok());
+  v1::FastRequest hello;
+  hello.mutable_hello()->set_api_version(kControlApiVersion);
+  hello.mutable_hello()->set_channel(v1::FastHello::SERVICE);
+  ASSERT_TRUE(channel->Send(hello.SerializeAsString()).ok());
+  ASSERT_TRUE(channel->Receive().ok());
+  v1::ServiceUp listen;
+  listen.mutable_listen()->set_service("stuck");
+  verbs::QpEndpoint fake;
+  fake.qpn = 0x1234;
+  fake.psn = 1;
+  listen.mutable_listen()->add_endpoints(verbs::EncodeEndpoint(fake));
+  ASSERT_TRUE(channel->Send(listen.SerializeAsString()).ok());
+  ASSERT_TRUE(channel->Receive().ok());
+
+  auto client = SessionOn(b_, 1, 1);
+  ASSERT_TRUE(client);
+  absl::StatusOr<std::unique_ptr<Connection>> connection;
+  std::thread connecting([&] {
+    connection = client->Connect(a_.peer_address, "stuck", absl::Seconds(20));
+  });
+  // Wait until swiftd A has sent the accept event, then kill swiftd A.
+  auto event = channel->Receive();
+  ASSERT_TRUE(event.ok());
+  a_.swiftd->Shutdown(absl::ZeroDuration());
+  connecting.join();
+  EXPECT_TRUE(absl::IsUnavailable(connection.status()) ||
+              absl::IsCancelled(connection.status()))
+      << connection.status();
+  EXPECT_NE(connection.status().message().find(a_.peer_address),
+            absl::string_view::npos)
+      << connection.status();
+  // The client's QP went back to its pool; swiftd B holds no connection.
+  EXPECT_TRUE(PoolIsWhole(*client));
+  EXPECT_EQ(client->pool_stats().destroyed, 0u);
+  EXPECT_TRUE(b_.swiftd->broker()->Connections().empty());
+}
+
+TEST_F(BrokerRdmaTest, RecycledQpCarriesDataOnReuse) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  auto server = SessionOn(a_);
+  // One pooled QP at most, none created ahead: the second connect must get
+  // the first one's QP back, recycled.
+  auto client = SessionOn(b_, /*pool_low=*/0, /*pool_high=*/1);
+  ASSERT_TRUE(server && client);
+  auto listener = server->Listen("reuse", 2);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+
+  uint32_t first_qpn = 0;
+  for (int round = 0; round < 2; ++round) {
+    auto connection = client->Connect(a_.peer_address, "reuse");
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    auto accepted = (*listener)->Accept(absl::Seconds(10));
+    ASSERT_TRUE(accepted.ok()) << accepted.status();
+    if (round == 0) {
+      first_qpn = (*connection)->qp()->qp_num;
+    } else {
+      EXPECT_EQ((*connection)->qp()->qp_num, first_qpn);
+    }
+    const std::string bytes = absl::StrCat("round ", round, " payload");
+    ASSERT_TRUE(WriteTo(**connection, bytes, 0).ok());
+    EXPECT_EQ(std::string(reinterpret_cast<char*>((*accepted)->buffer()),
+                          bytes.size()),
+              bytes);
+    ASSERT_TRUE((*connection)->Close().ok());
+  }
+  EXPECT_GE(client->pool_stats().recycled, 1u);
+}
+
+}  // namespace
+}  // namespace swift

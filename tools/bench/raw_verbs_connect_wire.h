@@ -1,0 +1,117 @@
+// The TCP side of raw_verbs_connect: what a program written without Swift
+// uses to swap QP endpoints with its peer, and to have the peer check the
+// bytes an RDMA WRITE put into its memory.
+//
+// Protocol (each message is a frame: 4-byte big-endian length + payload):
+//   client -> server  Hello   {seed, length, client QpEndpoint}
+//   server -> client  Welcome server QpEndpoint, with its buffer (addr, rkey)
+//                     -- sent once the server's QP is in RTR --
+//   client            RDMA WRITE of `length` pattern bytes (from `seed`)
+//   client -> server  "DONE"
+//   server -> client  "OK", or "BAD: <what differed>"
+//
+// Thread-safe: no shared state; each fd is used by one thread at a time.
+#ifndef SWIFT_TOOLS_BENCH_RAW_VERBS_CONNECT_WIRE_H_
+#define SWIFT_TOOLS_BENCH_RAW_VERBS_CONNECT_WIRE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/unique_fd.h"
+#include "common/verbs/endpoint.h"
+
+namespace swift::bench {
+
+// The largest frame RecvFrame() accepts unless told otherwise.
+inline constexpr size_t kMaxFrameBytes = 4096;
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// ParseHostPort()
+//
+// "10.77.0.1:18515" -> {"10.77.0.1", 18515}. kInvalidArgument for a missing
+// host or a port outside 0..65535 (0 only where a listener may pick one).
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text);
+
+// ListenTcp()
+//
+// A TCP socket bound to `address` (IPv4 literal or name; port 0 picks a
+// free port, see LocalPort()) and listening, SO_REUSEADDR, close-on-exec.
+// Errors carry the failing call's errno.
+absl::StatusOr<UniqueFd> ListenTcp(const HostPort& address);
+
+// LocalPort()
+//
+// The port `fd` is bound to.
+absl::StatusOr<uint16_t> LocalPort(int fd);
+
+// AcceptTcp()
+//
+// Blocks until a peer connects to `listen_fd`; the connection has
+// TCP_NODELAY set (small request/response frames) and is close-on-exec.
+// Retries EINTR.
+absl::StatusOr<UniqueFd> AcceptTcp(int listen_fd);
+
+// ConnectTcp()
+//
+// Connects to `address` with TCP_NODELAY. kUnavailable when refused or
+// unreachable; other errors carry connect()'s errno.
+absl::StatusOr<UniqueFd> ConnectTcp(const HostPort& address);
+
+// SetIoTimeout()
+//
+// Makes send/recv on `fd` fail with kDeadlineExceeded after `timeout`
+// without progress (SO_SNDTIMEO/SO_RCVTIMEO), so a dead peer cannot hang us.
+absl::Status SetIoTimeout(int fd, absl::Duration timeout);
+
+// SendFrame()
+//
+// Writes one frame (length + `payload`) completely. Retries EINTR and short
+// writes; kUnavailable when the peer is gone (EPIPE/ECONNRESET).
+absl::Status SendFrame(int fd, absl::string_view payload);
+
+// RecvFrame()
+//
+// Reads one whole frame and returns its payload. kUnavailable when the peer
+// closed the connection; kInvalidArgument for a frame longer than
+// `max_bytes`; kDeadlineExceeded after the fd's I/O timeout.
+absl::StatusOr<std::string> RecvFrame(int fd,
+                                      size_t max_bytes = kMaxFrameBytes);
+
+// The client's opening message.
+struct Hello {
+  uint64_t seed = 0;    // Pattern seed of the bytes the client will WRITE.
+  uint64_t length = 0;  // How many bytes it will WRITE at the buffer start.
+  verbs::QpEndpoint endpoint;
+};
+
+// EncodeHello() / DecodeHello()
+//
+// Hello's wire form: "RVC1", seed and length (big-endian), then the encoded
+// endpoint. DecodeHello(): kInvalidArgument for anything else.
+std::string EncodeHello(const Hello& hello);
+absl::StatusOr<Hello> DecodeHello(absl::string_view bytes);
+
+// FillPattern()
+//
+// Writes `size` bytes derived from `seed` (xorshift64) to `data`: distinct
+// seeds give distinct contents, so stale bytes of an earlier run never pass.
+void FillPattern(uint8_t* data, size_t size, uint64_t seed);
+
+// CheckPattern()
+//
+// OK when `data` holds FillPattern(seed)'s `size` bytes; kDataLoss naming
+// the first differing offset otherwise.
+absl::Status CheckPattern(const uint8_t* data, size_t size, uint64_t seed);
+
+}  // namespace swift::bench
+
+#endif  // SWIFT_TOOLS_BENCH_RAW_VERBS_CONNECT_WIRE_H_
