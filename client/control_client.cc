@@ -137,6 +137,26 @@ class GrpcClient final : public Client {
         &v1::Control::Stub::ListConnections, "ListConnections");
   }
 
+  absl::StatusOr<v1::ListWorkersResponse> ListWorkers() override {
+    return Unary<v1::ListWorkersRequest, v1::ListWorkersResponse>(
+        &v1::Control::Stub::ListWorkers, "ListWorkers");
+  }
+
+  absl::StatusOr<v1::RegisterFunctionResponse> RegisterFunction(
+      const v1::RegisterFunctionRequest& request) override {
+    // A worker builds its RDMA resources and connects before answering.
+    return Call(&v1::Control::Stub::RegisterFunction, request,
+                "RegisterFunction", absl::Seconds(90));
+  }
+
+  absl::StatusOr<v1::InvokeResponse> Invoke(
+      const v1::InvokeRequest& request) override {
+    const absl::Duration function_timeout = absl::Milliseconds(
+        request.timeout_ms() == 0 ? 10000 : request.timeout_ms());
+    return Call(&v1::Control::Stub::Invoke, request, "Invoke",
+                function_timeout + absl::Seconds(60));
+  }
+
   absl::Status Ping(uint64_t sequence, Transport transport) override {
     if (transport == Transport::kFastPath) {
       return PingOverFastPath(sequence);
@@ -190,6 +210,23 @@ class GrpcClient final : public Client {
     Response response;
     grpc::ClientContext context;
     context.set_deadline(DeadlineAfter(options_.call_timeout));
+    grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+    if (!status.ok()) {
+      return FromGrpc(status, name);
+    }
+    return response;
+  }
+
+  // One unary call with a caller-built request (the header is set here).
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(
+      grpc::Status (v1::Control::Stub::*method)(grpc::ClientContext*,
+                                                const Request&, Response*),
+      Request request, absl::string_view name, absl::Duration timeout) {
+    *request.mutable_header() = header_;
+    Response response;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineAfter(timeout));
     grpc::Status status = (stub_.get()->*method)(&context, request, &response);
     if (!status.ok()) {
       return FromGrpc(status, name);

@@ -226,3 +226,72 @@ grpc::ServerUnaryReactor* ControlServiceImpl::ListConnections(
 }
 
 }  // namespace swift
+
+namespace swift {
+namespace {
+
+// Runs `call` (which blocks: worker start-up, a function) on one of the
+// worker manager's threads, and finishes the RPC from there, so that no
+// gRPC callback thread blocks.
+template <typename Response>
+grpc::ServerUnaryReactor* FinishLater(
+    grpc::CallbackServerContext* context, WorkerManager* workers,
+    Response* response, std::function<absl::StatusOr<Response>()> call) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (workers == nullptr) {
+    reactor->Finish(ToGrpcStatus(
+        absl::UnimplementedError("this swiftd runs no function workers")));
+    return reactor;
+  }
+  workers->RunAsync([reactor, response, call = std::move(call)] {
+    absl::StatusOr<Response> result = call();
+    if (result.ok()) {
+      *response = *std::move(result);
+    }
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ControlServiceImpl::RegisterFunction(
+    grpc::CallbackServerContext* context,
+    const v1::RegisterFunctionRequest* request,
+    v1::RegisterFunctionResponse* response) {
+  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
+    return FinishWith(context, status);
+  }
+  WorkerManager* workers = sources_.workers;
+  return FinishLater<v1::RegisterFunctionResponse>(
+      context, workers, response,
+      [workers, request] { return workers->Register(*request); });
+}
+
+grpc::ServerUnaryReactor* ControlServiceImpl::Invoke(
+    grpc::CallbackServerContext* context, const v1::InvokeRequest* request,
+    v1::InvokeResponse* response) {
+  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
+    return FinishWith(context, status);
+  }
+  WorkerManager* workers = sources_.workers;
+  return FinishLater<v1::InvokeResponse>(
+      context, workers, response,
+      [workers, request] { return workers->Invoke(*request); });
+}
+
+grpc::ServerUnaryReactor* ControlServiceImpl::ListWorkers(
+    grpc::CallbackServerContext* context, const v1::ListWorkersRequest* request,
+    v1::ListWorkersResponse* response) {
+  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
+    return FinishWith(context, status);
+  }
+  if (sources_.workers != nullptr) {
+    for (v1::WorkerInfo& info : sources_.workers->List()) {
+      *response->add_workers() = std::move(info);
+    }
+  }
+  return FinishWith(context, absl::OkStatus());
+}
+
+}  // namespace swift

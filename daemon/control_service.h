@@ -15,6 +15,7 @@
 #include "daemon/device_cache.h"
 #include "daemon/peer_directory.h"
 #include "daemon/service_registry.h"
+#include "daemon/worker_manager.h"
 #include "proto/swift.grpc.pb.h"
 
 namespace swift {
@@ -31,6 +32,7 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
     const PeerDirectory* peers = nullptr;
     const Broker* broker = nullptr;
     const AdmissionController* admission = nullptr;
+    WorkerManager* workers = nullptr;
     std::string socket_path;
     std::string peer_address;
     uint64_t incarnation = 0;
@@ -68,6 +70,20 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ListConnectionsRequest* request,
       v1::ListConnectionsResponse* response) override;
+
+  grpc::ServerUnaryReactor* RegisterFunction(
+      grpc::CallbackServerContext* context,
+      const v1::RegisterFunctionRequest* request,
+      v1::RegisterFunctionResponse* response) override;
+
+  grpc::ServerUnaryReactor* Invoke(grpc::CallbackServerContext* context,
+                                   const v1::InvokeRequest* request,
+                                   v1::InvokeResponse* response) override;
+
+  grpc::ServerUnaryReactor* ListWorkers(
+      grpc::CallbackServerContext* context,
+      const v1::ListWorkersRequest* request,
+      v1::ListWorkersResponse* response) override;
 
  private:
   // Immutable after construction.

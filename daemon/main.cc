@@ -3,6 +3,7 @@
 // Opens every RDMA device, serves the Control API on a Unix socket, tells
 // systemd when it is ready, and shuts down cleanly on SIGTERM or SIGINT.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -31,6 +32,9 @@ ABSL_FLAG(std::string, peer_address, "",
           "swiftds) on this ip:port; empty: no brokering.");
 ABSL_FLAG(std::vector<std::string>, peers, {},
           "Peer names for clients, as name=ip:port (comma-separated).");
+ABSL_FLAG(std::string, worker_binary, "",
+          "The swift_worker binary functions run in; default: swift_worker "
+          "beside swiftd (or in worker/ beside it).");
 ABSL_FLAG(int, max_handshakes_per_peer, 8,
           "Connection handshakes in flight toward one peer.");
 ABSL_FLAG(int, max_handshakes, 32, "Connection handshakes in flight in all.");
@@ -55,6 +59,25 @@ int WaitForStopSignal(const sigset_t& signals) {
   while (sigwait(&signals, &signal_number) != 0) {
   }
   return signal_number;
+}
+
+// swift_worker beside this binary (installed), or in worker/ beside it (a
+// Bazel tree); empty when neither exists.
+std::string DefaultWorkerBinary() {
+  char self[4096];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length <= 0) {
+    return "";
+  }
+  std::string directory(self, length);
+  directory.resize(directory.rfind('/'));
+  for (const char* candidate : {"/swift_worker", "/worker/swift_worker"}) {
+    const std::string path = directory + candidate;
+    if (access(path.c_str(), X_OK) == 0) {
+      return path;
+    }
+  }
+  return "";
 }
 
 void Notify(const std::string& state) {
@@ -98,6 +121,10 @@ int main(int argc, char** argv) {
   options.socket_group = absl::GetFlag(FLAGS_socket_group);
   options.devices = absl::GetFlag(FLAGS_devices);
   options.peer_address = absl::GetFlag(FLAGS_peer_address);
+  options.worker_binary = absl::GetFlag(FLAGS_worker_binary);
+  if (options.worker_binary.empty()) {
+    options.worker_binary = DefaultWorkerBinary();
+  }
   for (const std::string& peer : absl::GetFlag(FLAGS_peers)) {
     const size_t equals = peer.find('=');
     if (equals == std::string::npos || equals == 0 ||

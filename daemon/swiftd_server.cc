@@ -128,6 +128,13 @@ absl::Status SwiftdServer::StartServing() {
                            Listen(options_.peer_address, peer_service_.get()));
   }
 
+  if (!options_.worker_binary.empty()) {
+    WorkerManager::Options worker_options;
+    worker_options.worker_binary = options_.worker_binary;
+    worker_options.swiftd_socket = options_.socket_path;
+    workers_ = std::make_unique<WorkerManager>(worker_options);
+  }
+
   ControlServiceImpl::Sources sources;
   sources.devices = devices_.get();
   sources.clients = &clients_;
@@ -135,6 +142,7 @@ absl::Status SwiftdServer::StartServing() {
   sources.peers = peers_.get();
   sources.broker = broker_.get();
   sources.admission = admission_.get();
+  sources.workers = workers_.get();
   sources.socket_path = options_.socket_path;
   sources.peer_address = options_.peer_address;
   sources.incarnation = incarnation_;
@@ -179,8 +187,11 @@ void SwiftdServer::Shutdown(absl::Duration grace) {
     return;
   }
   shut_down_ = true;
-  // Local clients first (their fast path threads may be waiting on peers),
-  // then the Peer API.
+  // Workers first (they are clients of this swiftd), then local clients
+  // (their fast path threads may be waiting on peers), then the Peer API.
+  if (workers_ != nullptr) {
+    workers_->Shutdown();
+  }
   if (fast_path_server_ != nullptr) {
     fast_path_server_->Shutdown();
   }

@@ -25,6 +25,7 @@
 #include "daemon/peer_directory.h"
 #include "daemon/peer_service.h"
 #include "daemon/service_registry.h"
+#include "daemon/worker_manager.h"
 
 namespace swift {
 
@@ -43,6 +44,8 @@ struct SwiftdOptions {
   AdmissionController::Limits admission;
   // How long a listening application may take to accept a connection.
   absl::Duration accept_timeout = absl::Seconds(5);
+  // The swift_worker binary functions run in; empty: no function workers.
+  std::string worker_binary;
 };
 
 class SwiftdServer final {
@@ -100,6 +103,8 @@ class SwiftdServer final {
   std::unique_ptr<Broker> broker_;
   std::unique_ptr<PeerServiceImpl> peer_service_;
   std::unique_ptr<grpc::Server> peer_server_;
+  // Function workers (null without a worker binary).
+  std::unique_ptr<WorkerManager> workers_;
   // Local APIs.
   std::unique_ptr<ControlServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -7,12 +7,18 @@
 // Server: a libswift Session listening on `service`; accepted connections
 // are kept until their client closes them. Runs until SIGTERM/SIGINT.
 // Client: `threads` threads each make `connections` connections one after
-// another; each one is Connect(), one RDMA WRITE of 64 B into the server's
-// buffer, an RDMA READ of the same bytes back (proof they landed), then
-// Close(). Prints one JSON line: latency percentiles of connect-to-verified
-// (us), connections per second, and failures by status code. With
-// --storm_deadline_s the connects run with that deadline and a watchdog
-// counts any still running after it ("stuck").
+// another (after `warmup` untimed ones); each one is Connect(), one RDMA
+// WRITE of 64 B into the server's buffer, an RDMA READ of the same bytes
+// back (proof they landed), a compare, then Close(). Prints one JSON line:
+// latency percentiles from the start of Connect() to the verified bytes
+// (us; Close() is not in it: it is reported apart as close_p50_us), the
+// same split into connect and verify, connections per second (verified
+// connections / wall time of the whole run, Close() included), and
+// failures by status code ("close:CODE" when only the Close() failed).
+// With --storm_deadline_s the connects run with that deadline and a
+// watchdog counts connections still running 30 s past it ("stuck"; the
+// client then exits without waiting for them).
+#include <sched.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -49,6 +55,25 @@ ABSL_FLAG(int, storm_deadline_s, 0,
 namespace {
 
 constexpr size_t kPayload = 64;
+// Empty polls before PostAndPoll() yields (as verbs::Cq::WaitForCompletion).
+constexpr int kSpinPolls = 64;
+// A storm connection running this long past its deadline is stuck.
+constexpr int kStuckGraceS = 30;
+
+using Clock = std::chrono::steady_clock;
+
+double MicrosBetween(Clock::time_point begin, Clock::time_point end) {
+  return std::chrono::duration<double, std::micro>(end - begin).count();
+}
+
+// What one connection took, and how it ended.
+struct Outcome {
+  absl::Status status;
+  bool closing = false;    // status is Close()'s (the bytes were verified).
+  double connect_us = 0;   // Connect().
+  double verified_us = 0;  // Connect() + WRITE + READ + compare.
+  double close_us = 0;     // Close().
+};
 
 absl::Status PostAndPoll(swift::Connection& connection, ibv_wr_opcode opcode,
                          size_t local_offset, size_t remote_offset) {
@@ -66,9 +91,13 @@ absl::Status PostAndPoll(swift::Connection& connection, ibv_wr_opcode opcode,
   if (int rc = ibv_post_send(connection.qp(), &wr, &bad); rc != 0) {
     return absl::InternalError(absl::StrCat("ibv_post_send: ", strerror(rc)));
   }
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  // As verbs::Cq::WaitForCompletion() (the raw-verbs baseline) waits: a
+  // short spin, then yield between polls, so dozens of waiting threads on
+  // two cores leave the CPU to the threads whose completions they need.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
   ibv_wc wc;
-  while (absl::Now() < deadline) {
+  for (int empty_polls = 0;; ++empty_polls) {
     int polled = ibv_poll_cq(connection.cq(), 1, &wc);
     if (polled < 0) {
       return absl::InternalError("ibv_poll_cq failed");
@@ -78,43 +107,64 @@ absl::Status PostAndPoll(swift::Connection& connection, ibv_wr_opcode opcode,
                  ? absl::OkStatus()
                  : absl::DataLossError(ibv_wc_status_str(wc.status));
     }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::DeadlineExceededError("no completion within 10 s");
+    }
+    if (empty_polls >= kSpinPolls) {
+      sched_yield();
+    }
   }
-  return absl::DeadlineExceededError("no completion within 10 s");
 }
 
 // One connection: connect, write, read back, compare, close.
-absl::Status OneConnection(swift::Session& session, int thread, int index,
-                           absl::Duration timeout) {
+Outcome OneConnection(swift::Session& session, int thread, int index,
+                      absl::Duration timeout) {
+  Outcome outcome;
+  const Clock::time_point begin = Clock::now();
   absl::StatusOr<std::unique_ptr<swift::Connection>> connection =
       session.Connect(absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_service),
                       timeout);
+  outcome.connect_us = MicrosBetween(begin, Clock::now());
   if (!connection.ok()) {
-    return connection.status();
+    outcome.status = connection.status();
+    return outcome;
   }
-  swift::Connection& c = **connection;
-  // Each thread owns a slice of both buffers.
-  const size_t slot = static_cast<size_t>(thread) * 2 * kPayload;
-  if (slot + 2 * kPayload > c.buffer_size() ||
-      slot + kPayload > c.remote().length) {
-    return absl::InvalidArgumentError("buffers too small for the threads");
+  outcome.status = [&]() -> absl::Status {
+    swift::Connection& c = **connection;
+    // Each thread owns a slice of both buffers.
+    const size_t slot = static_cast<size_t>(thread) * 2 * kPayload;
+    if (slot + 2 * kPayload > c.buffer_size() ||
+        slot + kPayload > c.remote().length) {
+      return absl::InvalidArgumentError("buffers too small for the threads");
+    }
+    char* out = reinterpret_cast<char*>(c.buffer() + slot);
+    std::memset(out, 'a' + (index % 26), kPayload);
+    std::snprintf(out, kPayload, "t%d-c%d", thread, index);
+    std::memset(c.buffer() + slot + kPayload, 0, kPayload);
+    if (absl::Status write = PostAndPoll(c, IBV_WR_RDMA_WRITE, slot, slot);
+        !write.ok()) {
+      return write;
+    }
+    if (absl::Status read =
+            PostAndPoll(c, IBV_WR_RDMA_READ, slot + kPayload, slot);
+        !read.ok()) {
+      return read;
+    }
+    if (std::memcmp(out, c.buffer() + slot + kPayload, kPayload) != 0) {
+      return absl::DataLossError("read-back differs from what was written");
+    }
+    return absl::OkStatus();
+  }();
+  const Clock::time_point verified = Clock::now();
+  outcome.verified_us = MicrosBetween(begin, verified);
+  // Closed on failure too: the QP goes back to the pool.
+  absl::Status closed = (*connection)->Close();
+  outcome.close_us = MicrosBetween(verified, Clock::now());
+  if (outcome.status.ok() && !closed.ok()) {
+    outcome.status = closed;
+    outcome.closing = true;
   }
-  char* out = reinterpret_cast<char*>(c.buffer() + slot);
-  std::memset(out, 'a' + (index % 26), kPayload);
-  std::snprintf(out, kPayload, "t%d-c%d", thread, index);
-  std::memset(c.buffer() + slot + kPayload, 0, kPayload);
-  if (absl::Status write = PostAndPoll(c, IBV_WR_RDMA_WRITE, slot, slot);
-      !write.ok()) {
-    return write;
-  }
-  if (absl::Status read =
-          PostAndPoll(c, IBV_WR_RDMA_READ, slot + kPayload, slot);
-      !read.ok()) {
-    return read;
-  }
-  if (std::memcmp(out, c.buffer() + slot + kPayload, kPayload) != 0) {
-    return absl::DataLossError("read-back differs from what was written");
-  }
-  return c.Close();
+  return outcome;
 }
 
 int RunServer() {
@@ -168,12 +218,22 @@ int RunServer() {
   return 0;
 }
 
+// sorted[q * n]: the percentile convention of every Swift benchmark.
+double Percentile(const std::vector<double>& sorted, double q) {
+  return sorted.empty()
+             ? 0.0
+             : sorted[std::min(sorted.size() - 1,
+                               static_cast<size_t>(q * sorted.size()))];
+}
+
 int RunClient() {
   const int threads = absl::GetFlag(FLAGS_threads);
   const int per_thread = absl::GetFlag(FLAGS_connections);
   const int storm_s = absl::GetFlag(FLAGS_storm_deadline_s);
-  if (threads < 1 || per_thread < 1 || absl::GetFlag(FLAGS_host).empty()) {
-    std::cerr << "connect_bench: --host, --threads >= 1, --connections >= 1\n";
+  if (threads < 1 || per_thread < 1 || storm_s < 0 ||
+      absl::GetFlag(FLAGS_host).empty()) {
+    std::cerr << "connect_bench: --host, --threads >= 1, --connections >= 1, "
+                 "--storm_deadline_s >= 0\n";
     return 2;
   }
   swift::SessionOptions options;
@@ -190,48 +250,79 @@ int RunClient() {
   const absl::Duration timeout =
       storm_s > 0 ? absl::Seconds(storm_s) : absl::Seconds(10);
   for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
-    if (absl::Status warm = OneConnection(**session, 0, i, timeout);
-        !warm.ok()) {
-      std::cerr << "connect_bench warm-up: " << warm << "\n";
+    if (Outcome warm = OneConnection(**session, 0, i, timeout);
+        !warm.status.ok()) {
+      std::cerr << "connect_bench warm-up: " << warm.status << "\n";
       return 1;
     }
   }
 
   std::mutex mu;
-  std::vector<double> latencies_us;
+  std::vector<double> latencies_us, connect_us, verify_us, close_us;
   std::map<std::string, int> failures;
   std::atomic<int> running{threads};
-  std::atomic<int> in_connect{0};
-  const auto start = std::chrono::steady_clock::now();
+  // When each thread's current connection began (ns since `start`, +1 so
+  // that 0 means idle): the watchdog's view.
+  std::vector<std::atomic<int64_t>> busy_since(threads);
+  for (auto& since : busy_since) {
+    since = 0;
+  }
+  const Clock::time_point start = Clock::now();
+  auto since_start_ns = [start] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                                start)
+        .count();
+  };
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
-        ++in_connect;
-        const auto begin = std::chrono::steady_clock::now();
-        absl::Status status = OneConnection(**session, t, i, timeout);
-        const auto end = std::chrono::steady_clock::now();
-        --in_connect;
+        busy_since[t] = since_start_ns() + 1;
+        Outcome outcome = OneConnection(**session, t, i, timeout);
+        busy_since[t] = 0;
         std::lock_guard<std::mutex> lock(mu);
-        if (status.ok()) {
-          latencies_us.push_back(
-              std::chrono::duration<double, std::micro>(end - begin).count());
+        if (outcome.status.ok()) {
+          latencies_us.push_back(outcome.verified_us);
+          connect_us.push_back(outcome.connect_us);
+          verify_us.push_back(outcome.verified_us - outcome.connect_us);
+          close_us.push_back(outcome.close_us);
         } else {
-          ++failures[absl::StatusCodeToString(status.code())];
+          ++failures[absl::StrCat(
+              outcome.closing ? "close:" : "",
+              absl::StatusCodeToString(outcome.status.code()))];
         }
       }
       --running;
     });
   }
-  // The watchdog: anything still inside a connect well past its deadline
-  // is stuck.
+  // The watchdog: a connection still running kStuckGraceS past its
+  // deadline is stuck; once every unfinished thread is stuck (or the run
+  // overran every deadline), stop waiting.
   int stuck = 0;
   if (storm_s > 0) {
-    const auto limit = start + std::chrono::seconds(storm_s * per_thread + 30);
-    while (running > 0 && std::chrono::steady_clock::now() < limit) {
+    const int64_t stuck_ns =
+        static_cast<int64_t>(storm_s + kStuckGraceS) * 1000000000;
+    const auto limit =
+        start + std::chrono::seconds(storm_s * per_thread + kStuckGraceS);
+    while (running > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const int64_t now_ns = since_start_ns();
+      int unfinished_stuck = 0;
+      for (auto& since : busy_since) {
+        const int64_t began = since.load();
+        if (began != 0 && now_ns - (began - 1) > stuck_ns) {
+          ++unfinished_stuck;
+        }
+      }
+      if ((unfinished_stuck > 0 && unfinished_stuck >= running) ||
+          Clock::now() >= limit) {
+        stuck = 0;
+        for (auto& since : busy_since) {
+          stuck += since.load() != 0 ? 1 : 0;
+        }
+        break;
+      }
     }
-    stuck = running > 0 ? in_connect.load() : 0;
     if (stuck > 0) {
       for (auto& worker : workers) {
         worker.detach();
@@ -244,17 +335,11 @@ int RunClient() {
     }
   }
   const double wall_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+      std::chrono::duration<double>(Clock::now() - start).count();
   std::lock_guard<std::mutex> lock(mu);
-  std::sort(latencies_us.begin(), latencies_us.end());
-  auto at = [&](double q) {
-    return latencies_us.empty()
-               ? 0.0
-               : latencies_us[std::min(
-                     latencies_us.size() - 1,
-                     static_cast<size_t>(q * latencies_us.size()))];
-  };
+  for (auto* samples : {&latencies_us, &connect_us, &verify_us, &close_us}) {
+    std::sort(samples->begin(), samples->end());
+  }
   int failed = 0;
   std::vector<std::string> reasons;
   for (const auto& [reason, count] : failures) {
@@ -264,16 +349,26 @@ int RunClient() {
   const swift::PoolStats pool = (*session)->pool_stats();
   std::cout << absl::StrFormat(
                    "{\"bench\": \"connect_bench\", \"threads\": %d, "
+                   "\"connections_per_thread\": %d, "
                    "\"total\": %d, \"ok\": %d, \"failed\": %d, "
                    "\"failed_by_reason\": {%s}, \"stuck\": %d, "
+                   "\"storm_deadline_s\": %d, "
                    "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
-                   "\"min_us\": %.1f, \"wall_s\": %.3f, \"conn_per_s\": %.1f, "
+                   "\"min_us\": %.1f, \"max_us\": %.1f, "
+                   "\"connect_p50_us\": %.1f, \"verify_p50_us\": %.1f, "
+                   "\"close_p50_us\": %.1f, \"close_p99_us\": %.1f, "
+                   "\"wall_s\": %.3f, \"conn_per_s\": %.1f, "
                    "\"pool_hits\": %d, \"pool_misses\": %d, "
                    "\"pool_recycled\": %d}",
-                   threads, threads * per_thread,
+                   threads, per_thread, threads * per_thread,
                    static_cast<int>(latencies_us.size()), failed,
-                   absl::StrJoin(reasons, ", "), stuck, at(0.5), at(0.9),
-                   at(0.99), latencies_us.empty() ? 0.0 : latencies_us.front(),
+                   absl::StrJoin(reasons, ", "), stuck, storm_s,
+                   Percentile(latencies_us, 0.5), Percentile(latencies_us, 0.9),
+                   Percentile(latencies_us, 0.99),
+                   latencies_us.empty() ? 0.0 : latencies_us.front(),
+                   latencies_us.empty() ? 0.0 : latencies_us.back(),
+                   Percentile(connect_us, 0.5), Percentile(verify_us, 0.5),
+                   Percentile(close_us, 0.5), Percentile(close_us, 0.99),
                    wall_s, latencies_us.size() / wall_s,
                    static_cast<int>(pool.hits), static_cast<int>(pool.misses),
                    static_cast<int>(pool.recycled))

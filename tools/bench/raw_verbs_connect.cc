@@ -8,6 +8,8 @@
 //
 //   raw_verbs_connect --server --device=rxeA --listen=10.77.0.1:18515
 //   raw_verbs_connect --device=rxeB --peer=10.77.0.1:18515
+//   raw_verbs_connect --warm --threads=4 --connections=20 --device=rxeB
+//       --peer=10.77.0.1:18515
 //
 // Client (default): one connection, then exit; prints ONE JSON line:
 //   {"bench":"raw_verbs_connect","role":"client","ok":true,...,
@@ -19,24 +21,47 @@
 // filled with the pattern before registration (as a program writes its data
 // first), and the whole MR is written.
 //
-// Server (--server): long-lived; opens the device once, then serves
-// successive connections, each with its own CQ, QP and MR (--max_mr_bytes,
-// default 64 KiB, zeroed). The next connection's objects are created and
-// taken to INIT before accept(), as a peer waiting for clients would, so the
-// client's "exchange" step holds the network round trip and the server's
-// RTR, not the server's setup. Prints a ready line, then one JSON line per
-// connection, on stdout.
+// Warm client (--warm): raw verbs in a process that is already warm: the
+// device is open and the PD and one MR (--threads x --mr_bytes, a slice per
+// thread) are registered once, untimed. Then --threads threads each make
+// --connections connections one after another (after --warmup untimed ones
+// on the first thread); each connection creates its CQ and QP, takes the QP
+// to INIT, exchanges endpoints with the server over a new TCP connection,
+// goes RTR/RTS, WRITEs its slice and has the server check it (latency ends
+// at the server's verdict), then destroys QP and CQ (teardown: counted in
+// the connections per second, not in the latency). Prints ONE JSON line:
+//   {"bench":"raw_verbs_connect","role":"warm_client","threads":..,
+//    "total":..,"ok":..,"failed":..,"failed_by_reason":{..},"p50_us":..,
+//    "p90_us":..,"p99_us":..,"min_us":..,"wall_s":..,"conn_per_s":..,
+//    "steps_p50_us":{..},"teardown_p50_us":..,"setup_us":..}
 //
-// Exit code: 0 on success; 1 when the client's transfer failed (the JSON
+// Server (--server): long-lived; opens the device once, then serves
+// connections, each with its own CQ, QP and MR (--max_mr_bytes, default
+// 64 KiB, zeroed). The next connection's objects are created and taken to
+// INIT before accept(), as a peer waiting for clients would, so the client's
+// "exchange" step holds the network round trip and the server's RTR, not
+// the server's setup. Each accepted client is served on its own thread, so
+// concurrent clients are served concurrently (one at a time, a client sees
+// exactly what it saw when the server served them one by one). Prints a
+// ready line, then one JSON line per connection, on stdout.
+//
+// Exit code: 0 on success; 1 when a client's transfer failed (the JSON
 // line says where); 2 for bad flags.
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -45,6 +70,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
@@ -75,9 +102,15 @@ ABSL_FLAG(int, mr_bytes, 4096, "Client: MR size, all of it written.");
 ABSL_FLAG(int, max_mr_bytes, 65536,
           "Server: per-connection MR size (the most a client may write).");
 ABSL_FLAG(int, connections, 0,
-          "Server: exit after this many connections (0: serve forever).");
+          "Server: exit after this many connections (0: serve forever). "
+          "Warm client: connections per thread (0 means 20).");
 ABSL_FLAG(int, timeout_ms, 10000,
           "Give up on a silent peer or a missing completion after this.");
+ABSL_FLAG(bool, warm, false,
+          "Client: a warm process (device, PD and MR set up once) making "
+          "--threads x --connections connections; prints one JSON summary.");
+ABSL_FLAG(int, threads, 1, "Warm client: concurrent threads.");
+ABSL_FLAG(int, warmup, 2, "Warm client: untimed connections first.");
 
 namespace swift::bench {
 namespace {
@@ -120,6 +153,62 @@ struct ClientState {
   QpEndpoint peer;
 };
 
+// The part of a connection after the QP exists: INIT, TCP connect, endpoint
+// exchange, RTR, RTS, a WRITE of `bytes` pattern bytes (from `seed`) at
+// `offset` in `mr` to the start of the peer's buffer, and the peer's
+// verdict on them. `socket` and `peer` are the caller's, for teardown and
+// reporting.
+absl::Status ConnectAndWrite(StepTimer& timer, const HostPort& peer_address,
+                             const PortAddress& port, Qp& qp, Cq& cq,
+                             const Mr& mr, size_t offset, size_t bytes,
+                             uint64_t seed, UniqueFd& socket,
+                             QpEndpoint& peer) {
+  const uint8_t ib_port = static_cast<uint8_t>(absl::GetFlag(FLAGS_ib_port));
+  SWIFT_RETURN_IF_ERROR(
+      timer.Time("init", [&] { return verbs::ModifyRcToInit(qp, ib_port); }));
+  const uint32_t psn = verbs::RandomPsn();
+  SWIFT_ASSIGN_OR_RETURN(socket, timer.Time("tcp_connect", [&] {
+    return ConnectTcp(peer_address);
+  }));
+  SWIFT_RETURN_IF_ERROR(SetIoTimeout(socket.get(), Timeout()));
+  SWIFT_RETURN_IF_ERROR(timer.Time("exchange", [&]() -> absl::Status {
+    Hello hello;
+    hello.seed = seed;
+    hello.length = bytes;
+    hello.endpoint = verbs::MakeEndpoint(port, qp.qpn(), psn);
+    SWIFT_RETURN_IF_ERROR(SendFrame(socket.get(), EncodeHello(hello)));
+    SWIFT_ASSIGN_OR_RETURN(std::string welcome, RecvFrame(socket.get()));
+    SWIFT_ASSIGN_OR_RETURN(peer, verbs::DecodeEndpoint(welcome));
+    if (!peer.buffer || peer.buffer->length < bytes) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("peer offers no buffer of ", bytes,
+                       " bytes: ", verbs::EndpointToString(peer)));
+    }
+    return absl::OkStatus();
+  }));
+  SWIFT_RETURN_IF_ERROR(
+      timer.Time("rtr", [&] { return verbs::ModifyRcToRtr(qp, port, peer); }));
+  SWIFT_RETURN_IF_ERROR(
+      timer.Time("rts", [&] { return verbs::ModifyRcToRts(qp, psn); }));
+  SWIFT_RETURN_IF_ERROR(timer.Time("write", [&]() -> absl::Status {
+    SWIFT_RETURN_IF_ERROR(
+        qp.PostWrite(mr.Sge(offset, static_cast<uint32_t>(bytes)),
+                     peer.buffer->addr, peer.buffer->rkey, kWriteWrId));
+    SWIFT_ASSIGN_OR_RETURN(ibv_wc wc, cq.WaitForCompletion(Timeout()));
+    return verbs::CompletionToStatus(wc);
+  }));
+  // An RC WRITE completes once the peer acknowledged it, i.e. the bytes are
+  // in the peer's memory: the peer may check them now.
+  return timer.Time("verify", [&]() -> absl::Status {
+    SWIFT_RETURN_IF_ERROR(SendFrame(socket.get(), "DONE"));
+    SWIFT_ASSIGN_OR_RETURN(std::string verdict, RecvFrame(socket.get()));
+    if (verdict != "OK") {
+      return absl::DataLossError(absl::StrCat("peer: ", verdict));
+    }
+    return absl::OkStatus();
+  });
+}
+
 absl::Status RunClientSteps(StepTimer& timer, ClientState& state) {
   const std::string device_name = absl::GetFlag(FLAGS_device);
   const uint8_t ib_port = static_cast<uint8_t>(absl::GetFlag(FLAGS_ib_port));
@@ -161,50 +250,9 @@ absl::Status RunClientSteps(StepTimer& timer, ClientState& state) {
   SWIFT_ASSIGN_OR_RETURN(state.port, timer.Time("query_port", [&] {
     return verbs::QueryPortAddress(*state.context, ib_port, GidIndexFlag());
   }));
-  SWIFT_RETURN_IF_ERROR(timer.Time(
-      "init", [&] { return verbs::ModifyRcToInit(*state.qp, ib_port); }));
-  const uint32_t psn = verbs::RandomPsn();
-  SWIFT_ASSIGN_OR_RETURN(state.socket, timer.Time("tcp_connect", [&] {
-    return ConnectTcp(peer_address);
-  }));
-  SWIFT_RETURN_IF_ERROR(SetIoTimeout(state.socket.get(), Timeout()));
-  SWIFT_RETURN_IF_ERROR(timer.Time("exchange", [&]() -> absl::Status {
-    Hello hello;
-    hello.seed = seed;
-    hello.length = mr_bytes;
-    hello.endpoint = verbs::MakeEndpoint(state.port, state.qp->qpn(), psn);
-    SWIFT_RETURN_IF_ERROR(SendFrame(state.socket.get(), EncodeHello(hello)));
-    SWIFT_ASSIGN_OR_RETURN(std::string welcome, RecvFrame(state.socket.get()));
-    SWIFT_ASSIGN_OR_RETURN(state.peer, verbs::DecodeEndpoint(welcome));
-    if (!state.peer.buffer || state.peer.buffer->length < mr_bytes) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("peer offers no buffer of ", mr_bytes,
-                       " bytes: ", verbs::EndpointToString(state.peer)));
-    }
-    return absl::OkStatus();
-  }));
-  SWIFT_RETURN_IF_ERROR(timer.Time("rtr", [&] {
-    return verbs::ModifyRcToRtr(*state.qp, state.port, state.peer);
-  }));
-  SWIFT_RETURN_IF_ERROR(
-      timer.Time("rts", [&] { return verbs::ModifyRcToRts(*state.qp, psn); }));
-  SWIFT_RETURN_IF_ERROR(timer.Time("write", [&]() -> absl::Status {
-    SWIFT_RETURN_IF_ERROR(state.qp->PostWrite(
-        state.mr->Sge(0, static_cast<uint32_t>(mr_bytes)),
-        state.peer.buffer->addr, state.peer.buffer->rkey, kWriteWrId));
-    SWIFT_ASSIGN_OR_RETURN(ibv_wc wc, state.cq->WaitForCompletion(Timeout()));
-    return verbs::CompletionToStatus(wc);
-  }));
-  // An RC WRITE completes once the peer acknowledged it, i.e. the bytes are
-  // in the peer's memory: the peer may check them now.
-  return timer.Time("verify", [&]() -> absl::Status {
-    SWIFT_RETURN_IF_ERROR(SendFrame(state.socket.get(), "DONE"));
-    SWIFT_ASSIGN_OR_RETURN(std::string verdict, RecvFrame(state.socket.get()));
-    if (verdict != "OK") {
-      return absl::DataLossError(absl::StrCat("peer: ", verdict));
-    }
-    return absl::OkStatus();
-  });
+  return ConnectAndWrite(timer, peer_address, state.port, *state.qp, *state.cq,
+                         *state.mr, 0, mr_bytes, seed, state.socket,
+                         state.peer);
 }
 
 int RunClient() {
@@ -346,6 +394,30 @@ absl::StatusOr<ServerSetup> SetUpServer() {
   return setup;
 }
 
+// Counts serving threads in flight, so that RunServer() can wait for them.
+class InFlight {
+ public:
+  void Start() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++count_;
+  }
+  void Done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--count_ == 0) {
+      idle_.notify_all();
+    }
+  }
+  void WaitIdle() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return count_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable idle_;
+  int count_ = 0;
+};
+
 int RunServer() {
   const size_t bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_mr_bytes));
   const int max_connections = absl::GetFlag(FLAGS_connections);
@@ -362,23 +434,12 @@ int RunServer() {
                                              setup->listen_address.port))
             << "}" << std::endl;
 
-  int failures = 0;
-  for (int served = 0; max_connections == 0 || served < max_connections;
-       ++served) {
-    StepTimer prepare_timer;
-    absl::StatusOr<Connection> connection =
-        PrepareConnection(setup->context, setup->pd, setup->port, bytes);
-    const double prepare_us = prepare_timer.ElapsedMicros();
-    // Timed from accept on: the part of the server a client waits for.
-    StepTimer timer;
-    absl::Status status = connection.status();
-    if (status.ok()) {
-      absl::StatusOr<UniqueFd> client = AcceptTcp(setup->listener.get());
-      timer.Restart();
-      status = client.ok()
-                   ? Serve(client->get(), setup->port, *connection, timer)
-                   : client.status();
-    }
+  std::mutex out_mu;  // One JSON line at a time on stdout.
+  std::atomic<int> failures{0};
+  InFlight in_flight;
+  // Prints the line of connection `served`; counts a failure.
+  auto report = [&](int served, const absl::Status& status, uint32_t qpn,
+                    double prepare_us, const StepTimer& timer) {
     if (!status.ok()) {
       ++failures;
       LOG(ERROR) << "raw_verbs_connect server, connection " << served << ": "
@@ -386,8 +447,7 @@ int RunServer() {
     }
     std::string line = absl::StrCat(
         "{\"bench\":\"raw_verbs_connect\",\"role\":\"server\",\"conn\":",
-        served, ",\"ok\":", status.ok() ? "true" : "false",
-        ",\"qpn\":", connection.ok() ? (*connection).qp->qpn() : 0,
+        served, ",\"ok\":", status.ok() ? "true" : "false", ",\"qpn\":", qpn,
         absl::StrFormat(",\"prepare_us\":%.1f", prepare_us),
         ",\"steps_us\":", timer.StepsJson(),
         absl::StrFormat(",\"served_us\":%.1f", timer.ElapsedMicros()));
@@ -395,13 +455,243 @@ int RunServer() {
       absl::StrAppend(&line,
                       ",\"error\":", verbs::JsonQuote(status.ToString()));
     }
+    std::lock_guard<std::mutex> lock(out_mu);
     std::cout << line << "}" << std::endl;
-    // A device that cannot create objects will not heal: stop.
+  };
+
+  for (int served = 0; max_connections == 0 || served < max_connections;
+       ++served) {
+    StepTimer prepare_timer;
+    absl::StatusOr<Connection> connection =
+        PrepareConnection(setup->context, setup->pd, setup->port, bytes);
+    const double prepare_us = prepare_timer.ElapsedMicros();
     if (!connection.ok()) {
+      // A device that cannot create objects will not heal: stop.
+      report(served, connection.status(), 0, prepare_us, StepTimer());
+      in_flight.WaitIdle();
       return 1;
     }
+    absl::StatusOr<UniqueFd> client = AcceptTcp(setup->listener.get());
+    // Timed from accept on: the part of the server a client waits for.
+    StepTimer timer;
+    if (!client.ok()) {
+      report(served, client.status(), connection->qp->qpn(), prepare_us, timer);
+      continue;
+    }
+    // Each client on its own thread, with its own objects: concurrent
+    // clients are served concurrently, and the next connection is prepared
+    // meanwhile.
+    in_flight.Start();
+    std::thread([&, served, prepare_us, timer,
+                 connection = *std::move(connection),
+                 fd = *std::move(client)]() mutable {
+      const absl::Status status =
+          Serve(fd.get(), setup->port, connection, timer);
+      report(served, status, connection.qp->qpn(), prepare_us, timer);
+      in_flight.Done();
+    }).detach();
   }
+  in_flight.WaitIdle();
   return failures == 0 ? 0 : 1;
+}
+
+// ---- Warm client -----------------------------------------------------------
+
+// What a warm process set up once: device, PD, one MR with a slice per
+// thread, the port's address.
+struct WarmSetup {
+  std::shared_ptr<Context> context;
+  std::shared_ptr<Pd> pd;
+  std::vector<uint8_t> buffer;
+  std::unique_ptr<Mr> mr;
+  PortAddress port;
+  HostPort peer;
+};
+
+absl::StatusOr<std::unique_ptr<WarmSetup>> SetUpWarm(int threads,
+                                                     size_t bytes) {
+  auto setup = std::make_unique<WarmSetup>();
+  SWIFT_ASSIGN_OR_RETURN(setup->peer, ParseHostPort(absl::GetFlag(FLAGS_peer)));
+  SWIFT_ASSIGN_OR_RETURN(setup->context,
+                         Context::OpenByName(absl::GetFlag(FLAGS_device)));
+  SWIFT_ASSIGN_OR_RETURN(setup->pd, Pd::Allocate(setup->context));
+  setup->buffer.assign(static_cast<size_t>(threads) * bytes, 0);
+  SWIFT_ASSIGN_OR_RETURN(
+      setup->mr, Mr::Register(setup->pd, setup->buffer.data(),
+                              setup->buffer.size(), IBV_ACCESS_LOCAL_WRITE));
+  SWIFT_ASSIGN_OR_RETURN(
+      setup->port,
+      verbs::QueryPortAddress(
+          *setup->context, static_cast<uint8_t>(absl::GetFlag(FLAGS_ib_port)),
+          GidIndexFlag()));
+  return setup;
+}
+
+struct WarmResult {
+  absl::Status status;
+  double latency_us = 0;   // CQ creation to the peer's verdict.
+  double teardown_us = 0;  // Destroying QP and CQ, closing the socket.
+  StepTimer timer;
+};
+
+// One connection of thread `slot` in a warm process; writes only its slice
+// of the shared buffer.
+WarmResult WarmConnection(WarmSetup& setup, int slot, int index) {
+  const size_t bytes = static_cast<size_t>(absl::GetFlag(FLAGS_mr_bytes));
+  const size_t offset = static_cast<size_t>(slot) * bytes;
+  const uint64_t seed =
+      (static_cast<uint64_t>(getpid()) << 40) ^
+      (static_cast<uint64_t>(slot) << 24) ^ static_cast<uint64_t>(index) ^
+      static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) * 0x10001ull;
+  // The program's data is written before it connects: not timed.
+  FillPattern(setup.buffer.data() + offset, bytes, seed);
+  WarmResult result;
+  std::shared_ptr<Cq> cq;
+  std::unique_ptr<Qp> qp;
+  UniqueFd socket;
+  QpEndpoint peer;
+  result.timer.Restart();
+  result.status = [&]() -> absl::Status {
+    SWIFT_ASSIGN_OR_RETURN(cq, result.timer.Time("create_cq", [&] {
+      return Cq::Create(setup.context, kCqEntries);
+    }));
+    SWIFT_ASSIGN_OR_RETURN(qp, result.timer.Time("create_qp", [&] {
+      return Qp::Create(setup.pd, cq, cq, IBV_QPT_RC);
+    }));
+    return ConnectAndWrite(result.timer, setup.peer, setup.port, *qp, *cq,
+                           *setup.mr, offset, bytes, seed, socket, peer);
+  }();
+  result.latency_us = result.timer.ElapsedMicros();
+  const StepTimer::Clock::time_point teardown_begin = StepTimer::Clock::now();
+  socket.Reset();
+  qp.reset();
+  cq.reset();
+  result.teardown_us =
+      StepTimer::MicrosBetween(teardown_begin, StepTimer::Clock::now());
+  return result;
+}
+
+// sorted[q * n], as connect_bench computes its percentiles.
+double Percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) {
+    return 0;
+  }
+  return sorted[std::min(sorted.size() - 1,
+                         static_cast<size_t>(q * sorted.size()))];
+}
+
+int RunWarmClient() {
+  const int threads = absl::GetFlag(FLAGS_threads);
+  const int per_thread = absl::GetFlag(FLAGS_connections) > 0
+                             ? absl::GetFlag(FLAGS_connections)
+                             : 20;
+  const size_t bytes = static_cast<size_t>(absl::GetFlag(FLAGS_mr_bytes));
+  if (threads < 1 || threads > 1024 || absl::GetFlag(FLAGS_warmup) < 0) {
+    std::cerr << "raw_verbs_connect: --threads must be 1..1024, --warmup "
+                 ">= 0\n";
+    return 2;
+  }
+  StepTimer setup_timer;
+  absl::StatusOr<std::unique_ptr<WarmSetup>> setup = SetUpWarm(threads, bytes);
+  const double setup_us = setup_timer.ElapsedMicros();
+  auto fail = [&](const absl::Status& status) {
+    LOG(ERROR) << "raw_verbs_connect warm client: " << status;
+    std::cout << "{\"bench\":\"raw_verbs_connect\",\"role\":\"warm_client\","
+              << "\"threads\":" << threads
+              << ",\"ok\":0,\"error\":" << verbs::JsonQuote(status.ToString())
+              << "}" << std::endl;
+    return 1;
+  };
+  if (!setup.ok()) {
+    return fail(setup.status());
+  }
+  for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
+    if (WarmResult warm = WarmConnection(**setup, 0, -1 - i);
+        !warm.status.ok()) {
+      return fail(warm.status);
+    }
+  }
+
+  std::mutex mu;
+  std::vector<WarmResult> results;
+  results.reserve(static_cast<size_t>(threads) * per_thread);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        WarmResult result = WarmConnection(**setup, t, i);
+        std::lock_guard<std::mutex> lock(mu);
+        results.push_back(std::move(result));
+      }
+    });
+  }
+  for (std::thread& worker : workers) {
+    worker.join();
+  }
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+
+  std::vector<double> latencies, teardowns;
+  std::map<std::string, std::vector<double>> steps;
+  std::vector<std::string> step_order;
+  std::map<std::string, int> failures;
+  std::string first_error;
+  for (const WarmResult& result : results) {
+    if (!result.status.ok()) {
+      ++failures[absl::StatusCodeToString(result.status.code())];
+      if (first_error.empty()) {
+        first_error = result.status.ToString();
+      }
+      continue;
+    }
+    latencies.push_back(result.latency_us);
+    teardowns.push_back(result.teardown_us);
+    for (const auto& [name, us] : result.timer.steps()) {
+      if (steps.find(name) == steps.end()) {
+        step_order.push_back(name);
+      }
+      steps[name].push_back(us);
+    }
+  }
+  std::sort(latencies.begin(), latencies.end());
+  std::sort(teardowns.begin(), teardowns.end());
+  std::vector<std::string> step_json, failure_json;
+  for (const std::string& name : step_order) {
+    std::vector<double>& values = steps[name];
+    std::sort(values.begin(), values.end());
+    step_json.push_back(absl::StrFormat("%s:%.1f", verbs::JsonQuote(name),
+                                        Percentile(values, 0.5)));
+  }
+  int failed = 0;
+  for (const auto& [reason, count] : failures) {
+    failed += count;
+    failure_json.push_back(
+        absl::StrFormat("%s:%d", verbs::JsonQuote(reason), count));
+  }
+  std::string line = absl::StrFormat(
+      "{\"bench\":\"raw_verbs_connect\",\"role\":\"warm_client\","
+      "\"device\":%s,\"peer\":%s,\"mr_bytes\":%d,\"threads\":%d,"
+      "\"total\":%d,\"ok\":%d,\"failed\":%d,\"failed_by_reason\":{%s},"
+      "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"min_us\":%.1f,"
+      "\"wall_s\":%.3f,\"conn_per_s\":%.1f,\"steps_p50_us\":{%s},"
+      "\"teardown_p50_us\":%.1f,\"setup_us\":%.1f",
+      verbs::JsonQuote(absl::GetFlag(FLAGS_device)),
+      verbs::JsonQuote(absl::GetFlag(FLAGS_peer)), static_cast<int>(bytes),
+      threads, threads * per_thread, static_cast<int>(latencies.size()), failed,
+      absl::StrJoin(failure_json, ","), Percentile(latencies, 0.5),
+      Percentile(latencies, 0.9), Percentile(latencies, 0.99),
+      latencies.empty() ? 0.0 : latencies.front(), wall_s,
+      latencies.size() / wall_s, absl::StrJoin(step_json, ","),
+      Percentile(teardowns, 0.5), setup_us);
+  if (!first_error.empty()) {
+    absl::StrAppend(&line, ",\"first_error\":", verbs::JsonQuote(first_error));
+    LOG(ERROR) << "raw_verbs_connect warm client: " << failed
+               << " failed, first: " << first_error;
+  }
+  std::cout << line << "}" << std::endl;
+  return failed == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -419,6 +709,9 @@ int main(int argc, char** argv) {
                  "--ib_port or --gid_index\n";
     return 2;
   }
-  return absl::GetFlag(FLAGS_server) ? swift::bench::RunServer()
-                                     : swift::bench::RunClient();
+  if (absl::GetFlag(FLAGS_server)) {
+    return swift::bench::RunServer();
+  }
+  return absl::GetFlag(FLAGS_warm) ? swift::bench::RunWarmClient()
+                                   : swift::bench::RunClient();
 }

@@ -133,7 +133,9 @@ absl::StatusOr<UniqueFd> ListenTcp(const HostPort& address) {
       0) {
     return ErrnoStatus(errno, absl::StrCat("bind(", where, ")"));
   }
-  if (listen(fd.get(), 16) != 0) {
+  // A deep backlog: dozens of client processes may connect at once, and a
+  // SYN dropped on a full queue costs a 1 s retransmission.
+  if (listen(fd.get(), SOMAXCONN) != 0) {
     return ErrnoStatus(errno, absl::StrCat("listen(", where, ")"));
   }
   return fd;

@@ -44,7 +44,8 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text);
 // ListenTcp()
 //
 // A TCP socket bound to `address` (IPv4 literal or name; port 0 picks a
-// free port, see LocalPort()) and listening, SO_REUSEADDR, close-on-exec.
+// free port, see LocalPort()) and listening (backlog SOMAXCONN: many clients
+// may connect at once), SO_REUSEADDR, close-on-exec.
 // Errors carry the failing call's errno.
 absl::StatusOr<UniqueFd> ListenTcp(const HostPort& address);
 

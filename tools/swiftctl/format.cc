@@ -220,6 +220,41 @@ std::string FormatConnections(const v1::ListConnectionsResponse& response) {
   return out;
 }
 
+std::string FormatWorkers(const v1::ListWorkersResponse& response) {
+  if (response.workers().empty()) {
+    return "No functions registered. (swiftctl register NAME --library=...)\n";
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::WorkerInfo& worker : response.workers()) {
+    std::vector<std::string> peers;
+    for (const v1::FunctionPeer& peer : worker.peers()) {
+      peers.push_back(absl::StrCat(peer.host(), "/", peer.service()));
+    }
+    rows.push_back({worker.function(), absl::StrCat(worker.worker_pid()),
+                    worker.state(), absl::StrCat(worker.invocations()),
+                    absl::StrCat(worker.failures()),
+                    absl::StrCat(worker.max_instances()),
+                    peers.empty() ? "-" : absl::StrJoin(peers, ","),
+                    worker.library_path()});
+  }
+  return FormatTable({"FUNCTION", "WORKER", "STATE", "INVOCATIONS", "FAILURES",
+                      "MAX INST", "PEERS", "LIBRARY"},
+                     rows);
+}
+
+std::string FormatRegistered(const v1::RegisterFunctionResponse& registered) {
+  return absl::StrCat("worker pid ", registered.worker_pid(), " ready in ",
+                      registered.worker_startup_us(), " us\n");
+}
+
+std::string FormatInvoked(const v1::InvokeResponse& invoked) {
+  return absl::StrCat(invoked.result(), "\n(",
+                      v1::InvokeRequest::Mode_Name(invoked.served_by()),
+                      ", instance pid ", invoked.instance_pid(), ", ",
+                      invoked.total_us(), " us in swiftd, function ",
+                      invoked.function_us(), " us)\n");
+}
+
 std::string FormatJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;

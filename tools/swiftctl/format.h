@@ -39,6 +39,11 @@ std::string FormatPools(const v1::ListServicesResponse& services,
 // `swiftctl connections`: brokered connections, admission and failures.
 std::string FormatConnections(const v1::ListConnectionsResponse& connections);
 
+// `swiftctl workers`, `register` and `invoke`.
+std::string FormatWorkers(const v1::ListWorkersResponse& workers);
+std::string FormatRegistered(const v1::RegisterFunctionResponse& registered);
+std::string FormatInvoked(const v1::InvokeResponse& invoked);
+
 // Any answer as JSON with the proto field names, all fields present, one
 // object per line.
 std::string FormatJson(const google::protobuf::Message& message);

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/version.h"
+#include "proto/swift.pb.h"
 #include "swift/client.h"
 #include "tools/swiftctl/format.h"
 
@@ -22,6 +23,15 @@ ABSL_FLAG(std::string, socket, swift::kDefaultSocketPath,
           "swiftd's Control API socket.");
 ABSL_FLAG(bool, json, false, "Print JSON instead of a table.");
 ABSL_FLAG(int, timeout_ms, 5000, "Deadline of each call to swiftd.");
+ABSL_FLAG(std::string, mode, "fork", "invoke: cold, warm or fork.");
+ABSL_FLAG(std::string, payload, "", "invoke: the payload (text).");
+ABSL_FLAG(int, invoke_timeout_ms, 10000,
+          "invoke: the function is killed after this.");
+ABSL_FLAG(std::string, library, "", "register: the function's .so (absolute).");
+ABSL_FLAG(std::vector<std::string>, connect, {},
+          "register: peers every instance connects to, as host/service.");
+ABSL_FLAG(int, max_instances, 8, "register: instances at most.");
+ABSL_FLAG(int, idle_timeout_ms, 60000, "register: idle instances exit after.");
 
 namespace {
 
@@ -35,6 +45,11 @@ constexpr char kUsage[] =
     "  services  services listening here, with their QP pools\n"
     "  pools     ready QPs per service, handshake admission state\n"
     "  connections  connections brokered for local clients\n"
+    "  workers   registered functions, their workers and instances\n"
+    "  register NAME --library=/abs/f.so [--connect=host/service,...]\n"
+    "            start a function's worker (see swift/function.h)\n"
+    "  invoke NAME [--mode=fork|warm|cold] [--payload=TEXT]\n"
+    "            run a function and print its result\n"
     "  version   swiftctl's own version and Control API version\n";
 
 constexpr int kExitFailure = 1;
@@ -62,13 +77,18 @@ int Print(const absl::StatusOr<Response>& response,
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
-  if (arguments.size() != 2) {
-    std::cerr << (arguments.size() < 2 ? "swiftctl: no command given\n"
-                                       : "swiftctl: one command at a time\n")
-              << kUsage;
+  if (arguments.size() < 2) {
+    std::cerr << "swiftctl: no command given\n" << kUsage;
     return kExitUsage;
   }
   const std::string command = arguments[1];
+  const bool takes_name = command == "invoke" || command == "register";
+  if (arguments.size() != (takes_name ? 3u : 2u)) {
+    std::cerr << "swiftctl: '" << command << "' takes "
+              << (takes_name ? "one function name" : "no arguments") << "\n"
+              << kUsage;
+    return kExitUsage;
+  }
   if (command == "help") {
     std::cout << kUsage;
     return 0;
@@ -79,7 +99,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::vector<std::string> kCommands = {
-      "status", "devices", "peers", "services", "pools", "connections"};
+      "status",      "devices", "peers",    "services", "pools",
+      "connections", "workers", "register", "invoke"};
   if (std::find(kCommands.begin(), kCommands.end(), command) ==
       kCommands.end()) {
     std::cerr << "swiftctl: unknown command '" << command << "'\n" << kUsage;
@@ -112,6 +133,49 @@ int main(int argc, char** argv) {
   }
   if (command == "services") {
     return Print((*client)->ListServices(), &swift::swiftctl::FormatServices);
+  }
+  if (command == "workers") {
+    return Print((*client)->ListWorkers(), &swift::swiftctl::FormatWorkers);
+  }
+  if (command == "register") {
+    swift::v1::RegisterFunctionRequest request;
+    request.set_name(arguments[2]);
+    request.set_library_path(absl::GetFlag(FLAGS_library));
+    for (const std::string& target : absl::GetFlag(FLAGS_connect)) {
+      const size_t slash = target.rfind('/');
+      if (slash == std::string::npos || slash == 0 ||
+          slash + 1 == target.size()) {
+        std::cerr << "swiftctl: --connect takes host/service, got '" << target
+                  << "'\n";
+        return kExitUsage;
+      }
+      swift::v1::FunctionPeer* peer = request.add_peers();
+      peer->set_host(target.substr(0, slash));
+      peer->set_service(target.substr(slash + 1));
+    }
+    request.set_max_instances(absl::GetFlag(FLAGS_max_instances));
+    request.set_idle_timeout_ms(absl::GetFlag(FLAGS_idle_timeout_ms));
+    return Print((*client)->RegisterFunction(request),
+                 &swift::swiftctl::FormatRegistered);
+  }
+  if (command == "invoke") {
+    swift::v1::InvokeRequest request;
+    request.set_function(arguments[2]);
+    request.set_payload(absl::GetFlag(FLAGS_payload));
+    const std::string mode = absl::GetFlag(FLAGS_mode);
+    if (mode == "cold") {
+      request.set_mode(swift::v1::InvokeRequest::COLD);
+    } else if (mode == "warm") {
+      request.set_mode(swift::v1::InvokeRequest::WARM);
+    } else if (mode == "fork") {
+      request.set_mode(swift::v1::InvokeRequest::FORK);
+    } else {
+      std::cerr << "swiftctl: --mode is cold, warm or fork, got '" << mode
+                << "'\n";
+      return kExitUsage;
+    }
+    request.set_timeout_ms(absl::GetFlag(FLAGS_invoke_timeout_ms));
+    return Print((*client)->Invoke(request), &swift::swiftctl::FormatInvoked);
   }
   if (command == "connections") {
     return Print((*client)->ListConnections(),

@@ -81,6 +81,15 @@ class Client {
   virtual absl::StatusOr<v1::ListServicesResponse> ListServices() = 0;
   virtual absl::StatusOr<v1::ListConnectionsResponse> ListConnections() = 0;
 
+  // RegisterFunction(), Invoke(), ListWorkers(): functions run by swiftd's
+  // workers (cold, warm, fork); see swift/function.h. Invoke blocks until
+  // the function returns (its own timeout_ms bounds it).
+  virtual absl::StatusOr<v1::RegisterFunctionResponse> RegisterFunction(
+      const v1::RegisterFunctionRequest& request) = 0;
+  virtual absl::StatusOr<v1::InvokeResponse> Invoke(
+      const v1::InvokeRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListWorkersResponse> ListWorkers() = 0;
+
   // Ping(): one round trip to swiftd and back over `transport`; `sequence`
   // is echoed. kFailedPrecondition for kFastPath when it is not open.
   virtual absl::Status Ping(uint64_t sequence,

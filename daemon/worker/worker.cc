@@ -1,0 +1,393 @@
+// Worker implementation; see worker.h.
+#include "daemon/worker/worker.h"
+
+#include <dlfcn.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "client/fork/fork_support.h"
+#include "daemon/worker/instance_runtime.h"
+
+namespace swift {
+namespace {
+
+worker::v1::InvokeReply ErrorReply(uint64_t id, const absl::Status& status) {
+  worker::v1::InvokeReply reply;
+  reply.set_id(id);
+  reply.set_code(static_cast<int>(status.code()));
+  reply.set_message(std::string(status.message()));
+  return reply;
+}
+
+std::string DescribeExit(int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    return absl::StrCat("killed by signal ", WTERMSIG(wait_status), " (",
+                        strsignal(WTERMSIG(wait_status)), ")");
+  }
+  if (WIFEXITED(wait_status)) {
+    return absl::StrCat("exited with status ", WEXITSTATUS(wait_status));
+  }
+  return "ended";
+}
+
+}  // namespace
+
+Worker::Worker(Options options, SeqpacketSocket control)
+    : options_(std::move(options)), control_(std::move(control)) {}
+
+Worker::~Worker() {
+  for (auto& instance : instances_) {
+    if (instance->pid > 0) {
+      kill(instance->pid, SIGKILL);
+      waitpid(instance->pid, nullptr, 0);
+    }
+  }
+  instances_.clear();
+  prepared_.clear();
+  session_.reset();
+  // The library stays loaded: its code may still be referenced until exit.
+}
+
+absl::StatusOr<Worker::ConnectionSet> Worker::ConnectSet() {
+  ConnectionSet set;
+  for (const auto& [host, service] : options_.targets) {
+    absl::StatusOr<std::unique_ptr<Connection>> connection =
+        session_->Connect(host, service, absl::Seconds(10));
+    if (!connection.ok()) {
+      return absl::Status(connection.status().code(),
+                          absl::StrCat("connecting to ", service, " on ", host,
+                                       ": ", connection.status().message()));
+    }
+    set.push_back(*std::move(connection));
+  }
+  return set;
+}
+
+absl::Status Worker::Start() {
+  if (!options_.cold) {
+    // Fork mode relies on the kernel copying pinned pages at fork.
+    if (absl::Status fork_ok = CheckCopyOnForkKernel(); !fork_ok.ok()) {
+      return fork_ok;
+    }
+  }
+  library_ = dlopen(options_.function_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (library_ == nullptr) {
+    return absl::NotFoundError(absl::StrCat("cannot load function library ",
+                                            options_.function_path, ": ",
+                                            dlerror()));
+  }
+  function_ = reinterpret_cast<swift_function_fn>(
+      dlsym(library_, SWIFT_FUNCTION_SYMBOL));
+  if (function_ == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options_.function_path, " exports no '",
+                     SWIFT_FUNCTION_SYMBOL, "' (see swift/function.h)"));
+  }
+  SessionOptions session_options;
+  session_options.socket_path = options_.socket_path;
+  session_options.client_name = absl::StrCat("swift_worker-", getpid());
+  // One QP per target per set, plus the refills.
+  const int qps = static_cast<int>(options_.targets.size()) *
+                  (options_.cold ? 1 : options_.prepared + 1);
+  session_options.pool_low = std::max(1, qps);
+  session_options.pool_high = std::max(2, 2 * qps);
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(session_options);
+  if (!session.ok()) {
+    return session.status();
+  }
+  session_ = *std::move(session);
+  const int sets = options_.cold ? 1 : options_.prepared;
+  for (int i = 0; i < sets; ++i) {
+    absl::StatusOr<ConnectionSet> set = ConnectSet();
+    if (!set.ok()) {
+      return set.status();
+    }
+    prepared_.push_back(*std::move(set));
+  }
+  return absl::OkStatus();
+}
+
+void Worker::SendUp(const worker::v1::WorkerUp& up) {
+  // swiftd gone: the loop notices on its next receive.
+  (void)control_.Send(up.SerializeAsString());
+}
+
+void Worker::Reply(worker::v1::InvokeReply reply) {
+  worker::v1::WorkerUp up;
+  *up.mutable_reply() = std::move(reply);
+  SendUp(up);
+}
+
+void Worker::Prepare() {
+  while (static_cast<int>(prepared_.size()) < options_.prepared) {
+    absl::StatusOr<ConnectionSet> set = ConnectSet();
+    if (!set.ok()) {
+      return;  // Retried after the next request; Fork() reports a shortage.
+    }
+    prepared_.push_back(*std::move(set));
+  }
+}
+
+void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
+                      const worker::v1::InvokeRequest& first) {
+  std::vector<Connection*> views;
+  for (const auto& connection : connections) {
+    views.push_back(connection.get());
+  }
+  // The child owns these QPs now; it never touches the worker's session
+  // (its locks may have been held by another thread at fork) and leaves
+  // with _exit(), so no destructor recycles what the worker will recycle.
+  absl::StatusOr<std::unique_ptr<InstanceRuntime>> runtime =
+      InstanceRuntime::Create(function_, views);
+  worker::v1::InvokeRequest request = first;
+  while (true) {
+    worker::v1::InvokeReply reply =
+        runtime.ok() ? (*runtime)->Run(request)
+                     : ErrorReply(request.id(), runtime.status());
+    reply.set_instance_pid(getpid());
+    if (!socket.Send(reply.SerializeAsString()).ok()) {
+      _exit(0);
+    }
+    absl::StatusOr<SeqpacketSocket::Message> next = socket.Receive();
+    if (!next.ok() || !request.ParseFromString(next->data)) {
+      _exit(0);  // The worker retired this instance.
+    }
+  }
+}
+
+absl::Status Worker::Fork(const worker::v1::InvokeRequest& request) {
+  if (static_cast<int>(instances_.size()) >= options_.max_instances) {
+    // Make room by retiring the longest-idle instance, if any is idle.
+    Instance* oldest = nullptr;
+    for (auto& instance : instances_) {
+      if (!instance->busy &&
+          (oldest == nullptr || instance->idle_since < oldest->idle_since)) {
+        oldest = instance.get();
+      }
+    }
+    if (oldest != nullptr) {
+      Reap(*oldest, absl::OkStatus());
+      instances_.erase(
+          std::remove_if(instances_.begin(), instances_.end(),
+                         [](const auto& i) { return i->pid <= 0; }),
+          instances_.end());
+    }
+  }
+  if (static_cast<int>(instances_.size()) >= options_.max_instances) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the function already runs ", instances_.size(),
+                     " instances (its max_instances); retry later"));
+  }
+  if (prepared_.empty()) {
+    Prepare();
+    if (prepared_.empty()) {
+      return absl::UnavailableError(
+          "the worker has no connected QPs to give an instance (are the "
+          "function's peers reachable?)");
+    }
+  }
+  absl::StatusOr<std::pair<SeqpacketSocket, SeqpacketSocket>> pair =
+      SeqpacketSocket::Pair();
+  if (!pair.ok()) {
+    return pair.status();
+  }
+  auto instance = std::make_unique<Instance>();
+  instance->connections = std::move(prepared_.front());
+  prepared_.pop_front();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    prepared_.push_front(std::move(instance->connections));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    // Only the child's own socket stays open in the child, so that swiftd
+    // and the worker see EOF when the process they talk to dies.
+    ::close(control_.fd());
+    for (const auto& other : instances_) {
+      ::close(other->socket->fd());
+    }
+    pair->first = SeqpacketSocket(UniqueFd());
+    RunChild(std::move(pair->second), instance->connections, request);
+  }
+  instance->pid = pid;
+  instance->socket = std::make_unique<SeqpacketSocket>(std::move(pair->first));
+  instance->busy = true;
+  instance->request_id = request.id();
+  instance->mode = worker::v1::FORK;
+  instance->started = absl::Now();
+  instance->deadline = instance->started +
+                       absl::Milliseconds(std::max(1u, request.timeout_ms()));
+  instances_.push_back(std::move(instance));
+  return absl::OkStatus();
+}
+
+void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
+  if (options_.cold) {
+    std::vector<Connection*> views;
+    for (const auto& connection : prepared_.front()) {
+      views.push_back(connection.get());
+    }
+    absl::StatusOr<std::unique_ptr<InstanceRuntime>> runtime =
+        InstanceRuntime::Create(function_, views);
+    worker::v1::InvokeReply reply =
+        runtime.ok() ? (*runtime)->Run(request)
+                     : ErrorReply(request.id(), runtime.status());
+    reply.set_instance_pid(getpid());
+    reply.set_served_by(worker::v1::COLD);
+    Reply(std::move(reply));
+    return;
+  }
+  if (request.mode() == worker::v1::WARM) {
+    for (auto& instance : instances_) {
+      if (!instance->busy) {
+        if (instance->socket->Send(request.SerializeAsString()).ok()) {
+          instance->busy = true;
+          instance->request_id = request.id();
+          instance->mode = worker::v1::WARM;
+          instance->started = absl::Now();
+          instance->deadline =
+              instance->started +
+              absl::Milliseconds(std::max(1u, request.timeout_ms()));
+          return;
+        }
+      }
+    }
+  }
+  if (absl::Status forked = Fork(request); !forked.ok()) {
+    Reply(ErrorReply(request.id(), forked));
+    return;
+  }
+  Prepare();
+}
+
+void Worker::Reap(Instance& instance, const absl::Status& reason) {
+  int wait_status = 0;
+  if (instance.pid > 0) {
+    kill(instance.pid, SIGKILL);
+    waitpid(instance.pid, &wait_status, 0);
+  }
+  if (instance.busy) {
+    absl::Status status = reason;
+    if (absl::IsInternal(reason)) {
+      status = absl::InternalError(
+          absl::StrCat("the function's instance (pid ", instance.pid, ") ",
+                       DescribeExit(wait_status), " during the invocation"));
+    }
+    worker::v1::InvokeReply reply = ErrorReply(instance.request_id, status);
+    reply.set_instance_pid(instance.pid);
+    reply.set_served_by(instance.mode);
+    Reply(std::move(reply));
+  }
+  instance.pid = -1;
+  // The child is gone: its QPs are the worker's again; closing recycles
+  // them (or destroys those left in error).
+  instance.connections.clear();
+}
+
+void Worker::HandleInstanceReadable(Instance& instance) {
+  absl::StatusOr<SeqpacketSocket::Message> message = instance.socket->Receive();
+  worker::v1::InvokeReply reply;
+  if (!message.ok() || !reply.ParseFromString(message->data)) {
+    Reap(instance, absl::InternalError("crashed"));
+    return;
+  }
+  reply.set_worker_us(
+      absl::ToInt64Microseconds(absl::Now() - instance.started));
+  reply.set_served_by(instance.mode);
+  instance.busy = false;
+  instance.idle_since = absl::Now();
+  Reply(std::move(reply));
+}
+
+void Worker::ExpireInstances() {
+  const absl::Time now = absl::Now();
+  for (auto& instance : instances_) {
+    if (instance->pid <= 0) {
+      continue;
+    }
+    if (instance->busy && now >= instance->deadline) {
+      Reap(*instance, absl::DeadlineExceededError(absl::StrCat(
+                          "the function did not return within its timeout; "
+                          "instance pid ",
+                          instance->pid, " was killed")));
+    } else if (!instance->busy &&
+               now - instance->idle_since >= options_.idle_timeout) {
+      Reap(*instance, absl::OkStatus());
+    }
+  }
+  instances_.erase(std::remove_if(instances_.begin(), instances_.end(),
+                                  [](const auto& i) { return i->pid <= 0; }),
+                   instances_.end());
+}
+
+absl::Status Worker::Run() {
+  const absl::Time start = absl::Now();
+  absl::Status started = Start();
+  worker::v1::WorkerUp up;
+  if (!started.ok()) {
+    *up.mutable_failed() = ErrorReply(0, started);
+    SendUp(up);
+    return started;
+  }
+  up.mutable_ready()->set_pid(getpid());
+  up.mutable_ready()->set_ready_connections(
+      static_cast<uint32_t>(prepared_.size() * options_.targets.size()));
+  up.mutable_ready()->set_startup_us(
+      absl::ToInt64Microseconds(absl::Now() - start));
+  SendUp(up);
+
+  while (true) {
+    std::vector<pollfd> fds;
+    fds.push_back({control_.fd(), POLLIN, 0});
+    for (const auto& instance : instances_) {
+      fds.push_back({instance->socket->fd(), POLLIN, 0});
+    }
+    // Wake for the next deadline or idle expiry, at least every second.
+    int timeout_ms = 1000;
+    const absl::Time now = absl::Now();
+    for (const auto& instance : instances_) {
+      const absl::Time due = instance->busy
+                                 ? instance->deadline
+                                 : instance->idle_since + options_.idle_timeout;
+      timeout_ms = std::min<int64_t>(
+          timeout_ms,
+          std::max<int64_t>(0, absl::ToInt64Milliseconds(due - now) + 1));
+    }
+    const int ready = poll(fds.data(), fds.size(), timeout_ms);
+    if (ready < 0 && errno != EINTR) {
+      return absl::InternalError(absl::StrCat("poll: ", strerror(errno)));
+    }
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+          instances_[i - 1]->pid > 0) {
+        HandleInstanceReadable(*instances_[i - 1]);
+      }
+    }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      absl::StatusOr<SeqpacketSocket::Message> message = control_.Receive();
+      worker::v1::InvokeRequest request;
+      if (!message.ok()) {
+        return absl::OkStatus();  // swiftd closed us: retire.
+      }
+      if (!request.ParseFromString(message->data)) {
+        Reply(ErrorReply(0, absl::InvalidArgumentError("malformed request")));
+      } else {
+        HandleRequest(request);
+        if (options_.cold) {
+          return absl::OkStatus();
+        }
+      }
+    }
+    ExpireInstances();
+  }
+}
+
+}  // namespace swift

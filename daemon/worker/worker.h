@@ -1,0 +1,98 @@
+// Worker: the body of swift_worker, the process swiftd spawns per function.
+//
+// At start it builds the function's RDMA resources through libswift (device,
+// PD, a MAP_SHARED buffer, QPs connected to the peers the function declared,
+// `prepared` sets of them), loads the function library, and tells swiftd it
+// is ready. Then it serves InvokeRequests from swiftd:
+//   FORK  forks a child that takes one prepared connection set, runs the
+//         function and stays as an idle instance; the worker never touches
+//         that set again while the child lives, and prepares a new one;
+//   WARM  sends the request to an idle instance (or forks when none is);
+//   COLD  (a worker started with `cold`) runs the function itself, once.
+// A crashing or hanging function is reported to swiftd and its instance
+// cleaned up (killed, reaped, its QPs recycled); the worker goes on.
+// Single-threaded: one poll() loop.
+#ifndef SWIFT_DAEMON_WORKER_WORKER_H_
+#define SWIFT_DAEMON_WORKER_WORKER_H_
+
+#include <sys/types.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/seqpacket_socket.h"
+#include "proto/worker.pb.h"
+#include "swift/function.h"
+#include "swift/session.h"
+
+namespace swift {
+
+class Worker final {
+ public:
+  struct Options {
+    std::string function_path;
+    // swiftd's Control API socket (libswift brokers through it).
+    std::string socket_path;
+    // The peers every instance is connected to: (host, service).
+    std::vector<std::pair<std::string, std::string>> targets;
+    int prepared = 2;
+    int max_instances = 8;
+    absl::Duration idle_timeout = absl::Seconds(60);
+    bool cold = false;
+  };
+
+  Worker(Options options, SeqpacketSocket control);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker();
+
+  // Run(): starts up, reports to swiftd and serves until swiftd closes the
+  // control socket (or after the one request of a cold worker). Returns the
+  // startup error, if any, after reporting it to swiftd.
+  absl::Status Run();
+
+ private:
+  using ConnectionSet = std::vector<std::unique_ptr<Connection>>;
+  struct Instance {
+    pid_t pid = -1;
+    std::unique_ptr<SeqpacketSocket> socket;
+    ConnectionSet connections;
+    bool busy = false;
+    uint64_t request_id = 0;
+    worker::v1::InvokeMode mode = worker::v1::FORK;
+    absl::Time started;
+    absl::Time deadline;
+    absl::Time idle_since;
+  };
+
+  absl::Status Start();
+  absl::StatusOr<ConnectionSet> ConnectSet();
+  void Prepare();
+  void HandleRequest(const worker::v1::InvokeRequest& request);
+  absl::Status Fork(const worker::v1::InvokeRequest& request);
+  [[noreturn]] void RunChild(SeqpacketSocket socket,
+                             const ConnectionSet& connections,
+                             const worker::v1::InvokeRequest& first);
+  void HandleInstanceReadable(Instance& instance);
+  void Reap(Instance& instance, const absl::Status& reason);
+  void ExpireInstances();
+  void Reply(worker::v1::InvokeReply reply);
+  void SendUp(const worker::v1::WorkerUp& up);
+
+  const Options options_;
+  SeqpacketSocket control_;
+  std::unique_ptr<Session> session_;
+  void* library_ = nullptr;
+  swift_function_fn function_ = nullptr;
+  std::deque<ConnectionSet> prepared_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_WORKER_WORKER_H_

@@ -1,0 +1,417 @@
+// WorkerManager implementation; see worker_manager.h.
+#include "daemon/worker_manager.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "glog/logging.h"
+
+namespace swift {
+namespace {
+
+absl::Status ReplyStatus(const worker::v1::InvokeReply& reply) {
+  return reply.code() == 0
+             ? absl::OkStatus()
+             : absl::Status(static_cast<absl::StatusCode>(reply.code()),
+                            reply.message());
+}
+
+v1::InvokeRequest::Mode ToApiMode(worker::v1::InvokeMode mode) {
+  switch (mode) {
+    case worker::v1::COLD:
+      return v1::InvokeRequest::COLD;
+    case worker::v1::WARM:
+      return v1::InvokeRequest::WARM;
+    default:
+      return v1::InvokeRequest::FORK;
+  }
+}
+
+}  // namespace
+
+// One swift_worker process: its control socket, and the invocations waiting
+// for replies. A reader thread routes replies; the process's end (EOF)
+// fails whatever still waits.
+class WorkerManager::Process {
+ public:
+  Process(pid_t pid, SeqpacketSocket socket)
+      : pid_(pid), socket_(std::move(socket)) {}
+
+  ~Process() {
+    Kill();
+    if (reader_.joinable()) {
+      reader_.join();
+    }
+  }
+
+  pid_t pid() const { return pid_; }
+
+  // Waits for the worker's first message (ready or failed).
+  absl::Status AwaitStartup(absl::Duration timeout,
+                            worker::v1::WorkerReady* ready) {
+    pollfd fd = {socket_.fd(), POLLIN, 0};
+    if (poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) <=
+        0) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the worker did not get ready within ",
+                       absl::FormatDuration(timeout)));
+    }
+    absl::StatusOr<SeqpacketSocket::Message> message = socket_.Receive();
+    worker::v1::WorkerUp up;
+    if (!message.ok() || !up.ParseFromString(message->data)) {
+      return absl::InternalError(
+          "the worker exited during startup (see swiftd's log)");
+    }
+    if (up.has_failed()) {
+      return ReplyStatus(up.failed());
+    }
+    *ready = up.ready();
+    reader_ = std::thread([this] { ReadLoop(); });
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<worker::v1::InvokeReply> Call(
+      const worker::v1::InvokeRequest& request, absl::Duration timeout) {
+    auto pending = std::make_shared<Pending>();
+    {
+      absl::MutexLock lock(&mu_);
+      if (exited_) {
+        return absl::UnavailableError("the function's worker has exited");
+      }
+      pending_[request.id()] = pending;
+    }
+    {
+      absl::MutexLock lock(&send_mu_);
+      if (absl::Status sent = socket_.Send(request.SerializeAsString());
+          !sent.ok()) {
+        absl::MutexLock state_lock(&mu_);
+        pending_.erase(request.id());
+        return absl::UnavailableError("the function's worker has exited");
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    // The worker enforces the function's timeout; this bound only guards
+    // against a worker that stopped answering.
+    if (!mu_.AwaitWithTimeout(absl::Condition(&pending->done),
+                              timeout + absl::Seconds(30))) {
+      pending_.erase(request.id());
+      return absl::DeadlineExceededError(
+          "the function's worker stopped answering");
+    }
+    if (!pending->status.ok()) {
+      return pending->status;
+    }
+    return pending->reply;
+  }
+
+  void Kill() {
+    absl::MutexLock lock(&mu_);
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      // The whole process group: the worker's instances too.
+      kill(-pid_, SIGKILL);
+    }
+  }
+
+  bool exited() const {
+    absl::MutexLock lock(&mu_);
+    return exited_;
+  }
+
+ private:
+  struct Pending {
+    bool done = false;
+    absl::Status status;
+    worker::v1::InvokeReply reply;
+  };
+
+  void ReadLoop() {
+    while (true) {
+      absl::StatusOr<SeqpacketSocket::Message> message = socket_.Receive();
+      worker::v1::WorkerUp up;
+      if (!message.ok() || !up.ParseFromString(message->data)) {
+        break;
+      }
+      if (!up.has_reply()) {
+        continue;
+      }
+      absl::MutexLock lock(&mu_);
+      auto it = pending_.find(up.reply().id());
+      if (it != pending_.end()) {
+        it->second->done = true;
+        it->second->reply = up.reply();
+        pending_.erase(it);
+      }
+    }
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    absl::MutexLock lock(&mu_);
+    reaped_ = true;
+    exited_ = true;
+    for (auto& [id, pending] : pending_) {
+      pending->done = true;
+      pending->status = absl::UnavailableError(
+          "the function's worker exited during the invocation");
+    }
+    pending_.clear();
+  }
+
+  const pid_t pid_;
+  SeqpacketSocket socket_;
+  absl::Mutex send_mu_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<Pending>> pending_
+      ABSL_GUARDED_BY(mu_);
+  bool exited_ ABSL_GUARDED_BY(mu_) = false;
+  bool reaped_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reader_;
+};
+
+WorkerManager::WorkerManager(Options options) : options_(std::move(options)) {}
+
+WorkerManager::~WorkerManager() { Shutdown(); }
+
+absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
+    const v1::RegisterFunctionRequest& spec, bool cold,
+    worker::v1::WorkerReady* ready) {
+  if (access(options_.worker_binary.c_str(), X_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("the worker binary ", options_.worker_binary,
+                     " is missing or not executable (--worker_binary)"));
+  }
+  if (spec.uid() != 0 && geteuid() != 0) {
+    return absl::PermissionDeniedError(
+        "running a function as another user needs swiftd to run as root");
+  }
+  absl::StatusOr<std::pair<SeqpacketSocket, SeqpacketSocket>> pair =
+      SeqpacketSocket::Pair();
+  if (!pair.ok()) {
+    return pair.status();
+  }
+  std::vector<std::string> args = {
+      options_.worker_binary,
+      absl::StrCat("--control_fd=", pair->second.fd()),
+      absl::StrCat("--function=", spec.library_path()),
+      absl::StrCat("--socket=", options_.swiftd_socket),
+      absl::StrCat("--prepared=", spec.prepared() == 0 ? 2 : spec.prepared()),
+      absl::StrCat("--max_instances=",
+                   spec.max_instances() == 0 ? 8 : spec.max_instances()),
+      absl::StrCat("--idle_timeout_ms=", spec.idle_timeout_ms() == 0
+                                             ? 60000
+                                             : spec.idle_timeout_ms())};
+  std::vector<std::string> targets;
+  for (const v1::FunctionPeer& peer : spec.peers()) {
+    targets.push_back(absl::StrCat(peer.host(), "/", peer.service()));
+  }
+  if (!targets.empty()) {
+    args.push_back(absl::StrCat("--connect=", absl::StrJoin(targets, ",")));
+  }
+  if (cold) {
+    args.push_back("--cold");
+  }
+  std::vector<char*> argv;
+  for (std::string& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+
+  const pid_t pid = fork();
+  if (pid < 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    // The worker and its instances form a process group swiftd can kill.
+    setpgid(0, 0);
+    const int fd = pair->second.fd();
+    fcntl(fd, F_SETFD, 0);  // Inherited across exec.
+    rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+    setrlimit(RLIMIT_MEMLOCK, &unlimited);
+    if (spec.memory_limit_bytes() > 0) {
+      rlimit memory = {spec.memory_limit_bytes(), spec.memory_limit_bytes()};
+      setrlimit(RLIMIT_AS, &memory);
+    }
+    if (spec.uid() != 0 &&
+        (setgid(spec.gid()) != 0 || setuid(spec.uid()) != 0)) {
+      _exit(126);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  SeqpacketSocket ours = std::move(pair->first);
+  { SeqpacketSocket theirs = std::move(pair->second); }
+  auto process = std::make_shared<Process>(pid, std::move(ours));
+  absl::Status started = process->AwaitStartup(options_.startup_timeout, ready);
+  if (!started.ok()) {
+    return started;
+  }
+  return process;
+}
+
+absl::StatusOr<v1::RegisterFunctionResponse> WorkerManager::Register(
+    const v1::RegisterFunctionRequest& request) {
+  if (request.name().empty() || request.library_path().empty() ||
+      request.library_path()[0] != '/') {
+    return absl::InvalidArgumentError(
+        "a function needs a name and an absolute library_path");
+  }
+  if (access(request.library_path().c_str(), R_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("no readable function library at ",
+                                            request.library_path()));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      return absl::UnavailableError("swiftd is shutting down");
+    }
+    auto it = functions_.find(request.name());
+    if (it != functions_.end() && it->second.worker != nullptr &&
+        !it->second.worker->exited()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "function '", request.name(), "' is registered (worker pid ",
+          it->second.worker->pid(), ")"));
+    }
+  }
+  worker::v1::WorkerReady ready;
+  absl::StatusOr<std::shared_ptr<Process>> worker =
+      Spawn(request, /*cold=*/false, &ready);
+  if (!worker.ok()) {
+    return absl::Status(worker.status().code(),
+                        absl::StrCat("function '", request.name(),
+                                     "': ", worker.status().message()));
+  }
+  LOG(INFO) << "Function '" << request.name() << "' ready: worker pid "
+            << (*worker)->pid() << ", started in " << ready.startup_us()
+            << " us with " << ready.ready_connections() << " connection(s)";
+  absl::MutexLock lock(&mu_);
+  Function& function = functions_[request.name()];
+  function.spec = request;
+  function.worker = *std::move(worker);
+  v1::RegisterFunctionResponse response;
+  response.set_worker_pid(function.worker->pid());
+  response.set_worker_startup_us(ready.startup_us());
+  return response;
+}
+
+absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
+    const v1::InvokeRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  v1::RegisterFunctionRequest spec;
+  std::shared_ptr<Process> worker;
+  worker::v1::InvokeRequest call;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = functions_.find(request.function());
+    if (it == functions_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no function '", request.function(), "' is registered"));
+    }
+    spec = it->second.spec;
+    worker = it->second.worker;
+    ++it->second.invocations;
+    call.set_id(next_id_++);
+  }
+  call.set_payload(request.payload());
+  call.set_timeout_ms(request.timeout_ms() == 0 ? 10000 : request.timeout_ms());
+  const absl::Duration timeout = absl::Milliseconds(call.timeout_ms());
+  absl::StatusOr<worker::v1::InvokeReply> reply;
+  if (request.mode() == v1::InvokeRequest::COLD) {
+    call.set_mode(worker::v1::COLD);
+    worker::v1::WorkerReady ready;
+    absl::StatusOr<std::shared_ptr<Process>> cold =
+        Spawn(spec, /*cold=*/true, &ready);
+    reply = cold.ok() ? (*cold)->Call(call, timeout) : cold.status();
+  } else if (worker == nullptr || worker->exited()) {
+    reply = absl::UnavailableError(
+        absl::StrCat("the worker of function '", request.function(),
+                     "' has exited; register the function again"));
+  } else {
+    call.set_mode(request.mode() == v1::InvokeRequest::WARM ? worker::v1::WARM
+                                                            : worker::v1::FORK);
+    reply = worker->Call(call, timeout);
+  }
+  absl::Status status = reply.ok() ? ReplyStatus(*reply) : reply.status();
+  if (!status.ok()) {
+    absl::MutexLock lock(&mu_);
+    auto it = functions_.find(request.function());
+    if (it != functions_.end()) {
+      ++it->second.failures;
+    }
+    return absl::Status(status.code(),
+                        absl::StrCat("function '", request.function(),
+                                     "': ", status.message()));
+  }
+  v1::InvokeResponse response;
+  response.set_result(reply->result());
+  response.set_served_by(ToApiMode(reply->served_by()));
+  response.set_instance_pid(reply->instance_pid());
+  response.set_function_us(reply->function_us());
+  response.set_total_us(
+      static_cast<uint64_t>(std::chrono::duration<double, std::micro>(
+                                std::chrono::steady_clock::now() - start)
+                                .count()));
+  return response;
+}
+
+void WorkerManager::RunAsync(std::function<void()> work) {
+  absl::MutexLock lock(&mu_);
+  async_.emplace_back(std::move(work));
+}
+
+std::vector<v1::WorkerInfo> WorkerManager::List() const {
+  std::vector<v1::WorkerInfo> workers;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, function] : functions_) {
+    v1::WorkerInfo info;
+    info.set_function(name);
+    info.set_library_path(function.spec.library_path());
+    info.set_worker_pid(function.worker ? function.worker->pid() : 0);
+    info.set_state(function.worker == nullptr  ? "starting"
+                   : function.worker->exited() ? "exited"
+                                               : "ready");
+    info.set_invocations(function.invocations);
+    info.set_failures(function.failures);
+    *info.mutable_peers() = function.spec.peers();
+    info.set_max_instances(
+        function.spec.max_instances() == 0 ? 8 : function.spec.max_instances());
+    workers.push_back(std::move(info));
+  }
+  std::sort(workers.begin(), workers.end(), [](const auto& a, const auto& b) {
+    return a.function() < b.function();
+  });
+  return workers;
+}
+
+void WorkerManager::Shutdown() {
+  std::vector<std::thread> threads;
+  std::vector<std::shared_ptr<Process>> workers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      return;
+    }
+    shut_down_ = true;
+    for (auto& [name, function] : functions_) {
+      if (function.worker != nullptr) {
+        workers.push_back(function.worker);
+        function.worker->Kill();
+      }
+    }
+    threads.swap(async_);
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  absl::MutexLock lock(&mu_);
+  functions_.clear();
+}
+
+}  // namespace swift
