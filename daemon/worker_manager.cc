@@ -354,6 +354,7 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
   response.set_served_by(ToApiMode(reply->served_by()));
   response.set_instance_pid(reply->instance_pid());
   response.set_function_us(reply->function_us());
+  response.set_worker_us(reply->worker_us());
   response.set_total_us(
       static_cast<uint64_t>(std::chrono::duration<double, std::micro>(
                                 std::chrono::steady_clock::now() - start)

@@ -108,6 +108,29 @@ TEST(SwiftctlTest, BrokerCommandsAnswerOnADaemonWithoutPeers) {
   }
 }
 
+TEST(SwiftctlTest, FunctionCommandsCheckTheirArgumentsAndExplainRefusals) {
+  TestSwiftd swiftd;
+  ASSERT_TRUE(swiftd.ok());
+  const std::string base = Swiftctl() + " --socket=" + swiftd.socket_path();
+  CommandResult no_name = RunCommand(base + " invoke");
+  EXPECT_EQ(no_name.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(no_name.err, "one function name"))
+      << no_name.err;
+  CommandResult bad_mode = RunCommand(base + " --mode=lukewarm invoke f");
+  EXPECT_EQ(bad_mode.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(bad_mode.err, "cold, warm or fork"))
+      << bad_mode.err;
+  // This swiftd was started without a worker binary.
+  CommandResult refused = RunCommand(base + " invoke f");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(refused.err, "runs no function workers"))
+      << refused.err;
+  CommandResult workers = RunCommand(base + " workers");
+  EXPECT_EQ(workers.exit_code, 0) << workers.err;
+  EXPECT_TRUE(absl::StartsWith(workers.out, "No functions registered"))
+      << workers.out;
+}
+
 TEST(SwiftctlFormatTest, ConnectionsShowFailuresByReason) {
   v1::ListConnectionsResponse response;
   v1::ConnectionInfo* connection = response.add_connections();

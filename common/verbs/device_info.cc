@@ -1,7 +1,6 @@
 // Reads a device's attributes into DeviceInfo; see device_info.h.
 #include "common/verbs/device_info.h"
 
-#include <arpa/inet.h>
 #include <endian.h>
 #include <unistd.h>
 
@@ -11,16 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/errno_status.h"
+#include "common/verbs/gid.h"
 #include "glog/logging.h"
 
 namespace swift::verbs {
 namespace {
-
-// The most entries one ibv_query_gid_table() can return: the kernel gets
-// the output array as an ioctl attribute with a 16-bit byte length, so
-// 2048 entries of 32 bytes (and anything larger) fail with EINVAL (measured
-// on rxe, kernel 6.1). rxe has 1024 entries per port.
-constexpr size_t kMaxGidEntries = 0xffff / sizeof(ibv_gid_entry);
 
 std::string PortStateName(ibv_port_state state) {
   switch (state) {
@@ -51,19 +45,6 @@ std::string LinkLayerName(uint8_t link_layer) {
   }
 }
 
-std::string GidTypeName(uint32_t type) {
-  switch (type) {
-    case IBV_GID_TYPE_IB:
-      return "IB";
-    case IBV_GID_TYPE_ROCE_V1:
-      return "RoCE v1";
-    case IBV_GID_TYPE_ROCE_V2:
-      return "RoCE v2";
-    default:
-      return absl::StrCat("type ", type);
-  }
-}
-
 std::string TransportName(ibv_transport_type transport) {
   switch (transport) {
     case IBV_TRANSPORT_IB:
@@ -81,41 +62,24 @@ std::string TransportName(ibv_transport_type transport) {
   }
 }
 
-bool IsIpv4Mapped(const ibv_gid& gid) {
-  static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(gid.raw, kPrefix, sizeof(kPrefix)) == 0;
-}
-
-std::string FormatGid(const ibv_gid& gid) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (inet_ntop(AF_INET6, gid.raw, text, sizeof(text)) == nullptr) {
-    return "?";
-  }
-  return text;
-}
-
 // Fills each port's GID list from the device's GID table.
 void ReadGids(ibv_context* context, DeviceInfo& info) {
-  std::vector<ibv_gid_entry> entries(kMaxGidEntries);
-  ssize_t count =
-      ibv_query_gid_table(context, entries.data(), entries.size(), 0);
-  if (count < 0) {
-    LOG(WARNING) << "ibv_query_gid_table(" << info.name
-                 << "): " << std::strerror(static_cast<int>(-count))
-                 << "; GIDs not listed";
+  absl::StatusOr<std::vector<ibv_gid_entry>> entries = QueryGidTable(context);
+  if (!entries.ok()) {
+    LOG(WARNING) << entries.status() << "; GIDs of " << info.name
+                 << " not listed";
     return;
   }
-  for (ssize_t i = 0; i < count; ++i) {
-    const ibv_gid_entry& entry = entries[i];
+  for (const ibv_gid_entry& entry : *entries) {
     for (PortInfo& port : info.ports) {
       if (port.port_num != entry.port_num) {
         continue;
       }
       GidInfo gid;
       gid.index = entry.gid_index;
-      gid.gid = FormatGid(entry.gid);
+      gid.gid = GidToString(entry.gid);
       gid.type = GidTypeName(entry.gid_type);
-      gid.ipv4_mapped = IsIpv4Mapped(entry.gid);
+      gid.ipv4_mapped = IsIpv4MappedGid(entry.gid);
       port.gids.push_back(std::move(gid));
     }
   }

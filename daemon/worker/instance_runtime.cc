@@ -34,13 +34,14 @@ double MicrosSince(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<InstanceRuntime>> InstanceRuntime::Create(
-    swift_function_fn function, const std::vector<Connection*>& connections) {
+    swift_function_fn function, const std::vector<Connection*>& connections,
+    const ProviderDoorbell& doorbell) {
   std::unique_ptr<InstanceRuntime> runtime(new InstanceRuntime());
   runtime->function_ = function;
   runtime->result_.resize(kMaxResultBytes);
   for (Connection* connection : connections) {
     absl::StatusOr<ForkSafeSender> sender =
-        ForkSafeSender::Create(connection->qp());
+        ForkSafeSender::Create(connection->qp(), doorbell);
     if (!sender.ok()) {
       return sender.status();
     }

@@ -27,11 +27,13 @@ class InstanceRuntime final {
 
   // Create()
   //
-  // Prepares `connections` (not owned; they must outlive the runtime) for
-  // `function`. Detects each device's doorbell once. Errors: the doorbell
-  // detection's.
+  // Prepares `connections` (not owned; they must outlive the runtime, and
+  // all are on the device `doorbell` describes: detect it once, before
+  // forking) for `function`. Errors: kInvalidArgument for a QP of another
+  // device.
   static absl::StatusOr<std::unique_ptr<InstanceRuntime>> Create(
-      swift_function_fn function, const std::vector<Connection*>& connections);
+      swift_function_fn function, const std::vector<Connection*>& connections,
+      const ProviderDoorbell& doorbell);
 
   // Run()
   //

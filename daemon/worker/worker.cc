@@ -42,6 +42,13 @@ Worker::Worker(Options options, SeqpacketSocket control)
     : options_(std::move(options)), control_(std::move(control)) {}
 
 Worker::~Worker() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (maintainer_.joinable()) {
+    maintainer_.join();
+  }
   for (auto& instance : instances_) {
     if (instance->pid > 0) {
       kill(instance->pid, SIGKILL);
@@ -49,7 +56,11 @@ Worker::~Worker() {
     }
   }
   instances_.clear();
-  prepared_.clear();
+  {
+    absl::MutexLock lock(&mu_);
+    prepared_.clear();
+    retired_.clear();
+  }
   session_.reset();
   // The library stays loaded: its code may still be referenced until exit.
 }
@@ -109,9 +120,66 @@ absl::Status Worker::Start() {
     if (!set.ok()) {
       return set.status();
     }
+    absl::MutexLock lock(&mu_);
     prepared_.push_back(*std::move(set));
   }
+  // One device: its doorbell is detected once, not in every instance.
+  absl::StatusOr<ProviderDoorbell> doorbell = [this]() {
+    absl::MutexLock lock(&mu_);
+    return prepared_.front().empty()
+               ? absl::StatusOr<ProviderDoorbell>(ProviderDoorbell())
+               : DetectDoorbell(prepared_.front().front()->qp()->context);
+  }();
+  if (!doorbell.ok()) {
+    return doorbell.status();
+  }
+  doorbell_ = *doorbell;
+  if (!options_.cold) {
+    maintainer_ = std::thread([this] { MaintainLoop(); });
+  }
   return absl::OkStatus();
+}
+
+void Worker::MaintainLoop() {
+  while (true) {
+    std::vector<ConnectionSet> retired;
+    bool refill = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !retired_.empty() ||
+               static_cast<int>(prepared_.size()) < options_.prepared;
+      };
+      // Also wakes periodically to retry a failed refill.
+      mu_.AwaitWithTimeout(absl::Condition(&has_work), absl::Seconds(1));
+      if (stopping_) {
+        return;
+      }
+      retired.swap(retired_);
+      refill = static_cast<int>(prepared_.size()) < options_.prepared;
+    }
+    // Closing recycles each QP (back to the pool, its peer told).
+    retired.clear();
+    if (refill) {
+      absl::StatusOr<ConnectionSet> set = ConnectSet();
+      if (set.ok()) {
+        absl::MutexLock lock(&mu_);
+        prepared_.push_back(*std::move(set));
+      }
+    }
+  }
+}
+
+absl::StatusOr<Worker::ConnectionSet> Worker::TakePrepared() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!prepared_.empty()) {
+      ConnectionSet set = std::move(prepared_.front());
+      prepared_.pop_front();
+      return set;
+    }
+  }
+  return ConnectSet();
 }
 
 void Worker::SendUp(const worker::v1::WorkerUp& up) {
@@ -125,16 +193,6 @@ void Worker::Reply(worker::v1::InvokeReply reply) {
   SendUp(up);
 }
 
-void Worker::Prepare() {
-  while (static_cast<int>(prepared_.size()) < options_.prepared) {
-    absl::StatusOr<ConnectionSet> set = ConnectSet();
-    if (!set.ok()) {
-      return;  // Retried after the next request; Fork() reports a shortage.
-    }
-    prepared_.push_back(*std::move(set));
-  }
-}
-
 void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
                       const worker::v1::InvokeRequest& first) {
   std::vector<Connection*> views;
@@ -145,7 +203,7 @@ void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
   // (its locks may have been held by another thread at fork) and leaves
   // with _exit(), so no destructor recycles what the worker will recycle.
   absl::StatusOr<std::unique_ptr<InstanceRuntime>> runtime =
-      InstanceRuntime::Create(function_, views);
+      InstanceRuntime::Create(function_, views, doorbell_);
   worker::v1::InvokeRequest request = first;
   while (true) {
     worker::v1::InvokeReply reply =
@@ -185,24 +243,22 @@ absl::Status Worker::Fork(const worker::v1::InvokeRequest& request) {
         absl::StrCat("the function already runs ", instances_.size(),
                      " instances (its max_instances); retry later"));
   }
-  if (prepared_.empty()) {
-    Prepare();
-    if (prepared_.empty()) {
-      return absl::UnavailableError(
-          "the worker has no connected QPs to give an instance (are the "
-          "function's peers reachable?)");
-    }
-  }
   absl::StatusOr<std::pair<SeqpacketSocket, SeqpacketSocket>> pair =
       SeqpacketSocket::Pair();
   if (!pair.ok()) {
     return pair.status();
   }
+  absl::StatusOr<ConnectionSet> set = TakePrepared();
+  if (!set.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("the worker has no connected QPs to give an instance: ",
+                     set.status().message()));
+  }
   auto instance = std::make_unique<Instance>();
-  instance->connections = std::move(prepared_.front());
-  prepared_.pop_front();
+  instance->connections = *std::move(set);
   const pid_t pid = fork();
   if (pid < 0) {
+    absl::MutexLock lock(&mu_);
     prepared_.push_front(std::move(instance->connections));
     return absl::ResourceExhaustedError(
         absl::StrCat("fork: ", strerror(errno)));
@@ -232,11 +288,14 @@ absl::Status Worker::Fork(const worker::v1::InvokeRequest& request) {
 void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
   if (options_.cold) {
     std::vector<Connection*> views;
-    for (const auto& connection : prepared_.front()) {
-      views.push_back(connection.get());
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& connection : prepared_.front()) {
+        views.push_back(connection.get());
+      }
     }
     absl::StatusOr<std::unique_ptr<InstanceRuntime>> runtime =
-        InstanceRuntime::Create(function_, views);
+        InstanceRuntime::Create(function_, views, doorbell_);
     worker::v1::InvokeReply reply =
         runtime.ok() ? (*runtime)->Run(request)
                      : ErrorReply(request.id(), runtime.status());
@@ -263,9 +322,7 @@ void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
   }
   if (absl::Status forked = Fork(request); !forked.ok()) {
     Reply(ErrorReply(request.id(), forked));
-    return;
   }
-  Prepare();
 }
 
 void Worker::Reap(Instance& instance, const absl::Status& reason) {
@@ -287,9 +344,10 @@ void Worker::Reap(Instance& instance, const absl::Status& reason) {
     Reply(std::move(reply));
   }
   instance.pid = -1;
-  // The child is gone: its QPs are the worker's again; closing recycles
-  // them (or destroys those left in error).
-  instance.connections.clear();
+  // The child is gone: its QPs are the worker's again. Closing recycles
+  // them (or destroys those left in error), on the maintenance thread.
+  absl::MutexLock lock(&mu_);
+  retired_.push_back(std::move(instance.connections));
 }
 
 void Worker::HandleInstanceReadable(Instance& instance) {
@@ -338,8 +396,11 @@ absl::Status Worker::Run() {
     return started;
   }
   up.mutable_ready()->set_pid(getpid());
-  up.mutable_ready()->set_ready_connections(
-      static_cast<uint32_t>(prepared_.size() * options_.targets.size()));
+  {
+    absl::MutexLock lock(&mu_);
+    up.mutable_ready()->set_ready_connections(
+        static_cast<uint32_t>(prepared_.size() * options_.targets.size()));
+  }
   up.mutable_ready()->set_startup_us(
       absl::ToInt64Microseconds(absl::Now() - start));
   SendUp(up);

@@ -11,7 +11,10 @@
 //   COLD  (a worker started with `cold`) runs the function itself, once.
 // A crashing or hanging function is reported to swiftd and its instance
 // cleaned up (killed, reaped, its QPs recycled); the worker goes on.
-// Single-threaded: one poll() loop.
+// One poll() loop serves swiftd and the instances; a second thread keeps
+// the prepared connection sets topped up and closes retired ones, so that
+// no broker round trip sits between a request and its reply. (fork() from
+// the loop is safe: children never touch the session or its locks.)
 #ifndef SWIFT_DAEMON_WORKER_WORKER_H_
 #define SWIFT_DAEMON_WORKER_WORKER_H_
 
@@ -20,11 +23,15 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/fork/provider_doorbell.h"
 #include "common/seqpacket_socket.h"
 #include "proto/worker.pb.h"
 #include "swift/function.h"
@@ -72,7 +79,10 @@ class Worker final {
 
   absl::Status Start();
   absl::StatusOr<ConnectionSet> ConnectSet();
-  void Prepare();
+  // Takes a prepared set, connecting one now if none is ready.
+  absl::StatusOr<ConnectionSet> TakePrepared();
+  // The background thread: refills prepared_, closes retired sets.
+  void MaintainLoop();
   void HandleRequest(const worker::v1::InvokeRequest& request);
   absl::Status Fork(const worker::v1::InvokeRequest& request);
   [[noreturn]] void RunChild(SeqpacketSocket socket,
@@ -89,8 +99,15 @@ class Worker final {
   std::unique_ptr<Session> session_;
   void* library_ = nullptr;
   swift_function_fn function_ = nullptr;
-  std::deque<ConnectionSet> prepared_;
+  ProviderDoorbell doorbell_;
   std::vector<std::unique_ptr<Instance>> instances_;
+
+  absl::Mutex mu_;
+  std::deque<ConnectionSet> prepared_ ABSL_GUARDED_BY(mu_);
+  // Sets whose instance ended: closed (QPs recycled) off the request path.
+  std::vector<ConnectionSet> retired_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread maintainer_;
 };
 
 }  // namespace swift

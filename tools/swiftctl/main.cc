@@ -111,6 +111,13 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (command == "invoke" && mode != "cold" && mode != "warm" &&
+      mode != "fork") {
+    std::cerr << "swiftctl: --mode is cold, warm or fork, got '" << mode
+              << "'\n";
+    return kExitUsage;
+  }
   swift::ClientOptions options;
   options.socket_path = absl::GetFlag(FLAGS_socket);
   options.client_name = "swiftctl";
@@ -162,18 +169,9 @@ int main(int argc, char** argv) {
     swift::v1::InvokeRequest request;
     request.set_function(arguments[2]);
     request.set_payload(absl::GetFlag(FLAGS_payload));
-    const std::string mode = absl::GetFlag(FLAGS_mode);
-    if (mode == "cold") {
-      request.set_mode(swift::v1::InvokeRequest::COLD);
-    } else if (mode == "warm") {
-      request.set_mode(swift::v1::InvokeRequest::WARM);
-    } else if (mode == "fork") {
-      request.set_mode(swift::v1::InvokeRequest::FORK);
-    } else {
-      std::cerr << "swiftctl: --mode is cold, warm or fork, got '" << mode
-                << "'\n";
-      return kExitUsage;
-    }
+    request.set_mode(mode == "cold"   ? swift::v1::InvokeRequest::COLD
+                     : mode == "warm" ? swift::v1::InvokeRequest::WARM
+                                      : swift::v1::InvokeRequest::FORK);
     request.set_timeout_ms(absl::GetFlag(FLAGS_invoke_timeout_ms));
     return Print((*client)->Invoke(request), &swift::swiftctl::FormatInvoked);
   }

@@ -1,0 +1,94 @@
+#!/bin/bash
+# invoke.sh: the serverless invocation benchmark, run INSIDE the two-host
+# Soft-RoCE guest by `tools/bench/run invoke` (from the workspace root).
+#
+# Host A (rxeA): swiftd A and a sink service (connect_bench --role=server).
+# Host B (rxeB): swiftd B with function workers; invoke_bench registers
+# write_function.so (one 4 KiB RDMA WRITE to the sink, read back and
+# compared) and times fork, warm and cold invocations end to end. Beside
+# it, in the same boot: the raw-verbs baseline (raw_verbs_connect.sh: new
+# processes doing the whole control plane and a verified 4 KiB WRITE) and
+# fork_latency (a forked child's data-plane latency against its parent's).
+#
+# usage: tools/bench/invoke.sh OPT_BAZEL_BIN
+# Output: the parts' JSON lines, then the summary as the LAST line.
+set -uo pipefail
+BIN=$1
+A_IP=$RXE_A_IP B_IP=$RXE_B_IP PORT=7471
+WORK=$(mktemp -d /tmp/invoke.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
+trap cleanup EXIT
+log() { echo "[invoke] $*" >&2; }
+wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; log "no socket $1"; exit 1; }
+
+# Headline numbers with guest ASLR off: with it on, QEMU re-translates the
+# code of every new process (an emulator artefact, see design.md).
+echo 0 >/proc/sys/kernel/randomize_va_space
+
+"$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \
+  --peer_address="$A_IP:$PORT" 2>"$WORK/swiftd-a.log" &
+PIDS+=($!)
+"$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" \
+  --peer_address="$B_IP:$PORT" \
+  --worker_binary="$BIN/daemon/worker/swift_worker" 2>"$WORK/swiftd-b.log" &
+PIDS+=($!)
+wait_socket "$WORK/a.sock"
+wait_socket "$WORK/b.sock"
+"$BIN/tools/bench/connect_bench" --role=server --socket="$WORK/a.sock" \
+  --service=sink --backlog=16 >"$WORK/sink.out" 2>"$WORK/sink.log" &
+PIDS+=($!)
+for _ in $(seq 300); do grep -q ready "$WORK/sink.out" && break; sleep 0.1; done
+
+log "invocations: fork, warm, cold (4 KiB WRITE + READ-back each)"
+INVOKE=$(timeout 900 "$BIN/tools/bench/invoke_bench" --socket="$WORK/b.sock" \
+  --library="$BIN/tools/bench/write_function.so" --connect="$A_IP:$PORT/sink" \
+  --fork=200 --warm=200 --cold=10 | tail -1)
+echo "$INVOKE"
+kill "${PIDS[@]}" 2>/dev/null
+wait 2>/dev/null
+PIDS=()
+
+log "raw-verbs baseline: fresh processes, 4 KiB MR"
+RAW=$(RAW_VERBS_CONNECT_PORT=18616 timeout 900 tools/bench/raw_verbs_connect.sh \
+  --runs 10 --mr_bytes 4096 "$BIN/tools/bench/raw_verbs_connect" 2>"$WORK/raw.log" | tail -1)
+echo "$RAW"
+
+log "data-plane latency: forked child against its parent"
+FORK_LAT=$(timeout 600 "$BIN/client/fork/fork_latency" --device="$RXE_A_DEV" \
+  --gid_index="$RXE_A_GID_INDEX" 2>"$WORK/fork_latency.log" | tail -1)
+echo "$FORK_LAT"
+
+python3 - "$INVOKE" "$RAW" "$FORK_LAT" <<'PY'
+import json, sys
+invoke, raw, fork_lat = (json.loads(a) for a in sys.argv[1:4])
+raw_total = raw["total_us"]
+raw_process = raw.get("process_us") or raw.get("steps_us", {}).get("process_us")
+def ratio(a, b):
+    return round(a / b, 2) if a and b else None
+summary = {
+    "bench": "invoke",
+    "payload_bytes": invoke["payload_bytes"],
+    "raw_new_process_total_us": raw_total,
+    "raw_new_process_process_us": raw_process,
+    "fork_p50_us": invoke["fork"]["p50_us"], "fork_p99_us": invoke["fork"]["p99_us"],
+    "fork_per_s": invoke["fork"]["per_s"],
+    "fork_breakdown_p50_us": {k: invoke["fork"][k] for k in ("swiftd_p50_us", "worker_p50_us", "function_p50_us")},
+    "warm_breakdown_p50_us": {k: invoke["warm"][k] for k in ("swiftd_p50_us", "worker_p50_us", "function_p50_us")},
+    "warm_p50_us": invoke["warm"]["p50_us"], "warm_p99_us": invoke["warm"]["p99_us"],
+    "warm_per_s": invoke["warm"]["per_s"],
+    "cold_p50_us": invoke["cold"]["p50_us"], "cold_p99_us": invoke["cold"]["p99_us"],
+    "cold_per_s": invoke["cold"]["per_s"],
+    "worker_startup_us": invoke["worker_startup_us"],
+    "fork_speedup_vs_raw": ratio(raw_total, invoke["fork"]["p50_us"]),
+    "warm_speedup_vs_raw": ratio(raw_total, invoke["warm"]["p50_us"]),
+    "cold_speedup_vs_raw": ratio(raw_total, invoke["cold"]["p50_us"]),
+    "fork_speedup_vs_raw_process": ratio(raw_process, invoke["fork"]["p50_us"]),
+    "parent_write_p50_us": fork_lat.get("parent_write_p50_us"),
+    "child_write_p50_us": fork_lat.get("child_write_p50_us"),
+    "child_vs_parent_latency_ratio": fork_lat.get("child_vs_parent_latency_ratio"),
+    "failed": invoke["fork"]["failed"] + invoke["warm"]["failed"] + invoke["cold"]["failed"],
+    "aslr": "off",
+}
+print(json.dumps(summary))
+PY

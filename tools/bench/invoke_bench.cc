@@ -1,0 +1,149 @@
+// invoke_bench: end-to-end latency of Swift function invocations, as a
+// caller of swiftd's Control API sees them, for each mode.
+//
+//   invoke_bench --socket=B.sock --library=/abs/write_function.so
+//       --connect=A_IP:PORT/sink --cold=10 --warm=200 --fork=200
+//
+// Registers the function (its worker connects to the sink), then runs the
+// invocations of each mode one after another with a 4 KiB payload, and
+// prints one JSON line: p50/p99 (us) and invocations/s per mode, and the
+// worker's start-up time.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_format.h"
+#include "swift/client.h"
+
+ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "swiftd's socket.");
+ABSL_FLAG(std::string, library, "", "The function library (absolute path).");
+ABSL_FLAG(std::string, connect, "", "host/service the function writes to.");
+ABSL_FLAG(int, payload_bytes, 4096, "Bytes the function writes and verifies.");
+ABSL_FLAG(int, cold, 10, "Cold invocations.");
+ABSL_FLAG(int, warm, 200, "Warm invocations.");
+ABSL_FLAG(int, fork, 200, "Fork invocations.");
+
+namespace {
+
+struct Summary {
+  double p50 = 0, p99 = 0, per_s = 0;
+  // Medians of where the time went: swiftd (request to reply), the worker
+  // (request to the instance's reply, fork included), the function.
+  double swiftd_p50 = 0, worker_p50 = 0, function_p50 = 0;
+  int ok = 0, failed = 0;
+  std::string last_error;
+};
+
+Summary Run(swift::Client& client, swift::v1::InvokeRequest::Mode mode,
+            int count, const std::string& payload) {
+  Summary summary;
+  std::vector<double> samples, swiftd, worker, function;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < count; ++i) {
+    swift::v1::InvokeRequest request;
+    request.set_function("bench_write");
+    request.set_payload(payload);
+    request.set_mode(mode);
+    request.set_timeout_ms(30000);
+    const auto begin = std::chrono::steady_clock::now();
+    auto invoked = client.Invoke(request);
+    const auto end = std::chrono::steady_clock::now();
+    if (!invoked.ok()) {
+      ++summary.failed;
+      summary.last_error = std::string(invoked.status().message());
+      continue;
+    }
+    ++summary.ok;
+    swiftd.push_back(invoked->total_us());
+    worker.push_back(invoked->worker_us());
+    function.push_back(invoked->function_us());
+    samples.push_back(
+        std::chrono::duration<double, std::micro>(end - begin).count());
+  }
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::sort(samples.begin(), samples.end());
+  if (!samples.empty()) {
+    summary.p50 = samples[samples.size() / 2];
+    summary.p99 = samples[std::min(samples.size() - 1,
+                                   static_cast<size_t>(0.99 * samples.size()))];
+  }
+  summary.per_s = summary.ok / wall;
+  auto median = [](std::vector<double> values) {
+    if (values.empty()) {
+      return 0.0;
+    }
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+  };
+  summary.swiftd_p50 = median(swiftd);
+  summary.worker_p50 = median(worker);
+  summary.function_p50 = median(function);
+  return summary;
+}
+
+std::string Json(const std::string& name, const Summary& s) {
+  return absl::StrFormat(
+      "\"%s\": {\"p50_us\": %.1f, \"p99_us\": %.1f, \"per_s\": %.1f, "
+      "\"swiftd_p50_us\": %.1f, \"worker_p50_us\": %.1f, "
+      "\"function_p50_us\": %.1f, "
+      "\"ok\": %d, \"failed\": %d, \"last_error\": \"%s\"}",
+      name, s.p50, s.p99, s.per_s, s.swiftd_p50, s.worker_p50, s.function_p50,
+      s.ok, s.failed, s.last_error);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  swift::ClientOptions options;
+  options.socket_path = absl::GetFlag(FLAGS_socket);
+  options.client_name = "invoke_bench";
+  options.attach = false;
+  auto client = swift::Client::Connect(options);
+  if (!client.ok()) {
+    std::cerr << "invoke_bench: " << client.status().message() << "\n";
+    return 1;
+  }
+  const std::string target = absl::GetFlag(FLAGS_connect);
+  const size_t slash = target.rfind('/');
+  if (slash == std::string::npos || absl::GetFlag(FLAGS_library).empty()) {
+    std::cerr << "invoke_bench: --library and --connect=host/service\n";
+    return 2;
+  }
+  swift::v1::RegisterFunctionRequest request;
+  request.set_name("bench_write");
+  request.set_library_path(absl::GetFlag(FLAGS_library));
+  swift::v1::FunctionPeer* peer = request.add_peers();
+  peer->set_host(target.substr(0, slash));
+  peer->set_service(target.substr(slash + 1));
+  request.set_max_instances(8);
+  request.set_prepared(4);
+  auto registered = (*client)->RegisterFunction(request);
+  if (!registered.ok()) {
+    std::cerr << "invoke_bench: " << registered.status().message() << "\n";
+    return 1;
+  }
+  std::string payload(absl::GetFlag(FLAGS_payload_bytes), 'x');
+  for (size_t i = 0; i < payload.size(); ++i) {
+    payload[i] = static_cast<char>('a' + i % 26);
+  }
+  // Fork first: warm then reuses the instances fork left idle.
+  const Summary fork = Run(**client, swift::v1::InvokeRequest::FORK,
+                           absl::GetFlag(FLAGS_fork), payload);
+  const Summary warm = Run(**client, swift::v1::InvokeRequest::WARM,
+                           absl::GetFlag(FLAGS_warm), payload);
+  const Summary cold = Run(**client, swift::v1::InvokeRequest::COLD,
+                           absl::GetFlag(FLAGS_cold), payload);
+  std::cout << "{\"bench\": \"invoke_bench\", \"payload_bytes\": "
+            << payload.size()
+            << ", \"worker_startup_us\": " << registered->worker_startup_us()
+            << ", " << Json("fork", fork) << ", " << Json("warm", warm) << ", "
+            << Json("cold", cold) << "}" << std::endl;
+  return fork.failed + warm.failed + cold.failed == 0 ? 0 : 1;
+}
