@@ -28,7 +28,39 @@ absl::Status FromPeer(const grpc::Status& status, const std::string& peer) {
 
 Broker::Broker(PeerDirectory* peers, AdmissionController* admission,
                absl::Duration default_timeout)
-    : peers_(peers), admission_(admission), default_timeout_(default_timeout) {}
+    : peers_(peers), admission_(admission), default_timeout_(default_timeout) {
+  closer_ = std::thread([this] { CloserLoop(); });
+}
+
+Broker::~Broker() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  closer_.join();
+}
+
+void Broker::CloserLoop() {
+  while (true) {
+    Connection connection;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !to_close_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (to_close_.empty()) {
+        return;  // Stopping, and nothing left to tell.
+      }
+      connection = std::move(to_close_.front());
+      to_close_.pop_front();
+    }
+    if (absl::Status closed = CloseRemote(connection); !closed.ok()) {
+      LOG(WARNING) << "Telling " << connection.view.peer << " that connection "
+                   << connection.view.id << " closed: " << closed;
+    }
+  }
+}
 
 void Broker::CountFailure(const absl::Status& status) {
   absl::MutexLock lock(&mu_);
@@ -139,38 +171,26 @@ absl::Status Broker::CloseRemote(const Connection& connection) {
 }
 
 absl::Status Broker::Close(uint64_t id) {
-  Connection connection;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = connections_.find(id);
-    if (it == connections_.end()) {
-      return absl::NotFoundError(absl::StrCat("no connection ", id));
-    }
-    connection = std::move(it->second);
-    connections_.erase(it);
-    ++counters_.closed;
+  absl::MutexLock lock(&mu_);
+  auto it = connections_.find(id);
+  if (it == connections_.end()) {
+    return absl::NotFoundError(absl::StrCat("no connection ", id));
   }
-  return CloseRemote(connection);
+  to_close_.push_back(std::move(it->second));
+  connections_.erase(it);
+  ++counters_.closed;
+  return absl::OkStatus();
 }
 
 void Broker::CloseAllOf(uint64_t channel_id) {
-  std::vector<Connection> orphans;
-  {
-    absl::MutexLock lock(&mu_);
-    for (auto it = connections_.begin(); it != connections_.end();) {
-      if (it->second.channel_id == channel_id) {
-        orphans.push_back(std::move(it->second));
-        connections_.erase(it++);
-        ++counters_.closed;
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (const Connection& connection : orphans) {
-    if (absl::Status closed = CloseRemote(connection); !closed.ok()) {
-      LOG(WARNING) << "Closing connection " << connection.view.id
-                   << " of a departed client: " << closed;
+  absl::MutexLock lock(&mu_);
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (it->second.channel_id == channel_id) {
+      to_close_.push_back(std::move(it->second));
+      connections_.erase(it++);
+      ++counters_.closed;
+    } else {
+      ++it;
     }
   }
 }

@@ -9,7 +9,9 @@
 #define SWIFT_DAEMON_BROKER_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -50,6 +52,9 @@ class Broker final {
          absl::Duration default_timeout = absl::Seconds(10));
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
+  // Finishes the remote closes still queued (each bounded by the default
+  // timeout), then stops the closer thread.
+  ~Broker();
 
   // Connect()
   //
@@ -61,7 +66,9 @@ class Broker final {
   absl::StatusOr<v1::ConnectResult> Connect(const FastPathCaller& caller,
                                             const v1::ConnectCall& call);
 
-  // Close(): ends connection `id`; the remote service recycles its QP.
+  // Close(): ends connection `id` here at once (kNotFound for an unknown
+  // id); telling the remote swiftd, whose service recycles its QP, happens
+  // on a background thread, off the caller's path.
   absl::Status Close(uint64_t id);
 
   // Closes every connection made on fast path connection `channel_id`.
@@ -79,6 +86,7 @@ class Broker final {
 
   absl::Status CloseRemote(const Connection& connection);
   void CountFailure(const absl::Status& status);
+  void CloserLoop();
 
   PeerDirectory* const peers_;
   AdmissionController* const admission_;
@@ -87,6 +95,10 @@ class Broker final {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<uint64_t, Connection> connections_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
+  // Connections whose remote side still has to hear of the close.
+  std::deque<Connection> to_close_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread closer_;
 };
 
 }  // namespace swift

@@ -364,7 +364,36 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
 
 void WorkerManager::RunAsync(std::function<void()> work) {
   absl::MutexLock lock(&mu_);
-  async_.emplace_back(std::move(work));
+  if (shut_down_) {
+    // Still run it (it fails fast: no workers), so its RPC is answered.
+    async_.emplace_back(std::move(work));
+    return;
+  }
+  queue_.push_back(std::move(work));
+  if (idle_threads_ == 0 && static_cast<int>(async_.size()) < kAsyncThreads) {
+    async_.emplace_back([this] { AsyncLoop(); });
+  }
+}
+
+void WorkerManager::AsyncLoop() {
+  while (true) {
+    std::function<void()> work;
+    {
+      absl::MutexLock lock(&mu_);
+      ++idle_threads_;
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return shut_down_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      --idle_threads_;
+      if (queue_.empty()) {
+        return;  // Shut down and drained.
+      }
+      work = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    work();
+  }
 }
 
 std::vector<v1::WorkerInfo> WorkerManager::List() const {
@@ -406,10 +435,20 @@ void WorkerManager::Shutdown() {
         function.worker->Kill();
       }
     }
-    threads.swap(async_);
   }
-  for (std::thread& thread : threads) {
-    thread.join();
+  // Work submitted during shutdown adds threads: join until none is left.
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      threads.swap(async_);
+    }
+    if (threads.empty()) {
+      break;
+    }
+    for (std::thread& thread : threads) {
+      thread.join();
+    }
+    threads.clear();
   }
   absl::MutexLock lock(&mu_);
   functions_.clear();

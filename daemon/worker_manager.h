@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,9 +67,13 @@ class WorkerManager final {
   // worker is gone). Blocks until then.
   absl::StatusOr<v1::InvokeResponse> Invoke(const v1::InvokeRequest& request);
 
-  // Runs `work` on a thread the manager joins at Shutdown(), for callers
-  // (gRPC callback handlers) that must not block.
+  // Runs `work` on one of the manager's threads (joined at Shutdown()),
+  // for callers (gRPC callback handlers) that must not block. Work queues
+  // when all threads are busy.
   void RunAsync(std::function<void()> work);
+
+  // Threads RunAsync() uses at most: invocations served at once.
+  static constexpr int kAsyncThreads = 32;
 
   std::vector<v1::WorkerInfo> List() const;
 
@@ -92,7 +97,11 @@ class WorkerManager final {
   const Options options_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Function> functions_ ABSL_GUARDED_BY(mu_);
+  void AsyncLoop();
+
   std::vector<std::thread> async_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  int idle_threads_ ABSL_GUARDED_BY(mu_) = 0;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };

@@ -221,24 +221,23 @@ void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
 }
 
 absl::Status Worker::Fork(const worker::v1::InvokeRequest& request) {
-  if (static_cast<int>(instances_.size()) >= options_.max_instances) {
+  if (LiveInstances() >= options_.max_instances) {
     // Make room by retiring the longest-idle instance, if any is idle.
     Instance* oldest = nullptr;
     for (auto& instance : instances_) {
-      if (!instance->busy &&
+      if (!instance->busy && !instance->retiring && instance->pid > 0 &&
           (oldest == nullptr || instance->idle_since < oldest->idle_since)) {
         oldest = instance.get();
       }
     }
     if (oldest != nullptr) {
-      Reap(*oldest, absl::OkStatus());
-      instances_.erase(
-          std::remove_if(instances_.begin(), instances_.end(),
-                         [](const auto& i) { return i->pid <= 0; }),
-          instances_.end());
+      // Killed now, reaped when its socket reports the end (the loop), so
+      // this request does not wait for a process to die.
+      kill(oldest->pid, SIGKILL);
+      oldest->retiring = true;
     }
   }
-  if (static_cast<int>(instances_.size()) >= options_.max_instances) {
+  if (LiveInstances() >= options_.max_instances) {
     return absl::ResourceExhaustedError(
         absl::StrCat("the function already runs ", instances_.size(),
                      " instances (its max_instances); retry later"));
@@ -306,7 +305,7 @@ void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
   }
   if (request.mode() == worker::v1::WARM) {
     for (auto& instance : instances_) {
-      if (!instance->busy) {
+      if (!instance->busy && !instance->retiring && instance->pid > 0) {
         if (instance->socket->Send(request.SerializeAsString()).ok()) {
           instance->busy = true;
           instance->request_id = request.id();
@@ -350,7 +349,19 @@ void Worker::Reap(Instance& instance, const absl::Status& reason) {
   retired_.push_back(std::move(instance.connections));
 }
 
+int Worker::LiveInstances() const {
+  int live = 0;
+  for (const auto& instance : instances_) {
+    live += instance->pid > 0 && !instance->retiring ? 1 : 0;
+  }
+  return live;
+}
+
 void Worker::HandleInstanceReadable(Instance& instance) {
+  if (instance.retiring) {
+    Reap(instance, absl::OkStatus());
+    return;
+  }
   absl::StatusOr<SeqpacketSocket::Message> message = instance.socket->Receive();
   worker::v1::InvokeReply reply;
   if (!message.ok() || !reply.ParseFromString(message->data)) {

@@ -70,6 +70,8 @@ class Worker final {
     std::unique_ptr<SeqpacketSocket> socket;
     ConnectionSet connections;
     bool busy = false;
+    // Killed to make room; reaped once its socket reports the end.
+    bool retiring = false;
     uint64_t request_id = 0;
     worker::v1::InvokeMode mode = worker::v1::FORK;
     absl::Time started;
@@ -89,6 +91,8 @@ class Worker final {
                              const ConnectionSet& connections,
                              const worker::v1::InvokeRequest& first);
   void HandleInstanceReadable(Instance& instance);
+  // Instances alive and not retiring: what max_instances counts.
+  int LiveInstances() const;
   void Reap(Instance& instance, const absl::Status& reason);
   void ExpireInstances();
   void Reply(worker::v1::InvokeReply reply);

@@ -41,16 +41,21 @@
 // INIT before accept(), as a peer waiting for clients would, so the client's
 // "exchange" step holds the network round trip and the server's RTR, not
 // the server's setup. Each accepted client is served on its own thread, so
-// concurrent clients are served concurrently (one at a time, a client sees
-// exactly what it saw when the server served them one by one). Prints a
-// ready line, then one JSON line per connection, on stdout.
+// concurrent clients are served concurrently; the next connection is
+// prepared once no client is being served or another one is already
+// waiting, so clients that come one at a time are served exactly as by a
+// server that serves one by one. Prints a ready line, then one JSON line
+// per connection, on stdout.
 //
 // Exit code: 0 on success; 1 when a client's transfer failed (the JSON
 // line says where); 2 for bad flags.
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -394,25 +399,59 @@ absl::StatusOr<ServerSetup> SetUpServer() {
   return setup;
 }
 
-// Counts serving threads in flight, so that RunServer() can wait for them.
+// Counts serving threads in flight, so that RunServer() can wait for them,
+// and wakes a waiter when one ends (an eventfd it can poll with the
+// listener).
 class InFlight {
  public:
+  InFlight() : done_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
   void Start() {
     std::lock_guard<std::mutex> lock(mu_);
     ++count_;
   }
   void Done() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--count_ == 0) {
-      idle_.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--count_ == 0) {
+        idle_.notify_all();
+      }
     }
+    const uint64_t one = 1;
+    (void)!write(done_.get(), &one, sizeof(one));
   }
   void WaitIdle() {
     std::unique_lock<std::mutex> lock(mu_);
     idle_.wait(lock, [this] { return count_ == 0; });
   }
+  // WaitIdleOrPending()
+  //
+  // Returns once no client is being served or another client is waiting
+  // on `listen_fd`. So one client at a time is served exactly as before
+  // threads (the next connection is prepared after the last one ended),
+  // while concurrent clients are taken at once.
+  void WaitIdleOrPending(int listen_fd) {
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (count_ == 0) {
+          return;
+        }
+      }
+      pollfd fds[2] = {{listen_fd, POLLIN, 0}, {done_.get(), POLLIN, 0}};
+      if (poll(fds, 2, 1000) < 0 && errno != EINTR) {
+        return;
+      }
+      if (fds[0].revents & POLLIN) {
+        return;
+      }
+      uint64_t drained;
+      (void)!read(done_.get(), &drained, sizeof(drained));
+    }
+  }
 
  private:
+  UniqueFd done_;
   std::mutex mu_;
   std::condition_variable idle_;
   int count_ = 0;
@@ -461,6 +500,7 @@ int RunServer() {
 
   for (int served = 0; max_connections == 0 || served < max_connections;
        ++served) {
+    in_flight.WaitIdleOrPending(setup->listener.get());
     StepTimer prepare_timer;
     absl::StatusOr<Connection> connection =
         PrepareConnection(setup->context, setup->pd, setup->port, bytes);
