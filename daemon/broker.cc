@@ -24,7 +24,54 @@ absl::Status FromPeer(const grpc::Status& status, const std::string& peer) {
   return absl::Status(code, status.error_message());
 }
 
+// Link errors in the words gRPC's would be.
+absl::Status FromLink(const absl::Status& status, const std::string& peer) {
+  if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
+    return absl::Status(status.code(), absl::StrCat("swiftd on ", peer, ": ",
+                                                    status.message()));
+  }
+  return status;
+}
+
 }  // namespace
+
+absl::StatusOr<peer::v1::ConnectResponse> Broker::CallConnect(
+    const PeerDirectory::Peer& peer, const peer::v1::ConnectRequest& request,
+    absl::Time deadline) {
+  if (peer.link != nullptr) {
+    peer::v1::LinkRequest link_request;
+    *link_request.mutable_connect() = request;
+    absl::StatusOr<peer::v1::LinkResponse> response =
+        peer.link->Call(std::move(link_request), deadline);
+    if (!response.ok()) {
+      return FromLink(response.status(), peer.address);
+    }
+    return response->connect();
+  }
+  peer::v1::ConnectResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  grpc::Status status = peer.stub->Connect(&context, request, &response);
+  if (!status.ok()) {
+    return FromPeer(status, peer.address);
+  }
+  return response;
+}
+
+absl::Status Broker::CallClose(const PeerDirectory::Peer& peer,
+                               const peer::v1::CloseRequest& request,
+                               absl::Time deadline) {
+  if (peer.link != nullptr) {
+    peer::v1::LinkRequest link_request;
+    *link_request.mutable_close() = request;
+    return FromLink(peer.link->Call(std::move(link_request), deadline).status(),
+                    peer.address);
+  }
+  peer::v1::CloseResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  return FromPeer(peer.stub->Close(&context, request, &response), peer.address);
+}
 
 Broker::Broker(PeerDirectory* peers, AdmissionController* admission,
                absl::Duration default_timeout)
@@ -113,31 +160,29 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     request.set_service(call.service());
     request.set_client_endpoint(call.client_endpoint());
     request.set_client_connection_id(id);
-    peer::v1::ConnectResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(deadline));
-    grpc::Status status = (*peer)->stub->Connect(&context, request, &response);
-    if (status.ok()) {
+    absl::StatusOr<peer::v1::ConnectResponse> response =
+        CallConnect(**peer, request, deadline);
+    if (response.ok()) {
       Connection connection;
       connection.view.id = id;
       connection.view.peer = (*peer)->address;
       connection.view.service = call.service();
-      connection.view.server_connection_id = response.server_connection_id();
+      connection.view.server_connection_id = response->server_connection_id();
       connection.view.client_pid = caller.pid;
       connection.view.client_name = caller.client_name;
       connection.view.connected_at = absl::Now();
       connection.view.handshake_time = absl::Now() - start;
       connection.channel_id = caller.channel_id;
-      connection.peer_incarnation = response.incarnation();
+      connection.peer_incarnation = response->incarnation();
       absl::MutexLock lock(&mu_);
       connections_[id] = std::move(connection);
       ++counters_.connected;
       v1::ConnectResult connected;
-      connected.set_server_endpoint(response.server_endpoint());
+      connected.set_server_endpoint(response->server_endpoint());
       connected.set_connection_id(id);
       return connected;
     }
-    result = FromPeer(status, (*peer)->address);
+    result = response.status();
     // kAborted: the peer restarted since we cached its metadata.
     const bool restarted = absl::IsAborted(result);
     if (restarted || absl::IsUnavailable(result)) {
@@ -163,11 +208,7 @@ absl::Status Broker::CloseRemote(const Connection& connection) {
   request.set_api_version(kControlApiVersion);
   request.set_expected_incarnation(connection.peer_incarnation);
   request.set_server_connection_id(connection.view.server_connection_id);
-  peer::v1::CloseResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + default_timeout_));
-  return FromPeer((*peer)->stub->Close(&context, request, &response),
-                  connection.view.peer);
+  return CallClose(**peer, request, absl::Now() + default_timeout_);
 }
 
 absl::Status Broker::Close(uint64_t id) {

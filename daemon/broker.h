@@ -85,6 +85,14 @@ class Broker final {
   };
 
   absl::Status CloseRemote(const Connection& connection);
+  // One Connect/Close to `peer`: over its lean link when it has one, else
+  // over gRPC.
+  static absl::StatusOr<peer::v1::ConnectResponse> CallConnect(
+      const PeerDirectory::Peer& peer, const peer::v1::ConnectRequest& request,
+      absl::Time deadline);
+  static absl::Status CallClose(const PeerDirectory::Peer& peer,
+                                const peer::v1::CloseRequest& request,
+                                absl::Time deadline);
   void CountFailure(const absl::Status& status);
   void CloserLoop();
 

@@ -95,6 +95,13 @@ absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
   }
   entry.last_error.clear();
   entry.refreshed = absl::Now();
+  if (peer->hello.link_port() != 0) {
+    absl::StatusOr<HostPort> link = ParseHostPort(*address);
+    if (link.ok()) {
+      link->port = static_cast<uint16_t>(peer->hello.link_port());
+      peer->link = std::make_unique<PeerLinkClient>(*link);
+    }
+  }
   entry.peer = peer;
   VLOG(1) << "Peer " << *address << " incarnation "
           << peer->hello.incarnation();

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/peer_link.h"
 #include "proto/peer.grpc.pb.h"
 
 namespace swift {
@@ -31,6 +32,8 @@ class PeerDirectory final {
     std::string address;
     std::unique_ptr<peer::v1::Peer::Stub> stub;
     peer::v1::HelloResponse hello;
+    // The lean link for Connect/Close; null when the peer has none.
+    std::unique_ptr<PeerLinkClient> link;
   };
 
   struct PeerView {

@@ -49,44 +49,61 @@ grpc::Status PeerServiceImpl::Hello(grpc::ServerContext* context,
   for (const std::string& name : registry_->ServiceNames()) {
     response->add_services(name);
   }
+  response->set_link_port(link_port_);
   return grpc::Status::OK;
+}
+
+absl::StatusOr<peer::v1::ConnectResponse> PeerServiceImpl::HandleConnect(
+    const peer::v1::ConnectRequest& request, absl::Time deadline) {
+  if (absl::Status ok =
+          CheckCaller(request.api_version(), request.expected_incarnation());
+      !ok.ok()) {
+    return ok;
+  }
+  absl::StatusOr<verbs::QpEndpoint> client =
+      verbs::DecodeEndpoint(request.client_endpoint());
+  if (!client.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad client endpoint: ", client.status().message()));
+  }
+  absl::StatusOr<ServiceRegistry::Accepted> accepted =
+      registry_->Accept(request.service(), *client, deadline);
+  if (!accepted.ok()) {
+    return accepted.status();
+  }
+  peer::v1::ConnectResponse response;
+  response.set_server_endpoint(
+      verbs::EncodeEndpoint(accepted->server_endpoint));
+  response.set_server_connection_id(accepted->connection_id);
+  response.set_incarnation(incarnation_);
+  return response;
+}
+
+absl::Status PeerServiceImpl::HandleClose(
+    const peer::v1::CloseRequest& request) {
+  if (absl::Status ok =
+          CheckCaller(request.api_version(), request.expected_incarnation());
+      !ok.ok()) {
+    return ok;
+  }
+  return registry_->Close(request.server_connection_id());
 }
 
 grpc::Status PeerServiceImpl::Connect(grpc::ServerContext* context,
                                       const peer::v1::ConnectRequest* request,
                                       peer::v1::ConnectResponse* response) {
-  if (absl::Status ok =
-          CheckCaller(request->api_version(), request->expected_incarnation());
-      !ok.ok()) {
-    return ToGrpcStatus(ok);
+  absl::StatusOr<peer::v1::ConnectResponse> connected =
+      HandleConnect(*request, absl::FromChrono(context->deadline()));
+  if (connected.ok()) {
+    *response = *std::move(connected);
   }
-  absl::StatusOr<verbs::QpEndpoint> client =
-      verbs::DecodeEndpoint(request->client_endpoint());
-  if (!client.ok()) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("bad client endpoint: ", client.status().message())));
-  }
-  absl::StatusOr<ServiceRegistry::Accepted> accepted = registry_->Accept(
-      request->service(), *client, absl::FromChrono(context->deadline()));
-  if (!accepted.ok()) {
-    return ToGrpcStatus(accepted.status());
-  }
-  response->set_server_endpoint(
-      verbs::EncodeEndpoint(accepted->server_endpoint));
-  response->set_server_connection_id(accepted->connection_id);
-  response->set_incarnation(incarnation_);
-  return grpc::Status::OK;
+  return ToGrpcStatus(connected.status());
 }
 
 grpc::Status PeerServiceImpl::Close(grpc::ServerContext* context,
                                     const peer::v1::CloseRequest* request,
                                     peer::v1::CloseResponse* response) {
-  if (absl::Status ok =
-          CheckCaller(request->api_version(), request->expected_incarnation());
-      !ok.ok()) {
-    return ToGrpcStatus(ok);
-  }
-  return ToGrpcStatus(registry_->Close(request->server_connection_id()));
+  return ToGrpcStatus(HandleClose(*request));
 }
 
 }  // namespace swift

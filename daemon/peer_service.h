@@ -30,6 +30,14 @@ class PeerServiceImpl final : public peer::v1::Peer::Service {
                      const peer::v1::CloseRequest* request,
                      peer::v1::CloseResponse* response) override;
 
+  // The same calls without gRPC, for the lean peer link.
+  absl::StatusOr<peer::v1::ConnectResponse> HandleConnect(
+      const peer::v1::ConnectRequest& request, absl::Time deadline);
+  absl::Status HandleClose(const peer::v1::CloseRequest& request);
+
+  // The link's port, announced in Hello (0: none). Set before serving.
+  void set_link_port(uint16_t port) { link_port_ = port; }
+
  private:
   // OK when the caller speaks our API version and expects this incarnation.
   absl::Status CheckCaller(uint32_t api_version,
@@ -39,6 +47,7 @@ class PeerServiceImpl final : public peer::v1::Peer::Service {
   const std::string address_;
   const std::vector<peer::v1::PeerDevice> devices_;
   ServiceRegistry* const registry_;
+  uint16_t link_port_ = 0;
 };
 
 }  // namespace swift

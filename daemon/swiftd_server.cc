@@ -203,6 +203,9 @@ void SwiftdServer::Shutdown(absl::Duration grace) {
     server_->Wait();
     RemoveSocket(options_.socket_path);
   }
+  if (peer_link_ != nullptr) {
+    peer_link_->Shutdown();
+  }
   if (peer_server_ != nullptr) {
     peer_server_->Shutdown(deadline);
     peer_server_->Wait();

@@ -23,6 +23,7 @@
 #include "daemon/fast_path_server.h"
 #include "daemon/fast_path_service.h"
 #include "daemon/peer_directory.h"
+#include "daemon/peer_link.h"
 #include "daemon/peer_service.h"
 #include "daemon/service_registry.h"
 #include "daemon/worker_manager.h"
@@ -103,6 +104,7 @@ class SwiftdServer final {
   std::unique_ptr<Broker> broker_;
   std::unique_ptr<PeerServiceImpl> peer_service_;
   std::unique_ptr<grpc::Server> peer_server_;
+  std::unique_ptr<PeerLinkServer> peer_link_;
   // Function workers (null without a worker binary).
   std::unique_ptr<WorkerManager> workers_;
   // Local APIs.

@@ -22,70 +22,22 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/tcp_frame.h"
 #include "common/unique_fd.h"
 #include "common/verbs/endpoint.h"
 
 namespace swift::bench {
 
-// The largest frame RecvFrame() accepts unless told otherwise.
-inline constexpr size_t kMaxFrameBytes = 4096;
-
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-};
-
-// ParseHostPort()
-//
-// "10.77.0.1:18515" -> {"10.77.0.1", 18515}. kInvalidArgument for a missing
-// host or a port outside 0..65535 (0 only where a listener may pick one).
-absl::StatusOr<HostPort> ParseHostPort(absl::string_view text);
-
-// ListenTcp()
-//
-// A TCP socket bound to `address` (IPv4 literal or name; port 0 picks a
-// free port, see LocalPort()) and listening (backlog SOMAXCONN: many clients
-// may connect at once), SO_REUSEADDR, close-on-exec.
-// Errors carry the failing call's errno.
-absl::StatusOr<UniqueFd> ListenTcp(const HostPort& address);
-
-// LocalPort()
-//
-// The port `fd` is bound to.
-absl::StatusOr<uint16_t> LocalPort(int fd);
-
-// AcceptTcp()
-//
-// Blocks until a peer connects to `listen_fd`; the connection has
-// TCP_NODELAY set (small request/response frames) and is close-on-exec.
-// Retries EINTR.
-absl::StatusOr<UniqueFd> AcceptTcp(int listen_fd);
-
-// ConnectTcp()
-//
-// Connects to `address` with TCP_NODELAY. kUnavailable when refused or
-// unreachable; other errors carry connect()'s errno.
-absl::StatusOr<UniqueFd> ConnectTcp(const HostPort& address);
-
-// SetIoTimeout()
-//
-// Makes send/recv on `fd` fail with kDeadlineExceeded after `timeout`
-// without progress (SO_SNDTIMEO/SO_RCVTIMEO), so a dead peer cannot hang us.
-absl::Status SetIoTimeout(int fd, absl::Duration timeout);
-
-// SendFrame()
-//
-// Writes one frame (length + `payload`) completely. Retries EINTR and short
-// writes; kUnavailable when the peer is gone (EPIPE/ECONNRESET).
-absl::Status SendFrame(int fd, absl::string_view payload);
-
-// RecvFrame()
-//
-// Reads one whole frame and returns its payload. kUnavailable when the peer
-// closed the connection; kInvalidArgument for a frame longer than
-// `max_bytes`; kDeadlineExceeded after the fd's I/O timeout.
-absl::StatusOr<std::string> RecvFrame(int fd,
-                                      size_t max_bytes = kMaxFrameBytes);
+// The TCP framing lives in common/tcp_frame.h.
+using ::swift::AcceptTcp;
+using ::swift::ConnectTcp;
+using ::swift::HostPort;
+using ::swift::ListenTcp;
+using ::swift::LocalPort;
+using ::swift::ParseHostPort;
+using ::swift::RecvFrame;
+using ::swift::SendFrame;
+using ::swift::SetIoTimeout;
 
 // The client's opening message.
 struct Hello {
