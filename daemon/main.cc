@@ -30,6 +30,8 @@ ABSL_FLAG(std::vector<std::string>, devices, {},
 ABSL_FLAG(std::string, peer_address, "",
           "Serve the Peer API (brokered connections with other hosts' "
           "swiftds) on this ip:port; empty: no brokering.");
+ABSL_FLAG(bool, peer_link, true,
+          "Serve the lean TCP peer link beside the gRPC Peer API.");
 ABSL_FLAG(std::vector<std::string>, peers, {},
           "Peer names for clients, as name=ip:port (comma-separated).");
 ABSL_FLAG(std::string, worker_binary, "",
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
   options.devices = absl::GetFlag(FLAGS_devices);
   options.peer_address = absl::GetFlag(FLAGS_peer_address);
   options.worker_binary = absl::GetFlag(FLAGS_worker_binary);
+  options.peer_link = absl::GetFlag(FLAGS_peer_link);
   if (options.worker_binary.empty()) {
     options.worker_binary = DefaultWorkerBinary();
   }

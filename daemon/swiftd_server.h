@@ -40,6 +40,9 @@ struct SwiftdOptions {
   std::vector<std::string> devices;
   // Where the Peer API listens, "ip:port"; empty: no brokering.
   std::string peer_address;
+  // Serve the lean peer link beside the gRPC Peer API (peers then use it
+  // for Connect/Close).
+  bool peer_link = true;
   // Peer names -> "ip:port", so that clients may connect by name.
   absl::flat_hash_map<std::string, std::string> peers;
   AdmissionController::Limits admission;
