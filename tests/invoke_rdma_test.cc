@@ -21,19 +21,12 @@
 namespace swift {
 namespace {
 
+using ::swift::testing::Absolute;
 using ::swift::testing::EnvOr;
 using ::swift::testing::RunfilePath;
 using ::swift::testing::TempDir;
 
 constexpr int kPeerPort = 17481;
-
-std::string Absolute(const std::string& path) {
-  if (!path.empty() && path[0] == '/') {
-    return path;
-  }
-  char cwd[4096];
-  return std::string(getcwd(cwd, sizeof(cwd))) + "/" + path;
-}
 
 // Children of `pid` (from /proc).
 int CountChildren(pid_t pid) {

@@ -99,6 +99,16 @@ inline std::string RunfilePath(const std::string& workspace_relative) {
          workspace_relative;
 }
 
+// `path` made absolute against the working directory (runfiles paths are
+// relative when TEST_SRCDIR is).
+inline std::string Absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') {
+    return path;
+  }
+  char cwd[4096];
+  return std::string(getcwd(cwd, sizeof(cwd))) + "/" + path;
+}
+
 }  // namespace swift::testing
 
 #endif  // SWIFT_TESTS_TEST_SWIFTD_H_

@@ -9,16 +9,9 @@
 namespace swift {
 namespace {
 
+using ::swift::testing::Absolute;
 using ::swift::testing::RunfilePath;
 using ::swift::testing::TestSwiftd;
-
-std::string Absolute(const std::string& path) {
-  if (!path.empty() && path[0] == '/') {
-    return path;
-  }
-  char cwd[4096];
-  return std::string(getcwd(cwd, sizeof(cwd))) + "/" + path;
-}
 
 class WorkerManagerTest : public ::testing::Test {
  protected:
