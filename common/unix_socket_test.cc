@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/testing/unix_socket_testing.h"
 #include "common/unique_fd.h"
 #include "gtest/gtest.h"
 
@@ -24,17 +25,7 @@ std::string MakeTempDir() {
 }
 
 UniqueFd BindUnix(const std::string& path, bool listen_too) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address = {};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-  EXPECT_EQ(
-      bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-      0);
-  if (listen_too) {
-    EXPECT_EQ(listen(fd.get(), 4), 0);
-  }
-  return fd;
+  return testing::BindUnixSocket(path, SOCK_STREAM, listen_too);
 }
 
 TEST(ProbeUnixSocketTest, ReportsEachStateOfTheSocketFile) {

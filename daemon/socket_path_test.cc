@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/testing/unix_socket_testing.h"
 #include "common/unique_fd.h"
 #include "gtest/gtest.h"
 
@@ -29,17 +30,7 @@ class SocketPathTest : public ::testing::Test {
   }
 
   UniqueFd Bind(const std::string& path, bool listen_too) {
-    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un address = {};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-    EXPECT_EQ(
-        bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-        0);
-    if (listen_too) {
-      EXPECT_EQ(listen(fd.get(), 1), 0);
-    }
-    return fd;
+    return testing::BindUnixSocket(path, SOCK_STREAM, listen_too);
   }
 
   std::string dir_;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "common/testing/unix_socket_testing.h"
 #include "common/unique_fd.h"
 #include "swift/client.h"
 #include "tests/test_swiftd.h"
@@ -63,13 +64,7 @@ class SwiftdProcess {
 };
 
 UniqueFd BindDatagram(const std::string& path) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address = {};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-  EXPECT_EQ(
-      bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-      0);
+  UniqueFd fd = testing::BindUnixSocket(path, SOCK_DGRAM, /*listen_too=*/false);
   timeval timeout = {30, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   return fd;
