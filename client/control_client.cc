@@ -205,16 +205,7 @@ class GrpcClient final : public Client {
       grpc::Status (v1::Control::Stub::*method)(grpc::ClientContext*,
                                                 const Request&, Response*),
       absl::string_view name) {
-    Request request;
-    *request.mutable_header() = header_;
-    Response response;
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineAfter(options_.call_timeout));
-    grpc::Status status = (stub_.get()->*method)(&context, request, &response);
-    if (!status.ok()) {
-      return FromGrpc(status, name);
-    }
-    return response;
+    return Call(method, Request(), name, options_.call_timeout);
   }
 
   // One unary call with a caller-built request (the header is set here).

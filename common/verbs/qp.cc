@@ -139,32 +139,28 @@ absl::Status Qp::PostRecvChain(ibv_recv_wr& wr) {
   return absl::OkStatus();
 }
 
-absl::Status Qp::PostWrite(const ibv_sge& local, uint64_t remote_addr,
-                           uint32_t rkey, uint64_t wr_id) {
+absl::Status Qp::PostRdma(ibv_wr_opcode opcode, const ibv_sge& local,
+                          uint64_t remote_addr, uint32_t rkey, uint64_t wr_id) {
   ibv_sge sge = local;
   ibv_send_wr wr = {};
   wr.wr_id = wr_id;
   wr.sg_list = &sge;
   wr.num_sge = 1;
-  wr.opcode = IBV_WR_RDMA_WRITE;
+  wr.opcode = opcode;
   wr.send_flags = IBV_SEND_SIGNALED;
   wr.wr.rdma.remote_addr = remote_addr;
   wr.wr.rdma.rkey = rkey;
   return PostSendChain(wr);
 }
 
+absl::Status Qp::PostWrite(const ibv_sge& local, uint64_t remote_addr,
+                           uint32_t rkey, uint64_t wr_id) {
+  return PostRdma(IBV_WR_RDMA_WRITE, local, remote_addr, rkey, wr_id);
+}
+
 absl::Status Qp::PostRead(const ibv_sge& local, uint64_t remote_addr,
                           uint32_t rkey, uint64_t wr_id) {
-  ibv_sge sge = local;
-  ibv_send_wr wr = {};
-  wr.wr_id = wr_id;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
-  wr.opcode = IBV_WR_RDMA_READ;
-  wr.send_flags = IBV_SEND_SIGNALED;
-  wr.wr.rdma.remote_addr = remote_addr;
-  wr.wr.rdma.rkey = rkey;
-  return PostSendChain(wr);
+  return PostRdma(IBV_WR_RDMA_READ, local, remote_addr, rkey, wr_id);
 }
 
 absl::Status Qp::PostSend(const ibv_sge& local, uint64_t wr_id) {

@@ -148,6 +148,11 @@ class Qp final {
   std::string Describe() const;
 
  private:
+  // One signaled RDMA `opcode` (WRITE or READ) between `local` and the
+  // peer's `remote_addr`/`rkey`.
+  absl::Status PostRdma(ibv_wr_opcode opcode, const ibv_sge& local,
+                        uint64_t remote_addr, uint32_t rkey, uint64_t wr_id);
+
   // Declared first: released after the QP is destroyed.
   const std::shared_ptr<Pd> pd_;
   const std::shared_ptr<Cq> send_cq_;
