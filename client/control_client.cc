@@ -151,6 +151,19 @@ class GrpcClient final : public Client {
 
   absl::StatusOr<v1::InvokeResponse> Invoke(
       const v1::InvokeRequest& request) override {
+    if (fast_path_ != nullptr) {
+      // gRPC adds a few hundred microseconds (milliseconds under
+      // emulation) to every invocation; the fast path does not.
+      v1::FastRequest call;
+      *call.mutable_invoke() = request;
+      absl::StatusOr<v1::FastResponse> response = fast_path_->Call(call);
+      if (!response.ok()) {
+        return absl::Status(
+            response.status().code(),
+            absl::StrCat("Invoke: ", response.status().message()));
+      }
+      return std::move(*response->mutable_invoke());
+    }
     const absl::Duration function_timeout = absl::Milliseconds(
         request.timeout_ms() == 0 ? 10000 : request.timeout_ms());
     return Call(&v1::Control::Stub::Invoke, request, "Invoke",

@@ -46,6 +46,23 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
       }
       return response;
     }
+    case v1::FastRequest::kInvoke: {
+      if (workers_ == nullptr) {
+        SetStatus(
+            absl::UnimplementedError("this swiftd runs no function workers"),
+            response);
+        return response;
+      }
+      // Runs on this connection's own thread: no hand-off to a pool.
+      absl::StatusOr<v1::InvokeResponse> result =
+          workers_->Invoke(request.invoke());
+      if (result.ok()) {
+        *response.mutable_invoke() = *std::move(result);
+      } else {
+        SetStatus(result.status(), response);
+      }
+      return response;
+    }
     case v1::FastRequest::kPing:
       response.mutable_ping()->set_sequence(request.ping().sequence());
       return response;

@@ -5,15 +5,18 @@
 
 #include "daemon/broker.h"
 #include "daemon/fast_path_server.h"
+#include "daemon/worker_manager.h"
 #include "proto/fast_path.pb.h"
 
 namespace swift {
 
 class FastPathService final {
  public:
-  // `broker` may be null (no peer API): connects are then refused. It must
-  // outlive the service.
-  explicit FastPathService(Broker* broker) : broker_(broker) {}
+  // `broker` may be null (no peer API): connects are then refused;
+  // `workers` may be null (no worker binary): invocations are refused.
+  // Both must outlive the service.
+  FastPathService(Broker* broker, WorkerManager* workers)
+      : broker_(broker), workers_(workers) {}
   FastPathService(const FastPathService&) = delete;
   FastPathService& operator=(const FastPathService&) = delete;
 
@@ -25,6 +28,7 @@ class FastPathService final {
 
  private:
   Broker* const broker_;
+  WorkerManager* const workers_;
 };
 
 }  // namespace swift

@@ -150,7 +150,8 @@ absl::Status SwiftdServer::StartServing() {
   SWIFT_ASSIGN_OR_RETURN(
       server_, Listen("unix:" + options_.socket_path, service_.get()));
 
-  fast_path_service_ = std::make_unique<FastPathService>(broker_.get());
+  fast_path_service_ = std::make_unique<FastPathService>(broker_.get(),
+                                                          workers_.get());
   FastPathServer::Handlers handlers;
   handlers.call = [this](const FastPathCaller& caller,
                          const v1::FastRequest& request) {

@@ -12,10 +12,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "common/unique_fd.h"
+#include "common/unix_socket.h"
+#include "daemon/tenant_identity.h"
 #include "glog/logging.h"
 
 namespace swift {
 namespace {
+
+// What failed in a spawned worker's child before its exec, as it reports
+// it on the exec-report pipe.
+struct ExecReport {
+  enum Stage : int { kIdentity = 1, kExec = 2 };
+  int stage = 0;
+  int error = 0;
+};
 
 absl::Status ReplyStatus(const worker::v1::InvokeReply& reply) {
   return reply.code() == 0
@@ -67,8 +80,8 @@ class WorkerManager::Process {
     absl::StatusOr<SeqpacketSocket::Message> message = socket_.Receive();
     worker::v1::WorkerUp up;
     if (!message.ok() || !up.ParseFromString(message->data)) {
-      return absl::InternalError(
-          "the worker exited during startup (see swiftd's log)");
+      return absl::InternalError(absl::StrCat(
+          "the worker ", DescribeStartupExit(), " during startup"));
     }
     if (up.has_failed()) {
       return ReplyStatus(up.failed());
@@ -119,6 +132,40 @@ class WorkerManager::Process {
       // The whole process group: the worker's instances too.
       kill(-pid_, SIGKILL);
     }
+  }
+
+  // Why a worker that closed its socket before reporting ended; reaps it.
+  std::string DescribeStartupExit() {
+    int status = 0;
+    // A worker that closed its socket but lingers gets a moment to exit.
+    pid_t reaped = 0;
+    for (int i = 0; i < 100 && reaped == 0; ++i) {
+      reaped = waitpid(pid_, &status, WNOHANG);
+      if (reaped == 0) {
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+    }
+    if (reaped == 0) {
+      kill(pid_, SIGKILL);
+      reaped = waitpid(pid_, &status, 0);
+    }
+    absl::MutexLock lock(&mu_);
+    reaped_ = true;
+    exited_ = true;
+    if (reaped != pid_) {
+      return "exited";
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+      // exec() succeeded (SpawnChild reports its failures): the loader.
+      return "exited with status 127 (the dynamic loader could not load "
+             "its libraries)";
+    }
+    if (WIFSIGNALED(status)) {
+      return absl::StrCat("was killed by signal ", WTERMSIG(status), " (",
+                          strsignal(WTERMSIG(status)), ")");
+    }
+    return absl::StrCat("exited with status ", WEXITSTATUS(status),
+                        " (see swiftd's log)");
   }
 
   bool exited() const {
@@ -187,10 +234,13 @@ absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
         absl::StrCat("the worker binary ", options_.worker_binary,
                      " is missing or not executable (--worker_binary)"));
   }
-  if (spec.uid() != 0 && geteuid() != 0) {
-    return absl::PermissionDeniedError(
-        "running a function as another user needs swiftd to run as root");
+  absl::StatusOr<TenantIdentity> identity = ResolveTenantIdentity(
+      spec.uid(), spec.gid(),
+      {options_.swiftd_socket, FastPathSocketPath(options_.swiftd_socket)});
+  if (!identity.ok()) {
+    return identity.status();
   }
+  SWIFT_RETURN_IF_ERROR(CheckTenantCanRead(*identity, spec.library_path()));
   absl::StatusOr<std::pair<SeqpacketSocket, SeqpacketSocket>> pair =
       SeqpacketSocket::Pair();
   if (!pair.ok()) {
@@ -202,6 +252,10 @@ absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
       absl::StrCat("--function=", spec.library_path()),
       absl::StrCat("--socket=", options_.swiftd_socket),
       absl::StrCat("--prepared=", spec.prepared() == 0 ? 2 : spec.prepared()),
+      absl::StrCat("--spares=", cold ? 0
+                                : spec.has_spare_instances()
+                                    ? spec.spare_instances()
+                                    : 1),
       absl::StrCat("--max_instances=",
                    spec.max_instances() == 0 ? 8 : spec.max_instances()),
       absl::StrCat("--idle_timeout_ms=", spec.idle_timeout_ms() == 0
@@ -223,6 +277,15 @@ absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
   }
   argv.push_back(nullptr);
 
+  // Closed by a successful exec (O_CLOEXEC): no bytes means the worker
+  // binary runs; otherwise the child says what failed.
+  int report_pipe[2];
+  if (pipe2(report_pipe, O_CLOEXEC) != 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("pipe2: ", strerror(errno)));
+  }
+  UniqueFd report_read(report_pipe[0]);
+  UniqueFd report_write(report_pipe[1]);
   const pid_t pid = fork();
   if (pid < 0) {
     return absl::ResourceExhaustedError(
@@ -239,17 +302,49 @@ absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
       rlimit memory = {spec.memory_limit_bytes(), spec.memory_limit_bytes()};
       setrlimit(RLIMIT_AS, &memory);
     }
-    if (spec.uid() != 0 &&
-        (setgid(spec.gid()) != 0 || setuid(spec.uid()) != 0)) {
-      _exit(126);
+    ExecReport report;
+    if (!ApplyTenantIdentity(*identity)) {
+      report = {ExecReport::kIdentity, errno};
+    } else {
+      execv(argv[0], argv.data());
+      report = {ExecReport::kExec, errno};
     }
-    execv(argv[0], argv.data());
+    (void)!write(report_write.get(), &report, sizeof(report));
     _exit(127);
   }
+  report_write = UniqueFd();
   SeqpacketSocket ours = std::move(pair->first);
   { SeqpacketSocket theirs = std::move(pair->second); }
+  ExecReport report;
+  ssize_t got;
+  do {
+    got = read(report_read.get(), &report, sizeof(report));
+  } while (got < 0 && errno == EINTR);
+  if (got == sizeof(report)) {
+    waitpid(pid, nullptr, 0);
+    if (report.stage == ExecReport::kIdentity) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("could not switch the worker to uid ", identity->uid,
+                       " gid ", identity->gid, ": ", strerror(report.error)));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "could not execute the worker binary ", options_.worker_binary,
+        identity->switch_user ? absl::StrCat(" as uid ", identity->uid)
+                              : std::string(),
+        ": ", strerror(report.error)));
+  }
   auto process = std::make_shared<Process>(pid, std::move(ours));
   absl::Status started = process->AwaitStartup(options_.startup_timeout, ready);
+  if (!started.ok() && spec.memory_limit_bytes() > 0 &&
+      (absl::IsInternal(started) || absl::IsResourceExhausted(started))) {
+    // The likeliest cause of a worker dying or failing to map at startup.
+    return absl::Status(
+        started.code(),
+        absl::StrCat(started.message(),
+                     " (memory_limit_bytes=", spec.memory_limit_bytes(),
+                     " may be too small: the worker maps its device, "
+                     "threads and libraries within it)"));
+  }
   if (!started.ok()) {
     return started;
   }
@@ -355,6 +450,7 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
   response.set_instance_pid(reply->instance_pid());
   response.set_function_us(reply->function_us());
   response.set_worker_us(reply->worker_us());
+  response.set_spare(reply->spare());
   response.set_total_us(
       static_cast<uint64_t>(std::chrono::duration<double, std::micro>(
                                 std::chrono::steady_clock::now() - start)

@@ -9,103 +9,33 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/seqpacket_socket.h"
-#include "common/testing/rdma_test_env.h"
 #include "common/unix_socket.h"
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
 #include "proto/fast_path.pb.h"
 #include "swift/session.h"
-#include "tests/test_swiftd.h"
+#include "tests/completion_wait.h"
+#include "tests/two_swiftd_fixture.h"
 
 namespace swift {
 namespace {
 
-using ::swift::testing::EnvOr;
-using ::swift::testing::TempDir;
+using ::swift::testing::PostAndWait;
+using ::swift::testing::SwiftdHost;
+using ::swift::testing::TwoSwiftdTest;
 
 constexpr int kPeerPort = 17471;
 
-struct Host {
-  std::string device;
-  std::string ip;
-  std::string socket;
-  std::string peer_address;
-  std::unique_ptr<SwiftdServer> swiftd;
-};
-
-class BrokerRdmaTest : public ::testing::Test {
+class BrokerRdmaTest : public TwoSwiftdTest {
  protected:
-  void SetUp() override {
-    if (EnvOr("RXE_HOSTS", "") != "2") {
-      if (swift::testing::RdmaRequired()) {
-        FAIL() << "two hosts needed: run with tools/rxe-vm/run --hosts 2";
-      }
-      GTEST_SKIP() << "needs the two-host Soft-RoCE guest";
+  BrokerRdmaTest() : TwoSwiftdTest(kPeerPort) {
+    // Clients may name host A instead of giving its address.
+    for (SwiftdHost* host : {&a_, &b_}) {
+      host->options.peers = {{"host-a", a_.peer_address()}};
+      host->options.accept_timeout = absl::Seconds(5);
     }
-    a_ = StartHost("a", EnvOr("RXE_A_DEV", "rxeA"), EnvOr("RXE_A_IP", ""));
-    b_ = StartHost("b", EnvOr("RXE_B_DEV", "rxeB"), EnvOr("RXE_B_IP", ""));
   }
-
-  Host StartHost(const std::string& name, const std::string& device,
-                 const std::string& ip) {
-    Host host;
-    host.device = device;
-    host.ip = ip;
-    host.socket = dir_.path() + "/" + name + ".sock";
-    host.peer_address = absl::StrCat(ip, ":", kPeerPort);
-    SwiftdOptions options;
-    options.socket_path = host.socket;
-    options.devices = {device};
-    options.peer_address = host.peer_address;
-    options.peers = {
-        {"host-a", EnvOr("RXE_A_IP", "") + ":" + std::to_string(kPeerPort)}};
-    options.accept_timeout = absl::Seconds(5);
-    auto swiftd = SwiftdServer::Start(options);
-    EXPECT_TRUE(swiftd.ok()) << swiftd.status();
-    if (swiftd.ok()) {
-      host.swiftd = *std::move(swiftd);
-    }
-    return host;
-  }
-
-  std::unique_ptr<Session> SessionOn(const Host& host, int pool_low = 2,
-                                     int pool_high = 4) {
-    SessionOptions options;
-    options.socket_path = host.socket;
-    options.pool_low = pool_low;
-    options.pool_high = pool_high;
-    options.buffer_bytes = 8192;
-    auto session = Session::Create(options);
-    EXPECT_TRUE(session.ok()) << session.status();
-    return session.ok() ? *std::move(session) : nullptr;
-  }
-
-  TempDir dir_;
-  Host a_;
-  Host b_;
 };
-
-// Posts one signaled WR chain on `qp` and waits for its completion.
-absl::Status PostAndWait(Connection& connection, ibv_send_wr& wr) {
-  ibv_send_wr* bad = nullptr;
-  if (int rc = ibv_post_send(connection.qp(), &wr, &bad); rc != 0) {
-    return absl::InternalError(absl::StrCat("ibv_post_send: ", rc));
-  }
-  ibv_wc wc = {};
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    int polled = ibv_poll_cq(connection.cq(), 1, &wc);
-    if (polled < 0) {
-      return absl::InternalError("ibv_poll_cq failed");
-    }
-    if (polled == 1) {
-      return wc.status == IBV_WC_SUCCESS
-                 ? absl::OkStatus()
-                 : absl::InternalError(ibv_wc_status_str(wc.status));
-    }
-  }
-  return absl::DeadlineExceededError("no completion in 10 s");
-}
 
 // Every QP the pool created is back in it or was destroyed: none is held by
 // a failed connect. (The refill thread may still be adding QPs: waits.)
@@ -136,7 +66,7 @@ absl::Status WriteTo(Connection& connection, const std::string& bytes,
   wr.send_flags = IBV_SEND_SIGNALED;
   wr.wr.rdma.remote_addr = connection.remote().addr + remote_offset;
   wr.wr.rdma.rkey = connection.remote().rkey;
-  return PostAndWait(connection, wr);
+  return PostAndWait(connection.qp(), connection.cq(), wr);
 }
 
 TEST_F(BrokerRdmaTest, DataMovesBothWaysOverABrokeredConnection) {
@@ -147,7 +77,7 @@ TEST_F(BrokerRdmaTest, DataMovesBothWaysOverABrokeredConnection) {
   auto listener = server->Listen("echo", 2);
   ASSERT_TRUE(listener.ok()) << listener.status();
 
-  auto connection = client->Connect(a_.peer_address, "echo");
+  auto connection = client->Connect(a_.peer_address(), "echo");
   ASSERT_TRUE(connection.ok()) << connection.status();
   auto accepted = (*listener)->Accept(absl::Seconds(10));
   ASSERT_TRUE(accepted.ok()) << accepted.status();
@@ -204,7 +134,7 @@ TEST_F(BrokerRdmaTest, UnknownServiceIsNotFoundAndThePoolStaysWhole) {
   ASSERT_TRUE(a_.swiftd && b_.swiftd);
   auto client = SessionOn(b_, /*pool_low=*/2, /*pool_high=*/2);
   ASSERT_TRUE(client);
-  auto connection = client->Connect(a_.peer_address, "no-such-service");
+  auto connection = client->Connect(a_.peer_address(), "no-such-service");
   EXPECT_EQ(connection.status().code(), absl::StatusCode::kNotFound)
       << connection.status();
   EXPECT_TRUE(PoolIsWhole(*client));
@@ -216,7 +146,7 @@ TEST_F(BrokerRdmaTest, UnknownServiceIsNotFoundAndThePoolStaysWhole) {
 TEST_F(BrokerRdmaTest, EmptyServicePoolIsResourceExhausted) {
   ASSERT_TRUE(a_.swiftd && b_.swiftd);
   // A service that advertises no QP at all, spoken by hand.
-  auto channel = SeqpacketSocket::Connect(FastPathSocketPath(a_.socket));
+  auto channel = SeqpacketSocket::Connect(FastPathSocketPath(a_.socket()));
   ASSERT_TRUE(channel.ok()) << channel.status();
   v1::FastRequest hello;
   hello.mutable_hello()->set_api_version(kControlApiVersion);
@@ -230,7 +160,7 @@ TEST_F(BrokerRdmaTest, EmptyServicePoolIsResourceExhausted) {
 
   auto client = SessionOn(b_, 1, 1);
   ASSERT_TRUE(client);
-  auto connection = client->Connect(a_.peer_address, "empty");
+  auto connection = client->Connect(a_.peer_address(), "empty");
   EXPECT_EQ(connection.status().code(), absl::StatusCode::kResourceExhausted)
       << connection.status();
   EXPECT_TRUE(PoolIsWhole(*client));
@@ -240,7 +170,7 @@ TEST_F(BrokerRdmaTest, EmptyServicePoolIsResourceExhausted) {
 TEST_F(BrokerRdmaTest, PeerDaemonKilledMidHandshakeIsUnavailable) {
   ASSERT_TRUE(a_.swiftd && b_.swiftd);
   // A service that takes the AcceptEvent and never answers it.
-  auto channel = SeqpacketSocket::Connect(FastPathSocketPath(a_.socket));
+  auto channel = SeqpacketSocket::Connect(FastPathSocketPath(a_.socket()));
   ASSERT_TRUE(channel.ok());
   v1::FastRequest hello;
   hello.mutable_hello()->set_api_version(kControlApiVersion);
@@ -260,7 +190,7 @@ TEST_F(BrokerRdmaTest, PeerDaemonKilledMidHandshakeIsUnavailable) {
   ASSERT_TRUE(client);
   absl::StatusOr<std::unique_ptr<Connection>> connection;
   std::thread connecting([&] {
-    connection = client->Connect(a_.peer_address, "stuck", absl::Seconds(20));
+    connection = client->Connect(a_.peer_address(), "stuck", absl::Seconds(20));
   });
   // Wait until swiftd A has sent the accept event, then kill swiftd A.
   auto event = channel->Receive();
@@ -270,7 +200,7 @@ TEST_F(BrokerRdmaTest, PeerDaemonKilledMidHandshakeIsUnavailable) {
   EXPECT_TRUE(absl::IsUnavailable(connection.status()) ||
               absl::IsCancelled(connection.status()))
       << connection.status();
-  EXPECT_NE(connection.status().message().find(a_.peer_address),
+  EXPECT_NE(connection.status().message().find(a_.peer_address()),
             absl::string_view::npos)
       << connection.status();
   // The client's QP went back to its pool; swiftd B holds no connection.
@@ -291,7 +221,7 @@ TEST_F(BrokerRdmaTest, RecycledQpCarriesDataOnReuse) {
 
   uint32_t first_qpn = 0;
   for (int round = 0; round < 2; ++round) {
-    auto connection = client->Connect(a_.peer_address, "reuse");
+    auto connection = client->Connect(a_.peer_address(), "reuse");
     ASSERT_TRUE(connection.ok()) << connection.status();
     auto accepted = (*listener)->Accept(absl::Seconds(10));
     ASSERT_TRUE(accepted.ok()) << accepted.status();

@@ -7,24 +7,20 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <cstring>
+#include <cstdio>
 #include <fstream>
-#include <thread>
+#include <set>
+#include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/testing/rdma_test_env.h"
-#include "swift/client.h"
-#include "swift/session.h"
-#include "tests/test_swiftd.h"
+#include "absl/time/clock.h"
+#include "tests/function_rdma_fixture.h"
 
 namespace swift {
 namespace {
 
-using ::swift::testing::Absolute;
-using ::swift::testing::EnvOr;
-using ::swift::testing::RunfilePath;
-using ::swift::testing::TempDir;
+using ::swift::testing::FunctionRdmaTest;
 
 constexpr int kPeerPort = 17481;
 
@@ -67,126 +63,27 @@ int CountFds(pid_t pid) {
   return fds;
 }
 
-class InvokeRdmaTest : public ::testing::Test {
+class InvokeRdmaTest : public FunctionRdmaTest {
  protected:
+  InvokeRdmaTest() : FunctionRdmaTest(kPeerPort) {}
+
+  // Registers the test function as "f".
   void SetUp() override {
-    if (EnvOr("RXE_HOSTS", "") != "2") {
-      if (swift::testing::RdmaRequired()) {
-        FAIL() << "two hosts needed: run with tools/rxe-vm/run --hosts 2";
-      }
-      GTEST_SKIP() << "needs the two-host Soft-RoCE guest";
+    FunctionRdmaTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
     }
-    a_address_ = absl::StrCat(EnvOr("RXE_A_IP", ""), ":", kPeerPort);
-    SwiftdOptions a;
-    a.socket_path = dir_.path() + "/a.sock";
-    a.devices = {EnvOr("RXE_A_DEV", "rxeA")};
-    a.peer_address = a_address_;
-    auto swiftd_a = SwiftdServer::Start(a);
-    ASSERT_TRUE(swiftd_a.ok()) << swiftd_a.status();
-    swiftd_a_ = *std::move(swiftd_a);
-
-    SwiftdOptions b;
-    b.socket_path = dir_.path() + "/b.sock";
-    b.devices = {EnvOr("RXE_B_DEV", "rxeB")};
-    b.peer_address = absl::StrCat(EnvOr("RXE_B_IP", ""), ":", kPeerPort);
-    b.worker_binary = Absolute(RunfilePath("daemon/worker/swift_worker"));
-    auto swiftd_b = SwiftdServer::Start(b);
-    ASSERT_TRUE(swiftd_b.ok()) << swiftd_b.status();
-    swiftd_b_ = *std::move(swiftd_b);
-
-    // The sink: accepts every connection and keeps it until closed.
-    SessionOptions sink_options;
-    sink_options.socket_path = a.socket_path;
-    sink_options.pool_low = 8;
-    sink_options.pool_high = 16;
-    auto sink = Session::Create(sink_options);
-    ASSERT_TRUE(sink.ok()) << sink.status();
-    sink_ = *std::move(sink);
-    auto listener = sink_->Listen("sink", 8);
-    ASSERT_TRUE(listener.ok()) << listener.status();
-    listener_ = *std::move(listener);
-    acceptor_ = std::thread([this] {
-      while (!stopping_) {
-        auto connection = listener_->Accept(absl::Milliseconds(20));
-        if (connection.ok()) {
-          accepted_.push_back(*std::move(connection));
-        }
-        accepted_.erase(
-            std::remove_if(accepted_.begin(), accepted_.end(),
-                           [](const auto& c) { return c->peer_closed(); }),
-            accepted_.end());
-      }
-    });
-
-    ClientOptions client_options;
-    client_options.socket_path = b.socket_path;
-    client_options.attach = false;
-    auto client = Client::Connect(client_options);
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
-
-    v1::RegisterFunctionRequest request;
-    request.set_name("f");
-    request.set_library_path(
-        Absolute(RunfilePath("tests/functions/test_function.so")));
-    v1::FunctionPeer* peer = request.add_peers();
-    peer->set_host(a_address_);
-    peer->set_service("sink");
-    request.set_max_instances(4);
-    request.set_prepared(2);
-    auto registered = client_->RegisterFunction(request);
+    auto registered = client_->RegisterFunction(TestFunction("f"));
     ASSERT_TRUE(registered.ok()) << registered.status();
     worker_pid_ = registered->worker_pid();
-  }
-
-  void TearDown() override {
-    stopping_ = true;
-    if (acceptor_.joinable()) {
-      acceptor_.join();
-    }
-    client_.reset();
-    if (swiftd_b_) {
-      swiftd_b_->Shutdown(absl::Seconds(1));
-    }
-    accepted_.clear();
-    listener_.reset();
-    sink_.reset();
   }
 
   absl::StatusOr<v1::InvokeResponse> Invoke(const std::string& payload,
                                             v1::InvokeRequest::Mode mode,
                                             uint32_t timeout_ms = 10000) {
-    v1::InvokeRequest request;
-    request.set_function("f");
-    request.set_payload(payload);
-    request.set_mode(mode);
-    request.set_timeout_ms(timeout_ms);
-    return client_->Invoke(request);
+    return InvokeFunction("f", payload, mode, timeout_ms);
   }
 
-  // What the sink's shared buffer holds at offset 0.
-  std::string SinkBytes(size_t length) {
-    // Every sink connection advertises the sink session's one buffer.
-    for (int i = 0; i < 200 && accepted_.empty(); ++i) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    if (accepted_.empty()) {
-      return "";
-    }
-    return std::string(reinterpret_cast<char*>(accepted_.front()->buffer()),
-                       length);
-  }
-
-  TempDir dir_;
-  std::string a_address_;
-  std::unique_ptr<SwiftdServer> swiftd_a_;
-  std::unique_ptr<SwiftdServer> swiftd_b_;
-  std::unique_ptr<Session> sink_;
-  std::unique_ptr<Listener> listener_;
-  std::vector<std::unique_ptr<Connection>> accepted_;
-  std::atomic<bool> stopping_{false};
-  std::thread acceptor_;
-  std::unique_ptr<Client> client_;
   int64_t worker_pid_ = 0;
 };
 
@@ -213,6 +110,48 @@ TEST_F(InvokeRdmaTest, WarmReusesTheIdleInstanceAndColdBuildsAFreshWorker) {
   EXPECT_EQ(cold->served_by(), v1::InvokeRequest::COLD);
   EXPECT_NE(cold->instance_pid(), worker_pid_);
   EXPECT_EQ(SinkBytes(10), "cold-third");
+}
+
+TEST_F(InvokeRdmaTest, AForkAfterAPauseRunsInASpareForkedBeforeIt) {
+  auto first = Invoke("write:first", v1::InvokeRequest::FORK);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // Once traffic pauses the worker forks a spare; a FORK then runs there.
+  // (Polled: how soon the spare is ready depends on the machine.)
+  absl::StatusOr<v1::InvokeResponse> spare;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    absl::SleepFor(absl::Milliseconds(200));
+    spare = Invoke(absl::StrCat("write:spare-", attempt % 10),
+                   v1::InvokeRequest::FORK);
+    ASSERT_TRUE(spare.ok()) << spare.status();
+    if (spare->spare()) {
+      break;
+    }
+  }
+  ASSERT_TRUE(spare->spare()) << "no FORK ran in a spare within 10 s";
+  EXPECT_EQ(spare->served_by(), v1::InvokeRequest::FORK);
+  // A process of its own, neither the worker nor the first instance.
+  EXPECT_NE(spare->instance_pid(), worker_pid_);
+  EXPECT_NE(spare->instance_pid(), first->instance_pid());
+  EXPECT_EQ(spare->result(), "wrote 7");
+  EXPECT_EQ(SinkBytes(7).substr(0, 6), "spare-");
+}
+
+TEST_F(InvokeRdmaTest, WithoutSparesEachForkForksOnArrival) {
+  v1::RegisterFunctionRequest request = TestFunction("no_spares");
+  request.set_spare_instances(0);
+  auto registered = client_->RegisterFunction(request);
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  std::set<int64_t> instances;
+  for (int i = 0; i < 3; ++i) {
+    absl::SleepFor(absl::Milliseconds(300));
+    auto invoked = InvokeFunction("no_spares", absl::StrCat("echo:", i),
+                                  v1::InvokeRequest::FORK);
+    ASSERT_TRUE(invoked.ok()) << invoked.status();
+    EXPECT_FALSE(invoked->spare());
+    EXPECT_EQ(invoked->result(), std::to_string(i));
+    instances.insert(invoked->instance_pid());
+  }
+  EXPECT_EQ(instances.size(), 3u) << "every FORK gets a fresh child";
 }
 
 TEST_F(InvokeRdmaTest, CrashHangAndFailureAreReportedAndTheWorkerGoesOn) {
@@ -265,7 +204,7 @@ TEST_F(InvokeRdmaTest, AThousandForksLeakNoProcessFdOrQp) {
   // holds only the worker's prepared and live instances' connections.
   EXPECT_LE(CountChildren(static_cast<pid_t>(worker_pid_)), 4);
   EXPECT_LE(CountFds(static_cast<pid_t>(worker_pid_)), fds_before + 2);
-  EXPECT_LE(swiftd_b_->broker()->Connections().size(), 2u + 4u);
+  EXPECT_LE(b_.swiftd->broker()->Connections().size(), 2u + 4u);
 }
 
 }  // namespace

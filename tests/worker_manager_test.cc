@@ -3,6 +3,8 @@
 // resources reports why instead of hanging or vanishing.
 #include "daemon/worker_manager.h"
 
+#include <unistd.h>
+
 #include "absl/strings/match.h"
 #include "tests/test_swiftd.h"
 
@@ -69,6 +71,36 @@ TEST_F(WorkerManagerTest, WorkerStartupFailureIsReportedWithItsReason) {
               absl::StrContains(status.message(), "no RDMA device"))
       << status;
   // Nothing is left registered or running.
+  EXPECT_TRUE(manager.List().empty());
+}
+
+TEST_F(WorkerManagerTest, AnotherUserIsRefusedASocketOnlyRootReaches) {
+  ASSERT_TRUE(swiftd_.ok());
+  // TestSwiftd's sockets are 0660 root:root (no --socket_group): a worker
+  // as nobody could not connect, so swiftd refuses before spawning it.
+  WorkerManager manager(Options());
+  v1::RegisterFunctionRequest request = Function();
+  request.set_uid(65534);
+  absl::Status status = manager.Register(request).status();
+  if (geteuid() != 0) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+    return;
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "--socket_group")) << status;
+  EXPECT_TRUE(manager.List().empty());
+}
+
+TEST_F(WorkerManagerTest, AMemoryLimitTheWorkerCannotStartInIsNamed) {
+  ASSERT_TRUE(swiftd_.ok());
+  WorkerManager manager(Options());
+  v1::RegisterFunctionRequest request = Function();
+  // Too little for the worker's shared libraries: it dies while loading.
+  request.set_memory_limit_bytes(16 << 20);
+  absl::Status status = manager.Register(request).status();
+  EXPECT_FALSE(status.ok());
+  EXPECT_TRUE(absl::StrContains(status.message(), "memory_limit_bytes"))
+      << status;
   EXPECT_TRUE(manager.List().empty());
 }
 

@@ -1,6 +1,7 @@
 // InstanceRuntime implementation; see instance_runtime.h.
 #include "daemon/worker/instance_runtime.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -25,6 +26,9 @@ int ErrnoFor(const absl::Status& status) {
   }
 }
 
+// How much of a failing function's result becomes its error's text.
+constexpr size_t kMaxErrorTextBytes = 256;
+
 double MicrosSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::micro>(
              std::chrono::steady_clock::now() - start)
@@ -35,9 +39,11 @@ double MicrosSince(std::chrono::steady_clock::time_point start) {
 
 absl::StatusOr<std::unique_ptr<InstanceRuntime>> InstanceRuntime::Create(
     swift_function_fn function, const std::vector<Connection*>& connections,
-    const ProviderDoorbell& doorbell) {
+    const ProviderDoorbell& doorbell,
+    absl::flat_hash_set<uint32_t> shared_lkeys) {
   std::unique_ptr<InstanceRuntime> runtime(new InstanceRuntime());
   runtime->function_ = function;
+  runtime->shared_lkeys_ = std::move(shared_lkeys);
   runtime->result_.resize(kMaxResultBytes);
   for (Connection* connection : connections) {
     absl::StatusOr<ForkSafeSender> sender =
@@ -120,9 +126,13 @@ worker::v1::InvokeReply InstanceRuntime::Run(
   reply.set_id(request.id());
   reply.set_function_us(static_cast<uint64_t>(MicrosSince(start)));
   if (rc != 0) {
+    // A failing function may explain itself in its result.
+    const absl::string_view text(
+        reinterpret_cast<const char*>(result_.data()),
+        std::min({result_size, result_.size(), kMaxErrorTextBytes}));
     reply.set_code(static_cast<int>(absl::StatusCode::kAborted));
     reply.set_message(absl::StrCat(
-        "the function returned ", rc,
+        "the function returned ", rc, text.empty() ? "" : ": ", text,
         last_error_.empty() ? "" : absl::StrCat(" (", last_error_, ")")));
     return reply;
   }

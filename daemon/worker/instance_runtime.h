@@ -29,11 +29,13 @@ class InstanceRuntime final {
   //
   // Prepares `connections` (not owned; they must outlive the runtime, and
   // all are on the device `doorbell` describes: detect it once, before
-  // forking) for `function`. Errors: kInvalidArgument for a QP of another
-  // device.
+  // forking) for `function`. `shared_lkeys` are memory regions the caller
+  // already verified to be MAP_SHARED; others are checked on first use.
+  // Errors: kInvalidArgument for a QP of another device.
   static absl::StatusOr<std::unique_ptr<InstanceRuntime>> Create(
       swift_function_fn function, const std::vector<Connection*>& connections,
-      const ProviderDoorbell& doorbell);
+      const ProviderDoorbell& doorbell,
+      absl::flat_hash_set<uint32_t> shared_lkeys = {});
 
   // Run()
   //

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/fork/fork_support.h"
+#include "client/fork/prefault.h"
+#include "common/status_macros.h"
 #include "daemon/worker/instance_runtime.h"
 
 namespace swift {
@@ -24,6 +27,11 @@ worker::v1::InvokeReply ErrorReply(uint64_t id, const absl::Status& status) {
   reply.set_message(std::string(status.message()));
   return reply;
 }
+
+// How long the worker waits after a request before forking spares.
+constexpr absl::Duration kSpareQuietPeriod = absl::Milliseconds(20);
+// How long after a failed spare fork the worker tries again.
+constexpr absl::Duration kSpareRetryInterval = absl::Milliseconds(200);
 
 std::string DescribeExit(int wait_status) {
   if (WIFSIGNALED(wait_status)) {
@@ -74,6 +82,23 @@ absl::StatusOr<Worker::ConnectionSet> Worker::ConnectSet() {
       return absl::Status(connection.status().code(),
                           absl::StrCat("connecting to ", service, " on ", host,
                                        ": ", connection.status().message()));
+    }
+    // Verified here, off the request path: a child would otherwise read
+    // /proc/self/maps (milliseconds under emulation) on its first post.
+    const uint32_t lkey = (*connection)->mr()->lkey;
+    bool verified = false;
+    {
+      absl::MutexLock lock(&mu_);
+      verified = shared_lkeys_.contains(lkey);
+    }
+    if (!verified) {
+      if (absl::Status shared = CheckSharedMemory((*connection)->buffer(),
+                                                  (*connection)->buffer_size());
+          !shared.ok()) {
+        return shared;
+      }
+      absl::MutexLock lock(&mu_);
+      shared_lkeys_.insert(lkey);
     }
     set.push_back(*std::move(connection));
   }
@@ -170,7 +195,8 @@ void Worker::MaintainLoop() {
   }
 }
 
-absl::StatusOr<Worker::ConnectionSet> Worker::TakePrepared() {
+absl::StatusOr<Worker::ConnectionSet> Worker::TakePrepared(
+    bool connect_if_none) {
   {
     absl::MutexLock lock(&mu_);
     if (!prepared_.empty()) {
@@ -178,6 +204,9 @@ absl::StatusOr<Worker::ConnectionSet> Worker::TakePrepared() {
       prepared_.pop_front();
       return set;
     }
+  }
+  if (!connect_if_none) {
+    return absl::UnavailableError("no prepared connection set");
   }
   return ConnectSet();
 }
@@ -194,7 +223,10 @@ void Worker::Reply(worker::v1::InvokeReply reply) {
 }
 
 void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
-                      const worker::v1::InvokeRequest& first) {
+                      absl::flat_hash_set<uint32_t> shared_lkeys,
+                      const worker::v1::InvokeRequest* first) {
+  // An instance outlives no worker: its QPs are the worker's to recycle.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   std::vector<Connection*> views;
   for (const auto& connection : connections) {
     views.push_back(connection.get());
@@ -203,8 +235,21 @@ void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
   // (its locks may have been held by another thread at fork) and leaves
   // with _exit(), so no destructor recycles what the worker will recycle.
   absl::StatusOr<std::unique_ptr<InstanceRuntime>> runtime =
-      InstanceRuntime::Create(function_, views, doorbell_);
-  worker::v1::InvokeRequest request = first;
+      InstanceRuntime::Create(function_, views, doorbell_,
+                              std::move(shared_lkeys));
+  worker::v1::InvokeRequest request;
+  if (first != nullptr) {
+    request = *first;
+  } else {
+    // A spare: everything is built; take the first run's page faults now
+    // (best effort: without it the invocation only runs slower), then wait
+    // for the invocation.
+    (void)PrefaultForkedChild(getppid());
+    absl::StatusOr<SeqpacketSocket::Message> next = socket.Receive();
+    if (!next.ok() || !request.ParseFromString(next->data)) {
+      _exit(0);
+    }
+  }
   while (true) {
     worker::v1::InvokeReply reply =
         runtime.ok() ? (*runtime)->Run(request)
@@ -220,12 +265,14 @@ void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
   }
 }
 
-absl::Status Worker::Fork(const worker::v1::InvokeRequest& request) {
+absl::StatusOr<Worker::Instance*> Worker::StartInstance(
+    const worker::v1::InvokeRequest* first) {
   if (LiveInstances() >= options_.max_instances) {
-    // Make room by retiring the longest-idle instance, if any is idle.
+    // Make room by retiring the longest-idle instance that has run, if any.
     Instance* oldest = nullptr;
     for (auto& instance : instances_) {
-      if (!instance->busy && !instance->retiring && instance->pid > 0 &&
+      if (!instance->busy && !instance->fresh && !instance->retiring &&
+          instance->pid > 0 &&
           (oldest == nullptr || instance->idle_since < oldest->idle_since)) {
         oldest = instance.get();
       }
@@ -239,7 +286,7 @@ absl::Status Worker::Fork(const worker::v1::InvokeRequest& request) {
   }
   if (LiveInstances() >= options_.max_instances) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("the function already runs ", instances_.size(),
+        absl::StrCat("the function already runs ", LiveInstances(),
                      " instances (its max_instances); retry later"));
   }
   absl::StatusOr<std::pair<SeqpacketSocket, SeqpacketSocket>> pair =
@@ -247,11 +294,19 @@ absl::Status Worker::Fork(const worker::v1::InvokeRequest& request) {
   if (!pair.ok()) {
     return pair.status();
   }
-  absl::StatusOr<ConnectionSet> set = TakePrepared();
+  // A spare never waits for a broker round trip on this loop: it takes a
+  // set the maintenance thread prepared, or waits for one.
+  absl::StatusOr<ConnectionSet> set =
+      TakePrepared(/*connect_if_none=*/first != nullptr);
   if (!set.ok()) {
     return absl::UnavailableError(
         absl::StrCat("the worker has no connected QPs to give an instance: ",
                      set.status().message()));
+  }
+  absl::flat_hash_set<uint32_t> shared_lkeys;
+  {
+    absl::MutexLock lock(&mu_);
+    shared_lkeys = shared_lkeys_;
   }
   auto instance = std::make_unique<Instance>();
   instance->connections = *std::move(set);
@@ -270,18 +325,88 @@ absl::Status Worker::Fork(const worker::v1::InvokeRequest& request) {
       ::close(other->socket->fd());
     }
     pair->first = SeqpacketSocket(UniqueFd());
-    RunChild(std::move(pair->second), instance->connections, request);
+    RunChild(std::move(pair->second), instance->connections,
+             std::move(shared_lkeys), first);
   }
   instance->pid = pid;
   instance->socket = std::make_unique<SeqpacketSocket>(std::move(pair->first));
-  instance->busy = true;
-  instance->request_id = request.id();
-  instance->mode = worker::v1::FORK;
-  instance->started = absl::Now();
-  instance->deadline = instance->started +
-                       absl::Milliseconds(std::max(1u, request.timeout_ms()));
+  instance->idle_since = absl::Now();
+  if (first != nullptr) {
+    MarkRunning(*instance, *first, worker::v1::FORK, /*spare=*/false);
+  }
   instances_.push_back(std::move(instance));
+  return instances_.back().get();
+}
+
+void Worker::MarkRunning(Instance& instance,
+                         const worker::v1::InvokeRequest& request,
+                         worker::v1::InvokeMode mode, bool spare) {
+  instance.ran_as_spare = spare;
+  instance.busy = true;
+  instance.fresh = false;
+  instance.request_id = request.id();
+  instance.mode = mode;
+  instance.started = absl::Now();
+  instance.deadline =
+      instance.started + absl::Milliseconds(std::max(1u, request.timeout_ms()));
+}
+
+absl::Status Worker::Dispatch(Instance& instance,
+                              const worker::v1::InvokeRequest& request,
+                              worker::v1::InvokeMode mode) {
+  const bool spare = instance.fresh;
+  SWIFT_RETURN_IF_ERROR(instance.socket->Send(request.SerializeAsString()));
+  MarkRunning(instance, request, mode, spare);
   return absl::OkStatus();
+}
+
+Worker::Instance* Worker::FindIdle(bool fresh) {
+  for (auto& instance : instances_) {
+    if (!instance->busy && !instance->retiring && instance->pid > 0 &&
+        instance->fresh == fresh) {
+      return instance.get();
+    }
+  }
+  return nullptr;
+}
+
+int Worker::MissingSpares() const {
+  if (options_.cold) {
+    return 0;  // A cold worker runs its one invocation itself.
+  }
+  int spares = 0;
+  for (const auto& instance : instances_) {
+    if (instance->busy) {
+      // Not while an invocation runs: a fork stalls this loop (the reply
+      // would wait) and competes with the instance for the CPU.
+      return 0;
+    }
+    spares += instance->fresh && !instance->retiring && instance->pid > 0;
+  }
+  return std::max(0, options_.spares - spares);
+}
+
+absl::Time Worker::NextSpareFork() const {
+  if (MissingSpares() == 0) {
+    return absl::InfiniteFuture();
+  }
+  // Not during a burst: requests arriving back to back would each wait
+  // behind a fork and its warm-up; they fork on demand until it ends.
+  return std::max(last_activity_ + kSpareQuietPeriod, spare_retry_at_);
+}
+
+void Worker::TopUpSpares() {
+  if (absl::Now() < NextSpareFork()) {
+    return;
+  }
+  for (int missing = MissingSpares(); missing > 0; --missing) {
+    if (!StartInstance(nullptr).ok()) {
+      // max_instances busy, or no prepared connections yet: FORK requests
+      // fork on demand meanwhile.
+      spare_retry_at_ = absl::Now() + kSpareRetryInterval;
+      return;
+    }
+  }
 }
 
 void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
@@ -289,6 +414,12 @@ void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
     std::vector<Connection*> views;
     {
       absl::MutexLock lock(&mu_);
+      if (prepared_.empty()) {
+        Reply(ErrorReply(
+            request.id(),
+            absl::InternalError("the cold worker has no connected QPs left")));
+        return;
+      }
       for (const auto& connection : prepared_.front()) {
         views.push_back(connection.get());
       }
@@ -303,24 +434,21 @@ void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
     Reply(std::move(reply));
     return;
   }
+  // WARM: an instance that has run; FORK (and WARM without one): a spare,
+  // else a child forked now.
   if (request.mode() == worker::v1::WARM) {
-    for (auto& instance : instances_) {
-      if (!instance->busy && !instance->retiring && instance->pid > 0) {
-        if (instance->socket->Send(request.SerializeAsString()).ok()) {
-          instance->busy = true;
-          instance->request_id = request.id();
-          instance->mode = worker::v1::WARM;
-          instance->started = absl::Now();
-          instance->deadline =
-              instance->started +
-              absl::Milliseconds(std::max(1u, request.timeout_ms()));
-          return;
-        }
-      }
+    if (Instance* idle = FindIdle(/*fresh=*/false);
+        idle != nullptr && Dispatch(*idle, request, worker::v1::WARM).ok()) {
+      return;
     }
   }
-  if (absl::Status forked = Fork(request); !forked.ok()) {
-    Reply(ErrorReply(request.id(), forked));
+  if (Instance* spare = FindIdle(/*fresh=*/true);
+      spare != nullptr && Dispatch(*spare, request, worker::v1::FORK).ok()) {
+    return;
+  }
+  if (absl::StatusOr<Instance*> forked = StartInstance(&request);
+      !forked.ok()) {
+    Reply(ErrorReply(request.id(), forked.status()));
   }
 }
 
@@ -371,7 +499,9 @@ void Worker::HandleInstanceReadable(Instance& instance) {
   reply.set_worker_us(
       absl::ToInt64Microseconds(absl::Now() - instance.started));
   reply.set_served_by(instance.mode);
+  reply.set_spare(instance.ran_as_spare);
   instance.busy = false;
+  last_activity_ = absl::Now();
   instance.idle_since = absl::Now();
   Reply(std::move(reply));
 }
@@ -387,8 +517,9 @@ void Worker::ExpireInstances() {
                           "the function did not return within its timeout; "
                           "instance pid ",
                           instance->pid, " was killed")));
-    } else if (!instance->busy &&
+    } else if (!instance->busy && !instance->fresh &&
                now - instance->idle_since >= options_.idle_timeout) {
+      // (Spares stay: they are the worker's readiness, like prepared_.)
       Reap(*instance, absl::OkStatus());
     }
   }
@@ -426,9 +557,17 @@ absl::Status Worker::Run() {
     int timeout_ms = 1000;
     const absl::Time now = absl::Now();
     for (const auto& instance : instances_) {
+      if (!instance->busy && instance->fresh) {
+        continue;  // Spares do not expire.
+      }
       const absl::Time due = instance->busy
                                  ? instance->deadline
                                  : instance->idle_since + options_.idle_timeout;
+      timeout_ms = std::min<int64_t>(
+          timeout_ms,
+          std::max<int64_t>(0, absl::ToInt64Milliseconds(due - now) + 1));
+    }
+    if (const absl::Time due = NextSpareFork(); due < absl::InfiniteFuture()) {
       timeout_ms = std::min<int64_t>(
           timeout_ms,
           std::max<int64_t>(0, absl::ToInt64Milliseconds(due - now) + 1));
@@ -449,6 +588,7 @@ absl::Status Worker::Run() {
       if (!message.ok()) {
         return absl::OkStatus();  // swiftd closed us: retire.
       }
+      last_activity_ = absl::Now();
       if (!request.ParseFromString(message->data)) {
         Reply(ErrorReply(0, absl::InvalidArgumentError("malformed request")));
       } else {
@@ -459,6 +599,8 @@ absl::Status Worker::Run() {
       }
     }
     ExpireInstances();
+    // Off the request path: fork the spares used since.
+    TopUpSpares();
   }
 }
 

@@ -4,10 +4,13 @@
 // PD, a MAP_SHARED buffer, QPs connected to the peers the function declared,
 // `prepared` sets of them), loads the function library, and tells swiftd it
 // is ready. Then it serves InvokeRequests from swiftd:
-//   FORK  forks a child that takes one prepared connection set, runs the
-//         function and stays as an idle instance; the worker never touches
-//         that set again while the child lives, and prepares a new one;
-//   WARM  sends the request to an idle instance (or forks when none is);
+//   FORK  runs the function in a child that has never run: a spare (forked
+//         ahead of time, waiting with its connection set and runtime built)
+//         or, when no spare is ready, one forked now. Each child takes one
+//         prepared connection set; the worker never touches that set again
+//         while the child lives. After running, the child stays as an idle
+//         instance; the worker forks the next spare once the reply is out;
+//   WARM  sends the request to an idle instance (or as FORK when none is);
 //   COLD  (a worker started with `cold`) runs the function itself, once.
 // A crashing or hanging function is reported to swiftd and its instance
 // cleaned up (killed, reaped, its QPs recycled); the worker goes on.
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -48,6 +52,8 @@ class Worker final {
     // The peers every instance is connected to: (host, service).
     std::vector<std::pair<std::string, std::string>> targets;
     int prepared = 2;
+    // Children forked ahead of FORK requests (they count as instances).
+    int spares = 1;
     int max_instances = 8;
     absl::Duration idle_timeout = absl::Seconds(60);
     bool cold = false;
@@ -70,6 +76,10 @@ class Worker final {
     std::unique_ptr<SeqpacketSocket> socket;
     ConnectionSet connections;
     bool busy = false;
+    // Has never run an invocation: a spare while idle.
+    bool fresh = true;
+    // The invocation it runs was dispatched to it as a spare.
+    bool ran_as_spare = false;
     // Killed to make room; reaped once its socket reports the end.
     bool retiring = false;
     uint64_t request_id = 0;
@@ -81,15 +91,35 @@ class Worker final {
 
   absl::Status Start();
   absl::StatusOr<ConnectionSet> ConnectSet();
-  // Takes a prepared set, connecting one now if none is ready.
-  absl::StatusOr<ConnectionSet> TakePrepared();
+  // Takes a prepared set; when none is ready, connects one now if
+  // `connect_if_none`, else kUnavailable.
+  absl::StatusOr<ConnectionSet> TakePrepared(bool connect_if_none);
   // The background thread: refills prepared_, closes retired sets.
   void MaintainLoop();
   void HandleRequest(const worker::v1::InvokeRequest& request);
-  absl::Status Fork(const worker::v1::InvokeRequest& request);
+  // Forks an instance: it runs `first` at once, or, when `first` is null,
+  // waits as a spare. Retires the longest-idle instance when
+  // max_instances are alive.
+  absl::StatusOr<Instance*> StartInstance(
+      const worker::v1::InvokeRequest* first);
+  // Hands `request` to an idle instance.
+  absl::Status Dispatch(Instance& instance,
+                        const worker::v1::InvokeRequest& request,
+                        worker::v1::InvokeMode mode);
+  void MarkRunning(Instance& instance, const worker::v1::InvokeRequest& request,
+                   worker::v1::InvokeMode mode, bool spare);
+  // Forks spares until options_.spares are ready, off the request path:
+  // when no invocation runs and no request came for a while.
+  void TopUpSpares();
+  // Spares to fork now (0 while an invocation runs).
+  int MissingSpares() const;
+  // When TopUpSpares() may fork (InfiniteFuture when none is missing).
+  absl::Time NextSpareFork() const;
+  Instance* FindIdle(bool fresh);
   [[noreturn]] void RunChild(SeqpacketSocket socket,
                              const ConnectionSet& connections,
-                             const worker::v1::InvokeRequest& first);
+                             absl::flat_hash_set<uint32_t> shared_lkeys,
+                             const worker::v1::InvokeRequest* first);
   void HandleInstanceReadable(Instance& instance);
   // Instances alive and not retiring: what max_instances counts.
   int LiveInstances() const;
@@ -105,9 +135,16 @@ class Worker final {
   swift_function_fn function_ = nullptr;
   ProviderDoorbell doorbell_;
   std::vector<std::unique_ptr<Instance>> instances_;
+  // When the last request arrived or the last reply left: spares are
+  // forked once traffic pauses.
+  absl::Time last_activity_ = absl::InfinitePast();
+  absl::Time spare_retry_at_ = absl::InfinitePast();
 
   absl::Mutex mu_;
   std::deque<ConnectionSet> prepared_ ABSL_GUARDED_BY(mu_);
+  // Memory regions (lkeys) of prepared connections verified MAP_SHARED in
+  // the worker, so that instances need not read /proc/self/maps for them.
+  absl::flat_hash_set<uint32_t> shared_lkeys_ ABSL_GUARDED_BY(mu_);
   // Sets whose instance ended: closed (QPs recycled) off the request path.
   std::vector<ConnectionSet> retired_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

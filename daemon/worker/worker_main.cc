@@ -3,7 +3,7 @@
 //
 //   swift_worker --control_fd=N --function=/path/f.so --socket=SWIFTD_SOCK
 //       [--connect=host/service]... [--prepared=2] [--max_instances=8]
-//       [--idle_timeout_ms=60000] [--cold]
+//       [--spares=1] [--idle_timeout_ms=60000] [--cold]
 #include <fcntl.h>
 
 #include <iostream>
@@ -21,6 +21,8 @@ ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "swiftd's socket.");
 ABSL_FLAG(std::vector<std::string>, connect, {},
           "Peers every instance is connected to, as host/service.");
 ABSL_FLAG(int, prepared, 2, "Connected QP sets kept ready for forks.");
+ABSL_FLAG(int, spares, 1,
+          "Children forked ahead of requests, kept ready for FORK.");
 ABSL_FLAG(int, max_instances, 8, "Instances (children) at most.");
 ABSL_FLAG(int, idle_timeout_ms, 60000, "An idle instance exits after this.");
 ABSL_FLAG(bool, cold, false, "Serve one invocation in-process, then exit.");
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
                                  target.substr(slash + 1));
   }
   options.prepared = absl::GetFlag(FLAGS_prepared);
+  options.spares = absl::GetFlag(FLAGS_spares);
   options.max_instances = absl::GetFlag(FLAGS_max_instances);
   options.idle_timeout =
       absl::Milliseconds(absl::GetFlag(FLAGS_idle_timeout_ms));

@@ -8,16 +8,27 @@
 //   "hang"        never returns
 //   "private"     posts a WRITE from private (malloc'ed, registered) memory,
 //                 which libswift must refuse in a forked instance
+//   "alloc:N"     allocates N bytes and touches every page; result
+//                 "allocated N", or returns kAllocationFailed (ENOMEM) when
+//                 the allocation is refused (the worker's memory limit)
 #include <infiniband/verbs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "swift/function.h"
+#include "tests/completion_wait.h"
 
 namespace {
+
+// What "alloc:N" returns when malloc refuses: the errno it stands for, so
+// that "the function returned 12" reads as ENOMEM.
+constexpr int kAllocationFailed = ENOMEM;
 
 int SetResult(const swift_invocation* invocation, const std::string& text) {
   const size_t size = std::min(text.size(), invocation->result_capacity);
@@ -43,17 +54,31 @@ int WriteAndWait(const swift_invocation* invocation, uint64_t addr,
     // libswift's reason reaches the caller in the error message.
     return 3;
   }
-  for (int spins = 0; spins < 100000000; ++spins) {
-    ibv_wc wc;
-    const int polled = ibv_poll_cq(connection.cq, 1, &wc);
-    if (polled < 0) {
-      return 4;
-    }
-    if (polled == 1) {
-      return wc.status == IBV_WC_SUCCESS && wc.wr_id == 42 ? 0 : 5;
-    }
+  const absl::Status completed = swift::testing::WaitForCompletion(
+      connection.cq, wr.wr_id, absl::Seconds(10));
+  if (absl::IsDeadlineExceeded(completed)) {
+    return 6;
   }
-  return 6;
+  return completed.ok() ? 0 : 5;
+}
+
+// Allocates `bytes` and writes to every page, so that the memory is really
+// the instance's; frees it again.
+int Allocate(const swift_invocation* invocation, size_t bytes) {
+  // volatile: a compiler may otherwise drop an allocation nobody reads.
+  volatile char* memory = static_cast<volatile char*>(std::malloc(bytes));
+  if (memory == nullptr) {
+    // The error's text (swift/function.h): the result of a failure.
+    SetResult(invocation, "out of memory: malloc(" + std::to_string(bytes) +
+                              ") refused");
+    return kAllocationFailed;
+  }
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  for (size_t offset = 0; offset < bytes; offset += page) {
+    memory[offset] = 1;
+  }
+  std::free(const_cast<char*>(memory));
+  return SetResult(invocation, "allocated " + std::to_string(bytes));
 }
 
 }  // namespace
@@ -71,6 +96,13 @@ extern "C" int swift_function(const swift_invocation* invocation) {
     volatile int* nowhere = nullptr;
     *nowhere = 1;
     return 0;
+  }
+  if (payload.rfind("alloc:", 0) == 0) {
+    size_t bytes = 0;
+    if (!absl::SimpleAtoi(payload.substr(6), &bytes)) {
+      return 9;
+    }
+    return Allocate(invocation, bytes);
   }
   if (payload == "hang") {
     while (true) {

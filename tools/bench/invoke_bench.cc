@@ -4,10 +4,17 @@
 //   invoke_bench --socket=B.sock --library=/abs/write_function.so
 //       --connect=A_IP:PORT/sink --cold=10 --warm=200 --fork=200
 //
-// Registers the function (its worker connects to the sink), then runs the
-// invocations of each mode one after another with a 4 KiB payload, and
-// prints one JSON line: p50/p99 (us) and invocations/s per mode, and the
-// worker's start-up time.
+// Registers the function twice (each worker connects to the sink): with a
+// spare instance (the default) and with none (every FORK forks on
+// arrival). Then, with a 4 KiB payload:
+//   fork            FORK invocations arriving --fork_interval_ms apart
+//                   (requests that find a spare forked since the last one);
+//   fork_burst      FORK invocations back to back (spares run out: the
+//                   rate forks can be made at);
+//   fork_on_demand  FORK invocations of the function without spares;
+//   warm, cold      as named.
+// Prints one JSON line: p50/p99 (us), invocations/s and where the time
+// went per mode, how many ran in spares, and the worker's start-up time.
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -17,6 +24,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "swift/client.h"
 
 ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "swiftd's socket.");
@@ -25,7 +34,10 @@ ABSL_FLAG(std::string, connect, "", "host/service the function writes to.");
 ABSL_FLAG(int, payload_bytes, 4096, "Bytes the function writes and verifies.");
 ABSL_FLAG(int, cold, 10, "Cold invocations.");
 ABSL_FLAG(int, warm, 200, "Warm invocations.");
-ABSL_FLAG(int, fork, 200, "Fork invocations.");
+ABSL_FLAG(int, fork, 200, "Fork invocations (each of the three fork runs).");
+ABSL_FLAG(int, fork_interval_ms, 100,
+          "Pause between paced fork invocations: time for the worker to "
+          "fork the next spare.");
 
 namespace {
 
@@ -35,17 +47,25 @@ struct Summary {
   // (request to the instance's reply, fork included), the function.
   double swiftd_p50 = 0, worker_p50 = 0, function_p50 = 0;
   int ok = 0, failed = 0;
+  // Invocations a spare instance served.
+  int spare = 0;
   std::string last_error;
 };
 
-Summary Run(swift::Client& client, swift::v1::InvokeRequest::Mode mode,
-            int count, const std::string& payload) {
+Summary Run(swift::Client& client, const std::string& function_name,
+            swift::v1::InvokeRequest::Mode mode, int count,
+            const std::string& payload, absl::Duration interval) {
   Summary summary;
   std::vector<double> samples, swiftd, worker, function;
+  absl::Duration paused;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < count; ++i) {
+    if (i > 0 && interval > absl::ZeroDuration()) {
+      absl::SleepFor(interval);
+      paused += interval;
+    }
     swift::v1::InvokeRequest request;
-    request.set_function("bench_write");
+    request.set_function(function_name);
     request.set_payload(payload);
     request.set_mode(mode);
     request.set_timeout_ms(30000);
@@ -58,6 +78,7 @@ Summary Run(swift::Client& client, swift::v1::InvokeRequest::Mode mode,
       continue;
     }
     ++summary.ok;
+    summary.spare += invoked->spare() ? 1 : 0;
     swiftd.push_back(invoked->total_us());
     worker.push_back(invoked->worker_us());
     function.push_back(invoked->function_us());
@@ -66,7 +87,8 @@ Summary Run(swift::Client& client, swift::v1::InvokeRequest::Mode mode,
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+          .count() -
+      absl::ToDoubleSeconds(paused);
   std::sort(samples.begin(), samples.end());
   if (!samples.empty()) {
     summary.p50 = samples[samples.size() / 2];
@@ -91,10 +113,10 @@ std::string Json(const std::string& name, const Summary& s) {
   return absl::StrFormat(
       "\"%s\": {\"p50_us\": %.1f, \"p99_us\": %.1f, \"per_s\": %.1f, "
       "\"swiftd_p50_us\": %.1f, \"worker_p50_us\": %.1f, "
-      "\"function_p50_us\": %.1f, "
+      "\"function_p50_us\": %.1f, \"spare\": %d, "
       "\"ok\": %d, \"failed\": %d, \"last_error\": \"%s\"}",
       name, s.p50, s.p99, s.per_s, s.swiftd_p50, s.worker_p50, s.function_p50,
-      s.ok, s.failed, s.last_error);
+      s.spare, s.ok, s.failed, s.last_error);
 }
 
 }  // namespace
@@ -116,34 +138,57 @@ int main(int argc, char** argv) {
     std::cerr << "invoke_bench: --library and --connect=host/service\n";
     return 2;
   }
-  swift::v1::RegisterFunctionRequest request;
-  request.set_name("bench_write");
-  request.set_library_path(absl::GetFlag(FLAGS_library));
-  swift::v1::FunctionPeer* peer = request.add_peers();
-  peer->set_host(target.substr(0, slash));
-  peer->set_service(target.substr(slash + 1));
-  request.set_max_instances(8);
-  request.set_prepared(4);
-  auto registered = (*client)->RegisterFunction(request);
-  if (!registered.ok()) {
-    std::cerr << "invoke_bench: " << registered.status().message() << "\n";
+  // Registers `name`; returns the worker's start-up time (us), 0 on error.
+  auto register_function = [&](const std::string& name, int spares) {
+    swift::v1::RegisterFunctionRequest request;
+    request.set_name(name);
+    request.set_library_path(absl::GetFlag(FLAGS_library));
+    swift::v1::FunctionPeer* peer = request.add_peers();
+    peer->set_host(target.substr(0, slash));
+    peer->set_service(target.substr(slash + 1));
+    request.set_max_instances(8);
+    request.set_prepared(4);
+    request.set_spare_instances(spares);
+    auto registered = (*client)->RegisterFunction(request);
+    if (!registered.ok()) {
+      std::cerr << "invoke_bench: " << registered.status().message() << "\n";
+      return uint64_t{0};
+    }
+    return registered->worker_startup_us();
+  };
+  const uint64_t startup_us = register_function("bench_write", 1);
+  if (startup_us == 0 || register_function("bench_write_on_demand", 0) == 0) {
     return 1;
   }
   std::string payload(absl::GetFlag(FLAGS_payload_bytes), 'x');
   for (size_t i = 0; i < payload.size(); ++i) {
     payload[i] = static_cast<char>('a' + i % 26);
   }
+  using Mode = swift::v1::InvokeRequest;
+  const int forks = absl::GetFlag(FLAGS_fork);
+  const absl::Duration none = absl::ZeroDuration();
   // Fork first: warm then reuses the instances fork left idle.
-  const Summary fork = Run(**client, swift::v1::InvokeRequest::FORK,
-                           absl::GetFlag(FLAGS_fork), payload);
-  const Summary warm = Run(**client, swift::v1::InvokeRequest::WARM,
-                           absl::GetFlag(FLAGS_warm), payload);
-  const Summary cold = Run(**client, swift::v1::InvokeRequest::COLD,
-                           absl::GetFlag(FLAGS_cold), payload);
+  const Summary fork =
+      Run(**client, "bench_write", Mode::FORK, forks, payload,
+          absl::Milliseconds(absl::GetFlag(FLAGS_fork_interval_ms)));
+  const Summary burst =
+      Run(**client, "bench_write", Mode::FORK, forks, payload, none);
+  const Summary on_demand =
+      Run(**client, "bench_write_on_demand", Mode::FORK, forks, payload, none);
+  const Summary warm = Run(**client, "bench_write", Mode::WARM,
+                           absl::GetFlag(FLAGS_warm), payload, none);
+  const Summary cold = Run(**client, "bench_write", Mode::COLD,
+                           absl::GetFlag(FLAGS_cold), payload, none);
   std::cout << "{\"bench\": \"invoke_bench\", \"payload_bytes\": "
-            << payload.size()
-            << ", \"worker_startup_us\": " << registered->worker_startup_us()
-            << ", " << Json("fork", fork) << ", " << Json("warm", warm) << ", "
-            << Json("cold", cold) << "}" << std::endl;
-  return fork.failed + warm.failed + cold.failed == 0 ? 0 : 1;
+            << payload.size() << ", \"worker_startup_us\": " << startup_us
+            << ", \"fork_interval_ms\": "
+            << absl::GetFlag(FLAGS_fork_interval_ms) << ", "
+            << Json("fork", fork) << ", " << Json("fork_burst", burst) << ", "
+            << Json("fork_on_demand", on_demand) << ", " << Json("warm", warm)
+            << ", " << Json("cold", cold) << "}" << std::endl;
+  return fork.failed + burst.failed + on_demand.failed + warm.failed +
+                     cold.failed ==
+                 0
+             ? 0
+             : 1;
 }

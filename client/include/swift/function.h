@@ -7,7 +7,8 @@
  *
  * which returns 0 on success (the result is what it wrote into
  * invocation->result) and any other value on failure (reported to the
- * caller as an error carrying that value). It runs in an instance: a fresh
+ * caller as an error carrying that value and, if the function wrote one,
+ * its result as the error's text: up to 256 bytes, e.g. "out of memory"). It runs in an instance: a fresh
  * worker (cold), or a child forked from a worker that already holds an open
  * device, a registered shared buffer and connected QPs (fork, warm). The
  * connections are plain verbs objects; post sends through

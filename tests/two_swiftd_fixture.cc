@@ -1,0 +1,60 @@
+// TwoSwiftdTest implementation; see two_swiftd_fixture.h.
+#include "tests/two_swiftd_fixture.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/testing/rdma_test_env.h"
+
+namespace swift::testing {
+namespace {
+
+SwiftdHost MakeHost(const std::string& dir, const std::string& name,
+                    const std::string& device, const std::string& ip,
+                    int peer_port) {
+  SwiftdHost host;
+  host.ip = ip;
+  host.options.socket_path = dir + "/" + name + ".sock";
+  host.options.devices = {device};
+  host.options.peer_address = absl::StrCat(ip, ":", peer_port);
+  return host;
+}
+
+}  // namespace
+
+TwoSwiftdTest::TwoSwiftdTest(int peer_port)
+    : a_(MakeHost(dir_.path(), "a", EnvOr("RXE_A_DEV", "rxeA"),
+                  EnvOr("RXE_A_IP", ""), peer_port)),
+      b_(MakeHost(dir_.path(), "b", EnvOr("RXE_B_DEV", "rxeB"),
+                  EnvOr("RXE_B_IP", ""), peer_port)) {}
+
+void TwoSwiftdTest::SetUp() {
+  if (EnvOr("RXE_HOSTS", "") != "2") {
+    if (RdmaRequired()) {
+      FAIL() << "two hosts needed: run with tools/rxe-vm/run --hosts 2";
+    }
+    GTEST_SKIP() << "needs the two-host Soft-RoCE guest";
+  }
+  for (SwiftdHost* host : {&a_, &b_}) {
+    absl::StatusOr<std::unique_ptr<SwiftdServer>> swiftd =
+        SwiftdServer::Start(host->options);
+    ASSERT_TRUE(swiftd.ok())
+        << host->options.devices.front() << ": " << swiftd.status();
+    host->swiftd = *std::move(swiftd);
+  }
+}
+
+std::unique_ptr<Session> TwoSwiftdTest::SessionOn(const SwiftdHost& host,
+                                                  int pool_low, int pool_high,
+                                                  size_t buffer_bytes) {
+  SessionOptions options;
+  options.socket_path = host.socket();
+  options.pool_low = pool_low;
+  options.pool_high = pool_high;
+  options.buffer_bytes = buffer_bytes;
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(options);
+  EXPECT_TRUE(session.ok()) << session.status();
+  return session.ok() ? *std::move(session) : nullptr;
+}
+
+}  // namespace swift::testing
