@@ -71,9 +71,21 @@ summary = {
     "payload_bytes": invoke["payload_bytes"],
     "raw_new_process_total_us": raw_total,
     "raw_new_process_process_us": raw_process,
+    # fork: requests arriving fork_interval_ms apart, each finding a spare
+    # (a child forked and prefaulted before it arrived); fork_on_demand:
+    # the same function without spares (fork() on arrival); fork_burst:
+    # back to back (spares are not refilled during a burst).
+    "fork_interval_ms": invoke["fork_interval_ms"],
     "fork_p50_us": invoke["fork"]["p50_us"], "fork_p99_us": invoke["fork"]["p99_us"],
     "fork_per_s": invoke["fork"]["per_s"],
+    "fork_served_by_spare": invoke["fork"]["spare"],
     "fork_breakdown_p50_us": {k: invoke["fork"][k] for k in ("swiftd_p50_us", "worker_p50_us", "function_p50_us")},
+    "fork_on_demand_p50_us": invoke["fork_on_demand"]["p50_us"],
+    "fork_on_demand_p99_us": invoke["fork_on_demand"]["p99_us"],
+    "fork_on_demand_per_s": invoke["fork_on_demand"]["per_s"],
+    "fork_on_demand_breakdown_p50_us": {k: invoke["fork_on_demand"][k] for k in ("swiftd_p50_us", "worker_p50_us", "function_p50_us")},
+    "fork_burst_p50_us": invoke["fork_burst"]["p50_us"],
+    "fork_burst_per_s": invoke["fork_burst"]["per_s"],
     "warm_breakdown_p50_us": {k: invoke["warm"][k] for k in ("swiftd_p50_us", "worker_p50_us", "function_p50_us")},
     "warm_p50_us": invoke["warm"]["p50_us"], "warm_p99_us": invoke["warm"]["p99_us"],
     "warm_per_s": invoke["warm"]["per_s"],
@@ -84,10 +96,12 @@ summary = {
     "warm_speedup_vs_raw": ratio(raw_total, invoke["warm"]["p50_us"]),
     "cold_speedup_vs_raw": ratio(raw_total, invoke["cold"]["p50_us"]),
     "fork_speedup_vs_raw_process": ratio(raw_process, invoke["fork"]["p50_us"]),
+    "fork_on_demand_speedup_vs_raw": ratio(raw_total, invoke["fork_on_demand"]["p50_us"]),
+    "spare_speedup_vs_fork_on_demand": ratio(invoke["fork_on_demand"]["p50_us"], invoke["fork"]["p50_us"]),
     "parent_write_p50_us": fork_lat.get("parent_write_p50_us"),
     "child_write_p50_us": fork_lat.get("child_write_p50_us"),
     "child_vs_parent_latency_ratio": fork_lat.get("child_vs_parent_latency_ratio"),
-    "failed": invoke["fork"]["failed"] + invoke["warm"]["failed"] + invoke["cold"]["failed"],
+    "failed": sum(invoke[m]["failed"] for m in ("fork", "fork_burst", "fork_on_demand", "warm", "cold")),
     "aslr": "off",
 }
 print(json.dumps(summary))
