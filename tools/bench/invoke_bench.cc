@@ -35,7 +35,7 @@ ABSL_FLAG(int, payload_bytes, 4096, "Bytes the function writes and verifies.");
 ABSL_FLAG(int, cold, 10, "Cold invocations.");
 ABSL_FLAG(int, warm, 200, "Warm invocations.");
 ABSL_FLAG(int, fork, 200, "Fork invocations (each of the three fork runs).");
-ABSL_FLAG(int, fork_interval_ms, 100,
+ABSL_FLAG(int, fork_interval_ms, 250,
           "Pause between paced fork invocations: time for the worker to "
           "fork the next spare.");
 

@@ -3,6 +3,8 @@
 //   swiftctl [--socket=PATH] [--json] status | devices | version
 //
 // Exit codes: 0 success, 1 swiftd unreachable or the call failed, 2 usage.
+#include <pwd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/version.h"
@@ -32,8 +35,39 @@ ABSL_FLAG(std::vector<std::string>, connect, {},
           "register: peers every instance connects to, as host/service.");
 ABSL_FLAG(int, max_instances, 8, "register: instances at most.");
 ABSL_FLAG(int, idle_timeout_ms, 60000, "register: idle instances exit after.");
+ABSL_FLAG(int, spares, 1,
+          "register: instances forked ahead of fork invocations (0: fork on "
+          "arrival).");
+ABSL_FLAG(int, prepared, 2, "register: connected QP sets kept for forks.");
+ABSL_FLAG(std::string, user, "",
+          "register: run the worker as this user (name or uid; swiftd must "
+          "be root).");
+ABSL_FLAG(uint64_t, memory_limit_bytes, 0,
+          "register: address-space limit of the worker and its instances.");
 
 namespace {
+
+// (uid, primary gid) of `user`, a name or a number.
+absl::StatusOr<std::pair<uint32_t, uint32_t>> LookUpUser(
+    const std::string& user) {
+  passwd entry;
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  uint32_t uid = 0;
+  const bool numeric = absl::SimpleAtoi(user, &uid);
+  const int error =
+      numeric ? getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found)
+              : getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(),
+                           &found);
+  if (error == 0 && found != nullptr) {
+    return std::make_pair(entry.pw_uid, entry.pw_gid);
+  }
+  if (numeric) {
+    // No entry: swiftd then asks for a gid; 0 lets it say so clearly.
+    return std::make_pair(uid, 0u);
+  }
+  return absl::NotFoundError(absl::StrCat("--user: no user '", user, "'"));
+}
 
 constexpr char kUsage[] =
     "swiftctl: inspect and manage swiftd, the Swift RDMA daemon.\n"
@@ -47,6 +81,8 @@ constexpr char kUsage[] =
     "  connections  connections brokered for local clients\n"
     "  workers   registered functions, their workers and instances\n"
     "  register NAME --library=/abs/f.so [--connect=host/service,...]\n"
+    "            [--user=U] [--memory_limit_bytes=N] [--spares=1]\n"
+    "            [--max_instances=8] [--idle_timeout_ms=N] [--prepared=2]\n"
     "            start a function's worker (see swift/function.h)\n"
     "  invoke NAME [--mode=fork|warm|cold] [--payload=TEXT]\n"
     "            run a function and print its result\n"
@@ -162,6 +198,18 @@ int main(int argc, char** argv) {
     }
     request.set_max_instances(absl::GetFlag(FLAGS_max_instances));
     request.set_idle_timeout_ms(absl::GetFlag(FLAGS_idle_timeout_ms));
+    request.set_spare_instances(absl::GetFlag(FLAGS_spares));
+    request.set_prepared(absl::GetFlag(FLAGS_prepared));
+    request.set_memory_limit_bytes(absl::GetFlag(FLAGS_memory_limit_bytes));
+    if (const std::string user = absl::GetFlag(FLAGS_user); !user.empty()) {
+      absl::StatusOr<std::pair<uint32_t, uint32_t>> ids = LookUpUser(user);
+      if (!ids.ok()) {
+        std::cerr << "swiftctl: " << ids.status().message() << "\n";
+        return kExitUsage;
+      }
+      request.set_uid(ids->first);
+      request.set_gid(ids->second);
+    }
     return Print((*client)->RegisterFunction(request),
                  &swift::swiftctl::FormatRegistered);
   }
