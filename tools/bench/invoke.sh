@@ -88,6 +88,11 @@ summary = {
     "fork_burst_per_s": invoke["fork_burst"]["per_s"],
     "warm_breakdown_p50_us": {k: invoke["warm"][k] for k in ("swiftd_p50_us", "worker_p50_us", "function_p50_us")},
     "warm_p50_us": invoke["warm"]["p50_us"], "warm_p99_us": invoke["warm"]["p99_us"],
+    # Warm arriving fork_interval_ms apart, like fork: what an idle
+    # machine adds to any invocation (the control for fork_p50_us).
+    "warm_paced_p50_us": invoke["warm_paced"]["p50_us"],
+    "warm_paced_breakdown_p50_us": {k: invoke["warm_paced"][k] for k in ("swiftd_p50_us", "worker_p50_us", "function_p50_us")},
+    "fork_vs_warm_paced": ratio(invoke["fork"]["p50_us"], invoke["warm_paced"]["p50_us"]),
     "warm_per_s": invoke["warm"]["per_s"],
     "cold_p50_us": invoke["cold"]["p50_us"], "cold_p99_us": invoke["cold"]["p99_us"],
     "cold_per_s": invoke["cold"]["per_s"],
@@ -101,7 +106,7 @@ summary = {
     "parent_write_p50_us": fork_lat.get("parent_write_p50_us"),
     "child_write_p50_us": fork_lat.get("child_write_p50_us"),
     "child_vs_parent_latency_ratio": fork_lat.get("child_vs_parent_latency_ratio"),
-    "failed": sum(invoke[m]["failed"] for m in ("fork", "fork_burst", "fork_on_demand", "warm", "cold")),
+    "failed": sum(invoke[m]["failed"] for m in ("fork", "fork_burst", "fork_on_demand", "warm", "warm_paced", "cold")),
     "aslr": "off",
 }
 print(json.dumps(summary))

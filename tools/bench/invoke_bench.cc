@@ -12,7 +12,8 @@
 //   fork_burst      FORK invocations back to back (spares run out: the
 //                   rate forks can be made at);
 //   fork_on_demand  FORK invocations of the function without spares;
-//   warm, cold      as named.
+//   warm, cold      as named; warm_paced: warm arriving as `fork` does
+//                   (the control: an idle machine answers slower).
 // Prints one JSON line: p50/p99 (us), invocations/s and where the time
 // went per mode, how many ran in spares, and the worker's start-up time.
 #include <algorithm>
@@ -177,6 +178,9 @@ int main(int argc, char** argv) {
       Run(**client, "bench_write_on_demand", Mode::FORK, forks, payload, none);
   const Summary warm = Run(**client, "bench_write", Mode::WARM,
                            absl::GetFlag(FLAGS_warm), payload, none);
+  const Summary warm_paced =
+      Run(**client, "bench_write", Mode::WARM, forks, payload,
+          absl::Milliseconds(absl::GetFlag(FLAGS_fork_interval_ms)));
   const Summary cold = Run(**client, "bench_write", Mode::COLD,
                            absl::GetFlag(FLAGS_cold), payload, none);
   std::cout << "{\"bench\": \"invoke_bench\", \"payload_bytes\": "
@@ -185,9 +189,10 @@ int main(int argc, char** argv) {
             << absl::GetFlag(FLAGS_fork_interval_ms) << ", "
             << Json("fork", fork) << ", " << Json("fork_burst", burst) << ", "
             << Json("fork_on_demand", on_demand) << ", " << Json("warm", warm)
-            << ", " << Json("cold", cold) << "}" << std::endl;
+            << ", " << Json("warm_paced", warm_paced) << ", "
+            << Json("cold", cold) << "}" << std::endl;
   return fork.failed + burst.failed + on_demand.failed + warm.failed +
-                     cold.failed ==
+                     warm_paced.failed + cold.failed ==
                  0
              ? 0
              : 1;
