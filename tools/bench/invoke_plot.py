@@ -26,17 +26,19 @@ def main():
         summary = json.loads(lines.read().strip().splitlines()[-1])
     bars = [
         # (label, p50 key, p99 key)
+        ("raw verbs\n(new process,\nfork to exit)", "raw_new_process_process_us", None),
         ("raw verbs\n(new process's\ncontrol plane)", "raw_new_process_total_us", None),
         ("cold\n(new worker)", "cold_p50_us", "cold_p99_us"),
         ("fork\non demand", "fork_on_demand_p50_us", "fork_on_demand_p99_us"),
         ("fork\nburst", "fork_burst_p50_us", None),
-        ("fork\n(spare)", "fork_p50_us", "fork_p99_us"),
-        ("warm", "warm_p50_us", "warm_p99_us"),
+        ("fork\n(spare, paced)", "fork_p50_us", "fork_p99_us"),
+        ("warm\n(paced)", "warm_paced_p50_us", None),
+        ("warm\n(back to back)", "warm_p50_us", "warm_p99_us"),
     ]
     labels = [label for label, _, _ in bars]
     p50 = [summary.get(key) or 0 for _, key, _ in bars]
     p99 = [summary.get(key) or 0 if key else 0 for _, _, key in bars]
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(11, 5))
     xs = range(len(bars))
     ax.bar([x - 0.2 for x in xs], [v / 1000 for v in p50], width=0.4,
            label="p50", color="tab:red")
