@@ -173,6 +173,12 @@ class WorkerManager::Process {
     return exited_;
   }
 
+  // What the worker last reported it holds.
+  worker::v1::WorkerStats stats() const {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
+
  private:
   struct Pending {
     bool done = false;
@@ -187,10 +193,18 @@ class WorkerManager::Process {
       if (!message.ok() || !up.ParseFromString(message->data)) {
         break;
       }
+      if (up.has_stats()) {
+        absl::MutexLock lock(&mu_);
+        stats_ = up.stats();
+        continue;
+      }
       if (!up.has_reply()) {
         continue;
       }
       absl::MutexLock lock(&mu_);
+      if (up.reply().has_stats()) {
+        stats_ = up.reply().stats();
+      }
       auto it = pending_.find(up.reply().id());
       if (it != pending_.end()) {
         it->second->done = true;
@@ -219,6 +233,7 @@ class WorkerManager::Process {
       ABSL_GUARDED_BY(mu_);
   bool exited_ ABSL_GUARDED_BY(mu_) = false;
   bool reaped_ ABSL_GUARDED_BY(mu_) = false;
+  worker::v1::WorkerStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread reader_;
 };
 
@@ -508,6 +523,17 @@ std::vector<v1::WorkerInfo> WorkerManager::List() const {
     *info.mutable_peers() = function.spec.peers();
     info.set_max_instances(
         function.spec.max_instances() == 0 ? 8 : function.spec.max_instances());
+    info.set_uid(function.spec.uid());
+    info.set_memory_limit_bytes(function.spec.memory_limit_bytes());
+    if (function.worker != nullptr && !function.worker->exited()) {
+      const worker::v1::WorkerStats stats = function.worker->stats();
+      info.set_instances(stats.instances());
+      info.set_busy_instances(stats.busy());
+      info.set_spare_instances(stats.spares());
+      info.set_prepared_sets(stats.prepared_sets());
+      info.set_forks(stats.forks());
+      info.set_spare_hits(stats.spare_hits());
+    }
     workers.push_back(std::move(info));
   }
   std::sort(workers.begin(), workers.end(), [](const auto& a, const auto& b) {

@@ -134,6 +134,24 @@ TEST_F(InvokeRdmaTest, AForkAfterAPauseRunsInASpareForkedBeforeIt) {
   EXPECT_NE(spare->instance_pid(), first->instance_pid());
   EXPECT_EQ(spare->result(), "wrote 7");
   EXPECT_EQ(SinkBytes(7).substr(0, 6), "spare-");
+
+  // swiftctl workers' view: the spare was used and a new one is forked.
+  v1::WorkerInfo info;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto workers = client_->ListWorkers();
+    ASSERT_TRUE(workers.ok()) << workers.status();
+    ASSERT_EQ(workers->workers_size(), 1);
+    info = workers->workers(0);
+    if (info.spare_instances() == 1) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(info.spare_instances(), 1u);
+  EXPECT_GE(info.spare_hits(), 1u);
+  EXPECT_GE(info.forks(), 2u);
+  EXPECT_EQ(info.busy_instances(), 0u);
+  EXPECT_GE(info.instances(), 2u);  // The first instance, idle, and a spare.
 }
 
 TEST_F(InvokeRdmaTest, WithoutSparesEachForkForksOnArrival) {

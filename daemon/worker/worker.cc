@@ -219,7 +219,37 @@ void Worker::SendUp(const worker::v1::WorkerUp& up) {
 void Worker::Reply(worker::v1::InvokeReply reply) {
   worker::v1::WorkerUp up;
   *up.mutable_reply() = std::move(reply);
+  *up.mutable_reply()->mutable_stats() = reported_ = Stats();
   SendUp(up);
+}
+
+worker::v1::WorkerStats Worker::Stats() {
+  worker::v1::WorkerStats stats;
+  for (const auto& instance : instances_) {
+    if (instance->pid <= 0 || instance->retiring) {
+      continue;
+    }
+    stats.set_instances(stats.instances() + 1);
+    stats.set_busy(stats.busy() + (instance->busy ? 1 : 0));
+    stats.set_spares(stats.spares() +
+                     (instance->fresh && !instance->busy ? 1 : 0));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stats.set_prepared_sets(static_cast<uint32_t>(prepared_.size()));
+  }
+  stats.set_forks(forks_);
+  stats.set_spare_hits(spare_hits_);
+  return stats;
+}
+
+void Worker::ReportStatsIfChanged() {
+  worker::v1::WorkerStats stats = Stats();
+  if (stats.SerializeAsString() != reported_.SerializeAsString()) {
+    worker::v1::WorkerUp up;
+    *up.mutable_stats() = reported_ = std::move(stats);
+    SendUp(up);
+  }
 }
 
 void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
@@ -328,6 +358,7 @@ absl::StatusOr<Worker::Instance*> Worker::StartInstance(
     RunChild(std::move(pair->second), instance->connections,
              std::move(shared_lkeys), first);
   }
+  ++forks_;
   instance->pid = pid;
   instance->socket = std::make_unique<SeqpacketSocket>(std::move(pair->first));
   instance->idle_since = absl::Now();
@@ -357,6 +388,7 @@ absl::Status Worker::Dispatch(Instance& instance,
   const bool spare = instance.fresh;
   SWIFT_RETURN_IF_ERROR(instance.socket->Send(request.SerializeAsString()));
   MarkRunning(instance, request, mode, spare);
+  spare_hits_ += spare ? 1 : 0;
   return absl::OkStatus();
 }
 
@@ -601,6 +633,7 @@ absl::Status Worker::Run() {
     ExpireInstances();
     // Off the request path: fork the spares used since.
     TopUpSpares();
+    ReportStatsIfChanged();
   }
 }
 

@@ -125,7 +125,11 @@ class Worker final {
   int LiveInstances() const;
   void Reap(Instance& instance, const absl::Status& reason);
   void ExpireInstances();
+  // Sends `reply` to swiftd, with the worker's stats.
   void Reply(worker::v1::InvokeReply reply);
+  worker::v1::WorkerStats Stats();
+  // Tells swiftd the stats when they changed since they were last sent.
+  void ReportStatsIfChanged();
   void SendUp(const worker::v1::WorkerUp& up);
 
   const Options options_;
@@ -139,6 +143,9 @@ class Worker final {
   // forked once traffic pauses.
   absl::Time last_activity_ = absl::InfinitePast();
   absl::Time spare_retry_at_ = absl::InfinitePast();
+  uint64_t forks_ = 0;
+  uint64_t spare_hits_ = 0;
+  worker::v1::WorkerStats reported_;
 
   absl::Mutex mu_;
   std::deque<ConnectionSet> prepared_ ABSL_GUARDED_BY(mu_);

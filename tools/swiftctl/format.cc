@@ -230,15 +230,21 @@ std::string FormatWorkers(const v1::ListWorkersResponse& response) {
     for (const v1::FunctionPeer& peer : worker.peers()) {
       peers.push_back(absl::StrCat(peer.host(), "/", peer.service()));
     }
-    rows.push_back({worker.function(), absl::StrCat(worker.worker_pid()),
-                    worker.state(), absl::StrCat(worker.invocations()),
-                    absl::StrCat(worker.failures()),
-                    absl::StrCat(worker.max_instances()),
-                    peers.empty() ? "-" : absl::StrJoin(peers, ","),
-                    worker.library_path()});
+    rows.push_back(
+        {worker.function(), absl::StrCat(worker.worker_pid()), worker.state(),
+         absl::StrCat(worker.invocations()), absl::StrCat(worker.failures()),
+         absl::StrCat(worker.instances(), "/", worker.max_instances(), " (",
+                      worker.busy_instances(), " busy, ",
+                      worker.spare_instances(), " spare)"),
+         absl::StrCat(worker.prepared_sets()),
+         absl::StrCat(worker.forks(), " (", worker.spare_hits(), " spare)"),
+         worker.uid() == 0 ? "swiftd" : absl::StrCat(worker.uid()),
+         peers.empty() ? "-" : absl::StrJoin(peers, ","),
+         worker.library_path()});
   }
   return FormatTable({"FUNCTION", "WORKER", "STATE", "INVOCATIONS", "FAILURES",
-                      "MAX INST", "PEERS", "LIBRARY"},
+                      "INSTANCES", "QP SETS", "FORKS", "UID", "PEERS",
+                      "LIBRARY"},
                      rows);
 }
 
