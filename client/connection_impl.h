@@ -43,6 +43,9 @@ class ConnectionImpl final : public Connection {
   uint64_t id() const override { return id_; }
   bool peer_closed() const override { return peer_closed_.load(); }
   void MarkPeerClosed() { peer_closed_.store(true); }
+  ConnectSteps connect_steps() const override { return steps_; }
+  // Set once, before the connection is handed to the application.
+  void set_connect_steps(const ConnectSteps& steps) { steps_ = steps; }
 
   absl::Status Close() override;
 
@@ -54,6 +57,7 @@ class ConnectionImpl final : public Connection {
   const uint64_t id_;
   Release release_;
   std::atomic<bool> peer_closed_{false};
+  ConnectSteps steps_;
 };
 
 }  // namespace swift

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/fast_path_client.h"
+#include "common/status_macros.h"
 #include "common/unix_socket.h"
 #include "common/version.h"
 #include "proto/swift.grpc.pb.h"
@@ -142,11 +143,25 @@ class GrpcClient final : public Client {
         &v1::Control::Stub::ListWorkers, "ListWorkers");
   }
 
+  // Function management is served on the fast path only (swiftd checks
+  // the caller's uid there); a worker builds its RDMA resources and
+  // connects before RegisterFunction answers.
   absl::StatusOr<v1::RegisterFunctionResponse> RegisterFunction(
       const v1::RegisterFunctionRequest& request) override {
-    // A worker builds its RDMA resources and connects before answering.
-    return Call(&v1::Control::Stub::RegisterFunction, request,
-                "RegisterFunction", absl::Seconds(90));
+    v1::FastRequest call;
+    *call.mutable_register_function() = request;
+    SWIFT_ASSIGN_OR_RETURN(v1::FastResponse response,
+                           CallFastPath(std::move(call), "RegisterFunction"));
+    return std::move(*response.mutable_register_function());
+  }
+
+  absl::StatusOr<v1::UnregisterFunctionResponse> UnregisterFunction(
+      const std::string& name) override {
+    v1::FastRequest call;
+    call.mutable_unregister_function()->set_name(name);
+    SWIFT_ASSIGN_OR_RETURN(v1::FastResponse response,
+                           CallFastPath(std::move(call), "UnregisterFunction"));
+    return std::move(*response.mutable_unregister_function());
   }
 
   absl::StatusOr<v1::InvokeResponse> Invoke(
@@ -156,13 +171,9 @@ class GrpcClient final : public Client {
       // emulation) to every invocation; the fast path does not.
       v1::FastRequest call;
       *call.mutable_invoke() = request;
-      absl::StatusOr<v1::FastResponse> response = fast_path_->Call(call);
-      if (!response.ok()) {
-        return absl::Status(
-            response.status().code(),
-            absl::StrCat("Invoke: ", response.status().message()));
-      }
-      return std::move(*response->mutable_invoke());
+      SWIFT_ASSIGN_OR_RETURN(v1::FastResponse response,
+                             CallFastPath(std::move(call), "Invoke"));
+      return std::move(*response.mutable_invoke());
     }
     const absl::Duration function_timeout = absl::Milliseconds(
         request.timeout_ms() == 0 ? 10000 : request.timeout_ms());
@@ -234,6 +245,25 @@ class GrpcClient final : public Client {
     grpc::Status status = (stub_.get()->*method)(&context, request, &response);
     if (!status.ok()) {
       return FromGrpc(status, name);
+    }
+    return response;
+  }
+
+  // One call on the fast path; errors name `name`.
+  absl::StatusOr<v1::FastResponse> CallFastPath(v1::FastRequest request,
+                                                absl::string_view name) {
+    if (fast_path_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(name,
+                       ": needs swiftd's fast path, which is not open (connect "
+                       "with use_fast_path, to a swiftd that serves one)"));
+    }
+    absl::StatusOr<v1::FastResponse> response =
+        fast_path_->Call(std::move(request));
+    if (!response.ok()) {
+      return absl::Status(
+          response.status().code(),
+          absl::StrCat(name, ": ", response.status().message()));
     }
     return response;
   }

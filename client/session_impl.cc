@@ -4,8 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/unix_socket.h"
+#include "common/wire_micros.h"
 #include "common/verbs/qp_transitions.h"
 
 namespace swift {
@@ -13,6 +16,31 @@ namespace {
 
 std::string NameOrDefault(const std::string& name) {
   return name.empty() ? absl::StrCat("libswift-", getpid()) : name;
+}
+
+double MicrosSince(absl::Time start) {
+  return absl::ToDoubleMicroseconds(absl::Now() - start);
+}
+
+// `whole` minus the `part` of it another process measured; never negative
+// (each side rounds to whole microseconds).
+double Less(uint32_t whole, uint32_t part) {
+  return whole > part ? static_cast<double>(whole - part) : 0.0;
+}
+
+// The swiftds' and the application's parts of a connect (ConnectResult),
+// nested as measured: broker > peer call > remote serve > app wait > accept.
+void AddRemoteSteps(const v1::ConnectResult& result, double round_trip_us,
+                    ConnectSteps& steps) {
+  steps.to_swiftd_us = std::max(0.0, round_trip_us - result.broker_us());
+  steps.admission_us = result.admission_us();
+  steps.broker_us = Less(result.broker_us(),
+                         result.admission_us() + result.peer_call_us());
+  steps.peer_link_us = Less(result.peer_call_us(), result.remote_serve_us());
+  steps.remote_us =
+      Less(result.remote_serve_us(), result.remote_app_wait_us());
+  steps.to_app_us = Less(result.remote_app_wait_us(), result.app_accept_us());
+  steps.app_accept_us = result.app_accept_us();
 }
 
 // Moves an INIT QP to RTR toward `remote`, then to RTS.
@@ -131,7 +159,10 @@ absl::Status SessionImpl::CloseRemote(uint64_t connection_id) {
 absl::StatusOr<std::unique_ptr<Connection>> SessionImpl::Connect(
     const std::string& host, const std::string& service,
     absl::Duration timeout) {
+  ConnectSteps steps;
+  absl::Time step_start = absl::Now();
   absl::StatusOr<PooledQp> pooled = pool_->Take();
+  steps.pool_take_us = MicrosSince(step_start);
   if (!pooled.ok()) {
     return pooled.status();
   }
@@ -142,28 +173,35 @@ absl::StatusOr<std::unique_ptr<Connection>> SessionImpl::Connect(
   call->set_client_endpoint(verbs::EncodeEndpoint(EndpointOf(*pooled)));
   call->set_timeout_ms(static_cast<uint32_t>(
       std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout))));
+  step_start = absl::Now();
   absl::StatusOr<v1::FastResponse> response = fast_path_->Call(request);
+  const double round_trip_us = MicrosSince(step_start);
   if (!response.ok()) {
     // The QP never left INIT: it goes straight back.
     pool_->Return(*std::move(pooled));
     return response.status();
   }
   const uint64_t id = response->connect().connection_id();
+  AddRemoteSteps(response->connect(), round_trip_us, steps);
   absl::StatusOr<verbs::QpEndpoint> server =
       verbs::DecodeEndpoint(response->connect().server_endpoint());
+  step_start = absl::Now();
   absl::Status connected =
       server.ok() ? ConnectQp(*pooled, port_, *server) : server.status();
+  steps.transitions_us = MicrosSince(step_start);
   if (!connected.ok()) {
     (void)CloseRemote(id);
     pool_->Recycle(*std::move(pooled));
     return connected;
   }
-  return std::unique_ptr<Connection>(std::make_unique<ConnectionImpl>(
+  auto connection = std::make_unique<ConnectionImpl>(
       *std::move(pooled), mr_.get(), *server, id, [this, id](PooledQp qp) {
         absl::Status closed = CloseRemote(id);
         pool_->Recycle(std::move(qp));
         return closed;
-      }));
+      });
+  connection->set_connect_steps(steps);
+  return std::unique_ptr<Connection>(std::move(connection));
 }
 
 absl::StatusOr<std::unique_ptr<Listener>> SessionImpl::Listen(
@@ -280,6 +318,7 @@ void ListenerImpl::ReadLoop() {
 }
 
 void ListenerImpl::HandleAccept(const v1::AcceptEvent& accept) {
+  const absl::Time arrived = absl::Now();
   PooledQp pooled;
   {
     absl::MutexLock lock(&mu_);
@@ -294,12 +333,15 @@ void ListenerImpl::HandleAccept(const v1::AcceptEvent& accept) {
   reply->set_event_id(accept.event_id());
   absl::StatusOr<verbs::QpEndpoint> client =
       verbs::DecodeEndpoint(accept.client_endpoint());
+  const absl::Time transitions_start = absl::Now();
   absl::Status connected =
       pooled.qp == nullptr
           ? absl::NotFoundError(
                 absl::StrCat("QP ", accept.qpn(), " is not advertised here"))
           : (client.ok() ? ConnectQp(pooled, session_->port(), *client)
                          : client.status());
+  ConnectSteps steps;
+  steps.transitions_us = MicrosSince(transitions_start);
   reply->set_code(static_cast<int>(connected.code()));
   reply->set_message(std::string(connected.message()));
   if (connected.ok()) {
@@ -309,11 +351,13 @@ void ListenerImpl::HandleAccept(const v1::AcceptEvent& accept) {
         [this, id](PooledQp qp) {
           return ReleaseConnection(id, std::move(qp));
         });
+    connection->set_connect_steps(steps);
     absl::MutexLock lock(&mu_);
     live_[id] = connection.get();
     accepted_.push_back(std::move(connection));
   }
   // Answer first: the client waits on it. Then replace the QP taken.
+  reply->set_accept_us(WireMicros(absl::Now() - arrived));
   (void)SendUp(up);
   (void)Advertise(1);
 }

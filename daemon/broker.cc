@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
+#include "common/wire_micros.h"
 #include "glog/logging.h"
 
 namespace swift {
@@ -147,8 +148,10 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       result = peer.status();
       break;
     }
+    const absl::Time admitting = absl::Now();
     absl::StatusOr<AdmissionController::Ticket> ticket =
         admission_->Admit((*peer)->address, caller.channel_id, deadline);
+    const absl::Time admitted = absl::Now();
     if (!ticket.ok()) {
       result = ticket.status();
       break;
@@ -162,6 +165,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     request.set_client_connection_id(id);
     absl::StatusOr<peer::v1::ConnectResponse> response =
         CallConnect(**peer, request, deadline);
+    const absl::Duration peer_call = absl::Now() - admitted;
     if (response.ok()) {
       Connection connection;
       connection.view.id = id;
@@ -180,6 +184,12 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       v1::ConnectResult connected;
       connected.set_server_endpoint(response->server_endpoint());
       connected.set_connection_id(id);
+      connected.set_admission_us(WireMicros(admitted - admitting));
+      connected.set_peer_call_us(WireMicros(peer_call));
+      connected.set_remote_serve_us(response->serve_us());
+      connected.set_remote_app_wait_us(response->app_wait_us());
+      connected.set_app_accept_us(response->app_accept_us());
+      connected.set_broker_us(WireMicros(absl::Now() - start));
       return connected;
     }
     result = response.status();

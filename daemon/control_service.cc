@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/version.h"
 #include "daemon/api_version.h"
@@ -230,6 +231,15 @@ grpc::ServerUnaryReactor* ControlServiceImpl::ListConnections(
 namespace swift {
 namespace {
 
+// gRPC does not tell swiftd who calls on its Unix socket; deciding as whom
+// a function may run needs the kernel's word (the fast path's SO_PEERCRED).
+absl::Status ManagedOnFastPathOnly(absl::string_view call) {
+  return absl::PermissionDeniedError(absl::StrCat(
+      call,
+      " is served on swiftd's fast path only (libswift and swiftctl "
+      "use it), where swiftd knows the caller's uid"));
+}
+
 // Runs `call` (which blocks: worker start-up, a function) on one of the
 // worker manager's threads, and finishes the RPC from there, so that no
 // gRPC callback thread blocks.
@@ -262,10 +272,17 @@ grpc::ServerUnaryReactor* ControlServiceImpl::RegisterFunction(
   if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
     return FinishWith(context, status);
   }
-  WorkerManager* workers = sources_.workers;
-  return FinishLater<v1::RegisterFunctionResponse>(
-      context, workers, response,
-      [workers, request] { return workers->Register(*request); });
+  return FinishWith(context, ManagedOnFastPathOnly("RegisterFunction"));
+}
+
+grpc::ServerUnaryReactor* ControlServiceImpl::UnregisterFunction(
+    grpc::CallbackServerContext* context,
+    const v1::UnregisterFunctionRequest* request,
+    v1::UnregisterFunctionResponse* response) {
+  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
+    return FinishWith(context, status);
+  }
+  return FinishWith(context, ManagedOnFastPathOnly("UnregisterFunction"));
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::Invoke(

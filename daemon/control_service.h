@@ -80,6 +80,10 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
                                    const v1::InvokeRequest* request,
                                    v1::InvokeResponse* response) override;
 
+  grpc::ServerUnaryReactor* UnregisterFunction(
+      grpc::CallbackServerContext* context,
+      const v1::UnregisterFunctionRequest* request,
+      v1::UnregisterFunctionResponse* response) override;
   grpc::ServerUnaryReactor* ListWorkers(
       grpc::CallbackServerContext* context,
       const v1::ListWorkersRequest* request,

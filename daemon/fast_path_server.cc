@@ -91,6 +91,7 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
   if (getsockopt(connection.fd(), SOL_SOCKET, SO_PEERCRED, &credentials,
                  &length) == 0) {
     caller.uid = credentials.uid;
+    caller.gid = credentials.gid;
     caller.pid = credentials.pid;
   }
   bool greeted = false;

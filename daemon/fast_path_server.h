@@ -31,7 +31,10 @@ struct FastPathCaller {
   std::string client_name;
   int64_t pid = 0;
   // The peer's credentials from the kernel (SO_PEERCRED): trustworthy.
-  uid_t uid = 0;
+  // kUnknownId when the kernel did not say (never mistaken for root).
+  static constexpr uid_t kUnknownId = static_cast<uid_t>(-1);
+  uid_t uid = kUnknownId;
+  gid_t gid = static_cast<gid_t>(kUnknownId);
 };
 
 class FastPathServer final {

@@ -14,6 +14,48 @@ void SetStatus(const absl::Status& status, v1::FastResponse& response) {
 
 }  // namespace
 
+v1::FastResponse FastPathService::ManageFunction(
+    const FastPathCaller& caller, const v1::FastRequest& request) {
+  v1::FastResponse response;
+  if (workers_ == nullptr) {
+    SetStatus(absl::UnimplementedError("this swiftd runs no function workers"),
+              response);
+    return response;
+  }
+  if (caller.uid == FastPathCaller::kUnknownId) {
+    SetStatus(absl::PermissionDeniedError(
+                  "swiftd could not learn the caller's uid (SO_PEERCRED)"),
+              response);
+    return response;
+  }
+  const CallerCredentials credentials = {caller.uid, caller.gid};
+  if (request.has_unregister_function()) {
+    absl::StatusOr<v1::UnregisterFunctionResponse> stopped =
+        workers_->Unregister(
+            request.unregister_function().name(),
+            [&](const v1::RegisterFunctionRequest& registered) {
+              return AuthorizeUnregistration(credentials, registered);
+            });
+    if (stopped.ok()) {
+      *response.mutable_unregister_function() = *std::move(stopped);
+    } else {
+      SetStatus(stopped.status(), response);
+    }
+    return response;
+  }
+  v1::RegisterFunctionRequest registration = request.register_function();
+  absl::Status allowed = AuthorizeRegistration(credentials, registration);
+  absl::StatusOr<v1::RegisterFunctionResponse> registered =
+      allowed.ok() ? workers_->Register(registration)
+                   : absl::StatusOr<v1::RegisterFunctionResponse>(allowed);
+  if (registered.ok()) {
+    *response.mutable_register_function() = *std::move(registered);
+  } else {
+    SetStatus(registered.status(), response);
+  }
+  return response;
+}
+
 v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
                                          const v1::FastRequest& request) {
   v1::FastResponse response;
@@ -46,6 +88,9 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
       }
       return response;
     }
+    case v1::FastRequest::kRegisterFunction:
+    case v1::FastRequest::kUnregisterFunction:
+      return ManageFunction(caller, request);
     case v1::FastRequest::kInvoke: {
       if (workers_ == nullptr) {
         SetStatus(

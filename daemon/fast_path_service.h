@@ -5,6 +5,7 @@
 
 #include "daemon/broker.h"
 #include "daemon/fast_path_server.h"
+#include "daemon/function_access.h"
 #include "daemon/worker_manager.h"
 #include "proto/fast_path.pb.h"
 
@@ -27,6 +28,10 @@ class FastPathService final {
                           const v1::FastRequest& request);
 
  private:
+  // Register and unregister, authorized by the caller's credentials.
+  v1::FastResponse ManageFunction(const FastPathCaller& caller,
+                                  const v1::FastRequest& request);
+
   Broker* const broker_;
   WorkerManager* const workers_;
 };

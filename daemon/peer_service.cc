@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/version.h"
+#include "common/wire_micros.h"
 #include "daemon/grpc_status.h"
 #include "glog/logging.h"
 
@@ -55,6 +56,7 @@ grpc::Status PeerServiceImpl::Hello(grpc::ServerContext* context,
 
 absl::StatusOr<peer::v1::ConnectResponse> PeerServiceImpl::HandleConnect(
     const peer::v1::ConnectRequest& request, absl::Time deadline) {
+  const absl::Time start = absl::Now();
   if (absl::Status ok =
           CheckCaller(request.api_version(), request.expected_incarnation());
       !ok.ok()) {
@@ -76,6 +78,9 @@ absl::StatusOr<peer::v1::ConnectResponse> PeerServiceImpl::HandleConnect(
       verbs::EncodeEndpoint(accepted->server_endpoint));
   response.set_server_connection_id(accepted->connection_id);
   response.set_incarnation(incarnation_);
+  response.set_app_wait_us(WireMicros(accepted->app_wait));
+  response.set_app_accept_us(WireMicros(accepted->app_accept));
+  response.set_serve_us(WireMicros(absl::Now() - start));
   return response;
 }
 

@@ -115,6 +115,7 @@ void ServiceRegistry::HandleAcceptReply(Service& service,
     auto it = service.pending.find(reply.event_id());
     if (it != service.pending.end()) {
       it->second->done = true;
+      it->second->accept_us = reply.accept_us();
       it->second->status =
           reply.code() == 0
               ? absl::OkStatus()
@@ -207,6 +208,7 @@ absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
   event.mutable_accept()->set_connection_id(id);
   event.mutable_accept()->set_qpn(pooled.qpn);
   event.mutable_accept()->set_client_endpoint(verbs::EncodeEndpoint(client));
+  const absl::Time sent_at = absl::Now();
   absl::Status sent = SendDown(*service, event);
 
   absl::MutexLock lock(&mu_);
@@ -233,7 +235,8 @@ absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
   }
   ++service->accepted;
   connection_services_[id] = name;
-  return Accepted{pooled, id};
+  return Accepted{pooled, id, absl::Now() - sent_at,
+                  absl::Microseconds(pending->accept_us)};
 }
 
 absl::Status ServiceRegistry::Close(uint64_t connection_id) {

@@ -41,6 +41,10 @@ class ServiceRegistry final {
   struct Accepted {
     verbs::QpEndpoint server_endpoint;
     uint64_t connection_id = 0;
+    // From sending the AcceptEvent to the application's answer, and the
+    // application's own part of it (as it reported).
+    absl::Duration app_wait;
+    absl::Duration app_accept;
   };
 
   // `accept_timeout`: how long an application may take to move a QP to RTS.
@@ -81,6 +85,7 @@ class ServiceRegistry final {
   struct PendingAccept {
     bool done = false;
     absl::Status status;
+    uint32_t accept_us = 0;  // The application's reported time.
   };
   struct Service {
     std::string name;

@@ -124,6 +124,16 @@ absl::Status SwiftdServer::StartServing() {
     peer_service_ =
         std::make_unique<PeerServiceImpl>(incarnation_, options_.peer_address,
                                           PeerDevices(*devices_), &services_);
+    if (options_.peer_link) {
+      // Before the Peer API serves: every Hello must announce the link.
+      SWIFT_ASSIGN_OR_RETURN(HostPort link_address,
+                             ParseHostPort(options_.peer_address));
+      SWIFT_ASSIGN_OR_RETURN(
+          peer_link_, PeerLinkServer::Start(link_address, peer_service_.get()));
+      peer_service_->set_link_port(peer_link_->port());
+      LOG(INFO) << "Serving the peer link on " << link_address.host << ":"
+                << peer_link_->port();
+    }
     SWIFT_ASSIGN_OR_RETURN(peer_server_,
                            Listen(options_.peer_address, peer_service_.get()));
   }

@@ -30,7 +30,8 @@ struct TenantIdentity {
 
 // ResolveTenantIdentity()
 //
-// The identity for a worker asked to run as `uid`/`gid` (0 = as swiftd;
+// The identity for a worker asked to run as `uid`/`gid` (0 or swiftd's own
+// uid = as swiftd;
 // gid 0 with a uid means the user's primary group from the user
 // database). `sockets` are the swiftd socket files the worker connects to.
 // Errors: kPermissionDenied when swiftd is not root, kInvalidArgument when

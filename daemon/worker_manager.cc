@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,6 +124,19 @@ class WorkerManager::Process {
       return pending->status;
     }
     return pending->reply;
+  }
+
+  // Closes the control socket's sending side: the worker retires (kills
+  // its instances, returns its connections) and exits. Killed if it has
+  // not exited within `grace`.
+  void Stop(absl::Duration grace) {
+    shutdown(socket_.fd(), SHUT_WR);
+    absl::MutexLock lock(&mu_);
+    if (!mu_.AwaitWithTimeout(absl::Condition(&exited_), grace)) {
+      mu_.Unlock();
+      Kill();
+      mu_.Lock();
+    }
   }
 
   void Kill() {
@@ -470,6 +484,33 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
       static_cast<uint64_t>(std::chrono::duration<double, std::micro>(
                                 std::chrono::steady_clock::now() - start)
                                 .count()));
+  return response;
+}
+
+absl::StatusOr<v1::UnregisterFunctionResponse> WorkerManager::Unregister(
+    const std::string& name,
+    const std::function<absl::Status(const v1::RegisterFunctionRequest&)>&
+        authorize,
+    absl::Duration grace) {
+  std::shared_ptr<Process> worker;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = functions_.find(name);
+    if (it == functions_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no function '", name, "' is registered"));
+    }
+    SWIFT_RETURN_IF_ERROR(authorize(it->second.spec));
+    worker = std::move(it->second.worker);
+    functions_.erase(it);
+  }
+  v1::UnregisterFunctionResponse response;
+  if (worker != nullptr) {
+    response.set_worker_pid(worker->pid());
+    worker->Stop(grace);
+  }
+  LOG(INFO) << "Function '" << name << "' unregistered (worker pid "
+            << response.worker_pid() << " stopped)";
   return response;
 }
 

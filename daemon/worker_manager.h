@@ -67,6 +67,18 @@ class WorkerManager final {
   // worker is gone). Blocks until then.
   absl::StatusOr<v1::InvokeResponse> Invoke(const v1::InvokeRequest& request);
 
+  // Unregister()
+  //
+  // Stops the function's worker (it retires its instances and returns its
+  // connections; killed after `grace`) and forgets the function, if
+  // `authorize` (given its registration) allows. Invocations in flight fail
+  // with kUnavailable. kNotFound when no such function is registered.
+  absl::StatusOr<v1::UnregisterFunctionResponse> Unregister(
+      const std::string& name,
+      const std::function<absl::Status(const v1::RegisterFunctionRequest&)>&
+          authorize,
+      absl::Duration grace = absl::Seconds(5));
+
   // Runs `work` on one of the manager's threads (joined at Shutdown()),
   // for callers (gRPC callback handlers) that must not block. Work queues
   // when all threads are busy.

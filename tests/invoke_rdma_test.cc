@@ -200,6 +200,49 @@ TEST_F(InvokeRdmaTest, PrivateMemoryInAForkedInstanceIsRefused) {
       << refused.status();
 }
 
+TEST_F(InvokeRdmaTest, UnregisterStopsTheWorkerAndReturnsItsConnections) {
+  auto registered = client_->RegisterFunction(TestFunction("short_lived"));
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  auto invoked = InvokeFunction("short_lived", "write:short-lived",
+                                v1::InvokeRequest::FORK);
+  ASSERT_TRUE(invoked.ok()) << invoked.status();
+  const pid_t instance = static_cast<pid_t>(invoked->instance_pid());
+  // The connections swiftd B brokered for that worker.
+  const int64_t worker_pid = registered->worker_pid();
+  auto worker_connections = [&] {
+    int count = 0;
+    for (const auto& connection : b_.swiftd->broker()->Connections()) {
+      count += connection.client_pid == worker_pid ? 1 : 0;
+    }
+    return count;
+  };
+  EXPECT_GT(worker_connections(), 0);
+
+  auto stopped = client_->UnregisterFunction("short_lived");
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ(stopped->worker_pid(), registered->worker_pid());
+  // The worker and its instances are gone (reaped: no zombie either).
+  EXPECT_NE(kill(static_cast<pid_t>(registered->worker_pid()), 0), 0);
+  for (int i = 0; i < 50 && kill(instance, 0) == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_NE(kill(instance, 0), 0) << "instance " << instance << " lives on";
+  // Its brokered connections were closed with it.
+  for (int i = 0; i < 50 && worker_connections() > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(worker_connections(), 0);
+  EXPECT_EQ(InvokeFunction("short_lived", "echo:x", v1::InvokeRequest::FORK)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->UnregisterFunction("short_lived").status().code(),
+            absl::StatusCode::kNotFound);
+  // "f" is untouched.
+  auto other = Invoke("echo:still-here", v1::InvokeRequest::FORK);
+  ASSERT_TRUE(other.ok()) << other.status();
+}
+
 TEST_F(InvokeRdmaTest, UnknownFunctionIsNotFound) {
   v1::InvokeRequest request;
   request.set_function("nope");

@@ -388,7 +388,7 @@ for name, k in (("raw_warm", "raw_warm"), ("swift", "swift")):
                 continue
         row = {key: l.get(key) for key in ("p50_us", "p90_us", "p99_us", "min_us", "conn_per_s", "total", "ok", "failed", "wall_s")}
         if name == "swift":
-            row.update({key: l.get(key) for key in ("connect_p50_us", "verify_p50_us", "close_p50_us", "stuck")})
+            row.update({key: l.get(key) for key in ("connect_p50_us", "connect_steps_p50_us", "verify_p50_us", "close_p50_us", "stuck")})
             if l.get("failed") or l.get("stuck"):
                 problems.append(f"swift T={l['threads']}: {l.get('failed_by_reason')} stuck {l.get('stuck')}")
         else:
@@ -456,6 +456,7 @@ summary = {
     "speedup_vs_raw_new_process_incl_exec": ratio(at("raw_new_process", 1, "process_p50_us"), swift1),
     "swift_p50_us_t1": swift1,
     "swift_connect_p50_us_t1": at("swift", 1, "connect_p50_us"),
+    "swift_connect_steps_p50_us_t1": at("swift", 1, "connect_steps_p50_us"),
     "swift_verify_p50_us_t1": at("swift", 1, "verify_p50_us"),
     "swift_close_p50_us_t1": at("swift", 1, "close_p50_us"),
     "raw_new_process_p50_us_t1": at("raw_new_process", 1),

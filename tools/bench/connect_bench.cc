@@ -12,7 +12,10 @@
 // back (proof they landed), a compare, then Close(). Prints one JSON line:
 // latency percentiles from the start of Connect() to the verified bytes
 // (us; Close() is not in it: it is reported apart as close_p50_us), the
-// same split into connect and verify, connections per second (verified
+// same split into connect and verify, the connect split into its steps
+// (connect_steps_p50_us, see swift::ConnectSteps: pool, client<->swiftd,
+// broker, admission, peer link, remote swiftd, swiftd<->application, the
+// application's and this side's RTR/RTS), connections per second (verified
 // connections / wall time of the whole run, Close() included), and
 // failures by status code ("close:CODE" when only the Close() failed).
 // With --storm_deadline_s the connects run with that deadline and a
@@ -73,6 +76,24 @@ struct Outcome {
   double connect_us = 0;   // Connect().
   double verified_us = 0;  // Connect() + WRITE + READ + compare.
   double close_us = 0;     // Close().
+  swift::ConnectSteps steps;  // Connect(), step by step.
+};
+
+// The steps of swift::ConnectSteps, in path order, with their JSON names.
+struct StepField {
+  const char* name;
+  double swift::ConnectSteps::*field;
+};
+constexpr StepField kStepFields[] = {
+    {"pool_take", &swift::ConnectSteps::pool_take_us},
+    {"to_swiftd", &swift::ConnectSteps::to_swiftd_us},
+    {"broker", &swift::ConnectSteps::broker_us},
+    {"admission", &swift::ConnectSteps::admission_us},
+    {"peer_link", &swift::ConnectSteps::peer_link_us},
+    {"remote_swiftd", &swift::ConnectSteps::remote_us},
+    {"to_app", &swift::ConnectSteps::to_app_us},
+    {"app_accept", &swift::ConnectSteps::app_accept_us},
+    {"transitions", &swift::ConnectSteps::transitions_us},
 };
 
 absl::Status PostAndPoll(swift::Connection& connection, ibv_wr_opcode opcode,
@@ -129,6 +150,7 @@ Outcome OneConnection(swift::Session& session, int thread, int index,
     outcome.status = connection.status();
     return outcome;
   }
+  outcome.steps = (*connection)->connect_steps();
   outcome.status = [&]() -> absl::Status {
     swift::Connection& c = **connection;
     // Each thread owns a slice of both buffers.
@@ -259,6 +281,7 @@ int RunClient() {
 
   std::mutex mu;
   std::vector<double> latencies_us, connect_us, verify_us, close_us;
+  std::vector<std::vector<double>> steps_us(std::size(kStepFields));
   std::map<std::string, int> failures;
   std::atomic<int> running{threads};
   // When each thread's current connection began (ns since `start`, +1 so
@@ -286,6 +309,9 @@ int RunClient() {
           connect_us.push_back(outcome.connect_us);
           verify_us.push_back(outcome.verified_us - outcome.connect_us);
           close_us.push_back(outcome.close_us);
+          for (size_t s = 0; s < std::size(kStepFields); ++s) {
+            steps_us[s].push_back(outcome.steps.*kStepFields[s].field);
+          }
         } else {
           ++failures[absl::StrCat(
               outcome.closing ? "close:" : "",
@@ -340,6 +366,13 @@ int RunClient() {
   for (auto* samples : {&latencies_us, &connect_us, &verify_us, &close_us}) {
     std::sort(samples->begin(), samples->end());
   }
+  // Each step's own p50: they need not add up to connect_p50_us exactly.
+  std::vector<std::string> steps_p50;
+  for (size_t s = 0; s < std::size(kStepFields); ++s) {
+    std::sort(steps_us[s].begin(), steps_us[s].end());
+    steps_p50.push_back(absl::StrFormat("\"%s\": %.1f", kStepFields[s].name,
+                                        Percentile(steps_us[s], 0.5)));
+  }
   int failed = 0;
   std::vector<std::string> reasons;
   for (const auto& [reason, count] : failures) {
@@ -357,6 +390,7 @@ int RunClient() {
                    "\"min_us\": %.1f, \"max_us\": %.1f, "
                    "\"connect_p50_us\": %.1f, \"verify_p50_us\": %.1f, "
                    "\"close_p50_us\": %.1f, \"close_p99_us\": %.1f, "
+                   "\"connect_steps_p50_us\": {%s}, "
                    "\"wall_s\": %.3f, \"conn_per_s\": %.1f, "
                    "\"pool_hits\": %d, \"pool_misses\": %d, "
                    "\"pool_recycled\": %d}",
@@ -369,7 +403,7 @@ int RunClient() {
                    latencies_us.empty() ? 0.0 : latencies_us.back(),
                    Percentile(connect_us, 0.5), Percentile(verify_us, 0.5),
                    Percentile(close_us, 0.5), Percentile(close_us, 0.99),
-                   wall_s, latencies_us.size() / wall_s,
+                   absl::StrJoin(steps_p50, ", "), wall_s, latencies_us.size() / wall_s,
                    static_cast<int>(pool.hits), static_cast<int>(pool.misses),
                    static_cast<int>(pool.recycled))
             << std::endl;

@@ -242,15 +242,20 @@ std::string FormatWorkers(const v1::ListWorkersResponse& response) {
          peers.empty() ? "-" : absl::StrJoin(peers, ","),
          worker.library_path()});
   }
-  return FormatTable({"FUNCTION", "WORKER", "STATE", "INVOCATIONS", "FAILURES",
-                      "INSTANCES", "QP SETS", "FORKS", "UID", "PEERS",
-                      "LIBRARY"},
-                     rows);
+  return FormatTable(
+      {"FUNCTION", "WORKER", "STATE", "INVOCATIONS", "FAILURES", "INSTANCES",
+       "QP SETS", "FORKS", "UID", "PEERS", "LIBRARY"},
+      rows);
 }
 
 std::string FormatRegistered(const v1::RegisterFunctionResponse& registered) {
   return absl::StrCat("worker pid ", registered.worker_pid(), " ready in ",
                       registered.worker_startup_us(), " us\n");
+}
+
+std::string FormatUnregistered(
+    const v1::UnregisterFunctionResponse& unregistered) {
+  return absl::StrCat("worker pid ", unregistered.worker_pid(), " stopped\n");
 }
 
 std::string FormatInvoked(const v1::InvokeResponse& invoked) {

@@ -42,6 +42,8 @@ std::string FormatConnections(const v1::ListConnectionsResponse& connections);
 // `swiftctl workers`, `register` and `invoke`.
 std::string FormatWorkers(const v1::ListWorkersResponse& workers);
 std::string FormatRegistered(const v1::RegisterFunctionResponse& registered);
+std::string FormatUnregistered(
+    const v1::UnregisterFunctionResponse& unregistered);
 std::string FormatInvoked(const v1::InvokeResponse& invoked);
 
 // Any answer as JSON with the proto field names, all fields present, one

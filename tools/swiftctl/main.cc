@@ -84,6 +84,7 @@ constexpr char kUsage[] =
     "            [--user=U] [--memory_limit_bytes=N] [--spares=1]\n"
     "            [--max_instances=8] [--idle_timeout_ms=N] [--prepared=2]\n"
     "            start a function's worker (see swift/function.h)\n"
+    "  unregister NAME  stop a function's worker and forget the function\n"
     "  invoke NAME [--mode=fork|warm|cold] [--payload=TEXT]\n"
     "            run a function and print its result\n"
     "  version   swiftctl's own version and Control API version\n";
@@ -118,7 +119,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string command = arguments[1];
-  const bool takes_name = command == "invoke" || command == "register";
+  const bool takes_name =
+      command == "invoke" || command == "register" || command == "unregister";
   if (arguments.size() != (takes_name ? 3u : 2u)) {
     std::cerr << "swiftctl: '" << command << "' takes "
               << (takes_name ? "one function name" : "no arguments") << "\n"
@@ -136,7 +138,7 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> kCommands = {
       "status",      "devices", "peers",    "services", "pools",
-      "connections", "workers", "register", "invoke"};
+      "connections", "workers", "register", "invoke",   "unregister"};
   if (std::find(kCommands.begin(), kCommands.end(), command) ==
       kCommands.end()) {
     std::cerr << "swiftctl: unknown command '" << command << "'\n" << kUsage;
@@ -212,6 +214,10 @@ int main(int argc, char** argv) {
     }
     return Print((*client)->RegisterFunction(request),
                  &swift::swiftctl::FormatRegistered);
+  }
+  if (command == "unregister") {
+    return Print((*client)->UnregisterFunction(arguments[2]),
+                 &swift::swiftctl::FormatUnregistered);
   }
   if (command == "invoke") {
     swift::v1::InvokeRequest request;

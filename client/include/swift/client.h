@@ -88,6 +88,10 @@ class Client {
       const v1::RegisterFunctionRequest& request) = 0;
   virtual absl::StatusOr<v1::InvokeResponse> Invoke(
       const v1::InvokeRequest& request) = 0;
+  // UnregisterFunction(): stops the function's worker and forgets it.
+  // Root, or the user the function runs as, may.
+  virtual absl::StatusOr<v1::UnregisterFunctionResponse> UnregisterFunction(
+      const std::string& name) = 0;
   virtual absl::StatusOr<v1::ListWorkersResponse> ListWorkers() = 0;
 
   // Ping(): one round trip to swiftd and back over `transport`; `sequence`

@@ -57,6 +57,23 @@ struct RemoteMemory {
   uint32_t rkey = 0;
 };
 
+// ConnectSteps: where one brokered Connect()'s time went, in microseconds,
+// for benchmarks and diagnosis. Each part is measured by the process that
+// ran it (durations only: no clocks are compared across processes); the
+// parts add up to the whole Connect(). On the server side of a connection
+// only `transitions_us` is set.
+struct ConnectSteps {
+  double pool_take_us = 0;   // A QP in INIT from the pool (or created).
+  double to_swiftd_us = 0;   // Fast path round trip to the local swiftd.
+  double broker_us = 0;      // The local swiftd's own work.
+  double admission_us = 0;   // Waiting there for a handshake slot.
+  double peer_link_us = 0;   // Round trip between the two swiftds.
+  double remote_us = 0;      // The remote swiftd's own work.
+  double to_app_us = 0;      // Remote swiftd <-> the service application.
+  double app_accept_us = 0;  // The application's RTR and RTS.
+  double transitions_us = 0; // This side's RTR and RTS.
+};
+
 class Connection {
  public:
   virtual ~Connection() = default;
@@ -75,6 +92,8 @@ class Connection {
   virtual uint64_t id() const = 0;
   // True once the peer closed its side (server side only).
   virtual bool peer_closed() const = 0;
+  // Where the connect's time went (see ConnectSteps).
+  virtual ConnectSteps connect_steps() const = 0;
 
   // Close()
   //
