@@ -96,6 +96,7 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
   }
   bool greeted = false;
   bool service_channel = false;
+  bool function_channel = false;
   while (true) {
     absl::StatusOr<SeqpacketSocket::Message> message = connection.Receive();
     if (!message.ok()) {
@@ -108,6 +109,17 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
           0, absl::InvalidArgumentError("malformed fast path request"));
     } else if (!greeted) {
       absl::Status hello = CheckHello(request);
+      if (hello.ok() && request.hello().channel() == v1::FastHello::FUNCTION) {
+        // Handed over (or refused) now; either way this thread is done
+        // with the connection once it has answered.
+        function_channel = true;
+        caller.client_name = request.hello().client_name();
+        hello = handlers_.function_channel
+                    ? handlers_.function_channel(connection, caller,
+                                                 request.hello().function())
+                    : absl::UnimplementedError(
+                          "this swiftd runs no function workers");
+      }
       if (hello.ok()) {
         greeted = true;
         caller.client_name = request.hello().client_name();
@@ -130,8 +142,12 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
       handlers_.service(std::move(connection), caller);
       break;
     }
+    if (function_channel) {
+      break;
+    }
   }
-  if (greeted && !service_channel && handlers_.disconnected) {
+  if (greeted && !service_channel && !function_channel &&
+      handlers_.disconnected) {
     handlers_.disconnected(caller);
   }
   absl::MutexLock lock(&mu_);

@@ -47,6 +47,12 @@ class FastPathServer final {
         call;
     // Runs a SERVICE connection after its hello, until it closes.
     std::function<void(SeqpacketSocket, const FastPathCaller&)> service;
+    // Hands a FUNCTION connection to `function`'s worker (passing a copy
+    // of its fd), before swiftd answers the hello; an error is the hello's
+    // answer. swiftd then closes its copy.
+    std::function<absl::Status(const SeqpacketSocket&, const FastPathCaller&,
+                               const std::string& function)>
+        function_channel;
     // A CALLS connection ended (its process may be gone).
     std::function<void(const FastPathCaller&)> disconnected;
     // What the hello reply tells clients.

@@ -160,8 +160,8 @@ absl::Status SwiftdServer::StartServing() {
   SWIFT_ASSIGN_OR_RETURN(
       server_, Listen("unix:" + options_.socket_path, service_.get()));
 
-  fast_path_service_ = std::make_unique<FastPathService>(broker_.get(),
-                                                          workers_.get());
+  fast_path_service_ =
+      std::make_unique<FastPathService>(broker_.get(), workers_.get());
   FastPathServer::Handlers handlers;
   handlers.call = [this](const FastPathCaller& caller,
                          const v1::FastRequest& request) {
@@ -171,6 +171,14 @@ absl::Status SwiftdServer::StartServing() {
                             const FastPathCaller& caller) {
     services_.ServeChannel(std::move(channel), caller);
   };
+  if (workers_ != nullptr) {
+    handlers.function_channel = [this](const SeqpacketSocket& channel,
+                                       const FastPathCaller& caller,
+                                       const std::string& function) {
+      return workers_->AttachChannel(function, channel, caller.client_name,
+                                     caller.pid);
+    };
+  }
   if (broker_ != nullptr) {
     handlers.disconnected = [this](const FastPathCaller& caller) {
       broker_->CloseAllOf(caller.channel_id);

@@ -92,6 +92,17 @@ class WorkerManager::Process {
     return absl::OkStatus();
   }
 
+  // Sends the worker a client's direct channel (a copy of `fd`).
+  absl::Status SendChannel(int fd, const worker::v1::OpenChannel& open) {
+    worker::v1::WorkerDown down;
+    *down.mutable_open_channel() = open;
+    absl::MutexLock lock(&send_mu_);
+    if (!socket_.Send(down.SerializeAsString(), {fd}).ok()) {
+      return absl::UnavailableError("the function's worker has exited");
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<worker::v1::InvokeReply> Call(
       const worker::v1::InvokeRequest& request, absl::Duration timeout) {
     auto pending = std::make_shared<Pending>();
@@ -103,8 +114,10 @@ class WorkerManager::Process {
       pending_[request.id()] = pending;
     }
     {
+      worker::v1::WorkerDown down;
+      *down.mutable_invoke() = request;
       absl::MutexLock lock(&send_mu_);
-      if (absl::Status sent = socket_.Send(request.SerializeAsString());
+      if (absl::Status sent = socket_.Send(down.SerializeAsString());
           !sent.ok()) {
         absl::MutexLock state_lock(&mu_);
         pending_.erase(request.id());
@@ -487,6 +500,31 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
   return response;
 }
 
+absl::Status WorkerManager::AttachChannel(const std::string& function,
+                                          const SeqpacketSocket& channel,
+                                          const std::string& client_name,
+                                          int64_t client_pid) {
+  std::shared_ptr<Process> worker;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = functions_.find(function);
+    if (it == functions_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no function '", function, "' is registered"));
+    }
+    worker = it->second.worker;
+  }
+  if (worker == nullptr || worker->exited()) {
+    return absl::UnavailableError(
+        absl::StrCat("the worker of function '", function,
+                     "' has exited; register the function again"));
+  }
+  worker::v1::OpenChannel open;
+  open.set_client_name(client_name);
+  open.set_client_pid(client_pid);
+  return worker->SendChannel(channel.fd(), open);
+}
+
 absl::StatusOr<v1::UnregisterFunctionResponse> WorkerManager::Unregister(
     const std::string& name,
     const std::function<absl::Status(const v1::RegisterFunctionRequest&)>&
@@ -559,8 +597,11 @@ std::vector<v1::WorkerInfo> WorkerManager::List() const {
     info.set_state(function.worker == nullptr  ? "starting"
                    : function.worker->exited() ? "exited"
                                                : "ready");
-    info.set_invocations(function.invocations);
-    info.set_failures(function.failures);
+    const worker::v1::WorkerStats direct = function.worker != nullptr
+                                               ? function.worker->stats()
+                                               : worker::v1::WorkerStats();
+    info.set_invocations(function.invocations + direct.channel_invocations());
+    info.set_failures(function.failures + direct.channel_failures());
     *info.mutable_peers() = function.spec.peers();
     info.set_max_instances(
         function.spec.max_instances() == 0 ? 8 : function.spec.max_instances());

@@ -79,6 +79,17 @@ class WorkerManager final {
           authorize,
       absl::Duration grace = absl::Seconds(5));
 
+  // AttachChannel()
+  //
+  // Hands a client's direct channel (a copy of `channel`'s fd) to the
+  // worker of `function`, which then serves the client's WARM and FORK
+  // invocations on it without swiftd. kNotFound (no such function),
+  // kUnavailable (its worker has exited).
+  absl::Status AttachChannel(const std::string& function,
+                             const SeqpacketSocket& channel,
+                             const std::string& client_name,
+                             int64_t client_pid);
+
   // Runs `work` on one of the manager's threads (joined at Shutdown()),
   // for callers (gRPC callback handlers) that must not block. Work queues
   // when all threads are busy.

@@ -4,6 +4,7 @@
 // brokered to the sink. Cold, warm and fork invocations; a crashing,
 // hanging, failing and a private-memory function; 1,000 forks.
 #include <dirent.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -241,6 +242,49 @@ TEST_F(InvokeRdmaTest, UnregisterStopsTheWorkerAndReturnsItsConnections) {
   // "f" is untouched.
   auto other = Invoke("echo:still-here", v1::InvokeRequest::FORK);
   ASSERT_TRUE(other.ok()) << other.status();
+}
+
+TEST_F(InvokeRdmaTest, InvocationsGoStraightToTheWorkerAndAreCounted) {
+  for (int i = 0; i < 5; ++i) {
+    auto invoked = Invoke(absl::StrCat("echo:", i),
+                          i % 2 == 0 ? v1::InvokeRequest::FORK
+                                     : v1::InvokeRequest::WARM);
+    ASSERT_TRUE(invoked.ok()) << invoked.status();
+    EXPECT_EQ(invoked->result(), std::to_string(i));
+  }
+  // swiftd saw none of them; the worker reports them.
+  v1::WorkerInfo info;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto workers = client_->ListWorkers();
+    ASSERT_TRUE(workers.ok()) << workers.status();
+    info = workers->workers(0);
+    if (info.invocations() == 5) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(info.invocations(), 5u);
+  EXPECT_EQ(info.failures(), 0u);
+}
+
+TEST_F(InvokeRdmaTest, AKilledWorkerIsReportedNotWaitedFor) {
+  ASSERT_TRUE(Invoke("echo:before", v1::InvokeRequest::FORK).ok());
+  ASSERT_EQ(kill(static_cast<pid_t>(worker_pid_), SIGKILL), 0);
+  // The idle channel to it is dead: the client finds out and asks swiftd,
+  // which knows the worker has exited.
+  absl::Status status;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    status = Invoke("echo:after", v1::InvokeRequest::FORK).status();
+    if (absl::IsUnavailable(status) &&
+        absl::StrContains(status.message(), "register the function again")) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(
+      absl::StrContains(status.message(), "register the function again"))
+      << status;
 }
 
 TEST_F(InvokeRdmaTest, UnknownFunctionIsNotFound) {

@@ -216,7 +216,17 @@ void Worker::SendUp(const worker::v1::WorkerUp& up) {
   (void)control_.Send(up.SerializeAsString());
 }
 
-void Worker::Reply(worker::v1::InvokeReply reply) {
+void Worker::Reply(uint64_t channel_id, worker::v1::InvokeReply reply) {
+  if (channel_id != kSwiftd) {
+    ++channel_invocations_;
+    channel_failures_ += reply.code() != 0 ? 1 : 0;
+    auto it = channels_.find(channel_id);
+    if (it != channels_.end()) {
+      // A client gone meanwhile: its channel closes on the next poll.
+      (void)it->second->socket.Send(reply.SerializeAsString());
+    }
+    return;
+  }
   worker::v1::WorkerUp up;
   *up.mutable_reply() = std::move(reply);
   *up.mutable_reply()->mutable_stats() = reported_ = Stats();
@@ -240,6 +250,9 @@ worker::v1::WorkerStats Worker::Stats() {
   }
   stats.set_forks(forks_);
   stats.set_spare_hits(spare_hits_);
+  stats.set_channel_invocations(channel_invocations_);
+  stats.set_channel_failures(channel_failures_);
+  stats.set_channels(static_cast<uint32_t>(channels_.size()));
   return stats;
 }
 
@@ -354,6 +367,9 @@ absl::StatusOr<Worker::Instance*> Worker::StartInstance(
     for (const auto& other : instances_) {
       ::close(other->socket->fd());
     }
+    for (const auto& [id, channel] : channels_) {
+      ::close(channel->socket.fd());
+    }
     pair->first = SeqpacketSocket(UniqueFd());
     RunChild(std::move(pair->second), instance->connections,
              std::move(shared_lkeys), first);
@@ -441,15 +457,25 @@ void Worker::TopUpSpares() {
   }
 }
 
-void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
+void Worker::HandleRequest(const worker::v1::InvokeRequest& request,
+                           uint64_t channel_id) {
+  if (channel_id != kSwiftd && request.mode() == worker::v1::COLD) {
+    Reply(channel_id,
+          ErrorReply(request.id(),
+                     absl::InvalidArgumentError(
+                         "cold invocations go through swiftd (they start a "
+                         "new worker), not a direct channel")));
+    return;
+  }
   if (options_.cold) {
     std::vector<Connection*> views;
     {
       absl::MutexLock lock(&mu_);
       if (prepared_.empty()) {
-        Reply(ErrorReply(
-            request.id(),
-            absl::InternalError("the cold worker has no connected QPs left")));
+        Reply(channel_id,
+              ErrorReply(request.id(),
+                         absl::InternalError(
+                             "the cold worker has no connected QPs left")));
         return;
       }
       for (const auto& connection : prepared_.front()) {
@@ -463,25 +489,33 @@ void Worker::HandleRequest(const worker::v1::InvokeRequest& request) {
                      : ErrorReply(request.id(), runtime.status());
     reply.set_instance_pid(getpid());
     reply.set_served_by(worker::v1::COLD);
-    Reply(std::move(reply));
+    Reply(channel_id, std::move(reply));
     return;
   }
   // WARM: an instance that has run; FORK (and WARM without one): a spare,
   // else a child forked now.
+  Instance* instance = nullptr;
   if (request.mode() == worker::v1::WARM) {
     if (Instance* idle = FindIdle(/*fresh=*/false);
         idle != nullptr && Dispatch(*idle, request, worker::v1::WARM).ok()) {
-      return;
+      instance = idle;
     }
   }
-  if (Instance* spare = FindIdle(/*fresh=*/true);
-      spare != nullptr && Dispatch(*spare, request, worker::v1::FORK).ok()) {
-    return;
+  if (instance == nullptr) {
+    if (Instance* spare = FindIdle(/*fresh=*/true);
+        spare != nullptr && Dispatch(*spare, request, worker::v1::FORK).ok()) {
+      instance = spare;
+    }
   }
-  if (absl::StatusOr<Instance*> forked = StartInstance(&request);
-      !forked.ok()) {
-    Reply(ErrorReply(request.id(), forked.status()));
+  if (instance == nullptr) {
+    absl::StatusOr<Instance*> forked = StartInstance(&request);
+    if (!forked.ok()) {
+      Reply(channel_id, ErrorReply(request.id(), forked.status()));
+      return;
+    }
+    instance = *forked;
   }
+  instance->channel_id = channel_id;
 }
 
 void Worker::Reap(Instance& instance, const absl::Status& reason) {
@@ -500,7 +534,7 @@ void Worker::Reap(Instance& instance, const absl::Status& reason) {
     worker::v1::InvokeReply reply = ErrorReply(instance.request_id, status);
     reply.set_instance_pid(instance.pid);
     reply.set_served_by(instance.mode);
-    Reply(std::move(reply));
+    Reply(instance.channel_id, std::move(reply));
   }
   instance.pid = -1;
   // The child is gone: its QPs are the worker's again. Closing recycles
@@ -535,7 +569,39 @@ void Worker::HandleInstanceReadable(Instance& instance) {
   instance.busy = false;
   last_activity_ = absl::Now();
   instance.idle_since = absl::Now();
-  Reply(std::move(reply));
+  Reply(instance.channel_id, std::move(reply));
+}
+
+void Worker::OpenChannel(const worker::v1::OpenChannel& open,
+                         std::vector<UniqueFd> fds) {
+  if (fds.size() != 1 || options_.cold) {
+    return;  // Dropped: the client sees its channel close.
+  }
+  channels_[next_channel_id_++] =
+      std::make_unique<Channel>(Channel{SeqpacketSocket(std::move(fds[0])),
+                                        open.client_name(), open.client_pid()});
+}
+
+void Worker::HandleChannelReadable(uint64_t channel_id) {
+  auto it = channels_.find(channel_id);
+  if (it == channels_.end()) {
+    return;
+  }
+  absl::StatusOr<SeqpacketSocket::Message> message =
+      it->second->socket.Receive();
+  if (!message.ok()) {
+    // The client closed its channel: a reply still due is dropped.
+    channels_.erase(it);
+    return;
+  }
+  last_activity_ = absl::Now();
+  worker::v1::InvokeRequest request;
+  if (!request.ParseFromString(message->data)) {
+    Reply(channel_id,
+          ErrorReply(0, absl::InvalidArgumentError("malformed request")));
+    return;
+  }
+  HandleRequest(request, channel_id);
 }
 
 void Worker::ExpireInstances() {
@@ -585,6 +651,11 @@ absl::Status Worker::Run() {
     for (const auto& instance : instances_) {
       fds.push_back({instance->socket->fd(), POLLIN, 0});
     }
+    std::vector<uint64_t> polled_channels;
+    for (const auto& [id, channel] : channels_) {
+      fds.push_back({channel->socket.fd(), POLLIN, 0});
+      polled_channels.push_back(id);
+    }
     // Wake for the next deadline or idle expiry, at least every second.
     int timeout_ms = 1000;
     const absl::Time now = absl::Now();
@@ -608,23 +679,34 @@ absl::Status Worker::Run() {
     if (ready < 0 && errno != EINTR) {
       return absl::InternalError(absl::StrCat("poll: ", strerror(errno)));
     }
-    for (size_t i = 1; i < fds.size(); ++i) {
-      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
-          instances_[i - 1]->pid > 0) {
-        HandleInstanceReadable(*instances_[i - 1]);
+    const size_t polled_instances = instances_.size();
+    auto readable = [&](size_t i) {
+      return (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+    };
+    for (size_t i = 0; i < polled_instances; ++i) {
+      if (readable(i + 1) && instances_[i]->pid > 0) {
+        HandleInstanceReadable(*instances_[i]);
       }
     }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    for (size_t i = 0; i < polled_channels.size(); ++i) {
+      if (readable(1 + polled_instances + i)) {
+        HandleChannelReadable(polled_channels[i]);
+      }
+    }
+    if (readable(0)) {
       absl::StatusOr<SeqpacketSocket::Message> message = control_.Receive();
-      worker::v1::InvokeRequest request;
+      worker::v1::WorkerDown down;
       if (!message.ok()) {
         return absl::OkStatus();  // swiftd closed us: retire.
       }
       last_activity_ = absl::Now();
-      if (!request.ParseFromString(message->data)) {
-        Reply(ErrorReply(0, absl::InvalidArgumentError("malformed request")));
+      if (!down.ParseFromString(message->data)) {
+        Reply(kSwiftd,
+              ErrorReply(0, absl::InvalidArgumentError("malformed request")));
+      } else if (down.has_open_channel()) {
+        OpenChannel(down.open_channel(), std::move(message->fds));
       } else {
-        HandleRequest(request);
+        HandleRequest(down.invoke(), kSwiftd);
         if (options_.cold) {
           return absl::OkStatus();
         }

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -71,6 +72,13 @@ class Worker final {
 
  private:
   using ConnectionSet = std::vector<std::unique_ptr<Connection>>;
+  // The channel id of requests that came from swiftd.
+  static constexpr uint64_t kSwiftd = 0;
+  struct Channel {
+    SeqpacketSocket socket;
+    std::string client_name;
+    int64_t client_pid = 0;
+  };
   struct Instance {
     pid_t pid = -1;
     std::unique_ptr<SeqpacketSocket> socket;
@@ -84,6 +92,8 @@ class Worker final {
     bool retiring = false;
     uint64_t request_id = 0;
     worker::v1::InvokeMode mode = worker::v1::FORK;
+    // Where its reply goes: kSwiftd or a direct channel.
+    uint64_t channel_id = 0;
     absl::Time started;
     absl::Time deadline;
     absl::Time idle_since;
@@ -96,7 +106,14 @@ class Worker final {
   absl::StatusOr<ConnectionSet> TakePrepared(bool connect_if_none);
   // The background thread: refills prepared_, closes retired sets.
   void MaintainLoop();
-  void HandleRequest(const worker::v1::InvokeRequest& request);
+  // Serves `request` from swiftd (kSwiftd) or a direct channel; the reply
+  // goes back the way the request came.
+  void HandleRequest(const worker::v1::InvokeRequest& request,
+                     uint64_t channel_id);
+  // A client's direct channel, handed over by swiftd (its fd in `fds`).
+  void OpenChannel(const worker::v1::OpenChannel& open,
+                   std::vector<UniqueFd> fds);
+  void HandleChannelReadable(uint64_t channel_id);
   // Forks an instance: it runs `first` at once, or, when `first` is null,
   // waits as a spare. Retires the longest-idle instance when
   // max_instances are alive.
@@ -125,8 +142,9 @@ class Worker final {
   int LiveInstances() const;
   void Reap(Instance& instance, const absl::Status& reason);
   void ExpireInstances();
-  // Sends `reply` to swiftd, with the worker's stats.
-  void Reply(worker::v1::InvokeReply reply);
+  // Sends `reply` to swiftd with the worker's stats (kSwiftd), or on the
+  // direct channel `channel_id` if it is still open.
+  void Reply(uint64_t channel_id, worker::v1::InvokeReply reply);
   worker::v1::WorkerStats Stats();
   // Tells swiftd the stats when they changed since they were last sent.
   void ReportStatsIfChanged();
@@ -145,6 +163,11 @@ class Worker final {
   absl::Time spare_retry_at_ = absl::InfinitePast();
   uint64_t forks_ = 0;
   uint64_t spare_hits_ = 0;
+  // Clients' direct channels, by id (from 1).
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Channel>> channels_;
+  uint64_t next_channel_id_ = 1;
+  uint64_t channel_invocations_ = 0;
+  uint64_t channel_failures_ = 0;
   worker::v1::WorkerStats reported_;
 
   absl::Mutex mu_;
