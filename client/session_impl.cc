@@ -1,6 +1,7 @@
 // SessionImpl and ListenerImpl; see session_impl.h and swift/session.h.
 #include "client/session_impl.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +18,15 @@ namespace {
 std::string NameOrDefault(const std::string& name) {
   return name.empty() ? absl::StrCat("libswift-", getpid()) : name;
 }
+
+// Reader threads per listener: accepts in flight at the application at
+// once. Two keep both CPUs of a small host busy with RTR/RTS; more would
+// only contend for them (and a device serializes its own QP commands).
+constexpr int kAcceptThreads = 2;
+
+// How long the advertiser waits after failing to take QPs (e.g. at the
+// device's QP limit) before it tries again.
+constexpr absl::Duration kAdvertiseRetry = absl::Milliseconds(10);
 
 double MicrosSince(absl::Time start) {
   return absl::ToDoubleMicroseconds(absl::Now() - start);
@@ -225,7 +235,7 @@ absl::StatusOr<std::unique_ptr<Listener>> ListenerImpl::Create(
     return channel.status();
   }
   std::unique_ptr<ListenerImpl> listener(
-      new ListenerImpl(session, *std::move(channel), service));
+      new ListenerImpl(session, *std::move(channel), service, backlog));
   v1::ServiceUp up;
   up.mutable_listen()->set_service(service);
   for (int i = 0; i < backlog; ++i) {
@@ -252,15 +262,40 @@ absl::StatusOr<std::unique_ptr<Listener>> ListenerImpl::Create(
         static_cast<absl::StatusCode>(down.listen_reply().code()),
         down.listen_reply().message());
   }
-  listener->reader_ = std::thread([raw = listener.get()] { raw->ReadLoop(); });
+  if (absl::Status started = listener->StartThreads(); !started.ok()) {
+    return started;
+  }
   return std::unique_ptr<Listener>(std::move(listener));
 }
 
+absl::Status ListenerImpl::StartThreads() {
+  for (int i = 0; i < kAcceptThreads; ++i) {
+    const int fd = fcntl(channel_.fd(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      return absl::ErrnoToStatus(errno, "dup of the service channel");
+    }
+    readers_.emplace_back(
+        [this, receiver = SeqpacketSocket(UniqueFd(fd))]() mutable {
+          ReadLoop(std::move(receiver));
+        });
+  }
+  advertiser_ = std::thread([this] { AdvertiseLoop(); });
+  return absl::OkStatus();
+}
+
 ListenerImpl::~ListenerImpl() {
-  // Wakes the reader; swiftd unregisters the service when the channel ends.
+  // Wakes the readers (shutdown acts on the socket, so on their dups too);
+  // swiftd unregisters the service when the channel ends.
   shutdown(channel_.fd(), SHUT_RDWR);
-  if (reader_.joinable()) {
-    reader_.join();
+  for (std::thread& reader : readers_) {
+    reader.join();
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (advertiser_.joinable()) {
+    advertiser_.join();
   }
   std::deque<std::unique_ptr<ConnectionImpl>> unclaimed;
   {
@@ -283,22 +318,68 @@ absl::Status ListenerImpl::SendUp(const v1::ServiceUp& up) {
 
 absl::Status ListenerImpl::Advertise(int count) {
   v1::ServiceUp up;
-  for (int i = 0; i < count; ++i) {
+  absl::Status taken;
+  int advertising = 0;
+  for (; advertising < count; ++advertising) {
     absl::StatusOr<PooledQp> pooled = session_->pool().Take();
     if (!pooled.ok()) {
-      return pooled.status();
+      taken = pooled.status();
+      break;
     }
     up.mutable_add_endpoints()->add_endpoints(
         verbs::EncodeEndpoint(session_->EndpointOf(*pooled)));
     absl::MutexLock lock(&mu_);
     advertised_[pooled->qp->qpn()] = *std::move(pooled);
   }
-  return SendUp(up);
+  if (advertising < count) {
+    absl::MutexLock lock(&mu_);
+    owed_ += count - advertising;
+  }
+  // The QPs taken are advertised even when the rest could not be.
+  if (advertising > 0) {
+    if (absl::Status sent = SendUp(up); !sent.ok()) {
+      return sent;
+    }
+  }
+  return taken;
 }
 
-void ListenerImpl::ReadLoop() {
+absl::Status ListenerImpl::AdvertiseOwed() {
+  int count;
+  {
+    absl::MutexLock lock(&mu_);
+    count = owed_;
+    owed_ = 0;
+  }
+  return count > 0 ? Advertise(count) : absl::OkStatus();
+}
+
+void ListenerImpl::AdvertiseLoop() {
+  auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || channel_closed_;
+  };
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || channel_closed_ || owed_ > 0;
+  };
   while (true) {
-    absl::StatusOr<SeqpacketSocket::Message> message = channel_.Receive();
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(&ready));
+      if (ended()) {
+        return;
+      }
+    }
+    if (AdvertiseOwed().ok()) {
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&ended), kAdvertiseRetry);
+  }
+}
+
+void ListenerImpl::ReadLoop(SeqpacketSocket receiver) {
+  while (true) {
+    absl::StatusOr<SeqpacketSocket::Message> message = receiver.Receive();
     v1::ServiceDown down;
     if (!message.ok() || !down.ParseFromString(message->data)) {
       break;
@@ -313,6 +394,8 @@ void ListenerImpl::ReadLoop() {
       }
     }
   }
+  // One reader ending (swiftd went away, or sent garbage) ends them all.
+  shutdown(channel_.fd(), SHUT_RDWR);
   absl::MutexLock lock(&mu_);
   channel_closed_ = true;
 }
@@ -356,10 +439,20 @@ void ListenerImpl::HandleAccept(const v1::AcceptEvent& accept) {
     live_[id] = connection.get();
     accepted_.push_back(std::move(connection));
   }
-  // Answer first: the client waits on it. Then replace the QP taken.
+  // Answer first: the client waits on it. Then the QP taken is owed: the
+  // advertiser replaces it, batched with the burst's others, unless swiftd's
+  // pool runs low, when it is replaced right here.
   reply->set_accept_us(WireMicros(absl::Now() - arrived));
   (void)SendUp(up);
-  (void)Advertise(1);
+  bool refill_now;
+  {
+    absl::MutexLock lock(&mu_);
+    ++owed_;
+    refill_now = static_cast<int>(advertised_.size()) < (backlog_ + 1) / 2;
+  }
+  if (refill_now) {
+    (void)AdvertiseOwed();
+  }
 }
 
 absl::Status ListenerImpl::ReleaseConnection(uint64_t id, PooledQp pooled) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -60,6 +61,15 @@ class SessionImpl final : public Session {
   std::unique_ptr<QpPool> pool_;
 };
 
+// ListenerImpl: a service's SERVICE channel to swiftd.
+//
+// Threads: kAcceptThreads readers take events off the channel, each moving
+// its own event's QP to RTR and RTS and answering it (verbs allow modify_qp
+// on different QPs at once), so a burst of connects does not queue behind
+// one reader; an advertiser thread replaces the QPs accepts took, in one
+// AddEndpoints per burst, off the accept path. An accept refills inline
+// only when fewer than half the backlog is still advertised, so that swiftd's
+// pool does not run dry (a dry pool refuses clients: kResourceExhausted).
 class ListenerImpl final : public Listener {
  public:
   // Opens the service channel and advertises `backlog` QPs of `session`,
@@ -75,32 +85,46 @@ class ListenerImpl final : public Listener {
 
  private:
   ListenerImpl(SessionImpl* session, SeqpacketSocket channel,
-               std::string service)
+               std::string service, int backlog)
       : session_(session),
         channel_(std::move(channel)),
-        service_(std::move(service)) {}
+        service_(std::move(service)),
+        backlog_(backlog) {}
 
-  // Takes QPs from the session pool and advertises them to swiftd.
+  // Starts the reader and advertiser threads (after the ListenReply).
+  absl::Status StartThreads();
+  // Takes `count` QPs from the session pool and advertises them to swiftd
+  // in one message; those it could not take are owed again.
   absl::Status Advertise(int count);
+  // Advertises every QP owed (taken by accepts, not yet replaced).
+  absl::Status AdvertiseOwed();
   absl::Status SendUp(const v1::ServiceUp& up);
-  void ReadLoop();
+  // `receiver` is this reader's own descriptor of the channel (a dup: each
+  // SeqpacketSocket receives into its own buffer).
+  void ReadLoop(SeqpacketSocket receiver);
+  void AdvertiseLoop();
   void HandleAccept(const v1::AcceptEvent& accept);
   absl::Status ReleaseConnection(uint64_t id, PooledQp pooled);
 
   SessionImpl* const session_;
   SeqpacketSocket channel_;
   const std::string service_;
+  const int backlog_;
   absl::Mutex send_mu_;  // One ServiceUp at a time on channel_.
-  std::thread reader_;
+  std::vector<std::thread> readers_;
+  std::thread advertiser_;
 
   absl::Mutex mu_;
   // Advertised QPs by QPN, until swiftd hands one to a client.
   absl::flat_hash_map<uint32_t, PooledQp> advertised_ ABSL_GUARDED_BY(mu_);
+  // QPs accepts took and the advertiser has yet to replace.
+  int owed_ ABSL_GUARDED_BY(mu_) = 0;
   // Accepted connections not yet taken by Accept().
   std::deque<std::unique_ptr<ConnectionImpl>> accepted_ ABSL_GUARDED_BY(mu_);
   // Live connections by id, to mark them closed by the peer.
   absl::flat_hash_map<uint64_t, ConnectionImpl*> live_ ABSL_GUARDED_BY(mu_);
   bool channel_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // The destructor runs.
 };
 
 }  // namespace swift

@@ -3,6 +3,10 @@
 
 #include <grpcpp/client_context.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
@@ -90,7 +94,7 @@ Broker::~Broker() {
 
 void Broker::CloserLoop() {
   while (true) {
-    Connection connection;
+    std::vector<Connection> batch;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -100,13 +104,12 @@ void Broker::CloserLoop() {
       if (to_close_.empty()) {
         return;  // Stopping, and nothing left to tell.
       }
-      connection = std::move(to_close_.front());
-      to_close_.pop_front();
+      while (!to_close_.empty() && batch.size() < PeerLinkClient::kMaxPipelined) {
+        batch.push_back(std::move(to_close_.front()));
+        to_close_.pop_front();
+      }
     }
-    if (absl::Status closed = CloseRemote(connection); !closed.ok()) {
-      LOG(WARNING) << "Telling " << connection.view.peer << " that connection "
-                   << connection.view.id << " closed: " << closed;
-    }
+    CloseRemote(std::move(batch));
   }
 }
 
@@ -208,17 +211,55 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
   return result;
 }
 
-absl::Status Broker::CloseRemote(const Connection& connection) {
-  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
-      peers_->Get(connection.view.peer, absl::Now() + default_timeout_);
-  if (!peer.ok()) {
-    return peer.status();
+void Broker::CloseRemote(std::vector<Connection> connections) {
+  // By peer, in the order the closes came.
+  std::vector<std::pair<std::string, std::vector<Connection>>> by_peer;
+  for (Connection& connection : connections) {
+    auto same = std::find_if(by_peer.begin(), by_peer.end(), [&](auto& group) {
+      return group.first == connection.view.peer;
+    });
+    if (same == by_peer.end()) {
+      by_peer.emplace_back(connection.view.peer, std::vector<Connection>());
+      same = by_peer.end() - 1;
+    }
+    same->second.push_back(std::move(connection));
   }
-  peer::v1::CloseRequest request;
-  request.set_api_version(kControlApiVersion);
-  request.set_expected_incarnation(connection.peer_incarnation);
-  request.set_server_connection_id(connection.view.server_connection_id);
-  return CallClose(**peer, request, absl::Now() + default_timeout_);
+  for (auto& [address, group] : by_peer) {
+    const absl::Time deadline = absl::Now() + default_timeout_;
+    std::vector<absl::Status> closed(group.size());
+    absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
+        peers_->Get(address, deadline);
+    if (!peer.ok()) {
+      std::fill(closed.begin(), closed.end(), peer.status());
+    } else if ((*peer)->link != nullptr) {
+      std::vector<peer::v1::LinkRequest> requests(group.size());
+      for (size_t i = 0; i < group.size(); ++i) {
+        peer::v1::CloseRequest* request = requests[i].mutable_close();
+        request->set_api_version(kControlApiVersion);
+        request->set_expected_incarnation(group[i].peer_incarnation);
+        request->set_server_connection_id(
+            group[i].view.server_connection_id);
+      }
+      closed = (*peer)->link->CallPipelined(std::move(requests), deadline);
+      for (absl::Status& status : closed) {
+        status = FromLink(status, address);
+      }
+    } else {
+      for (size_t i = 0; i < group.size(); ++i) {
+        peer::v1::CloseRequest request;
+        request.set_api_version(kControlApiVersion);
+        request.set_expected_incarnation(group[i].peer_incarnation);
+        request.set_server_connection_id(group[i].view.server_connection_id);
+        closed[i] = CallClose(**peer, request, deadline);
+      }
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!closed[i].ok()) {
+        LOG(WARNING) << "Telling " << address << " that connection "
+                     << group[i].view.id << " closed: " << closed[i];
+      }
+    }
+  }
 }
 
 absl::Status Broker::Close(uint64_t id) {

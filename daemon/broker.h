@@ -52,8 +52,8 @@ class Broker final {
          absl::Duration default_timeout = absl::Seconds(10));
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
-  // Finishes the remote closes still queued (each bounded by the default
-  // timeout), then stops the closer thread.
+  // Finishes the remote closes still queued (each batch bounded by the
+  // default timeout), then stops the closer thread.
   ~Broker();
 
   // Connect()
@@ -84,7 +84,9 @@ class Broker final {
     uint64_t peer_incarnation = 0;
   };
 
-  absl::Status CloseRemote(const Connection& connection);
+  // Tells `connections`' peers of their close: per peer, one pipelined
+  // batch over its lean link (or one gRPC call each); logs failures.
+  void CloseRemote(std::vector<Connection> connections);
   // One Connect/Close to `peer`: over its lean link when it has one, else
   // over gRPC.
   static absl::StatusOr<peer::v1::ConnectResponse> CallConnect(
@@ -103,7 +105,9 @@ class Broker final {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<uint64_t, Connection> connections_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
-  // Connections whose remote side still has to hear of the close.
+  // Connections whose remote side still has to hear of the close; the
+  // closer thread takes them in batches, so a burst of closes costs the
+  // peer link about one round trip, not one each.
   std::deque<Connection> to_close_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread closer_;

@@ -122,14 +122,28 @@ void PeerLinkServer::Shutdown() {
       +[](int* running) { return *running == 0; }, &running_));
 }
 
-absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
-    peer::v1::LinkRequest request, absl::Time deadline) {
+namespace {
+
+// The time left until `deadline` as a request's timeout_ms.
+uint32_t TimeoutMs(absl::Duration left) {
+  return static_cast<uint32_t>(std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(left) + 1, 1, UINT32_MAX));
+}
+
+absl::Status AnswerStatus(const peer::v1::LinkResponse& response) {
+  return response.code() == 0
+             ? absl::OkStatus()
+             : absl::Status(static_cast<absl::StatusCode>(response.code()),
+                            response.message());
+}
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> PeerLinkClient::TakeConnection(absl::Time deadline) {
   const absl::Duration left = deadline - absl::Now();
   if (left <= absl::ZeroDuration()) {
     return absl::DeadlineExceededError("no time left for the peer link call");
   }
-  request.set_timeout_ms(static_cast<uint32_t>(
-      std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, UINT32_MAX)));
   UniqueFd connection;
   {
     absl::MutexLock lock(&mu_);
@@ -150,12 +164,27 @@ absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
       !timeout.ok()) {
     return timeout;
   }
+  return connection;
+}
+
+void PeerLinkClient::ReturnConnection(UniqueFd connection) {
+  absl::MutexLock lock(&mu_);
+  idle_.push_back(std::move(connection));
+}
+
+absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
+    peer::v1::LinkRequest request, absl::Time deadline) {
+  absl::StatusOr<UniqueFd> connection = TakeConnection(deadline);
+  if (!connection.ok()) {
+    return connection.status();
+  }
+  request.set_timeout_ms(TimeoutMs(deadline - absl::Now()));
   if (absl::Status sent =
-          SendFrame(connection.get(), request.SerializeAsString());
+          SendFrame(connection->get(), request.SerializeAsString());
       !sent.ok()) {
     return sent;
   }
-  absl::StatusOr<std::string> frame = RecvFrame(connection.get());
+  absl::StatusOr<std::string> frame = RecvFrame(connection->get());
   if (!frame.ok()) {
     return frame.status();
   }
@@ -163,15 +192,52 @@ absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
   if (!response.ParseFromString(*frame)) {
     return absl::InternalError("malformed peer link response");
   }
-  {
-    absl::MutexLock lock(&mu_);
-    idle_.push_back(std::move(connection));
-  }
-  if (response.code() != 0) {
-    return absl::Status(static_cast<absl::StatusCode>(response.code()),
-                        response.message());
+  ReturnConnection(*std::move(connection));
+  if (absl::Status answer = AnswerStatus(response); !answer.ok()) {
+    return answer;
   }
   return response;
+}
+
+std::vector<absl::Status> PeerLinkClient::CallPipelined(
+    std::vector<peer::v1::LinkRequest> requests, absl::Time deadline) {
+  std::vector<absl::Status> statuses;
+  statuses.reserve(requests.size());
+  absl::StatusOr<UniqueFd> connection = TakeConnection(deadline);
+  absl::Status transport = connection.status();
+  size_t sent = 0;
+  if (transport.ok()) {
+    const uint32_t timeout_ms = TimeoutMs(deadline - absl::Now());
+    for (; sent < requests.size() && transport.ok(); ++sent) {
+      requests[sent].set_timeout_ms(timeout_ms);
+      transport =
+          SendFrame(connection->get(), requests[sent].SerializeAsString());
+    }
+    if (!transport.ok()) {
+      --sent;  // That one may be half sent: its answer will not come.
+    }
+  }
+  // Every request sent is answered, in order, even after a send failed.
+  for (size_t answered = 0; answered < sent; ++answered) {
+    absl::StatusOr<std::string> frame = RecvFrame(connection->get());
+    if (!frame.ok()) {
+      transport = frame.status();
+      break;
+    }
+    peer::v1::LinkResponse response;
+    if (!response.ParseFromString(*frame)) {
+      transport = absl::InternalError("malformed peer link response");
+      break;
+    }
+    statuses.push_back(AnswerStatus(response));
+  }
+  if (transport.ok()) {
+    ReturnConnection(*std::move(connection));
+  }
+  while (statuses.size() < requests.size()) {
+    statuses.push_back(transport);
+  }
+  return statuses;
 }
 
 }  // namespace swift

@@ -74,7 +74,23 @@ class PeerLinkClient final {
   absl::StatusOr<peer::v1::LinkResponse> Call(peer::v1::LinkRequest request,
                                               absl::Time deadline);
 
+  // CallPipelined()
+  //
+  // Sends all of `requests` on one connection before reading any answer
+  // (the server answers a connection's frames in order), so a batch costs
+  // about one round trip and one wake-up instead of one each. Returns one
+  // status per request, in order: the peer's answer, or the transport error
+  // (for every request left unanswered; the connection is then dropped).
+  // Keep batches small (kMaxPipelined): nothing is read until all is sent.
+  std::vector<absl::Status> CallPipelined(
+      std::vector<peer::v1::LinkRequest> requests, absl::Time deadline);
+  static constexpr size_t kMaxPipelined = 64;
+
  private:
+  // An idle connection, or a new one, set to give up at `deadline`.
+  absl::StatusOr<UniqueFd> TakeConnection(absl::Time deadline);
+  void ReturnConnection(UniqueFd connection);
+
   const HostPort address_;
   absl::Mutex mu_;
   std::vector<UniqueFd> idle_ ABSL_GUARDED_BY(mu_);

@@ -6,8 +6,10 @@
 
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/seqpacket_socket.h"
 #include "common/unix_socket.h"
 #include "common/verbs/endpoint.h"
@@ -238,6 +240,82 @@ TEST_F(BrokerRdmaTest, RecycledQpCarriesDataOnReuse) {
     ASSERT_TRUE((*connection)->Close().ok());
   }
   EXPECT_GE(client->pool_stats().recycled, 1u);
+}
+
+// A burst of concurrent connects to a listener with a small backlog: the
+// listener accepts them on several threads and replaces the QPs they took
+// in the background, yet swiftd's pool never runs dry (no connect is
+// refused), and the burst of closes that follows (batched over the peer
+// link) reaches every accepted connection and leaves the pool whole.
+TEST_F(BrokerRdmaTest, BurstOfConnectsAndClosesKeepsTheServicePoolWhole) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  constexpr int kBacklog = 8;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 6;
+  auto server = SessionOn(a_, kBacklog, 2 * kBacklog);
+  auto client = SessionOn(b_, kThreads, 2 * kThreads);
+  ASSERT_TRUE(server && client);
+  auto listener = server->Listen("burst", kBacklog);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+
+  std::vector<std::unique_ptr<Connection>> connections;
+  absl::Mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto connection = client->Connect(a_.peer_address(), "burst");
+        absl::MutexLock lock(&mu);
+        EXPECT_TRUE(connection.ok()) << connection.status();
+        if (connection.ok()) {
+          connections.push_back(*std::move(connection));
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  ASSERT_EQ(connections.size(), static_cast<size_t>(kThreads * kPerThread));
+  std::vector<std::unique_ptr<Connection>> accepted;
+  for (size_t i = 0; i < connections.size(); ++i) {
+    auto connection = (*listener)->Accept(absl::Seconds(10));
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    accepted.push_back(*std::move(connection));
+  }
+  // Every connection works: the client writes into the server's buffer.
+  for (size_t i = 0; i < connections.size(); ++i) {
+    ASSERT_TRUE(WriteTo(*connections[i], absl::StrCat("c", i), 64 * i).ok());
+  }
+  // (All of the server's connections share its session buffer.)
+  const char* server_buffer = reinterpret_cast<char*>(accepted[0]->buffer());
+  for (size_t i = 0; i < connections.size(); ++i) {
+    const std::string expected = absl::StrCat("c", i);
+    EXPECT_EQ(std::string(server_buffer + 64 * i, expected.size()), expected);
+  }
+
+  // Closed all at once: every accepted connection hears of its close.
+  for (auto& connection : connections) {
+    ASSERT_TRUE(connection->Close().ok());
+  }
+  for (auto& connection : accepted) {
+    for (int i = 0; i < 500 && !connection->peer_closed(); ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    EXPECT_TRUE(connection->peer_closed()) << connection->id();
+  }
+  const auto stats = a_.swiftd->services().Stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].accepted, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(stats[0].refused, 0u);
+  EXPECT_EQ(stats[0].connections, 0);
+  // Every QP an accept took was replaced.
+  for (int i = 0; i < 500 && a_.swiftd->services().Stats()[0].pooled < kBacklog;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(a_.swiftd->services().Stats()[0].pooled, kBacklog);
+  EXPECT_TRUE(b_.swiftd->broker()->Connections().empty());
 }
 
 }  // namespace
