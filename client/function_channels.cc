@@ -8,21 +8,11 @@
 #include "client/fast_path_client.h"
 #include "common/version.h"
 #include "proto/fast_path.pb.h"
+#include "proto/invoke_reply.h"
 #include "proto/worker.pb.h"
 
 namespace swift {
 namespace {
-
-v1::InvokeRequest::Mode ToApiMode(worker::v1::InvokeMode mode) {
-  switch (mode) {
-    case worker::v1::COLD:
-      return v1::InvokeRequest::COLD;
-    case worker::v1::WARM:
-      return v1::InvokeRequest::WARM;
-    default:
-      return v1::InvokeRequest::FORK;
-  }
-}
 
 // How long past the function's own timeout a caller waits for the worker
 // (which enforces that timeout) before giving up on it.
@@ -112,20 +102,7 @@ absl::StatusOr<v1::InvokeResponse> FunctionChannels::Invoke(
                      "': the function's worker exited during the invocation"));
   }
   Return(function, std::move(channel));
-  if (reply.code() != 0) {
-    return absl::Status(
-        static_cast<absl::StatusCode>(reply.code()),
-        absl::StrCat("function '", function, "': ", reply.message()));
-  }
-  v1::InvokeResponse response;
-  response.set_result(reply.result());
-  response.set_served_by(ToApiMode(reply.served_by()));
-  response.set_instance_pid(reply.instance_pid());
-  response.set_function_us(reply.function_us());
-  response.set_worker_us(reply.worker_us());
-  response.set_total_us(reply.worker_us());
-  response.set_spare(reply.spare());
-  return response;
+  return ToInvokeResponse(reply, function);
 }
 
 }  // namespace swift

@@ -19,6 +19,7 @@
 #include "common/unix_socket.h"
 #include "daemon/tenant_identity.h"
 #include "glog/logging.h"
+#include "proto/invoke_reply.h"
 
 namespace swift {
 namespace {
@@ -36,17 +37,6 @@ absl::Status ReplyStatus(const worker::v1::InvokeReply& reply) {
              ? absl::OkStatus()
              : absl::Status(static_cast<absl::StatusCode>(reply.code()),
                             reply.message());
-}
-
-v1::InvokeRequest::Mode ToApiMode(worker::v1::InvokeMode mode) {
-  switch (mode) {
-    case worker::v1::COLD:
-      return v1::InvokeRequest::COLD;
-    case worker::v1::WARM:
-      return v1::InvokeRequest::WARM;
-    default:
-      return v1::InvokeRequest::FORK;
-  }
 }
 
 }  // namespace
@@ -475,25 +465,21 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
                                                             : worker::v1::FORK);
     reply = worker->Call(call, timeout);
   }
-  absl::Status status = reply.ok() ? ReplyStatus(*reply) : reply.status();
-  if (!status.ok()) {
+  absl::StatusOr<v1::InvokeResponse> response =
+      reply.ok() ? ToInvokeResponse(*reply, request.function())
+                 : absl::StatusOr<v1::InvokeResponse>(absl::Status(
+                       reply.status().code(),
+                       absl::StrCat("function '", request.function(),
+                                    "': ", reply.status().message())));
+  if (!response.ok()) {
     absl::MutexLock lock(&mu_);
     auto it = functions_.find(request.function());
     if (it != functions_.end()) {
       ++it->second.failures;
     }
-    return absl::Status(status.code(),
-                        absl::StrCat("function '", request.function(),
-                                     "': ", status.message()));
+    return response;
   }
-  v1::InvokeResponse response;
-  response.set_result(reply->result());
-  response.set_served_by(ToApiMode(reply->served_by()));
-  response.set_instance_pid(reply->instance_pid());
-  response.set_function_us(reply->function_us());
-  response.set_worker_us(reply->worker_us());
-  response.set_spare(reply->spare());
-  response.set_total_us(
+  response->set_total_us(
       static_cast<uint64_t>(std::chrono::duration<double, std::micro>(
                                 std::chrono::steady_clock::now() - start)
                                 .count()));
