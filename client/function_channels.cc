@@ -85,7 +85,10 @@ absl::StatusOr<v1::InvokeResponse> FunctionChannels::Invoke(
           absl::StrCat("function '", function, "': its worker has exited"));
     }
     // Else an idle channel to a worker stopped since: never delivered, so
-    // safe to send again on a fresh one.
+    // safe to send again on a fresh one. The other idle channels lead to
+    // the same stopped worker.
+    absl::MutexLock lock(&mu_);
+    idle_.erase(function);
   }
   pollfd ready = {channel->fd(), POLLIN, 0};
   const int waited =

@@ -106,6 +106,7 @@ absl::StatusOr<Worker::ConnectionSet> Worker::ConnectSet() {
 }
 
 absl::Status Worker::Start() {
+  worker_pid_ = getpid();
   if (!options_.cold) {
     // Fork mode relies on the kernel copying pinned pages at fork.
     if (absl::Status fork_ok = CheckCopyOnForkKernel(); !fork_ok.ok()) {
@@ -269,7 +270,11 @@ void Worker::RunChild(SeqpacketSocket socket, const ConnectionSet& connections,
                       absl::flat_hash_set<uint32_t> shared_lkeys,
                       const worker::v1::InvokeRequest* first) {
   // An instance outlives no worker: its QPs are the worker's to recycle.
+  // (Checked after arming too: the worker may have died before.)
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != worker_pid_) {
+    _exit(0);
+  }
   std::vector<Connection*> views;
   for (const auto& connection : connections) {
     views.push_back(connection.get());

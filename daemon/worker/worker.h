@@ -151,6 +151,7 @@ class Worker final {
   void SendUp(const worker::v1::WorkerUp& up);
 
   const Options options_;
+  pid_t worker_pid_ = 0;
   SeqpacketSocket control_;
   std::unique_ptr<Session> session_;
   void* library_ = nullptr;
