@@ -90,9 +90,11 @@ absl::StatusOr<PrefaultStats> PrefaultForkedChild(pid_t parent) {
   }
   UniqueFd own(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
   const std::string parent_path = absl::StrCat("/proc/", parent, "/pagemap");
+  // The parent's may be closed to us (another uid, not dumpable): then
+  // only our own pages are taken care of.
   UniqueFd parents(open(parent_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!own.valid() || !parents.valid()) {
-    return ErrnoStatus(errno, "open(pagemap)");
+  if (!own.valid()) {
+    return ErrnoStatus(errno, "open(/proc/self/pagemap)");
   }
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   PrefaultStats stats;
@@ -112,7 +114,7 @@ absl::StatusOr<PrefaultStats> PrefaultForkedChild(pid_t parent) {
         return copied.status();
       }
       stats.copied_pages += *copied;
-    } else if (IsFileBacked(entry)) {
+    } else if (IsFileBacked(entry) && parents.valid()) {
       absl::StatusOr<size_t> mapped = ForEachRun(
           parents.get(), entry.begin, entry.end, page,
           [](uint64_t e) { return (e & kPresent) != 0; }, MADV_POPULATE_READ);

@@ -35,8 +35,10 @@ struct PrefaultStats {
 //
 // In a child of `parent`: copies now every private writable page it still
 // shares with its parent, and maps every file-backed read-only or
-// executable page that `parent` has mapped. Errors: the errno of reading
-// /proc (pagemap), kUnimplemented when the kernel lacks MADV_POPULATE_*.
+// executable page that `parent` has mapped (skipped when `parent`'s
+// pagemap is closed to this process). Errors: the errno of reading our own
+// /proc maps or pagemap, kUnimplemented when the kernel lacks
+// MADV_POPULATE_*.
 absl::StatusOr<PrefaultStats> PrefaultForkedChild(pid_t parent);
 
 }  // namespace swift
