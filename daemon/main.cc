@@ -37,6 +37,10 @@ ABSL_FLAG(std::vector<std::string>, peers, {},
 ABSL_FLAG(std::string, worker_binary, "",
           "The swift_worker binary functions run in; default: swift_worker "
           "beside swiftd (or in worker/ beside it).");
+ABSL_FLAG(std::string, state_dir, "/var/lib/swift",
+          "Directory (created 0700) where registered functions are kept, so "
+          "that swiftd restores them when it restarts; empty: keep them in "
+          "memory only.");
 ABSL_FLAG(int, max_handshakes_per_peer, 8,
           "Connection handshakes in flight toward one peer.");
 ABSL_FLAG(int, max_handshakes, 32, "Connection handshakes in flight in all.");
@@ -95,7 +99,7 @@ int main(int argc, char** argv) {
       "swiftd: the Swift RDMA control-plane daemon.\n"
       "Usage: swiftd [--socket=PATH] [--socket_mode=0660] [--socket_group=G]\n"
       "              [--devices=rxe0] [--peer_address=IP:PORT]\n"
-      "              [--peers=name=IP:PORT,...]\n"
+      "              [--peers=name=IP:PORT,...] [--state_dir=DIR]\n"
       "Logging: GLOG_v=1 for per-request logs, GLOG_log_dir=DIR for files.");
   absl::ParseCommandLine(argc, argv);
   if (std::getenv("GLOG_log_dir") == nullptr) {
@@ -125,6 +129,7 @@ int main(int argc, char** argv) {
   options.peer_address = absl::GetFlag(FLAGS_peer_address);
   options.worker_binary = absl::GetFlag(FLAGS_worker_binary);
   options.peer_link = absl::GetFlag(FLAGS_peer_link);
+  options.state_dir = absl::GetFlag(FLAGS_state_dir);
   if (options.worker_binary.empty()) {
     options.worker_binary = DefaultWorkerBinary();
   }

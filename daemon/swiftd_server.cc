@@ -142,6 +142,19 @@ absl::Status SwiftdServer::StartServing() {
     WorkerManager::Options worker_options;
     worker_options.worker_binary = options_.worker_binary;
     worker_options.swiftd_socket = options_.socket_path;
+    if (!options_.state_dir.empty()) {
+      absl::StatusOr<std::unique_ptr<FunctionStore>> store =
+          FunctionStore::Open(options_.state_dir);
+      if (store.ok()) {
+        function_store_ = *std::move(store);
+      } else {
+        // Not fatal: swiftd still serves; only restarts lose functions.
+        LOG(ERROR) << "Registered functions will not survive a restart of "
+                      "swiftd: cannot use the state directory (--state_dir): "
+                   << store.status();
+      }
+    }
+    worker_options.store = function_store_.get();
     workers_ = std::make_unique<WorkerManager>(worker_options);
   }
 
@@ -195,6 +208,15 @@ absl::Status SwiftdServer::StartServing() {
   SWIFT_RETURN_IF_ERROR(SecureSocket(fast_path_path_, options_.socket_mode,
                                      options_.socket_group));
   server_->GetHealthCheckService()->SetServingStatus(true);
+  if (function_store_ != nullptr) {
+    // Now that the sockets serve: restored workers connect to them.
+    std::vector<v1::RegisterFunctionRequest> stored =
+        function_store_->LoadAll();
+    LOG(INFO) << "Keeping registered functions in "
+              << function_store_->directory() << "; restoring " << stored.size()
+              << " of them";
+    workers_->Restore(std::move(stored));
+  }
   return absl::OkStatus();
 }
 

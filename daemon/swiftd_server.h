@@ -22,6 +22,7 @@
 #include "daemon/device_cache.h"
 #include "daemon/fast_path_server.h"
 #include "daemon/fast_path_service.h"
+#include "daemon/function_store.h"
 #include "daemon/peer_directory.h"
 #include "daemon/peer_link.h"
 #include "daemon/peer_service.h"
@@ -50,6 +51,9 @@ struct SwiftdOptions {
   absl::Duration accept_timeout = absl::Seconds(5);
   // The swift_worker binary functions run in; empty: no function workers.
   std::string worker_binary;
+  // Where registered functions are kept so that they survive a restart
+  // (FunctionStore); empty: in memory only.
+  std::string state_dir;
 };
 
 class SwiftdServer final {
@@ -60,7 +64,10 @@ class SwiftdServer final {
   // devices, serves the Peer API on `peer_address` (if given), and the
   // Control API, gRPC health checking and server
   // reflection on `options.socket_path`, and the fast path beside it
-  // (FastPathSocketPath()). Returns once serving. Fails with
+  // (FastPathSocketPath()). With workers and a state_dir, begins
+  // restoring the functions stored there (in the background: they do not
+  // delay Start()); a state_dir that cannot be used is logged and
+  // functions are then kept in memory only. Returns once serving. Fails with
   // kAlreadyExists when another swiftd serves on the path, with the socket
   // preparation's or the device list's error, kNotFound for a device in
   // `devices` that does not exist, or kUnavailable when gRPC cannot listen.
@@ -108,7 +115,9 @@ class SwiftdServer final {
   std::unique_ptr<PeerServiceImpl> peer_service_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<PeerLinkServer> peer_link_;
-  // Function workers (null without a worker binary).
+  // Function workers (null without a worker binary), and where their
+  // registrations are kept (null without a usable state_dir).
+  std::unique_ptr<FunctionStore> function_store_;
   std::unique_ptr<WorkerManager> workers_;
   // Local APIs.
   std::unique_ptr<ControlServiceImpl> service_;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,31 @@ struct ExecReport {
   int stage = 0;
   int error = 0;
 };
+
+// What Invoke() and AttachChannel() say about a function Restore() has not
+// brought back yet.
+absl::Status StillRestoring(const std::string& function) {
+  return absl::UnavailableError(absl::StrCat(
+      "function '", function,
+      "' is being restored after swiftd restarted and has no worker yet "
+      "(`swiftctl workers` shows its state); try again shortly"));
+}
+
+// What Register() says about a name Restore() is bringing back.
+absl::Status BeingRestored(const std::string& function) {
+  return absl::AlreadyExistsError(absl::StrCat(
+      "function '", function,
+      "' is being restored after swiftd restarted (`swiftctl workers` shows "
+      "its state); unregister it first to register it anew"));
+}
+
+absl::Status LibraryReadable(const std::string& library_path) {
+  if (access(library_path.c_str(), R_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("no readable function library at ", library_path));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ReplyStatus(const worker::v1::InvokeReply& reply) {
   return reply.code() == 0
@@ -260,7 +286,8 @@ WorkerManager::~WorkerManager() { Shutdown(); }
 
 absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
     const v1::RegisterFunctionRequest& spec, bool cold,
-    worker::v1::WorkerReady* ready) {
+    worker::v1::WorkerReady* ready,
+    const std::function<void(std::shared_ptr<Process>)>& started) {
   if (access(options_.worker_binary.c_str(), X_OK) != 0) {
     return absl::NotFoundError(
         absl::StrCat("the worker binary ", options_.worker_binary,
@@ -366,19 +393,22 @@ absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
         ": ", strerror(report.error)));
   }
   auto process = std::make_shared<Process>(pid, std::move(ours));
-  absl::Status started = process->AwaitStartup(options_.startup_timeout, ready);
-  if (!started.ok() && spec.memory_limit_bytes() > 0 &&
-      (absl::IsInternal(started) || absl::IsResourceExhausted(started))) {
+  if (started) {
+    started(process);
+  }
+  absl::Status startup = process->AwaitStartup(options_.startup_timeout, ready);
+  if (!startup.ok() && spec.memory_limit_bytes() > 0 &&
+      (absl::IsInternal(startup) || absl::IsResourceExhausted(startup))) {
     // The likeliest cause of a worker dying or failing to map at startup.
     return absl::Status(
-        started.code(),
-        absl::StrCat(started.message(),
+        startup.code(),
+        absl::StrCat(startup.message(),
                      " (memory_limit_bytes=", spec.memory_limit_bytes(),
                      " may be too small: the worker maps its device, "
                      "threads and libraries within it)"));
   }
-  if (!started.ok()) {
-    return started;
+  if (!startup.ok()) {
+    return startup;
   }
   return process;
 }
@@ -390,9 +420,11 @@ absl::StatusOr<v1::RegisterFunctionResponse> WorkerManager::Register(
     return absl::InvalidArgumentError(
         "a function needs a name and an absolute library_path");
   }
-  if (access(request.library_path().c_str(), R_OK) != 0) {
-    return absl::NotFoundError(absl::StrCat("no readable function library at ",
-                                            request.library_path()));
+  SWIFT_RETURN_IF_ERROR(LibraryReadable(request.library_path()));
+  if (options_.store != nullptr &&
+      FunctionStore::FileName(request.name()).empty()) {
+    // Refused before its worker starts, rather than after.
+    return options_.store->Save(request);
   }
   {
     absl::MutexLock lock(&mu_);
@@ -400,6 +432,9 @@ absl::StatusOr<v1::RegisterFunctionResponse> WorkerManager::Register(
       return absl::UnavailableError("swiftd is shutting down");
     }
     auto it = functions_.find(request.name());
+    if (it != functions_.end() && it->second.restoring) {
+      return BeingRestored(request.name());
+    }
     if (it != functions_.end() && it->second.worker != nullptr &&
         !it->second.worker->exited()) {
       return absl::AlreadyExistsError(absl::StrCat(
@@ -415,10 +450,34 @@ absl::StatusOr<v1::RegisterFunctionResponse> WorkerManager::Register(
                         absl::StrCat("function '", request.name(),
                                      "': ", worker.status().message()));
   }
+  // `worker` outlives the lock: one that is not kept is killed (by its
+  // destructor) after the lock is released.
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) {
+    return absl::UnavailableError("swiftd is shutting down");
+  }
+  if (auto it = functions_.find(request.name());
+      it != functions_.end() && it->second.restoring) {
+    // Restore() took the name while this worker started.
+    return BeingRestored(request.name());
+  }
+  if (options_.store != nullptr) {
+    // Under the lock, so that a racing Unregister() cannot delete the file
+    // before it is written (and the function come back after a restart).
+    if (absl::Status saved = options_.store->Save(request); !saved.ok()) {
+      LOG(ERROR) << "Function '" << request.name()
+                 << "' not registered: cannot store it: " << saved;
+      return absl::Status(
+          saved.code(),
+          absl::StrCat("function '", request.name(),
+                       "' was not registered: swiftd could not store it in ",
+                       options_.store->directory(),
+                       " to restore it after a restart: ", saved.message()));
+    }
+  }
   LOG(INFO) << "Function '" << request.name() << "' ready: worker pid "
             << (*worker)->pid() << ", started in " << ready.startup_us()
             << " us with " << ready.ready_connections() << " connection(s)";
-  absl::MutexLock lock(&mu_);
   Function& function = functions_[request.name()];
   function.spec = request;
   function.worker = *std::move(worker);
@@ -440,6 +499,9 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
     if (it == functions_.end()) {
       return absl::NotFoundError(
           absl::StrCat("no function '", request.function(), "' is registered"));
+    }
+    if (it->second.restoring && request.mode() != v1::InvokeRequest::COLD) {
+      return StillRestoring(request.function());
     }
     spec = it->second.spec;
     worker = it->second.worker;
@@ -498,6 +560,9 @@ absl::Status WorkerManager::AttachChannel(const std::string& function,
       return absl::NotFoundError(
           absl::StrCat("no function '", function, "' is registered"));
     }
+    if (it->second.restoring) {
+      return StillRestoring(function);
+    }
     worker = it->second.worker;
   }
   if (worker == nullptr || worker->exited()) {
@@ -517,6 +582,8 @@ absl::StatusOr<v1::UnregisterFunctionResponse> WorkerManager::Unregister(
         authorize,
     absl::Duration grace) {
   std::shared_ptr<Process> worker;
+  std::shared_ptr<Process> starting;
+  bool restoring = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = functions_.find(name);
@@ -525,7 +592,21 @@ absl::StatusOr<v1::UnregisterFunctionResponse> WorkerManager::Unregister(
           absl::StrCat("no function '", name, "' is registered"));
     }
     SWIFT_RETURN_IF_ERROR(authorize(it->second.spec));
+    if (options_.store != nullptr) {
+      // First, so that a function that stays in the store stays registered.
+      if (absl::Status removed = options_.store->Remove(name); !removed.ok()) {
+        return absl::Status(
+            removed.code(),
+            absl::StrCat("function '", name,
+                         "' is still registered: swiftd could not delete it "
+                         "from ",
+                         options_.store->directory(), ": ", removed.message()));
+      }
+    }
     worker = std::move(it->second.worker);
+    starting = std::move(it->second.starting);
+    restoring = it->second.restoring;
+    // Its restore thread, if any, sees it gone (mu_'s condition) and ends.
     functions_.erase(it);
   }
   v1::UnregisterFunctionResponse response;
@@ -533,8 +614,17 @@ absl::StatusOr<v1::UnregisterFunctionResponse> WorkerManager::Unregister(
     response.set_worker_pid(worker->pid());
     worker->Stop(grace);
   }
-  LOG(INFO) << "Function '" << name << "' unregistered (worker pid "
-            << response.worker_pid() << " stopped)";
+  if (starting != nullptr) {
+    // Half-started for a restore: nothing runs in it yet.
+    response.set_worker_pid(starting->pid());
+    starting->Kill();
+  }
+  LOG(INFO) << "Function '" << name << "' unregistered"
+            << (restoring ? " while being restored" : "")
+            << (response.worker_pid() != 0
+                    ? absl::StrCat(" (worker pid ", response.worker_pid(),
+                                   " stopped)")
+                    : std::string(" (no worker ran)"));
   return response;
 }
 
@@ -572,6 +662,118 @@ void WorkerManager::AsyncLoop() {
   }
 }
 
+void WorkerManager::Restore(
+    std::vector<v1::RegisterFunctionRequest> functions) {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) {
+    return;
+  }
+  for (v1::RegisterFunctionRequest& spec : functions) {
+    if (functions_.contains(spec.name())) {
+      continue;
+    }
+    const std::string name = spec.name();
+    const uint64_t restore_id = next_restore_id_++;
+    Function& function = functions_[name];
+    function.spec = std::move(spec);
+    function.restoring = true;
+    function.restore_id = restore_id;
+    LOG(INFO) << "Restoring function '" << name << "' ("
+              << function.spec.library_path() << ", uid " << function.spec.uid()
+              << ")";
+    restorers_.emplace_back(
+        [this, name, restore_id] { RestoreLoop(name, restore_id); });
+  }
+}
+
+WorkerManager::Function* WorkerManager::Restoring(const std::string& name,
+                                                  uint64_t restore_id) {
+  if (shut_down_) {
+    return nullptr;
+  }
+  auto it = functions_.find(name);
+  if (it == functions_.end() || !it->second.restoring ||
+      it->second.restore_id != restore_id) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void WorkerManager::RestoreLoop(const std::string& name, uint64_t restore_id) {
+  absl::Duration backoff = options_.restore_backoff;
+  while (true) {
+    v1::RegisterFunctionRequest spec;
+    {
+      absl::MutexLock lock(&mu_);
+      Function* function = Restoring(name, restore_id);
+      if (function == nullptr) {
+        return;
+      }
+      spec = function->spec;
+      ++function->attempts;
+    }
+    worker::v1::WorkerReady ready;
+    absl::Status readable = LibraryReadable(spec.library_path());
+    absl::StatusOr<std::shared_ptr<Process>> worker =
+        !readable.ok()
+            ? absl::StatusOr<std::shared_ptr<Process>>(readable)
+            : Spawn(spec, /*cold=*/false, &ready,
+                    [&](std::shared_ptr<Process> process) {
+                      absl::MutexLock lock(&mu_);
+                      if (Function* function = Restoring(name, restore_id)) {
+                        function->starting = std::move(process);
+                      } else {
+                        process->Kill();  // Unregistered or shutting down.
+                      }
+                    });
+    // `worker` and `started` outlive the lock: a process that is not kept
+    // is killed (by its destructor) after the lock is released.
+    std::shared_ptr<Process> started;
+    absl::MutexLock lock(&mu_);
+    Function* function = Restoring(name, restore_id);
+    if (function == nullptr) {
+      return;
+    }
+    started = std::move(function->starting);
+    if (worker.ok()) {
+      function->worker = *worker;
+      function->restoring = false;
+      function->restore_error = absl::OkStatus();
+      LOG(INFO) << "Function '" << name << "' restored: worker pid "
+                << function->worker->pid() << ", started in "
+                << ready.startup_us() << " us with "
+                << ready.ready_connections() << " connection(s), attempt "
+                << function->attempts;
+      return;
+    }
+    function->restore_error = worker.status();
+    function->next_attempt = absl::Now() + backoff;
+    LOG(WARNING) << "Cannot restore function '" << name << "' (attempt "
+                 << function->attempts << "): " << worker.status()
+                 << "; retrying in " << absl::FormatDuration(backoff);
+    auto stop = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return Restoring(name, restore_id) == nullptr;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&stop), backoff);
+    backoff = std::min(backoff * 2, options_.restore_backoff_max);
+  }
+}
+
+std::string WorkerManager::RestoreState(const Function& function) {
+  if (function.restore_error.ok()) {
+    return "restoring";
+  }
+  const absl::Duration wait = function.next_attempt - absl::Now();
+  if (wait <= absl::ZeroDuration()) {
+    return absl::StrCat("restoring (attempt ", function.attempts + 1,
+                        "; the last failed: ", function.restore_error.message(),
+                        ")");
+  }
+  return absl::StrCat(
+      "failed: ", function.restore_error.message(), ", retrying in ",
+      absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))), "s");
+}
+
 std::vector<v1::WorkerInfo> WorkerManager::List() const {
   std::vector<v1::WorkerInfo> workers;
   absl::MutexLock lock(&mu_);
@@ -580,9 +782,10 @@ std::vector<v1::WorkerInfo> WorkerManager::List() const {
     info.set_function(name);
     info.set_library_path(function.spec.library_path());
     info.set_worker_pid(function.worker ? function.worker->pid() : 0);
-    info.set_state(function.worker == nullptr  ? "starting"
-                   : function.worker->exited() ? "exited"
-                                               : "ready");
+    info.set_state(function.restoring           ? RestoreState(function)
+                   : function.worker == nullptr ? "starting"
+                   : function.worker->exited()  ? "exited"
+                                                : "ready");
     const worker::v1::WorkerStats direct = function.worker != nullptr
                                                ? function.worker->stats()
                                                : worker::v1::WorkerStats();
@@ -620,12 +823,25 @@ void WorkerManager::Shutdown() {
     }
     shut_down_ = true;
     for (auto& [name, function] : functions_) {
-      if (function.worker != nullptr) {
-        workers.push_back(function.worker);
-        function.worker->Kill();
+      for (const std::shared_ptr<Process>& process :
+           {function.worker, function.starting}) {
+        if (process != nullptr) {
+          workers.push_back(process);
+          process->Kill();
+        }
       }
     }
   }
+  // Restore threads see shut_down_ and end (one starting a worker once
+  // Spawn() returns, which the kill above hastens).
+  {
+    absl::MutexLock lock(&mu_);
+    threads.swap(restorers_);
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  threads.clear();
   // Work submitted during shutdown adds threads: join until none is left.
   while (true) {
     {

@@ -18,7 +18,7 @@ if ! systemd-analyze verify "$work/swiftd.service" >"$work/out" 2>&1 ||
   cat "$work/out" >&2
   exit 1
 fi
-for directive in 'Type=notify' 'LimitMEMLOCK=infinity' 'RuntimeDirectory=swift' \
+for directive in 'Type=notify' 'LimitMEMLOCK=infinity' 'RuntimeDirectory=swift' 'StateDirectory=swift' \
     'ExecStart=/usr/local/sbin/swiftd'; do
   grep -q "^$directive" "$unit_src" || {
     echo "FAIL: swiftd.service lacks $directive" >&2
