@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
 #include "daemon/function_store.h"
+#include "daemon/worker_process.h"
 #include "proto/swift.pb.h"
 #include "proto/worker.pb.h"
 
@@ -141,7 +142,7 @@ class WorkerManager final {
   void Shutdown();
 
  private:
-  class Process;
+  using Process = WorkerProcess;
   struct Function {
     v1::RegisterFunctionRequest spec;
     std::shared_ptr<Process> worker;
