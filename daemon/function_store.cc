@@ -119,6 +119,11 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(
         "alone; it is owned by uid %d with mode %04o",
         directory, geteuid(), info.st_uid, info.st_mode & 07777));
   }
+  // A directory swiftd may not write into (a read-only file system) would
+  // fail every registration later: say so now.
+  if (access(directory.c_str(), W_OK | X_OK) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("cannot write into ", directory));
+  }
   return std::unique_ptr<FunctionStore>(new FunctionStore(directory));
 }
 

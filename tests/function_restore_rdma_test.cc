@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "common/testing/rdma_test_env.h"
 #include "daemon/function_store.h"
 #include "tests/function_rdma_fixture.h"
 
@@ -106,6 +107,21 @@ TEST_F(FunctionRestoreRdmaTest, ARegisteredFunctionComesBackAfterARestart) {
   RestartB();
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_EQ(StateOf("f"), "");
+}
+
+// The guest sees the host's file system read-only (like a read-only root
+// on a real host): a state directory there must be refused when swiftd
+// opens it, not fail every registration later.
+TEST(FunctionStoreReadOnlyTest, AStateDirectoryOnAReadOnlyFileSystemIsRefused) {
+  if (::swift::testing::EnvOr("RXE_HOSTS", "").empty()) {
+    GTEST_SKIP() << "needs the Soft-RoCE guest's read-only root";
+  }
+  absl::StatusOr<std::unique_ptr<FunctionStore>> store =
+      FunctionStore::Open("/root");
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(
+      absl::StrContains(store.status().message(), "cannot write into /root"))
+      << store.status();
 }
 
 }  // namespace

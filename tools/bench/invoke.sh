@@ -29,9 +29,12 @@ echo 0 >/proc/sys/kernel/randomize_va_space
 "$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \
   --peer_address="$A_IP:$PORT" 2>"$WORK/swiftd-a.log" &
 PIDS+=($!)
+# The benchmark's functions are kept in its own scratch state directory.
 "$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" \
   --peer_address="$B_IP:$PORT" \
-  --worker_binary="$BIN/daemon/worker/swift_worker" 2>"$WORK/swiftd-b.log" &
+  --worker_binary="$BIN/daemon/worker/swift_worker" \
+  --state_dir="$WORK/state" \
+  2>"$WORK/swiftd-b.log" &
 PIDS+=($!)
 wait_socket "$WORK/a.sock"
 wait_socket "$WORK/b.sock"

@@ -262,7 +262,7 @@ std::string FormatInvoked(const v1::InvokeResponse& invoked) {
   return absl::StrCat(invoked.result(), "\n(",
                       v1::InvokeRequest::Mode_Name(invoked.served_by()),
                       ", instance pid ", invoked.instance_pid(), ", ",
-                      invoked.total_us(), " us in swiftd, function ",
+                      invoked.total_us(), " us served, function ",
                       invoked.function_us(), " us)\n");
 }
 
