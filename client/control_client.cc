@@ -17,7 +17,7 @@
 #include "common/status_macros.h"
 #include "common/unix_socket.h"
 #include "common/version.h"
-#include "proto/swift.grpc.pb.h"
+#include "proto/control_service.grpc.pb.h"
 #include "swift/client.h"
 
 namespace swift {

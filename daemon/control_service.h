@@ -16,7 +16,7 @@
 #include "daemon/peer_directory.h"
 #include "daemon/service_registry.h"
 #include "daemon/worker_manager.h"
-#include "proto/swift.grpc.pb.h"
+#include "proto/control_service.grpc.pb.h"
 
 namespace swift {
 

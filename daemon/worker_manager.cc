@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -48,6 +49,17 @@ absl::Status BeingRestored(const std::string& function) {
       "function '", function,
       "' is being restored after swiftd restarted (`swiftctl workers` shows "
       "its state); unregister it first to register it anew"));
+}
+
+// What a worker failing to start within its memory limit adds to the error
+// (nothing when the function has no limit).
+std::string MemoryLimitHint(const v1::RegisterFunctionRequest& spec) {
+  if (spec.memory_limit_bytes() == 0) {
+    return "";
+  }
+  return absl::StrCat(" (memory_limit_bytes=", spec.memory_limit_bytes(),
+                      " may be too small: the worker maps its device, "
+                      "threads and libraries within it)");
 }
 
 absl::Status LibraryReadable(const std::string& library_path) {
@@ -170,7 +182,8 @@ absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
         "could not execute the worker binary ", options_.worker_binary,
         identity->switch_user ? absl::StrCat(" as uid ", identity->uid)
                               : std::string(),
-        ": ", strerror(report.error)));
+        ": ", strerror(report.error),
+        report.error == ENOMEM ? MemoryLimitHint(spec) : std::string()));
   }
   auto process = std::make_shared<Process>(pid, std::move(ours));
   if (started) {
@@ -180,12 +193,8 @@ absl::StatusOr<std::shared_ptr<WorkerManager::Process>> WorkerManager::Spawn(
   if (!startup.ok() && spec.memory_limit_bytes() > 0 &&
       (absl::IsInternal(startup) || absl::IsResourceExhausted(startup))) {
     // The likeliest cause of a worker dying or failing to map at startup.
-    return absl::Status(
-        startup.code(),
-        absl::StrCat(startup.message(),
-                     " (memory_limit_bytes=", spec.memory_limit_bytes(),
-                     " may be too small: the worker maps its device, "
-                     "threads and libraries within it)"));
+    return absl::Status(startup.code(),
+                        absl::StrCat(startup.message(), MemoryLimitHint(spec)));
   }
   if (!startup.ok()) {
     return startup;

@@ -14,7 +14,7 @@
 #include "common/seqpacket_socket.h"
 #include "common/version.h"
 #include "proto/fast_path.pb.h"
-#include "proto/swift.grpc.pb.h"
+#include "proto/control_service.grpc.pb.h"
 #include "swift/client.h"
 #include "tests/test_swiftd.h"
 

@@ -14,7 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/version.h"
-#include "proto/swift.grpc.pb.h"
+#include "proto/control_service.grpc.pb.h"
 #include "swift/client.h"
 #include "tests/test_swiftd.h"
 

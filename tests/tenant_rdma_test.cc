@@ -244,7 +244,7 @@ TEST_F(TenantRdmaTest, TheWorkerRunsAsTheTenantWithItsLimits) {
 
 TEST_F(TenantRdmaTest, AMemoryLimitTheWorkerCannotStartInFailsRegistration) {
   v1::RegisterFunctionRequest request = TenantFunction("cramped");
-  request.set_memory_limit_bytes(16 << 20);
+  request.set_memory_limit_bytes(1 << 20);
   auto registered = client_->RegisterFunction(request);
   ASSERT_FALSE(registered.ok());
   EXPECT_TRUE(

@@ -95,8 +95,9 @@ TEST_F(WorkerManagerTest, AMemoryLimitTheWorkerCannotStartInIsNamed) {
   ASSERT_TRUE(swiftd_.ok());
   WorkerManager manager(Options());
   v1::RegisterFunctionRequest request = Function();
-  // Too little for the worker's shared libraries: it dies while loading.
-  request.set_memory_limit_bytes(16 << 20);
+  // Too little for the worker's binary and shared libraries: it cannot
+  // even be loaded.
+  request.set_memory_limit_bytes(1 << 20);
   absl::Status status = manager.Register(request).status();
   EXPECT_FALSE(status.ok());
   EXPECT_TRUE(absl::StrContains(status.message(), "memory_limit_bytes"))

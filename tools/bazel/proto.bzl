@@ -3,7 +3,7 @@
 Runs Debian's protoc and grpc_cpp_plugin (from @system), so Bazel needs
 neither @com_google_protobuf nor @com_github_grpc_grpc. Generated headers keep
 their workspace path: proto/swift.proto is included as "proto/swift.pb.h" and
-"proto/swift.grpc.pb.h". Well-known types (google/protobuf/*.proto) resolve
+"proto/control_service.grpc.pb.h". Well-known types (google/protobuf/*.proto) resolve
 through protoc's built-in /usr/include; their code is in libprotobuf.
 """
 
