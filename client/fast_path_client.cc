@@ -57,7 +57,8 @@ absl::StatusOr<v1::FastResponse> CallOn(SeqpacketSocket& socket,
 
 absl::StatusOr<SeqpacketSocket> FastPathClient::OpenChannel(
     const std::string& path, const std::string& client_name,
-    v1::FastHello::Channel kind, v1::FastHelloReply* reply) {
+    v1::FastHello::Channel kind, v1::FastHelloReply* reply,
+    const std::string& function) {
   absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path);
   if (!socket.ok()) {
     return socket.status();
@@ -67,6 +68,7 @@ absl::StatusOr<SeqpacketSocket> FastPathClient::OpenChannel(
   hello.mutable_hello()->set_client_name(client_name);
   hello.mutable_hello()->set_pid(getpid());
   hello.mutable_hello()->set_channel(kind);
+  hello.mutable_hello()->set_function(function);
   absl::StatusOr<v1::FastResponse> answer = CallOn(*socket, hello);
   if (!answer.ok()) {
     return answer.status();

@@ -31,11 +31,12 @@ class FastPathClient final {
 
   // OpenChannel()
   //
-  // A new connection of `kind`, greeted; for SERVICE channels, which their
-  // owner drives itself.
+  // A new connection of `kind`, greeted; for SERVICE and FUNCTION
+  // (`function` names it) channels, which their owner drives itself.
   static absl::StatusOr<SeqpacketSocket> OpenChannel(
       const std::string& path, const std::string& client_name,
-      v1::FastHello::Channel kind, v1::FastHelloReply* reply = nullptr);
+      v1::FastHello::Channel kind, v1::FastHelloReply* reply = nullptr,
+      const std::string& function = "");
 
   // Call()
   //

@@ -2,11 +2,9 @@
 #include "client/function_channels.h"
 
 #include <poll.h>
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "client/fast_path_client.h"
-#include "common/version.h"
 #include "proto/fast_path.pb.h"
 #include "proto/invoke_reply.h"
 #include "proto/worker.pb.h"
@@ -32,20 +30,12 @@ absl::StatusOr<std::unique_ptr<SeqpacketSocket>> FunctionChannels::Take(
       return channel;
     }
   }
-  absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path_);
+  // swiftd answers once the function exists and its worker has the
+  // channel.
+  absl::StatusOr<SeqpacketSocket> socket = FastPathClient::OpenChannel(
+      path_, client_name_, v1::FastHello::FUNCTION, nullptr, function);
   if (!socket.ok()) {
     return socket.status();
-  }
-  v1::FastRequest hello;
-  hello.mutable_hello()->set_api_version(kControlApiVersion);
-  hello.mutable_hello()->set_client_name(client_name_);
-  hello.mutable_hello()->set_pid(getpid());
-  hello.mutable_hello()->set_channel(v1::FastHello::FUNCTION);
-  hello.mutable_hello()->set_function(function);
-  // swiftd's answer: the function exists and its worker has the channel.
-  absl::StatusOr<v1::FastResponse> answer = CallOn(*socket, hello);
-  if (!answer.ok()) {
-    return answer.status();
   }
   *opened = true;
   return std::make_unique<SeqpacketSocket>(*std::move(socket));

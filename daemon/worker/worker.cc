@@ -237,13 +237,13 @@ void Worker::Reply(uint64_t channel_id, worker::v1::InvokeReply reply) {
 worker::v1::WorkerStats Worker::Stats() {
   worker::v1::WorkerStats stats;
   for (const auto& instance : instances_) {
-    if (instance->pid <= 0 || instance->retiring) {
+    if (!instance->live()) {
       continue;
     }
     stats.set_instances(stats.instances() + 1);
     stats.set_busy(stats.busy() + (instance->busy ? 1 : 0));
     stats.set_spares(stats.spares() +
-                     (instance->fresh && !instance->busy ? 1 : 0));
+                     (instance->idle() && instance->fresh ? 1 : 0));
   }
   {
     absl::MutexLock lock(&mu_);
@@ -319,8 +319,7 @@ absl::StatusOr<Worker::Instance*> Worker::StartInstance(
     // Make room by retiring the longest-idle instance that has run, if any.
     Instance* oldest = nullptr;
     for (auto& instance : instances_) {
-      if (!instance->busy && !instance->fresh && !instance->retiring &&
-          instance->pid > 0 &&
+      if (instance->idle() && !instance->fresh &&
           (oldest == nullptr || instance->idle_since < oldest->idle_since)) {
         oldest = instance.get();
       }
@@ -415,8 +414,7 @@ absl::Status Worker::Dispatch(Instance& instance,
 
 Worker::Instance* Worker::FindIdle(bool fresh) {
   for (auto& instance : instances_) {
-    if (!instance->busy && !instance->retiring && instance->pid > 0 &&
-        instance->fresh == fresh) {
+    if (instance->idle() && instance->fresh == fresh) {
       return instance.get();
     }
   }
@@ -434,7 +432,7 @@ int Worker::MissingSpares() const {
       // would wait) and competes with the instance for the CPU.
       return 0;
     }
-    spares += instance->fresh && !instance->retiring && instance->pid > 0;
+    spares += instance->idle() && instance->fresh ? 1 : 0;
   }
   return std::max(0, options_.spares - spares);
 }
@@ -551,7 +549,7 @@ void Worker::Reap(Instance& instance, const absl::Status& reason) {
 int Worker::LiveInstances() const {
   int live = 0;
   for (const auto& instance : instances_) {
-    live += instance->pid > 0 && !instance->retiring ? 1 : 0;
+    live += instance->live() ? 1 : 0;
   }
   return live;
 }
@@ -661,25 +659,21 @@ absl::Status Worker::Run() {
       fds.push_back({channel->socket.fd(), POLLIN, 0});
       polled_channels.push_back(id);
     }
-    // Wake for the next deadline or idle expiry, at least every second.
-    int timeout_ms = 1000;
+    // Wake for the next deadline, idle expiry or spare fork, at least every
+    // second.
     const absl::Time now = absl::Now();
+    absl::Time wake = NextSpareFork();
     for (const auto& instance : instances_) {
       if (!instance->busy && instance->fresh) {
         continue;  // Spares do not expire.
       }
-      const absl::Time due = instance->busy
-                                 ? instance->deadline
-                                 : instance->idle_since + options_.idle_timeout;
-      timeout_ms = std::min<int64_t>(
-          timeout_ms,
-          std::max<int64_t>(0, absl::ToInt64Milliseconds(due - now) + 1));
+      wake = std::min(wake, instance->busy
+                                ? instance->deadline
+                                : instance->idle_since + options_.idle_timeout);
     }
-    if (const absl::Time due = NextSpareFork(); due < absl::InfiniteFuture()) {
-      timeout_ms = std::min<int64_t>(
-          timeout_ms,
-          std::max<int64_t>(0, absl::ToInt64Milliseconds(due - now) + 1));
-    }
+    const int timeout_ms = static_cast<int>(std::max<int64_t>(
+        0,
+        absl::ToInt64Milliseconds(std::min(wake - now, absl::Seconds(1))) + 1));
     const int ready = poll(fds.data(), fds.size(), timeout_ms);
     if (ready < 0 && errno != EINTR) {
       return absl::InternalError(absl::StrCat("poll: ", strerror(errno)));

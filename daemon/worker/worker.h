@@ -97,6 +97,11 @@ class Worker final {
     absl::Time started;
     absl::Time deadline;
     absl::Time idle_since;
+
+    // Alive and not retiring: what max_instances counts.
+    bool live() const { return pid > 0 && !retiring; }
+    // Live and free for a request (a spare when also fresh).
+    bool idle() const { return live() && !busy; }
   };
 
   absl::Status Start();
