@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/unix_socket.h"
-#include "daemon/socket_path.h"
+#include "daemon/transport/socket_path.h"
 #include "glog/logging.h"
 
 namespace swift {

@@ -10,7 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/testing/rdma_test_env.h"
-#include "daemon/function_store.h"
+#include "daemon/functions/function_store.h"
 #include "tests/function_rdma_fixture.h"
 
 namespace swift {

@@ -13,7 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "daemon/function_store.h"
+#include "daemon/functions/function_store.h"
 #include "swift/client.h"
 #include "tests/test_swiftd.h"
 

@@ -1,7 +1,7 @@
 // Function registration as a host without RDMA sees it: bad requests are
 // refused before anything starts, and a worker that cannot build its RDMA
 // resources reports why instead of hanging or vanishing.
-#include "daemon/worker_manager.h"
+#include "daemon/functions/worker_manager.h"
 
 #include <unistd.h>
 

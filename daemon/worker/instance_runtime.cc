@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "client/fork/fork_support.h"
+#include "daemon/worker/fork/fork_support.h"
 
 namespace swift {
 namespace {

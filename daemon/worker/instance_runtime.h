@@ -13,7 +13,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "client/fork/fork_safe_sender.h"
+#include "daemon/worker/fork/fork_safe_sender.h"
 #include "proto/worker.pb.h"
 #include "swift/function.h"
 #include "swift/session.h"

@@ -12,8 +12,8 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "client/fork/fork_support.h"
-#include "client/fork/prefault.h"
+#include "daemon/worker/fork/fork_support.h"
+#include "daemon/worker/fork/prefault.h"
 #include "common/status_macros.h"
 #include "daemon/worker/instance_runtime.h"
 

@@ -36,7 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "client/fork/provider_doorbell.h"
+#include "daemon/worker/fork/provider_doorbell.h"
 #include "common/seqpacket_socket.h"
 #include "proto/worker.pb.h"
 #include "swift/function.h"

@@ -58,7 +58,7 @@ RAW=$(RAW_VERBS_CONNECT_PORT=18616 timeout 900 tools/bench/raw_verbs_connect.sh 
 echo "$RAW"
 
 log "data-plane latency: forked child against its parent"
-FORK_LAT=$(timeout 600 "$BIN/client/fork/fork_latency" --device="$RXE_A_DEV" \
+FORK_LAT=$(timeout 600 "$BIN/tools/bench/fork_latency" --device="$RXE_A_DEV" \
   --gid_index="$RXE_A_GID_INDEX" 2>"$WORK/fork_latency.log" | tail -1)
 echo "$FORK_LAT"
 

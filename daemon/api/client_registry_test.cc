@@ -1,0 +1,28 @@
+#include "daemon/api/client_registry.h"
+
+#include "gtest/gtest.h"
+
+namespace swift {
+namespace {
+
+TEST(ClientRegistryTest, CountsClientsUntilRemovedAndNeverReusesIds) {
+  ClientRegistry registry;
+  const uint64_t first = registry.Add("app", 100);
+  const uint64_t second = registry.Add("bench", 200);
+  EXPECT_NE(first, 0u);
+  EXPECT_NE(first, second);
+  EXPECT_EQ(registry.Count(), 2);
+
+  std::vector<ClientRegistry::Client> clients = registry.List();
+  ASSERT_EQ(clients.size(), 2u);
+  EXPECT_EQ(clients[0].name, "app");
+  EXPECT_EQ(clients[1].pid, 200);
+
+  EXPECT_TRUE(registry.Remove(first));
+  EXPECT_FALSE(registry.Remove(first));
+  EXPECT_EQ(registry.Count(), 1);
+  EXPECT_GT(registry.Add("again", 300), second);
+}
+
+}  // namespace
+}  // namespace swift

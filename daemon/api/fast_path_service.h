@@ -1,0 +1,41 @@
+// FastPathService: answers the fast path's calls (after the hello, which
+// the transport handles). Thread-safe: calls arrive on many connections.
+#ifndef SWIFT_DAEMON_API_FAST_PATH_SERVICE_H_
+#define SWIFT_DAEMON_API_FAST_PATH_SERVICE_H_
+
+#include "daemon/broker/broker.h"
+#include "daemon/transport/fast_path_server.h"
+#include "daemon/functions/function_access.h"
+#include "daemon/functions/worker_manager.h"
+#include "proto/fast_path.pb.h"
+
+namespace swift {
+
+class FastPathService final {
+ public:
+  // `broker` may be null (no peer API): connects are then refused;
+  // `workers` may be null (no worker binary): invocations are refused.
+  // Both must outlive the service.
+  FastPathService(Broker* broker, WorkerManager* workers)
+      : broker_(broker), workers_(workers) {}
+  FastPathService(const FastPathService&) = delete;
+  FastPathService& operator=(const FastPathService&) = delete;
+
+  // Handle()
+  //
+  // Answers `request`; a call this swiftd does not know is kUnimplemented.
+  v1::FastResponse Handle(const FastPathCaller& caller,
+                          const v1::FastRequest& request);
+
+ private:
+  // Register and unregister, authorized by the caller's credentials.
+  v1::FastResponse ManageFunction(const FastPathCaller& caller,
+                                  const v1::FastRequest& request);
+
+  Broker* const broker_;
+  WorkerManager* const workers_;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_API_FAST_PATH_SERVICE_H_

@@ -1,0 +1,155 @@
+// PeerDirectory implementation; see peer_directory.h.
+#include "daemon/broker/peer_directory.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/version.h"
+#include "glog/logging.h"
+
+namespace swift {
+namespace {
+
+bool LooksLikeAddress(const std::string& host) {
+  const size_t colon = host.rfind(':');
+  int port = 0;
+  return colon != std::string::npos && colon > 0 &&
+         absl::SimpleAtoi(host.substr(colon + 1), &port) && port > 0 &&
+         port < 65536;
+}
+
+}  // namespace
+
+PeerDirectory::PeerDirectory(
+    uint64_t incarnation, std::string self_address,
+    absl::flat_hash_map<std::string, std::string> names)
+    : incarnation_(incarnation),
+      self_address_(std::move(self_address)),
+      names_(std::move(names)) {}
+
+absl::StatusOr<std::string> PeerDirectory::Resolve(
+    const std::string& host) const {
+  auto it = names_.find(host);
+  if (it != names_.end()) {
+    return it->second;
+  }
+  if (LooksLikeAddress(host)) {
+    return host;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown host '", host,
+      "': give a peer address ip:port or a name from swiftd's --peers"));
+}
+
+absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
+    const std::string& host, absl::Time deadline) {
+  absl::StatusOr<std::string> address = Resolve(host);
+  if (!address.ok()) {
+    return address.status();
+  }
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& entry = entries_[*address];
+    if (entry.peer != nullptr) {
+      ++entry.hits;
+      return entry.peer;
+    }
+    ++entry.misses;
+    if (entry.name.empty()) {
+      entry.name = host;
+    }
+    if (entry.channel == nullptr) {
+      grpc::ChannelArguments arguments;
+      // A restarted peer should be reachable again within a second.
+      arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+      entry.channel = grpc::CreateCustomChannel(
+          *address, grpc::InsecureChannelCredentials(), arguments);
+    }
+    channel = entry.channel;
+  }
+
+  auto peer = std::make_shared<Peer>();
+  peer->address = *address;
+  peer->stub = peer::v1::Peer::NewStub(channel);
+  peer::v1::HelloRequest request;
+  request.set_api_version(kControlApiVersion);
+  request.set_incarnation(incarnation_);
+  request.set_address(self_address_);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  grpc::Status status = peer->stub->Hello(&context, request, &peer->hello);
+  absl::MutexLock lock(&mu_);
+  Entry& entry = entries_[*address];
+  if (!status.ok()) {
+    entry.last_error = status.error_message();
+    return absl::UnavailableError(
+        absl::StrCat("swiftd on ", host, " (", *address,
+                     ") does not answer: ", status.error_message()));
+  }
+  entry.last_error.clear();
+  entry.refreshed = absl::Now();
+  if (peer->hello.link_port() != 0) {
+    absl::StatusOr<HostPort> link = ParseHostPort(*address);
+    if (link.ok()) {
+      link->port = static_cast<uint16_t>(peer->hello.link_port());
+      peer->link = std::make_unique<PeerLinkClient>(*link);
+    }
+  }
+  entry.peer = peer;
+  VLOG(1) << "Peer " << *address << " incarnation "
+          << peer->hello.incarnation();
+  return std::shared_ptr<const Peer>(peer);
+}
+
+void PeerDirectory::Invalidate(const std::string& address,
+                               const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(address);
+  if (it != entries_.end() && it->second.peer != nullptr) {
+    LOG(INFO) << "Forgetting cached metadata of peer " << address << ": "
+              << reason;
+    it->second.peer = nullptr;
+    it->second.last_error = reason;
+  }
+}
+
+std::vector<PeerDirectory::PeerView> PeerDirectory::List() const {
+  std::vector<PeerView> views;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, address] : names_) {
+    if (!entries_.contains(address)) {
+      PeerView view;
+      view.name = name;
+      view.address = address;
+      views.push_back(view);
+    }
+  }
+  for (const auto& [address, entry] : entries_) {
+    PeerView view;
+    view.name = entry.name;
+    view.address = address;
+    view.refreshed = entry.refreshed;
+    view.cache_hits = entry.hits;
+    view.cache_misses = entry.misses;
+    view.last_error = entry.last_error;
+    if (entry.peer != nullptr) {
+      view.incarnation = entry.peer->hello.incarnation();
+      for (const auto& device : entry.peer->hello.devices()) {
+        view.devices.push_back(absl::StrCat(device.name(), " ", device.gid()));
+      }
+      view.services.assign(entry.peer->hello.services().begin(),
+                           entry.peer->hello.services().end());
+    }
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
+}  // namespace swift

@@ -1,0 +1,96 @@
+// PeerDirectory: the other hosts' swiftds this one brokers with, and the
+// metadata cached about them (incarnation, devices, services).
+//
+// A peer's gRPC channel is opened on first use and kept. Its metadata comes
+// from one Hello and stays cached (a hit) until Invalidate(): on a changed
+// incarnation (the peer restarted) or an unreachable peer. Thread-safe.
+#ifndef SWIFT_DAEMON_BROKER_PEER_DIRECTORY_H_
+#define SWIFT_DAEMON_BROKER_PEER_DIRECTORY_H_
+
+#include <grpcpp/channel.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "daemon/broker/peer_link.h"
+#include "proto/peer.grpc.pb.h"
+
+namespace swift {
+
+class PeerDirectory final {
+ public:
+  // One remote swiftd. The stub is thread-safe and lives as long as the
+  // directory; `hello` is the cached metadata.
+  struct Peer {
+    std::string address;
+    std::unique_ptr<peer::v1::Peer::Stub> stub;
+    peer::v1::HelloResponse hello;
+    // The lean link for Connect/Close; null when the peer has none.
+    std::unique_ptr<PeerLinkClient> link;
+  };
+
+  struct PeerView {
+    std::string name;
+    std::string address;
+    uint64_t incarnation = 0;  // 0 before the first Hello.
+    std::vector<std::string> devices;
+    std::vector<std::string> services;
+    absl::Time refreshed;
+    uint64_t cache_hits = 0;
+    uint64_t cache_misses = 0;
+    std::string last_error;
+  };
+
+  // `names`: peer name -> "ip:port" (from --peers); any "ip:port" also works
+  // as a host without a name.
+  PeerDirectory(uint64_t incarnation, std::string self_address,
+                absl::flat_hash_map<std::string, std::string> names);
+  PeerDirectory(const PeerDirectory&) = delete;
+  PeerDirectory& operator=(const PeerDirectory&) = delete;
+
+  // Get()
+  //
+  // The peer called `host` (a name or "ip:port") with its metadata, from the
+  // cache or with a Hello bounded by `deadline`. kInvalidArgument: `host`
+  // is neither a known name nor "ip:port"; kUnavailable: the peer does not
+  // answer.
+  absl::StatusOr<std::shared_ptr<const Peer>> Get(const std::string& host,
+                                                  absl::Time deadline);
+
+  // Invalidate(): forgets the cached metadata of `address` (keeps the
+  // channel); the next Get() says Hello again.
+  void Invalidate(const std::string& address, const std::string& reason);
+
+  std::vector<PeerView> List() const;
+  uint64_t incarnation() const { return incarnation_; }
+
+ private:
+  struct Entry {
+    std::string name;
+    std::shared_ptr<grpc::Channel> channel;
+    std::shared_ptr<const Peer> peer;  // Null until a Hello succeeded.
+    absl::Time refreshed;
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    std::string last_error;
+  };
+
+  absl::StatusOr<std::string> Resolve(const std::string& host) const;
+
+  const uint64_t incarnation_;
+  const std::string self_address_;
+  const absl::flat_hash_map<std::string, std::string> names_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_BROKER_PEER_DIRECTORY_H_

@@ -1,0 +1,301 @@
+// ServiceRegistry implementation; see service_registry.h.
+#include "daemon/broker/service_registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+
+namespace swift {
+namespace {
+
+v1::ServiceDown ListenReplyFor(const absl::Status& status) {
+  v1::ServiceDown down;
+  down.mutable_listen_reply()->set_code(static_cast<int>(status.code()));
+  down.mutable_listen_reply()->set_message(std::string(status.message()));
+  return down;
+}
+
+}  // namespace
+
+ServiceRegistry::ServiceRegistry(absl::Duration accept_timeout)
+    : accept_timeout_(accept_timeout) {}
+
+void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
+                                   const FastPathCaller& caller) {
+  auto service = std::make_shared<Service>();
+  service->channel = &channel;
+  service->owner = absl::StrCat(caller.client_name, " (pid ", caller.pid, ")");
+
+  absl::StatusOr<SeqpacketSocket::Message> first = channel.Receive();
+  if (!first.ok()) {
+    return;
+  }
+  v1::ServiceUp listen;
+  absl::Status registered;
+  if (!listen.ParseFromString(first->data) || !listen.has_listen()) {
+    registered = absl::InvalidArgumentError(
+        "the first message on a service channel must be a ListenCall");
+  } else {
+    registered = Register(service, listen.listen());
+  }
+  (void)channel.Send(ListenReplyFor(registered).SerializeAsString());
+  if (!registered.ok()) {
+    return;
+  }
+  LOG(INFO) << "Service '" << service->name << "' listening for "
+            << service->owner;
+
+  while (true) {
+    absl::StatusOr<SeqpacketSocket::Message> message = channel.Receive();
+    if (!message.ok()) {
+      break;
+    }
+    v1::ServiceUp up;
+    if (!up.ParseFromString(message->data)) {
+      LOG(ERROR) << "Malformed message on service '" << service->name
+                 << "' channel; closing it";
+      break;
+    }
+    if (up.has_add_endpoints()) {
+      absl::MutexLock lock(&mu_);
+      if (absl::Status added =
+              AddEndpoints(*service, up.add_endpoints().endpoints());
+          !added.ok()) {
+        LOG(ERROR) << "Service '" << service->name << "': " << added;
+      }
+    } else if (up.has_accept_reply()) {
+      HandleAcceptReply(*service, up.accept_reply());
+    }
+  }
+  Unregister(service);
+  LOG(INFO) << "Service '" << service->name << "' closed";
+}
+
+absl::Status ServiceRegistry::Register(const std::shared_ptr<Service>& service,
+                                       const v1::ListenCall& listen) {
+  if (listen.service().empty()) {
+    return absl::InvalidArgumentError("a service needs a name");
+  }
+  service->name = listen.service();
+  absl::MutexLock lock(&mu_);
+  if (services_.contains(service->name)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("service '", service->name, "' is already listening (",
+                     services_[service->name]->owner, ")"));
+  }
+  if (absl::Status added = AddEndpoints(*service, listen.endpoints());
+      !added.ok()) {
+    return added;
+  }
+  services_[service->name] = service;
+  return absl::OkStatus();
+}
+
+absl::Status ServiceRegistry::AddEndpoints(
+    Service& service,
+    const google::protobuf::RepeatedPtrField<std::string>& encoded) {
+  for (const std::string& bytes : encoded) {
+    absl::StatusOr<verbs::QpEndpoint> endpoint = verbs::DecodeEndpoint(bytes);
+    if (!endpoint.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad pooled endpoint: ", endpoint.status().message()));
+    }
+    service.pool.push_back(*endpoint);
+  }
+  return absl::OkStatus();
+}
+
+void ServiceRegistry::HandleAcceptReply(Service& service,
+                                        const v1::AcceptReply& reply) {
+  bool orphaned = false;
+  uint32_t qpn = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = service.pending.find(reply.event_id());
+    if (it != service.pending.end()) {
+      it->second->done = true;
+      it->second->accept_us = reply.accept_us();
+      it->second->status =
+          reply.code() == 0
+              ? absl::OkStatus()
+              : absl::Status(static_cast<absl::StatusCode>(reply.code()),
+                             reply.message());
+      service.pending.erase(it);
+      return;
+    }
+    // The accept gave up waiting (deadline) before the application
+    // answered: the QP is connected to nobody. Have it recycled.
+    auto connection = service.connections.find(reply.event_id());
+    if (connection == service.connections.end()) {
+      return;
+    }
+    qpn = connection->second;
+    service.connections.erase(connection);
+    // A failed accept already took the QP out of the application's pool.
+    orphaned = reply.code() == 0;
+  }
+  if (orphaned) {
+    v1::ServiceDown closed;
+    closed.mutable_closed()->set_connection_id(reply.event_id());
+    closed.mutable_closed()->set_qpn(qpn);
+    (void)SendDown(service, closed);
+  }
+}
+
+void ServiceRegistry::Unregister(const std::shared_ptr<Service>& service) {
+  {
+    absl::MutexLock send_lock(&service->send_mu);
+    service->closed = true;
+    service->channel = nullptr;
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = services_.find(service->name);
+  if (it != services_.end() && it->second == service) {
+    services_.erase(it);
+  }
+  for (const auto& [id, qpn] : service->connections) {
+    connection_services_.erase(id);
+  }
+  for (auto& [event_id, pending] : service->pending) {
+    pending->done = true;
+    pending->status = absl::UnavailableError(absl::StrCat(
+        "service '", service->name, "' went away during the handshake"));
+  }
+  service->pending.clear();
+}
+
+absl::Status ServiceRegistry::SendDown(Service& service,
+                                       const v1::ServiceDown& message) {
+  absl::MutexLock lock(&service.send_mu);
+  if (service.closed || service.channel == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("service '", service.name, "' went away"));
+  }
+  return service.channel->Send(message.SerializeAsString());
+}
+
+absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
+    const std::string& name, const verbs::QpEndpoint& client,
+    absl::Time deadline) {
+  std::shared_ptr<Service> service;
+  std::shared_ptr<PendingAccept> pending = std::make_shared<PendingAccept>();
+  verbs::QpEndpoint pooled;
+  uint64_t id = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = services_.find(name);
+    if (it == services_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no service '", name, "' listens on this host"));
+    }
+    service = it->second;
+    if (service->pool.empty()) {
+      ++service->refused;
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "service '", name, "' has no pooled QP left; retry later"));
+    }
+    pooled = service->pool.front();
+    service->pool.pop_front();
+    id = next_id_++;
+    service->pending[id] = pending;
+    // Recorded now so that a late reply finds the QP to recycle.
+    service->connections[id] = pooled.qpn;
+  }
+
+  v1::ServiceDown event;
+  event.mutable_accept()->set_event_id(id);
+  event.mutable_accept()->set_connection_id(id);
+  event.mutable_accept()->set_qpn(pooled.qpn);
+  event.mutable_accept()->set_client_endpoint(verbs::EncodeEndpoint(client));
+  const absl::Time sent_at = absl::Now();
+  absl::Status sent = SendDown(*service, event);
+
+  absl::MutexLock lock(&mu_);
+  if (sent.ok()) {
+    mu_.AwaitWithDeadline(absl::Condition(&pending->done),
+                          std::min(deadline, absl::Now() + accept_timeout_));
+  }
+  if (!pending->done) {
+    // service->connections keeps the QP, so that a late reply recycles it.
+    service->pending.erase(id);
+    ++service->refused;
+    if (!sent.ok()) {
+      service->connections.erase(id);
+    }
+    return sent.ok() ? absl::DeadlineExceededError(absl::StrCat(
+                           "service '", name,
+                           "' did not accept the connection in time"))
+                     : sent;
+  }
+  if (!pending->status.ok()) {
+    service->connections.erase(id);
+    ++service->refused;
+    return pending->status;
+  }
+  ++service->accepted;
+  connection_services_[id] = name;
+  return Accepted{pooled, id, absl::Now() - sent_at,
+                  absl::Microseconds(pending->accept_us)};
+}
+
+absl::Status ServiceRegistry::Close(uint64_t connection_id) {
+  std::shared_ptr<Service> service;
+  uint32_t qpn = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = connection_services_.find(connection_id);
+    if (it == connection_services_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no connection ", connection_id, " on this host"));
+    }
+    auto service_it = services_.find(it->second);
+    connection_services_.erase(it);
+    if (service_it == services_.end()) {
+      return absl::NotFoundError("the connection's service went away");
+    }
+    service = service_it->second;
+    auto connection = service->connections.find(connection_id);
+    if (connection != service->connections.end()) {
+      qpn = connection->second;
+      service->connections.erase(connection);
+    }
+  }
+  v1::ServiceDown closed;
+  closed.mutable_closed()->set_connection_id(connection_id);
+  closed.mutable_closed()->set_qpn(qpn);
+  return SendDown(*service, closed);
+}
+
+std::vector<std::string> ServiceRegistry::ServiceNames() const {
+  std::vector<std::string> names;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, service] : services_) {
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<ServiceRegistry::ServiceStats> ServiceRegistry::Stats() const {
+  std::vector<ServiceStats> stats;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, service] : services_) {
+    ServiceStats entry;
+    entry.name = name;
+    entry.owner = service->owner;
+    entry.pooled = static_cast<int>(service->pool.size());
+    entry.connections =
+        static_cast<int>(service->connections.size() - service->pending.size());
+    entry.accepted = service->accepted;
+    entry.refused = service->refused;
+    stats.push_back(entry);
+  }
+  std::sort(stats.begin(), stats.end(),
+            [](const ServiceStats& a, const ServiceStats& b) {
+              return a.name < b.name;
+            });
+  return stats;
+}
+
+}  // namespace swift

@@ -1,0 +1,128 @@
+// ServiceRegistry: the services local applications listen on, with the
+// pools of ready QPs they advertised, and the connections swiftd made to
+// them.
+//
+// A service lives as long as its application's SERVICE channel (a fast
+// path connection): the application advertises RC QPs in INIT; a remote
+// client's Connect takes one (Accept), asks the application to move it to
+// RTR and RTS, and answers with its endpoint. Thread-safe.
+#ifndef SWIFT_DAEMON_BROKER_SERVICE_REGISTRY_H_
+#define SWIFT_DAEMON_BROKER_SERVICE_REGISTRY_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/seqpacket_socket.h"
+#include "common/verbs/endpoint.h"
+#include "daemon/transport/fast_path_server.h"
+#include "proto/fast_path.pb.h"
+
+namespace swift {
+
+class ServiceRegistry final {
+ public:
+  struct ServiceStats {
+    std::string name;
+    std::string owner;  // The application's name and pid.
+    int pooled = 0;     // Advertised QPs not yet taken.
+    int connections = 0;
+    uint64_t accepted = 0;
+    uint64_t refused = 0;  // Pool empty, or the application failed.
+  };
+
+  struct Accepted {
+    verbs::QpEndpoint server_endpoint;
+    uint64_t connection_id = 0;
+    // From sending the AcceptEvent to the application's answer, and the
+    // application's own part of it (as it reported).
+    absl::Duration app_wait;
+    absl::Duration app_accept;
+  };
+
+  // `accept_timeout`: how long an application may take to move a QP to RTS.
+  explicit ServiceRegistry(absl::Duration accept_timeout = absl::Seconds(5));
+  ServiceRegistry(const ServiceRegistry&) = delete;
+  ServiceRegistry& operator=(const ServiceRegistry&) = delete;
+
+  // ServeChannel()
+  //
+  // Runs a SERVICE channel on the calling thread (a fast path connection
+  // thread) until the application closes it or Shutdown(): registers the
+  // service named by the first ServiceUp (a ListenCall), then takes
+  // endpoints and accept replies. Unregisters the service at the end, which
+  // fails the accepts waiting on it with kUnavailable.
+  void ServeChannel(SeqpacketSocket channel, const FastPathCaller& caller);
+
+  // Accept()
+  //
+  // Takes one of `service`'s pooled QPs for `client`, has the application
+  // connect it and returns its endpoint. kNotFound: no such service;
+  // kResourceExhausted: its pool is empty; kUnavailable: the application
+  // went away; kDeadlineExceeded: it did not answer in time; or the
+  // application's own error. Blocks up to the accept timeout or `deadline`.
+  absl::StatusOr<Accepted> Accept(const std::string& service,
+                                  const verbs::QpEndpoint& client,
+                                  absl::Time deadline);
+
+  // Close()
+  //
+  // Ends connection `connection_id`: tells the application to recycle its
+  // QP. kNotFound for an unknown id (closed already, or its service gone).
+  absl::Status Close(uint64_t connection_id);
+
+  std::vector<std::string> ServiceNames() const;
+  std::vector<ServiceStats> Stats() const;
+
+ private:
+  struct PendingAccept {
+    bool done = false;
+    absl::Status status;
+    uint32_t accept_us = 0;  // The application's reported time.
+  };
+  struct Service {
+    std::string name;
+    std::string owner;
+    // Owned by the channel's thread (ServeChannel); valid while !closed.
+    SeqpacketSocket* channel = nullptr;
+    // One ServiceDown message at a time; guards `channel` and `closed`.
+    absl::Mutex send_mu;
+    bool closed = false;
+    std::deque<verbs::QpEndpoint> pool;
+    // connection id -> the QP it uses.
+    absl::flat_hash_map<uint64_t, uint32_t> connections;
+    absl::flat_hash_map<uint64_t, std::shared_ptr<PendingAccept>> pending;
+    uint64_t accepted = 0;
+    uint64_t refused = 0;
+  };
+
+  absl::Status Register(const std::shared_ptr<Service>& service,
+                        const v1::ListenCall& listen);
+  absl::Status AddEndpoints(
+      Service& service,
+      const google::protobuf::RepeatedPtrField<std::string>& encoded)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleAcceptReply(Service& service, const v1::AcceptReply& reply);
+  void Unregister(const std::shared_ptr<Service>& service);
+  absl::Status SendDown(Service& service, const v1::ServiceDown& message);
+
+  const absl::Duration accept_timeout_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Service>> services_
+      ABSL_GUARDED_BY(mu_);
+  // connection id -> service name.
+  absl::flat_hash_map<uint64_t, std::string> connection_services_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_BROKER_SERVICE_REGISTRY_H_

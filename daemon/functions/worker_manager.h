@@ -1,0 +1,195 @@
+// WorkerManager: the functions registered with swiftd and the worker
+// processes (swift_worker) that serve them; the serverless fork path.
+//
+// Register() spawns a function's worker (as the requested uid, with the
+// memlock limit registered memory needs and the memory limit asked for) and
+// waits until it has built its RDMA resources. Invoke() runs an invocation
+// cold (a fresh worker, built from scratch), warm or fork (through the
+// ready worker). A crashing or hanging function comes back as an error and
+// never takes the worker or swiftd down.
+//
+// With a FunctionStore, registrations outlive swiftd: Register() stores
+// each one and Unregister() deletes it, and Restore() (at startup)
+// registers the stored functions again in the background, retrying with
+// backoff while their workers cannot start (peers may not be up yet).
+// Thread-safe.
+#ifndef SWIFT_DAEMON_FUNCTIONS_WORKER_MANAGER_H_
+#define SWIFT_DAEMON_FUNCTIONS_WORKER_MANAGER_H_
+
+#include <sys/types.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/seqpacket_socket.h"
+#include "daemon/functions/function_store.h"
+#include "daemon/functions/worker_process.h"
+#include "proto/swift.pb.h"
+#include "proto/worker.pb.h"
+
+namespace swift {
+
+class WorkerManager final {
+ public:
+  struct Options {
+    // The swift_worker binary.
+    std::string worker_binary;
+    // swiftd's Control API socket, which workers broker through.
+    std::string swiftd_socket;
+    // How long a worker may take to start.
+    absl::Duration startup_timeout = absl::Seconds(60);
+    // Where registrations are kept across restarts (not owned; must
+    // outlive the manager); null: in memory only.
+    const FunctionStore* store = nullptr;
+    // Restore() retries a function whose worker fails to start after
+    // restore_backoff, doubling up to restore_backoff_max.
+    absl::Duration restore_backoff = absl::Seconds(1);
+    absl::Duration restore_backoff_max = absl::Seconds(60);
+  };
+
+  explicit WorkerManager(Options options);
+  WorkerManager(const WorkerManager&) = delete;
+  WorkerManager& operator=(const WorkerManager&) = delete;
+  // Shutdown().
+  ~WorkerManager();
+
+  // Register()
+  //
+  // Registers (or re-registers) a function and starts its worker. Errors:
+  // kInvalidArgument (bad name, relative path), kAlreadyExists (the name is
+  // taken by a live worker), kNotFound (library or worker binary missing),
+  // kAlreadyExists also while Restore() brings the name back after a
+  // restart. kPermissionDenied (uid change without root), or the worker's
+  // own startup error (e.g. kFailedPrecondition on kernels without
+  // copy-on-fork for pinned pages, kUnavailable when a peer is
+  // unreachable). With a store, the registration (without its header) is
+  // saved once the worker is ready; when that fails the worker is stopped
+  // and the store's error returned, and a name the store cannot encode is
+  // kInvalidArgument before anything starts. Blocks until the worker is
+  // ready.
+  absl::StatusOr<v1::RegisterFunctionResponse> Register(
+      const v1::RegisterFunctionRequest& request);
+
+  // Invoke()
+  //
+  // Runs the invocation and returns the function's result. Errors:
+  // kNotFound (no such function), kAborted (the function returned non-zero),
+  // kInternal (its instance crashed), kDeadlineExceeded (it hung and was
+  // killed), kResourceExhausted (max_instances busy), kUnavailable (the
+  // worker is gone, or the function is still being restored and only
+  // COLD can run). Blocks until then.
+  absl::StatusOr<v1::InvokeResponse> Invoke(const v1::InvokeRequest& request);
+
+  // Unregister()
+  //
+  // Stops the function's worker (it retires its instances and returns its
+  // connections; killed after `grace`) and forgets the function, if
+  // `authorize` (given its registration) allows. Invocations in flight fail
+  // with kUnavailable. kNotFound when no such function is registered.
+  // A function still being restored stops being retried. With a store its
+  // file is deleted first; if that fails, the store's error is returned
+  // and the function stays registered.
+  absl::StatusOr<v1::UnregisterFunctionResponse> Unregister(
+      const std::string& name,
+      const std::function<absl::Status(const v1::RegisterFunctionRequest&)>&
+          authorize,
+      absl::Duration grace = absl::Seconds(5));
+
+  // AttachChannel()
+  //
+  // Hands a client's direct channel (a copy of `channel`'s fd) to the
+  // worker of `function`, which then serves the client's WARM and FORK
+  // invocations on it without swiftd. kNotFound (no such function),
+  // kUnavailable (its worker has exited or is still being restored).
+  absl::Status AttachChannel(const std::string& function,
+                             const SeqpacketSocket& channel,
+                             const std::string& client_name,
+                             int64_t client_pid);
+
+  // Runs `work` on one of the manager's threads (joined at Shutdown()),
+  // for callers (gRPC callback handlers) that must not block. Work queues
+  // when all threads are busy.
+  void RunAsync(std::function<void()> work);
+
+  // Threads RunAsync() uses at most: invocations served at once.
+  static constexpr int kAsyncThreads = 32;
+
+  // Restore()
+  //
+  // Registers `functions` (as the store loaded them, authorized when first
+  // registered) again, each on a thread of its own, and returns at once.
+  // Until a function's worker is ready List() shows it "restoring", or
+  // "failed: <reason>, retrying in <N>s" between attempts (after
+  // restore_backoff, doubling up to restore_backoff_max); Register() of
+  // its name is kAlreadyExists, and Unregister() ends the retries. Names
+  // registered already are skipped. Does nothing after Shutdown().
+  void Restore(std::vector<v1::RegisterFunctionRequest> functions);
+
+  std::vector<v1::WorkerInfo> List() const;
+
+  // Shutdown(): kills every worker (and so their instances) and every
+  // worker still starting for Restore(), fails the invocations in flight,
+  // joins the async and restore threads. Idempotent.
+  void Shutdown();
+
+ private:
+  using Process = WorkerProcess;
+  struct Function {
+    v1::RegisterFunctionRequest spec;
+    std::shared_ptr<Process> worker;
+    uint64_t invocations = 0;
+    uint64_t failures = 0;
+    // Restore() is bringing it back (worker is null until then): which
+    // restore thread (restore_id), the worker it is starting, the last
+    // attempt's error and when the next attempt begins.
+    bool restoring = false;
+    uint64_t restore_id = 0;
+    std::shared_ptr<Process> starting;
+    int attempts = 0;
+    absl::Status restore_error;
+    absl::Time next_attempt;
+  };
+
+  // Starts a worker for `spec`; `started`, if set, gets the process as
+  // soon as it exists (before it is ready), so that it can be killed.
+  absl::StatusOr<std::shared_ptr<Process>> Spawn(
+      const v1::RegisterFunctionRequest& spec, bool cold,
+      worker::v1::WorkerReady* ready,
+      const std::function<void(std::shared_ptr<Process>)>& started = nullptr);
+
+  // The function `name` while restore thread `restore_id` still owns it
+  // (not unregistered, registered anew or shut down); null otherwise.
+  Function* Restoring(const std::string& name, uint64_t restore_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A restore thread: registers `name` again until it succeeds or
+  // Restoring() says to stop.
+  void RestoreLoop(const std::string& name, uint64_t restore_id);
+  // List()'s state of a function being restored.
+  static std::string RestoreState(const Function& function);
+
+  const Options options_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Function> functions_ ABSL_GUARDED_BY(mu_);
+  void AsyncLoop();
+
+  std::vector<std::thread> async_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> restorers_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  int idle_threads_ ABSL_GUARDED_BY(mu_) = 0;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_restore_id_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_FUNCTIONS_WORKER_MANAGER_H_

@@ -1,0 +1,202 @@
+// WorkerProcess implementation; see worker_process.h.
+#include "daemon/functions/worker_process.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace swift {
+namespace {
+
+absl::Status ReplyStatus(const worker::v1::InvokeReply& reply) {
+  return reply.code() == 0
+             ? absl::OkStatus()
+             : absl::Status(static_cast<absl::StatusCode>(reply.code()),
+                            reply.message());
+}
+
+}  // namespace
+
+WorkerProcess::~WorkerProcess() {
+  Kill();
+  if (reader_.joinable()) {
+    reader_.join();
+  }
+}
+
+absl::Status WorkerProcess::AwaitStartup(absl::Duration timeout,
+                                         worker::v1::WorkerReady* ready) {
+  pollfd fd = {socket_.fd(), POLLIN, 0};
+  if (poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) <= 0) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the worker did not get ready within ", absl::FormatDuration(timeout)));
+  }
+  absl::StatusOr<SeqpacketSocket::Message> message = socket_.Receive();
+  worker::v1::WorkerUp up;
+  if (!message.ok() || !up.ParseFromString(message->data)) {
+    return absl::InternalError(
+        absl::StrCat("the worker ", DescribeStartupExit(), " during startup"));
+  }
+  if (up.has_failed()) {
+    return ReplyStatus(up.failed());
+  }
+  *ready = up.ready();
+  reader_ = std::thread([this] { ReadLoop(); });
+  return absl::OkStatus();
+}
+
+absl::Status WorkerProcess::SendChannel(int fd,
+                                        const worker::v1::OpenChannel& open) {
+  worker::v1::WorkerDown down;
+  *down.mutable_open_channel() = open;
+  absl::MutexLock lock(&send_mu_);
+  if (!socket_.Send(down.SerializeAsString(), {fd}).ok()) {
+    return absl::UnavailableError("the function's worker has exited");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<worker::v1::InvokeReply> WorkerProcess::Call(
+    const worker::v1::InvokeRequest& request, absl::Duration timeout) {
+  auto pending = std::make_shared<Pending>();
+  {
+    absl::MutexLock lock(&mu_);
+    if (exited_) {
+      return absl::UnavailableError("the function's worker has exited");
+    }
+    pending_[request.id()] = pending;
+  }
+  {
+    worker::v1::WorkerDown down;
+    *down.mutable_invoke() = request;
+    absl::MutexLock lock(&send_mu_);
+    if (absl::Status sent = socket_.Send(down.SerializeAsString());
+        !sent.ok()) {
+      absl::MutexLock state_lock(&mu_);
+      pending_.erase(request.id());
+      return absl::UnavailableError("the function's worker has exited");
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  // The worker enforces the function's timeout; this bound only guards
+  // against a worker that stopped answering.
+  if (!mu_.AwaitWithTimeout(absl::Condition(&pending->done),
+                            timeout + absl::Seconds(30))) {
+    pending_.erase(request.id());
+    return absl::DeadlineExceededError(
+        "the function's worker stopped answering");
+  }
+  if (!pending->status.ok()) {
+    return pending->status;
+  }
+  return pending->reply;
+}
+
+void WorkerProcess::Stop(absl::Duration grace) {
+  shutdown(socket_.fd(), SHUT_WR);
+  absl::MutexLock lock(&mu_);
+  if (!mu_.AwaitWithTimeout(absl::Condition(&exited_), grace)) {
+    mu_.Unlock();
+    Kill();
+    mu_.Lock();
+  }
+}
+
+void WorkerProcess::Kill() {
+  absl::MutexLock lock(&mu_);
+  if (pid_ > 0 && !reaped_) {
+    kill(pid_, SIGKILL);
+    // The whole process group: the worker's instances too.
+    kill(-pid_, SIGKILL);
+  }
+}
+
+std::string WorkerProcess::DescribeStartupExit() {
+  int status = 0;
+  // A worker that closed its socket but lingers gets a moment to exit.
+  pid_t reaped = 0;
+  for (int i = 0; i < 100 && reaped == 0; ++i) {
+    reaped = waitpid(pid_, &status, WNOHANG);
+    if (reaped == 0) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  if (reaped == 0) {
+    kill(pid_, SIGKILL);
+    reaped = waitpid(pid_, &status, 0);
+  }
+  absl::MutexLock lock(&mu_);
+  reaped_ = true;
+  exited_ = true;
+  if (reaped != pid_) {
+    return "exited";
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    // exec() succeeded (SpawnChild reports its failures): the loader.
+    return "exited with status 127 (the dynamic loader could not load "
+           "its libraries)";
+  }
+  if (WIFSIGNALED(status)) {
+    return absl::StrCat("was killed by signal ", WTERMSIG(status), " (",
+                        strsignal(WTERMSIG(status)), ")");
+  }
+  return absl::StrCat("exited with status ", WEXITSTATUS(status),
+                      " (see swiftd's log)");
+}
+
+bool WorkerProcess::exited() const {
+  absl::MutexLock lock(&mu_);
+  return exited_;
+}
+
+worker::v1::WorkerStats WorkerProcess::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void WorkerProcess::ReadLoop() {
+  while (true) {
+    absl::StatusOr<SeqpacketSocket::Message> message = socket_.Receive();
+    worker::v1::WorkerUp up;
+    if (!message.ok() || !up.ParseFromString(message->data)) {
+      break;
+    }
+    if (up.has_stats()) {
+      absl::MutexLock lock(&mu_);
+      stats_ = up.stats();
+      continue;
+    }
+    if (!up.has_reply()) {
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    if (up.reply().has_stats()) {
+      stats_ = up.reply().stats();
+    }
+    auto it = pending_.find(up.reply().id());
+    if (it != pending_.end()) {
+      it->second->done = true;
+      it->second->reply = up.reply();
+      pending_.erase(it);
+    }
+  }
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  absl::MutexLock lock(&mu_);
+  reaped_ = true;
+  exited_ = true;
+  for (auto& [id, pending] : pending_) {
+    pending->done = true;
+    pending->status = absl::UnavailableError(
+        "the function's worker exited during the invocation");
+  }
+  pending_.clear();
+}
+
+}  // namespace swift
