@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/version.h"
+#include "proto/wire_status.h"
 
 namespace swift {
 
@@ -16,6 +17,16 @@ absl::StatusOr<v1::FastResponse> Exchange(SeqpacketSocket& socket,
                                           const v1::FastRequest& request) {
   if (absl::Status sent = socket.Send(request.SerializeAsString());
       !sent.ok()) {
+    // swiftd may have refused the connection (too many, out of
+    // descriptors) and closed it: its reason is still queued for us.
+    if (absl::IsUnavailable(sent)) {
+      absl::StatusOr<SeqpacketSocket::Message> refusal = socket.Receive();
+      v1::FastResponse response;
+      if (refusal.ok() && response.ParseFromString(refusal->data) &&
+          response.code() != 0) {
+        return response;
+      }
+    }
     return absl::UnavailableError(
         absl::StrCat("swiftd fast path: ", sent.message()));
   }
@@ -36,10 +47,10 @@ absl::StatusOr<v1::FastResponse> Exchange(SeqpacketSocket& socket,
   return response;
 }
 
+// swiftd's answer, or the status it answered with.
 absl::StatusOr<v1::FastResponse> AnswerStatus(v1::FastResponse response) {
-  if (response.code() != 0) {
-    return absl::Status(static_cast<absl::StatusCode>(response.code()),
-                        response.message());
+  if (absl::Status answered = DecodeStatus(response); !answered.ok()) {
+    return answered;
   }
   return response;
 }
@@ -89,33 +100,15 @@ absl::StatusOr<std::unique_ptr<FastPathClient>> FastPathClient::Connect(
   }
   std::unique_ptr<FastPathClient> client(
       new FastPathClient(path, client_name, std::move(hello)));
-  client->ReturnConnection(
-      std::make_unique<SeqpacketSocket>(*std::move(first)));
+  client->idle_.Give(*std::move(first));
   return client;
 }
 
-absl::StatusOr<std::unique_ptr<SeqpacketSocket>>
-FastPathClient::TakeConnection() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!idle_.empty()) {
-      std::unique_ptr<SeqpacketSocket> connection = std::move(idle_.back());
-      idle_.pop_back();
-      return connection;
-    }
+absl::StatusOr<SeqpacketSocket> FastPathClient::TakeConnection() {
+  if (std::optional<SeqpacketSocket> idle = idle_.Take(); idle.has_value()) {
+    return *std::move(idle);
   }
-  absl::StatusOr<SeqpacketSocket> fresh =
-      OpenChannel(path_, client_name_, v1::FastHello::CALLS);
-  if (!fresh.ok()) {
-    return fresh.status();
-  }
-  return std::make_unique<SeqpacketSocket>(*std::move(fresh));
-}
-
-void FastPathClient::ReturnConnection(
-    std::unique_ptr<SeqpacketSocket> connection) {
-  absl::MutexLock lock(&mu_);
-  idle_.push_back(std::move(connection));
+  return OpenChannel(path_, client_name_, v1::FastHello::CALLS);
 }
 
 absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
@@ -123,18 +116,17 @@ absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
     absl::MutexLock lock(&mu_);
     request.set_call_id(next_call_id_++);
   }
-  absl::StatusOr<std::unique_ptr<SeqpacketSocket>> connection =
-      TakeConnection();
+  absl::StatusOr<SeqpacketSocket> connection = TakeConnection();
   if (!connection.ok()) {
     return absl::UnavailableError(
         absl::StrCat("swiftd fast path: ", connection.status().message()));
   }
-  absl::StatusOr<v1::FastResponse> response = Exchange(**connection, request);
+  absl::StatusOr<v1::FastResponse> response = Exchange(*connection, request);
   if (!response.ok()) {
     // The connection is broken: dropped, not returned.
     return response.status();
   }
-  ReturnConnection(*std::move(connection));
+  idle_.Give(*std::move(connection));
   return AnswerStatus(*std::move(response));
 }
 

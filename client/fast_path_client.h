@@ -1,19 +1,20 @@
 // FastPathClient: libswift's side of swiftd's fast path
 // (proto/fast_path.proto over SOCK_SEQPACKET). Internal to libswift.
 //
-// Keeps a small pool of CALLS connections so that concurrent callers do
-// not queue behind each other's round trips (a brokered connect waits on
-// the remote host). Thread-safe.
+// Keeps a small pool of CALLS connections (common/idle_pool.h) so that
+// concurrent callers do not queue behind each other's round trips (a
+// brokered connect waits on the remote host). Thread-safe.
 #ifndef SWIFT_CLIENT_FAST_PATH_CLIENT_H_
 #define SWIFT_CLIENT_FAST_PATH_CLIENT_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/idle_pool.h"
 #include "common/seqpacket_socket.h"
 #include "proto/fast_path.pb.h"
 
@@ -40,9 +41,11 @@ class FastPathClient final {
 
   // Call()
   //
-  // Sends `request` (its call_id is set here) on an idle connection (a new
-  // one when all are busy) and returns swiftd's answer, or the status
-  // swiftd answered with. kUnavailable when swiftd went away.
+  // Sends `request` (its call_id is set here, one higher per call) on an
+  // idle connection (a new one when all are busy) and returns swiftd's
+  // answer, or the status swiftd answered with (proto/wire_status.h).
+  // kUnavailable when swiftd went away (the connection is dropped, not
+  // reused); kInternal for a malformed answer or one to another call.
   absl::StatusOr<v1::FastResponse> Call(v1::FastRequest request);
 
   // What swiftd said in its hello (device, peer address).
@@ -55,19 +58,22 @@ class FastPathClient final {
         client_name_(std::move(client_name)),
         hello_(std::move(hello)) {}
 
-  absl::StatusOr<std::unique_ptr<SeqpacketSocket>> TakeConnection();
-  void ReturnConnection(std::unique_ptr<SeqpacketSocket> connection);
+  // An idle connection, or a new one greeted as CALLS.
+  absl::StatusOr<SeqpacketSocket> TakeConnection();
 
   const std::string path_;
   const std::string client_name_;
   const v1::FastHelloReply hello_;
+  IdlePool<SeqpacketSocket> idle_;
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<SeqpacketSocket>> idle_ ABSL_GUARDED_BY(mu_);
   uint64_t next_call_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
+// CallOn()
+//
 // One request-response exchange on `socket`; the status swiftd answered
-// with becomes the returned status.
+// with becomes the returned status. kUnavailable when the socket is
+// broken; kInternal for a malformed answer or one to another call_id.
 absl::StatusOr<v1::FastResponse> CallOn(SeqpacketSocket& socket,
                                         const v1::FastRequest& request);
 

@@ -1,20 +1,7 @@
 // QpPool implementation; see qp_pool.h.
 #include "client/qp_pool.h"
 
-#include <random>
-
-#include "common/verbs/qp_transitions.h"
-
 namespace swift {
-
-uint32_t RandomPsn() {
-  thread_local std::mt19937 generator{std::random_device{}()};
-  return std::uniform_int_distribution<uint32_t>(0, 0xffffff)(generator);
-}
-
-QpPool::QpPool(std::shared_ptr<verbs::Pd> pd, verbs::PortAddress port,
-               Options options)
-    : pd_(std::move(pd)), port_(port), options_(options) {}
 
 QpPool::~QpPool() {
   {
@@ -27,26 +14,11 @@ QpPool::~QpPool() {
 }
 
 absl::StatusOr<PooledQp> QpPool::Create() {
-  PooledQp pooled;
-  absl::StatusOr<std::shared_ptr<verbs::Cq>> cq =
-      verbs::Cq::Create(pd_->context(), options_.cq_entries);
-  if (!cq.ok()) {
-    return cq.status();
+  absl::StatusOr<PooledQp> pooled = factory_->Create();
+  if (pooled.ok()) {
+    absl::MutexLock lock(&mu_);
+    ++stats_.created;
   }
-  pooled.cq = *std::move(cq);
-  absl::StatusOr<std::unique_ptr<verbs::Qp>> qp = verbs::Qp::Create(
-      pd_, pooled.cq, pooled.cq, IBV_QPT_RC, options_.capacity);
-  if (!qp.ok()) {
-    return qp.status();
-  }
-  pooled.qp = *std::move(qp);
-  if (absl::Status init = verbs::ModifyRcToInit(*pooled.qp, port_.port_num);
-      !init.ok()) {
-    return init;
-  }
-  pooled.psn = RandomPsn();
-  absl::MutexLock lock(&mu_);
-  ++stats_.created;
   return pooled;
 }
 
@@ -108,28 +80,8 @@ void QpPool::Return(PooledQp pooled) {
   ready_.push_front(std::move(pooled));
 }
 
-absl::Status QpPool::ResetToInit(PooledQp& pooled) {
-  if (absl::Status reset = verbs::ModifyToReset(*pooled.qp); !reset.ok()) {
-    return reset;
-  }
-  // Completions of the previous connection must not leak into the next.
-  ibv_wc drained[16];
-  while (true) {
-    absl::StatusOr<int> count = pooled.cq->Poll(drained, 16);
-    if (!count.ok() || *count == 0) {
-      break;
-    }
-  }
-  if (absl::Status init = verbs::ModifyRcToInit(*pooled.qp, port_.port_num);
-      !init.ok()) {
-    return init;
-  }
-  pooled.psn = RandomPsn();
-  return absl::OkStatus();
-}
-
 void QpPool::Recycle(PooledQp pooled) {
-  if (ResetToInit(pooled).ok()) {
+  if (factory_->ResetToInit(pooled).ok()) {
     absl::MutexLock lock(&mu_);
     ++stats_.recycled;
     if (static_cast<int>(ready_.size()) < options_.high) {

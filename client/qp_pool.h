@@ -2,12 +2,12 @@
 // connect only has to move one to RTR and RTS. Internal to libswift.
 //
 // A background thread refills the pool to `high` whenever it falls below
-// `low`; Take() creates a QP on the spot only when the pool is empty.
-// Thread-safe.
+// `low`; Take() creates a QP on the spot only when the pool is empty. The
+// QPs themselves come from a QpFactory (qp_factory.h): the pool only keeps
+// count. Thread-safe.
 #ifndef SWIFT_CLIENT_QP_POOL_H_
 #define SWIFT_CLIENT_QP_POOL_H_
 
-#include <cstdint>
 #include <deque>
 #include <memory>
 #include <thread>
@@ -15,33 +15,20 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "common/verbs/cq.h"
-#include "common/verbs/pd.h"
-#include "common/verbs/port_address.h"
-#include "common/verbs/qp.h"
+#include "client/qp_factory.h"
 #include "swift/session.h"
 
 namespace swift {
-
-// One pooled QP: in INIT, with the PSN it will start sending at.
-struct PooledQp {
-  std::shared_ptr<verbs::Cq> cq;
-  std::unique_ptr<verbs::Qp> qp;
-  uint32_t psn = 0;
-};
 
 class QpPool final {
  public:
   struct Options {
     int low = 4;
     int high = 16;
-    int cq_entries = 128;
-    verbs::QpCapacity capacity;
   };
 
-  // `pd` and `port` are those of the session; the pool keeps `pd` alive.
-  QpPool(std::shared_ptr<verbs::Pd> pd, verbs::PortAddress port,
-         Options options);
+  QpPool(std::unique_ptr<QpFactory> factory, Options options)
+      : factory_(std::move(factory)), options_(options) {}
   QpPool(const QpPool&) = delete;
   QpPool& operator=(const QpPool&) = delete;
   // Stops the refill thread and destroys the pooled QPs.
@@ -56,22 +43,22 @@ class QpPool final {
   // Take(): a QP in INIT (from the pool, or created now).
   absl::StatusOr<PooledQp> Take();
 
-  // Return(): puts back a QP that is still in INIT and was never used.
+  // Return(): puts back a QP that is still in INIT and was never used; it
+  // is the next one taken.
   void Return(PooledQp qp);
 
   // Recycle(): a used QP goes RESET -> INIT with a new PSN and back into the
-  // pool, or is destroyed when that fails (e.g. it sits in error).
+  // pool, or is destroyed when that fails (e.g. it sits in error) or the
+  // pool already holds `high`.
   void Recycle(PooledQp qp);
 
   PoolStats stats() const;
 
  private:
   absl::StatusOr<PooledQp> Create();
-  absl::Status ResetToInit(PooledQp& pooled);
   void RefillLoop();
 
-  const std::shared_ptr<verbs::Pd> pd_;
-  const verbs::PortAddress port_;
+  const std::unique_ptr<QpFactory> factory_;
   const Options options_;
 
   mutable absl::Mutex mu_;
@@ -80,9 +67,6 @@ class QpPool final {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread refill_thread_;
 };
-
-// A random 24-bit PSN.
-uint32_t RandomPsn();
 
 }  // namespace swift
 

@@ -5,12 +5,15 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,14 +45,6 @@ absl::StatusOr<sockaddr_in> Resolve(const HostPort& address) {
   return sin;
 }
 
-absl::Status SetNoDelay(int fd) {
-  const int one = 1;
-  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
-    return ErrnoStatus(errno, "setsockopt(TCP_NODELAY)");
-  }
-  return absl::OkStatus();
-}
-
 // Maps a send/recv errno; a timeout is EAGAIN on a blocking socket.
 absl::Status IoStatus(int error_number, absl::string_view what) {
   if (error_number == EAGAIN || error_number == EWOULDBLOCK) {
@@ -59,9 +54,41 @@ absl::Status IoStatus(int error_number, absl::string_view what) {
   return ErrnoStatus(error_number, what);
 }
 
-absl::Status ReadExactly(int fd, char* data, size_t size) {
+// Waits until `fd` is readable (or has an error or hang-up to report);
+// kDeadlineExceeded at `deadline`. No wait for InfiniteFuture.
+absl::Status WaitReadable(int fd, absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) {
+    return absl::OkStatus();
+  }
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError("recv: peer silent past the deadline");
+    }
+    pollfd poll_fd = {fd, POLLIN, 0};
+    // Rounded up: a deadline 0.4 ms away must not become a busy loop.
+    const int64_t ms =
+        absl::ToInt64Milliseconds(left + absl::Microseconds(999));
+    const int ready = poll(&poll_fd, 1,
+                           static_cast<int>(std::min<int64_t>(
+                               ms, std::numeric_limits<int>::max())));
+    if (ready > 0) {
+      return absl::OkStatus();  // recv() tells data, EOF or error apart.
+    }
+    if (ready < 0 && errno != EINTR) {
+      return ErrnoStatus(errno, "poll");
+    }
+  }
+}
+
+// Reads `size` bytes; with a deadline, waits for each piece until then.
+absl::Status ReadExactly(int fd, char* data, size_t size,
+                         absl::Time deadline = absl::InfiniteFuture()) {
   size_t done = 0;
   while (done < size) {
+    if (absl::Status readable = WaitReadable(fd, deadline); !readable.ok()) {
+      return readable;
+    }
     const ssize_t n = recv(fd, data + done, size - done, 0);
     if (n > 0) {
       done += static_cast<size_t>(n);
@@ -123,6 +150,14 @@ absl::StatusOr<uint16_t> LocalPort(int fd) {
     return ErrnoStatus(errno, "getsockname");
   }
   return ntohs(sin.sin_port);
+}
+
+absl::Status SetNoDelay(int fd) {
+  const int one = 1;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+    return ErrnoStatus(errno, "setsockopt(TCP_NODELAY)");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<UniqueFd> AcceptTcp(int listen_fd) {
@@ -193,12 +228,12 @@ absl::Status SendFrame(int fd, absl::string_view payload) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> RecvFrame(int fd, size_t max_bytes) {
-  char header[4];
-  if (absl::Status status = ReadExactly(fd, header, sizeof(header));
-      !status.ok()) {
-    return status;
-  }
+namespace {
+
+// The rest of a frame whose 4-byte length `header` was read: checks the
+// length and reads the payload by `deadline`.
+absl::StatusOr<std::string> ReadPayload(int fd, const char (&header)[4],
+                                        size_t max_bytes, absl::Time deadline) {
   uint32_t length = 0;
   for (char byte : header) {
     length = (length << 8) | static_cast<uint8_t>(byte);
@@ -208,11 +243,39 @@ absl::StatusOr<std::string> RecvFrame(int fd, size_t max_bytes) {
         "frame of ", length, " bytes exceeds the limit of ", max_bytes));
   }
   std::string payload(length, '\0');
-  if (absl::Status status = ReadExactly(fd, payload.data(), length);
+  if (absl::Status status = ReadExactly(fd, payload.data(), length, deadline);
       !status.ok()) {
     return status;
   }
   return payload;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> RecvFrame(int fd, size_t max_bytes) {
+  char header[4];
+  if (absl::Status status = ReadExactly(fd, header, sizeof(header));
+      !status.ok()) {
+    return status;
+  }
+  return ReadPayload(fd, header, max_bytes, absl::InfiniteFuture());
+}
+
+absl::StatusOr<std::string> RecvFrameBefore(int fd,
+                                            absl::Time first_byte_deadline,
+                                            absl::Duration frame_timeout,
+                                            size_t max_bytes) {
+  char header[4];
+  if (absl::Status status = ReadExactly(fd, header, 1, first_byte_deadline);
+      !status.ok()) {
+    return status;
+  }
+  const absl::Time deadline = absl::Now() + frame_timeout;
+  if (absl::Status status = ReadExactly(fd, header + 1, 3, deadline);
+      !status.ok()) {
+    return status;
+  }
+  return ReadPayload(fd, header, max_bytes, deadline);
 }
 
 }  // namespace swift

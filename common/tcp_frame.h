@@ -52,6 +52,12 @@ absl::StatusOr<uint16_t> LocalPort(int fd);
 // Retries EINTR.
 absl::StatusOr<UniqueFd> AcceptTcp(int listen_fd);
 
+// SetNoDelay()
+//
+// Sets TCP_NODELAY on `fd` (small request/response frames must not wait
+// for Nagle); for connections accepted outside AcceptTcp().
+absl::Status SetNoDelay(int fd);
+
 // ConnectTcp()
 //
 // Connects to `address` with TCP_NODELAY. kUnavailable when refused or
@@ -77,6 +83,19 @@ absl::Status SendFrame(int fd, absl::string_view payload);
 // `max_bytes`; kDeadlineExceeded after the fd's I/O timeout.
 absl::StatusOr<std::string> RecvFrame(int fd,
                                       size_t max_bytes = kMaxFrameBytes);
+
+// RecvFrameBefore()
+//
+// As RecvFrame(), with deadlines of its own (poll(), whatever the fd's I/O
+// timeout): kDeadlineExceeded unless the frame's first byte arrives before
+// `first_byte_deadline` and the whole frame within `frame_timeout` of it.
+// For servers, which must never wait on a silent or trickling peer for
+// ever: the first deadline bounds an idle connection, the second a peer
+// that starts a frame and stalls.
+absl::StatusOr<std::string> RecvFrameBefore(int fd,
+                                            absl::Time first_byte_deadline,
+                                            absl::Duration frame_timeout,
+                                            size_t max_bytes = kMaxFrameBytes);
 
 }  // namespace swift
 

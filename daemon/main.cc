@@ -7,12 +7,16 @@
 
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/fd_limits.h"
 #include "common/version.h"
 #include "daemon/swiftd_server.h"
 #include "daemon/systemd_notify.h"
@@ -46,6 +50,24 @@ ABSL_FLAG(int, max_handshakes_per_peer, 8,
 ABSL_FLAG(int, max_handshakes, 32, "Connection handshakes in flight in all.");
 ABSL_FLAG(int, max_queued_connects, 4096,
           "Connects waiting for a handshake slot; more are refused.");
+ABSL_FLAG(int, max_fast_path_connections, 1024,
+          "Fast path connections served at once; more are refused "
+          "(RESOURCE_EXHAUSTED). Each costs a thread and a descriptor.");
+ABSL_FLAG(int, max_fast_path_connections_per_uid, 256,
+          "Fast path connections of one uid at once (root exempt); 0: no "
+          "per-uid cap.");
+ABSL_FLAG(int, max_peer_link_connections, 256,
+          "Peer link connections served at once; more are refused.");
+ABSL_FLAG(int, connection_fd_reserve, swift::kDefaultFdReserve,
+          "The fast path and the peer link refuse new connections while "
+          "fewer file descriptors than this remain, keeping them for the "
+          "Control API and the broker.");
+ABSL_FLAG(absl::Duration, hello_timeout, absl::Seconds(10),
+          "A fast path or peer link connection that says nothing for this "
+          "long after connecting is closed.");
+ABSL_FLAG(absl::Duration, peer_link_idle_timeout, absl::Seconds(120),
+          "An idle peer link connection is closed after this; keep it "
+          "longer than peers keep idle connections (60 s).");
 
 namespace {
 
@@ -66,6 +88,56 @@ int WaitForStopSignal(const sigset_t& signals) {
   }
   return signal_number;
 }
+
+// Takes the stop signals from the moment they are blocked, so that a stop
+// request is honoured even while start-up is stuck (a state directory on a
+// hung file system, a device that does not answer): then the process dies
+// of the signal at once, as it would with the default disposition, and
+// the next swiftd cleans up whatever socket file is left. Once swiftd
+// serves, Wait() hands the signal to the main thread for a clean shutdown.
+class StopSignalWaiter {
+ public:
+  explicit StopSignalWaiter(sigset_t signals)
+      : signals_(signals), thread_([this] { Run(); }) {}
+  ~StopSignalWaiter() { thread_.join(); }
+
+  // Start-up is over: a stop signal from now on shuts down cleanly.
+  void Serving() {
+    absl::MutexLock lock(&mu_);
+    serving_ = true;
+  }
+
+  // Blocks until a stop signal arrives; returns it.
+  int Wait() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* signal_number) { return *signal_number != 0; },
+        &signal_number_));
+    return signal_number_;
+  }
+
+ private:
+  void Run() {
+    const int signal_number = WaitForStopSignal(signals_);
+    absl::MutexLock lock(&mu_);
+    if (!serving_) {
+      LOG(WARNING) << "Received " << strsignal(signal_number)
+                   << " while starting; stopping now";
+      google::FlushLogFiles(google::INFO);
+      signal(signal_number, SIG_DFL);
+      pthread_sigmask(SIG_UNBLOCK, &signals_, nullptr);
+      raise(signal_number);
+      _exit(128 + signal_number);  // Not reached: the signal kills us.
+    }
+    signal_number_ = signal_number;
+  }
+
+  const sigset_t signals_;
+  absl::Mutex mu_;
+  bool serving_ ABSL_GUARDED_BY(mu_) = false;
+  int signal_number_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
 
 // swift_worker beside this binary (installed), or in worker/ beside it (a
 // Bazel tree); empty when neither exists.
@@ -151,18 +223,50 @@ int main(int argc, char** argv) {
                   "at least 1, --max_queued_connects at least 0";
     return 2;
   }
+  options.fast_path_limits.max_connections =
+      absl::GetFlag(FLAGS_max_fast_path_connections);
+  options.fast_path_limits.max_connections_per_uid =
+      absl::GetFlag(FLAGS_max_fast_path_connections_per_uid);
+  options.peer_link_limits.max_connections =
+      absl::GetFlag(FLAGS_max_peer_link_connections);
+  options.fast_path_limits.fd_reserve = options.peer_link_limits.fd_reserve =
+      absl::GetFlag(FLAGS_connection_fd_reserve);
+  options.fast_path_limits.hello_timeout = absl::GetFlag(FLAGS_hello_timeout);
+  options.peer_link_limits.hello_timeout = absl::GetFlag(FLAGS_hello_timeout);
+  options.peer_link_limits.idle_timeout =
+      absl::GetFlag(FLAGS_peer_link_idle_timeout);
+  if (options.fast_path_limits.max_connections < 1 ||
+      options.fast_path_limits.max_connections_per_uid < 0 ||
+      options.peer_link_limits.max_connections < 1 ||
+      options.fast_path_limits.fd_reserve < 0 ||
+      options.fast_path_limits.hello_timeout <= absl::ZeroDuration() ||
+      options.peer_link_limits.idle_timeout <= absl::ZeroDuration()) {
+    LOG(ERROR) << "--max_fast_path_connections and --max_peer_link_connections "
+                  "must be at least 1, --max_fast_path_connections_per_uid and "
+                  "--connection_fd_reserve at least 0, --hello_timeout and "
+                  "--peer_link_idle_timeout positive";
+    return 2;
+  }
+  // The descriptor reserve only helps if the limit is as high as allowed.
+  if (absl::StatusOr<uint64_t> fds = swift::RaiseFdSoftLimit(); fds.ok()) {
+    LOG(INFO) << "File descriptor limit: " << *fds;
+  } else {
+    LOG(WARNING) << "Cannot raise the file descriptor limit: " << fds.status();
+  }
+  StopSignalWaiter stop(stop_signals);
   absl::StatusOr<std::unique_ptr<swift::SwiftdServer>> swiftd =
       swift::SwiftdServer::Start(options);
   if (!swiftd.ok()) {
     LOG(ERROR) << "swiftd cannot start: " << swiftd.status();
     Notify(absl::StrCat("STATUS=Failed to start: ", swiftd.status().message()));
-    return 1;
+    _exit(1);  // The signal waiter thread still waits: do not join it.
   }
+  stop.Serving();
   Notify(absl::StrCat("READY=1\nSTATUS=Serving on ", options.socket_path,
                       " with ", (*swiftd)->devices().open_count(),
                       " RDMA device(s)\nMAINPID=", getpid()));
 
-  const int signal_number = WaitForStopSignal(stop_signals);
+  const int signal_number = stop.Wait();
   LOG(INFO) << "Received " << strsignal(signal_number) << "; shutting down";
   Notify("STOPPING=1");
   (*swiftd)->Shutdown(absl::Seconds(2));

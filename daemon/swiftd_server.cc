@@ -85,9 +85,10 @@ std::string FirstOpenDevice(const DeviceCache& cache) {
 
 }  // namespace
 
-SwiftdServer::SwiftdServer(SwiftdOptions options,
+SwiftdServer::SwiftdServer(SwiftdOptions options, SocketLock socket_lock,
                            std::unique_ptr<DeviceCache> devices)
     : options_(std::move(options)),
+      socket_lock_(std::move(socket_lock)),
       fast_path_path_(FastPathSocketPath(options_.socket_path)),
       incarnation_(RandomIncarnation()),
       devices_(std::move(devices)),
@@ -95,13 +96,16 @@ SwiftdServer::SwiftdServer(SwiftdOptions options,
 
 absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
     const SwiftdOptions& options) {
+  // Held until this swiftd is destroyed, after it removed its sockets.
+  SWIFT_ASSIGN_OR_RETURN(SocketLock socket_lock,
+                         SocketLock::Acquire(options.socket_path));
   SWIFT_RETURN_IF_ERROR(PrepareSocketPath(options.socket_path));
   SWIFT_RETURN_IF_ERROR(
       PrepareSocketPath(FastPathSocketPath(options.socket_path)));
   SWIFT_ASSIGN_OR_RETURN(std::unique_ptr<DeviceCache> devices,
                          DeviceCache::OpenAll(options.devices));
   std::unique_ptr<SwiftdServer> swiftd(
-      new SwiftdServer(options, std::move(devices)));
+      new SwiftdServer(options, std::move(socket_lock), std::move(devices)));
   if (absl::Status status = swiftd->StartServing(); !status.ok()) {
     swiftd->Shutdown(absl::ZeroDuration());
     return status;
@@ -121,16 +125,19 @@ absl::Status SwiftdServer::StartServing() {
         incarnation_, options_.peer_address, options_.peers);
     admission_ = std::make_unique<AdmissionController>(options_.admission);
     broker_ = std::make_unique<Broker>(peers_.get(), admission_.get());
-    peer_service_ =
-        std::make_unique<PeerServiceImpl>(incarnation_, options_.peer_address,
-                                          PeerDevices(*devices_), &services_);
+    peer_handler_ =
+        std::make_unique<PeerHandler>(incarnation_, options_.peer_address,
+                                      PeerDevices(*devices_), &services_);
+    peer_service_ = std::make_unique<PeerServiceImpl>(peer_handler_.get());
     if (options_.peer_link) {
       // Before the Peer API serves: every Hello must announce the link.
       SWIFT_ASSIGN_OR_RETURN(HostPort link_address,
                              ParseHostPort(options_.peer_address));
       SWIFT_ASSIGN_OR_RETURN(
-          peer_link_, PeerLinkServer::Start(link_address, peer_service_.get()));
-      peer_service_->set_link_port(peer_link_->port());
+          peer_link_,
+          PeerLinkServer::Start(link_address, peer_handler_.get(),
+                                options_.peer_link_limits));
+      peer_handler_->set_link_port(peer_link_->port());
       LOG(INFO) << "Serving the peer link on " << link_address.host << ":"
                 << peer_link_->port();
     }
@@ -188,8 +195,8 @@ absl::Status SwiftdServer::StartServing() {
     handlers.function_channel = [this](const SeqpacketSocket& channel,
                                        const FastPathCaller& caller,
                                        const std::string& function) {
-      return workers_->AttachChannel(function, channel, caller.client_name,
-                                     caller.pid);
+      return fast_path_service_->AttachFunctionChannel(channel, caller,
+                                                       function);
     };
   }
   if (broker_ != nullptr) {
@@ -202,7 +209,7 @@ absl::Status SwiftdServer::StartServing() {
   SWIFT_ASSIGN_OR_RETURN(
       fast_path_server_,
       FastPathServer::Start(fast_path_path_, options_.socket_mode,
-                            std::move(handlers)));
+                            std::move(handlers), options_.fast_path_limits));
   SWIFT_RETURN_IF_ERROR(SecureSocket(options_.socket_path, options_.socket_mode,
                                      options_.socket_group));
   SWIFT_RETURN_IF_ERROR(SecureSocket(fast_path_path_, options_.socket_mode,

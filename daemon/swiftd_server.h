@@ -15,19 +15,21 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "daemon/broker/admission_controller.h"
-#include "daemon/broker/broker.h"
 #include "daemon/api/client_registry.h"
 #include "daemon/api/control_service.h"
-#include "daemon/devices/device_cache.h"
-#include "daemon/transport/fast_path_server.h"
 #include "daemon/api/fast_path_service.h"
-#include "daemon/functions/function_store.h"
+#include "daemon/broker/admission_controller.h"
+#include "daemon/broker/broker.h"
 #include "daemon/broker/peer_directory.h"
-#include "daemon/broker/peer_link.h"
+#include "daemon/broker/peer_handler.h"
+#include "daemon/broker/peer_link_server.h"
 #include "daemon/broker/peer_service.h"
 #include "daemon/broker/service_registry.h"
+#include "daemon/devices/device_cache.h"
+#include "daemon/functions/function_store.h"
 #include "daemon/functions/worker_manager.h"
+#include "daemon/transport/fast_path_server.h"
+#include "daemon/transport/socket_path.h"
 
 namespace swift {
 
@@ -54,6 +56,10 @@ struct SwiftdOptions {
   // Where registered functions are kept so that they survive a restart
   // (FunctionStore); empty: in memory only.
   std::string state_dir;
+  // Bounds on the fast path and the peer link: connections (in all, per
+  // uid), descriptors kept in reserve, deadlines (issue 10).
+  FastPathLimits fast_path_limits;
+  PeerLinkLimits peer_link_limits;
 };
 
 class SwiftdServer final {
@@ -96,13 +102,17 @@ class SwiftdServer final {
   const std::string& fast_path_socket_path() const { return fast_path_path_; }
 
  private:
-  SwiftdServer(SwiftdOptions options, std::unique_ptr<DeviceCache> devices);
+  SwiftdServer(SwiftdOptions options, SocketLock socket_lock,
+               std::unique_ptr<DeviceCache> devices);
   // Starts the Peer API (if configured), the Control API and the fast path.
   absl::Status StartServing();
 
   // Members in creation order, so they are destroyed in reverse: the server
   // goes before the service, the service before what it reads.
   const SwiftdOptions options_;
+  // Declared first among the owners, destroyed last: the socket files are
+  // removed (Shutdown) before another swiftd may take the path.
+  SocketLock socket_lock_;
   const std::string fast_path_path_;
   const uint64_t incarnation_;
   std::unique_ptr<DeviceCache> devices_;
@@ -112,6 +122,7 @@ class SwiftdServer final {
   std::unique_ptr<PeerDirectory> peers_;
   std::unique_ptr<AdmissionController> admission_;
   std::unique_ptr<Broker> broker_;
+  std::unique_ptr<PeerHandler> peer_handler_;
   std::unique_ptr<PeerServiceImpl> peer_service_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<PeerLinkServer> peer_link_;

@@ -2,6 +2,7 @@
 #include "proto/invoke_reply.h"
 
 #include "absl/strings/str_cat.h"
+#include "proto/wire_status.h"
 
 namespace swift {
 namespace {
@@ -21,10 +22,10 @@ v1::InvokeRequest::Mode ToApiMode(worker::v1::InvokeMode mode) {
 
 absl::StatusOr<v1::InvokeResponse> ToInvokeResponse(
     const worker::v1::InvokeReply& reply, const std::string& function) {
-  if (reply.code() != 0) {
+  if (absl::Status status = DecodeStatus(reply); !status.ok()) {
     return absl::Status(
-        static_cast<absl::StatusCode>(reply.code()),
-        absl::StrCat("function '", function, "': ", reply.message()));
+        status.code(),
+        absl::StrCat("function '", function, "': ", status.message()));
   }
   v1::InvokeResponse response;
   response.set_result(reply.result());

@@ -1,7 +1,7 @@
 // ToInvokeResponse(): a worker's InvokeReply (proto/worker.proto) as the
-// Control API's answer to Invoke (proto/swift.proto). swiftd and libswift
-// (on direct channels) both answer invocations from worker replies; this
-// is the one mapping between the two contracts.
+// Control API's answer to Invoke (proto/swift.proto). swiftd and the
+// worker (at its direct channels' edge) both answer invocations from worker
+// replies; this is the one mapping between the two contracts.
 #ifndef SWIFT_PROTO_INVOKE_REPLY_H_
 #define SWIFT_PROTO_INVOKE_REPLY_H_
 

@@ -13,16 +13,15 @@
 #include "common/seqpacket_socket.h"
 #include "common/unix_socket.h"
 #include "common/verbs/endpoint.h"
+#include "common/verbs/post_and_wait.h"
 #include "common/version.h"
 #include "proto/fast_path.pb.h"
 #include "swift/session.h"
-#include "tests/completion_wait.h"
 #include "tests/two_swiftd_fixture.h"
 
 namespace swift {
 namespace {
 
-using ::swift::testing::PostAndWait;
 using ::swift::testing::SwiftdHost;
 using ::swift::testing::TwoSwiftdTest;
 
@@ -60,15 +59,11 @@ absl::Status WriteTo(Connection& connection, const std::string& bytes,
   std::memcpy(connection.buffer(), bytes.data(), bytes.size());
   ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer()),
                  static_cast<uint32_t>(bytes.size()), connection.mr()->lkey};
-  ibv_send_wr wr = {};
-  wr.wr_id = 1;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
-  wr.opcode = IBV_WR_RDMA_WRITE;
-  wr.send_flags = IBV_SEND_SIGNALED;
-  wr.wr.rdma.remote_addr = connection.remote().addr + remote_offset;
-  wr.wr.rdma.rkey = connection.remote().rkey;
-  return PostAndWait(connection.qp(), connection.cq(), wr);
+  ibv_send_wr wr = verbs::SignaledRdmaRequest(
+      IBV_WR_RDMA_WRITE, &sge, connection.remote().addr + remote_offset,
+      connection.remote().rkey, /*wr_id=*/1);
+  return verbs::PostAndWait(connection.qp(), connection.cq(), wr,
+                            absl::Seconds(10));
 }
 
 TEST_F(BrokerRdmaTest, DataMovesBothWaysOverABrokeredConnection) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "client/control/control_client.h"
 #include "common/seqpacket_socket.h"
 #include "common/version.h"
 #include "proto/fast_path.pb.h"
@@ -41,21 +42,21 @@ TEST(ControlApiTest, GetStatusReportsTheRunningDaemon) {
   auto client = Client::Connect(OptionsFor(swiftd, /*attach=*/false));
   ASSERT_TRUE(client.ok()) << client.status();
 
-  absl::StatusOr<v1::GetStatusResponse> status = (*client)->GetStatus();
+  absl::StatusOr<DaemonStatus> status = (*client)->GetStatus();
   ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_EQ(status->version(), kSwiftVersion);
-  EXPECT_EQ(status->api_version(), kControlApiVersion);
-  EXPECT_EQ(status->pid(), getpid());
-  EXPECT_EQ(status->socket_path(), swiftd.socket_path());
-  EXPECT_EQ(status->devices_count(),
+  EXPECT_EQ(status->version, kSwiftVersion);
+  EXPECT_EQ(status->api_version, kControlApiVersion);
+  EXPECT_EQ(status->pid, getpid());
+  EXPECT_EQ(status->socket_path, swiftd.socket_path());
+  EXPECT_EQ(status->devices_count,
             static_cast<uint32_t>(swiftd.server().devices().open_count()));
-  EXPECT_EQ(status->clients_count(), 0u);
+  EXPECT_EQ(status->clients_count, 0u);
 }
 
 TEST(ControlApiTest, ListDevicesMatchesTheDeviceCache) {
   TestSwiftd swiftd;
   ASSERT_TRUE(swiftd.ok());
-  auto client = Client::Connect(OptionsFor(swiftd, /*attach=*/false));
+  auto client = ControlClient::Connect(OptionsFor(swiftd, /*attach=*/false));
   ASSERT_TRUE(client.ok()) << client.status();
   absl::StatusOr<v1::ListDevicesResponse> devices = (*client)->ListDevices();
   ASSERT_TRUE(devices.ok()) << devices.status();
@@ -158,7 +159,7 @@ TEST(ControlApiTest, AttachedClientsAreCountedWhileTheyLive) {
     ASSERT_TRUE(second.ok()) << second.status();
     EXPECT_NE((*first)->client_id(), 0u);
     EXPECT_NE((*first)->client_id(), (*second)->client_id());
-    EXPECT_EQ((*observer)->GetStatus()->clients_count(), 2u);
+    EXPECT_EQ((*observer)->GetStatus()->clients_count, 2u);
     std::vector<ClientRegistry::Client> listed =
         swiftd.server().clients().List();
     ASSERT_EQ(listed.size(), 2u);
@@ -169,7 +170,7 @@ TEST(ControlApiTest, AttachedClientsAreCountedWhileTheyLive) {
   for (int i = 0; i < 200 && swiftd.server().clients().Count() != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ((*observer)->GetStatus()->clients_count(), 0u);
+  EXPECT_EQ((*observer)->GetStatus()->clients_count, 0u);
 }
 
 TEST(ControlApiTest, WrongApiVersionIsRefusedWithBothVersions) {
@@ -277,7 +278,7 @@ TEST(ControlApiTest, CallsAfterTheDaemonStopsFailAsUnavailable) {
   auto client = Client::Connect(options);
   ASSERT_TRUE(client.ok()) << client.status();
   swiftd.Stop();
-  absl::StatusOr<v1::GetStatusResponse> status = (*client)->GetStatus();
+  absl::StatusOr<DaemonStatus> status = (*client)->GetStatus();
   EXPECT_TRUE(absl::IsUnavailable(status.status()) ||
               absl::IsDeadlineExceeded(status.status()))
       << status.status();

@@ -13,9 +13,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/control/control_client.h"
 #include "common/version.h"
 #include "proto/control_service.grpc.pb.h"
-#include "swift/client.h"
 #include "tests/test_swiftd.h"
 
 namespace swift {
@@ -43,12 +43,12 @@ class FunctionAccessApiTest : public ::testing::Test {
     server_ = *std::move(server);
   }
 
-  std::unique_ptr<Client> Connect(bool use_fast_path) {
+  std::unique_ptr<ControlClient> Connect(bool use_fast_path) {
     ClientOptions options;
     options.socket_path = dir_.path() + "/swiftd.sock";
     options.attach = false;
     options.use_fast_path = use_fast_path;
-    auto client = Client::Connect(options);
+    auto client = ControlClient::Connect(options);
     return client.ok() ? *std::move(client) : nullptr;
   }
 
@@ -79,7 +79,7 @@ TEST_F(FunctionAccessApiTest, GrpcRefusesFunctionManagement) {
       << status.error_message();
 
   // And libswift without its fast path says what it needs.
-  std::unique_ptr<Client> client = Connect(/*use_fast_path=*/false);
+  std::unique_ptr<ControlClient> client = Connect(/*use_fast_path=*/false);
   ASSERT_NE(client, nullptr);
   absl::Status refused = client->RegisterFunction(Function(0)).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
@@ -117,6 +117,70 @@ TEST_F(FunctionAccessApiTest, AUserMayNotRunAFunctionAsAnotherUser) {
   EXPECT_NE(as_self.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(as_self.err, "no readable function library"))
       << as_self.err;
+}
+
+// Issue 10, finding 2: any user who reached the socket ran root's function,
+// as root, with their own payload. Now only root and the function's user
+// may invoke it, through swiftd or a direct channel; gRPC, which cannot
+// tell who calls, refuses invocations.
+TEST(FunctionInvokeAccessTest, OnlyTheFunctionsUserAndRootMayInvokeIt) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to become another user";
+  }
+  TempDir dir;
+  ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
+  // A stub worker (no verbs) serves the function: a copy nobody can run.
+  const std::string worker = dir.path() + "/stub_worker";
+  const std::string swiftctl = dir.path() + "/swiftctl";
+  ASSERT_EQ(
+      RunCommand(absl::StrCat(
+                     "cp ", RunfilePath("daemon/functions/testing/stub_worker"),
+                     " ", worker, " && cp ",
+                     RunfilePath("tools/swiftctl/swiftctl"), " ", swiftctl,
+                     " && chmod 0755 ", worker, " ", swiftctl, " && touch ",
+                     dir.path(), "/f.so && chmod 0644 ", dir.path(), "/f.so"))
+          .exit_code,
+      0);
+  SwiftdOptions options;
+  options.socket_path = dir.path() + "/swiftd.sock";
+  options.socket_mode = 0666;
+  options.worker_binary = worker;
+  auto server = SwiftdServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string as_root =
+      absl::StrCat(swiftctl, " --socket=", options.socket_path, " ");
+  const std::string as_nobody =
+      absl::StrCat("setpriv --reuid=", kNobody, " --regid=", kNobody,
+                   " --clear-groups ", as_root);
+  const CommandResult registered =
+      RunCommand(as_root + "register f --library=" + dir.path() + "/f.so");
+  ASSERT_EQ(registered.exit_code, 0) << registered.err;
+
+  for (const char* mode : {"fork", "warm", "cold"}) {
+    const CommandResult refused =
+        RunCommand(as_nobody + "invoke f --payload=mine --mode=" + mode);
+    EXPECT_NE(refused.exit_code, 0) << mode;
+    EXPECT_TRUE(
+        absl::StrContains(refused.err, "only that user or root may invoke it"))
+        << mode << ": " << refused.err;
+    const CommandResult allowed =
+        RunCommand(as_root + "invoke f --payload=mine --mode=" + mode);
+    EXPECT_EQ(allowed.exit_code, 0) << mode << ": " << allowed.err;
+    EXPECT_TRUE(absl::StrContains(allowed.out, "echo:mine"))
+        << mode << ": " << allowed.out;
+  }
+
+  auto channel = grpc::CreateChannel("unix:" + options.socket_path,
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::Control::NewStub(channel);
+  v1::InvokeRequest request;
+  request.mutable_header()->set_api_version(kControlApiVersion);
+  request.set_function("f");
+  v1::InvokeResponse response;
+  grpc::ClientContext context;
+  const grpc::Status status = stub->Invoke(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << status.error_message();
 }
 
 }  // namespace

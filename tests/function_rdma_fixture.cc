@@ -32,8 +32,8 @@ void FunctionRdmaTest::SetUp() {
   ClientOptions client_options;
   client_options.socket_path = b_.socket();
   client_options.attach = false;
-  absl::StatusOr<std::unique_ptr<Client>> client =
-      Client::Connect(client_options);
+  absl::StatusOr<std::unique_ptr<ControlClient>> client =
+      ControlClient::Connect(client_options);
   ASSERT_TRUE(client.ok()) << client.status();
   client_ = *std::move(client);
 }

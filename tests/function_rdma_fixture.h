@@ -1,6 +1,6 @@
 // FunctionRdmaTest: the serverless fork path's scenery on the two guest
 // hosts (see TwoSwiftdTest). A sink service listens through swiftd A and
-// accepts every connection; a Client talks to swiftd B, which runs
+// accepts every connection; a ControlClient talks to swiftd B, which runs
 // functions in swift_worker processes whose QPs it brokers to the sink.
 // Helpers register the test function (tests/functions/test_function.so)
 // with the sink as its peer, invoke it and read what landed in the sink.
@@ -20,8 +20,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "client/control/control_client.h"
 #include "proto/swift.pb.h"
-#include "swift/client.h"
 #include "swift/session.h"
 #include "tests/two_swiftd_fixture.h"
 
@@ -57,7 +57,7 @@ class FunctionRdmaTest : public TwoSwiftdTest {
   std::string function_library_;
   std::unique_ptr<Session> sink_;
   std::unique_ptr<Listener> listener_;
-  std::unique_ptr<Client> client_;
+  std::unique_ptr<ControlClient> client_;
 
  private:
   void AcceptLoop();

@@ -39,7 +39,8 @@ class FunctionRestoreRdmaTest : public FunctionRdmaTest {
     ClientOptions options;
     options.socket_path = b_.socket();
     options.attach = false;
-    absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+    absl::StatusOr<std::unique_ptr<ControlClient>> client =
+        ControlClient::Connect(options);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
   }

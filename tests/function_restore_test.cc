@@ -2,8 +2,9 @@
 // swiftd starts serving at once with the functions of its state directory
 // still being restored, shows each as failed-and-retrying while its worker
 // cannot start, refuses to register the name anew, and an unregister ends
-// the retries and deletes the stored file. (The guest test
-// function_restore_rdma_test covers a restore that succeeds.)
+// the retries and deletes the stored file. (A restore that succeeds is
+// covered on the host by worker_manager_test, with a stub worker, and
+// across two hosts by the guest test function_restore_rdma_test.)
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,8 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client/control/control_client.h"
 #include "daemon/functions/function_store.h"
-#include "swift/client.h"
 #include "tests/test_swiftd.h"
 
 namespace swift {
@@ -55,8 +56,8 @@ class FunctionRestoreTest : public ::testing::Test {
       ClientOptions client_options;
       client_options.socket_path = socket_;
       client_options.attach = false;
-      absl::StatusOr<std::unique_ptr<Client>> client =
-          Client::Connect(client_options);
+      absl::StatusOr<std::unique_ptr<ControlClient>> client =
+          ControlClient::Connect(client_options);
       EXPECT_TRUE(client.ok()) << client.status();
       if (client.ok()) {
         client_ = *std::move(client);
@@ -116,7 +117,7 @@ class FunctionRestoreTest : public ::testing::Test {
   const std::string socket_;
   std::unique_ptr<FunctionStore> store_;
   std::unique_ptr<SwiftdServer> server_;
-  std::unique_ptr<Client> client_;
+  std::unique_ptr<ControlClient> client_;
 };
 
 TEST_F(FunctionRestoreTest,
@@ -246,7 +247,7 @@ TEST_F(FunctionRestoreTest, AnEmptyStateDirKeepsNothing) {
   ClientOptions client_options;
   client_options.socket_path = socket_;
   client_options.attach = false;
-  auto client = Client::Connect(client_options);
+  auto client = ControlClient::Connect(client_options);
   ASSERT_TRUE(client.ok()) << client.status();
   auto workers = (*client)->ListWorkers();
   ASSERT_TRUE(workers.ok());

@@ -3,6 +3,7 @@
 // when another swiftd holds the socket, and recovery from a stale socket.
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,57 +12,23 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/testing/unix_socket_testing.h"
 #include "common/unique_fd.h"
 #include "swift/client.h"
+#include "tests/swiftd_process.h"
 #include "tests/test_swiftd.h"
 
 namespace swift {
 namespace {
 
 using ::swift::testing::RunfilePath;
+using ::swift::testing::SwiftdProcess;
 using ::swift::testing::TempDir;
-
-// A started swiftd process; killed (SIGKILL) if the test did not stop it.
-class SwiftdProcess {
- public:
-  SwiftdProcess(const std::string& socket, const std::string& notify_socket,
-                const std::string& log) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      setenv("NOTIFY_SOCKET", notify_socket.c_str(), 1);
-      const std::string binary = RunfilePath("daemon/swiftd");
-      const std::string flag = "--socket=" + socket;
-      freopen(log.c_str(), "w", stderr);
-      execl(binary.c_str(), binary.c_str(), flag.c_str(), nullptr);
-      _exit(127);
-    }
-  }
-  ~SwiftdProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // Sends `signal_number` and returns the exit status (-1 if killed).
-  int StopWith(int signal_number) {
-    kill(pid_, signal_number);
-    return Wait();
-  }
-
-  int Wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 UniqueFd BindDatagram(const std::string& path) {
   UniqueFd fd = testing::BindUnixSocket(path, SOCK_DGRAM, /*listen_too=*/false);
@@ -120,6 +87,68 @@ TEST(SwiftdLifecycleTest, SecondSwiftdRefusesAndFirstKeepsServing) {
   EXPECT_TRUE((*client)->Ping(2).ok());
   client->reset();
   EXPECT_EQ(first.StopWith(SIGINT), 0);
+}
+
+// Two swiftds started at the same moment on one socket: one serves, the
+// other refuses, and the loser never removes the winner's socket (it did
+// when both passed the liveness probe before either had bound: gRPC
+// unlinks an existing socket file before binding).
+TEST(SwiftdLifecycleTest, SwiftdsStartedAtOnceLeaveExactlyOneServing) {
+  for (int trial = 0; trial < 7; ++trial) {
+    TempDir dir;
+    const std::string socket = dir.path() + "/swiftd.sock";
+    UniqueFd notify = BindDatagram(dir.path() + "/notify");
+    SwiftdProcess a(socket, dir.path() + "/notify", dir.path() + "/log1");
+    SwiftdProcess b(socket, dir.path() + "/notify", dir.path() + "/log2");
+    // The loser's "STATUS=Failed to start" may come first.
+    std::string notification = ReceiveNotification(notify);
+    if (absl::StartsWith(notification, "STATUS=Failed")) {
+      notification = ReceiveNotification(notify);
+    }
+    ASSERT_TRUE(absl::StartsWith(notification, "READY=1"))
+        << "trial " << trial << ": " << notification;
+    // The loser exits 1 within its start-up; give it time to (wrongly)
+    // clean up before looking at the socket.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const std::string log1 =
+        swift::testing::ReadWholeFile(dir.path() + "/log1");
+    const std::string log2 =
+        swift::testing::ReadWholeFile(dir.path() + "/log2");
+    const bool a_refused = absl::StrContains(log1, "cannot start");
+    const bool b_refused = absl::StrContains(log2, "cannot start");
+    EXPECT_NE(a_refused, b_refused) << "trial " << trial << "\n"
+                                    << log1 << "\n"
+                                    << log2;
+    ASSERT_EQ(access(socket.c_str(), F_OK), 0)
+        << "trial " << trial << ": the serving swiftd lost its socket";
+    ClientOptions options;
+    options.socket_path = socket;
+    auto client = Client::Connect(options);
+    ASSERT_TRUE(client.ok()) << "trial " << trial << ": " << client.status();
+    EXPECT_TRUE((*client)->Ping(trial).ok());
+    client->reset();
+    EXPECT_EQ((a_refused ? b : a).StopWith(SIGTERM), 0);
+    EXPECT_EQ((a_refused ? a : b).Wait(), 1);
+  }
+}
+
+// A stop request is honoured while start-up is stuck: here a FIFO in the
+// state directory, which nobody writes.
+TEST(SwiftdLifecycleTest, SigtermStopsASwiftdStuckStartingUp) {
+  TempDir dir;
+  const std::string state = dir.path() + "/state";
+  ASSERT_EQ(mkdir(state.c_str(), 0700), 0);
+  ASSERT_EQ(mkfifo((state + "/trap").c_str(), 0600), 0);
+  UniqueFd notify = BindDatagram(dir.path() + "/notify");
+  SwiftdProcess swiftd(dir.path() + "/swiftd.sock", dir.path() + "/notify",
+                       dir.path() + "/log",
+                       {"--state_dir=" + state, "--worker_binary=/bin/false"});
+  // Serving or stuck: either way SIGTERM must end it promptly.
+  absl::SleepFor(absl::Seconds(1));
+  swiftd.Signal(SIGTERM);
+  ASSERT_TRUE(swiftd.WaitFor(absl::Seconds(20)))
+      << "swiftd ignored SIGTERM: "
+      << swift::testing::ReadWholeFile(dir.path() + "/log");
 }
 
 TEST(SwiftdLifecycleTest, RestartsOverTheStaleSocketOfAKilledSwiftd) {

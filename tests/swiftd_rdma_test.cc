@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "client/control/control_client.h"
 #include "common/testing/rdma_test_env.h"
-#include "swift/client.h"
 #include "tests/test_swiftd.h"
 
 namespace swift {
@@ -25,13 +25,13 @@ class SwiftdRdmaTest : public ::testing::Test {
     }
     ClientOptions options;
     options.socket_path = swiftd_.socket_path();
-    auto client = Client::Connect(options);
+    auto client = ControlClient::Connect(options);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
   }
 
   TestSwiftd swiftd_;
-  std::unique_ptr<Client> client_;
+  std::unique_ptr<ControlClient> client_;
 };
 
 TEST_F(SwiftdRdmaTest, StatusCountsTheOpenDevices) {

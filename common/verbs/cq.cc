@@ -91,20 +91,30 @@ absl::StatusOr<int> Cq::Poll(ibv_wc* wcs, int max_entries) {
 }
 
 absl::StatusOr<ibv_wc> Cq::WaitForCompletion(absl::Duration timeout) {
+  absl::StatusOr<ibv_wc> wc = WaitForOneCompletion(cq_, timeout);
+  if (!wc.ok()) {
+    return absl::Status(wc.status().code(),
+                        absl::StrCat(Describe(), ": ", wc.status().message()));
+  }
+  return wc;
+}
+
+absl::StatusOr<ibv_wc> WaitForOneCompletion(ibv_cq* cq,
+                                            absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (int empty_polls = 0;; ++empty_polls) {
     ibv_wc wc = {};
-    absl::StatusOr<int> n = Poll(&wc, 1);
-    if (!n.ok()) {
-      return n.status();
+    // ibv_poll_cq(3): a negative value is an error, with no errno contract.
+    const int n = ibv_poll_cq(cq, 1, &wc);
+    if (n < 0) {
+      return absl::InternalError(absl::StrCat("ibv_poll_cq returned ", n));
     }
-    if (*n == 1) {
+    if (n == 1) {
       return wc;
     }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(
-          absl::StrCat("no completion on ", Describe(), " within ",
-                       absl::FormatDuration(timeout)));
+          absl::StrCat("no completion within ", absl::FormatDuration(timeout)));
     }
     if (empty_polls >= kSpinPolls) {
       sched_yield();

@@ -6,7 +6,7 @@
 // acknowledged (ibv_ack_cq_events) before the CQ is destroyed, because
 // ibv_destroy_cq waits for every event to be acked.
 //
-// Thread-compatible: one thread polls a CQ at a time (design.md: a CQ is
+// Thread-compatible: one thread polls a CQ at a time (ARCHITECTURE.md: a CQ is
 // driven by one thread and one process at a time). The event counter is
 // atomic, so a waiter thread may record events while another acks them.
 #ifndef SWIFT_COMMON_VERBS_CQ_H_
@@ -123,6 +123,15 @@ class Cq final {
   uint32_t handle_ = 0;
   std::atomic<unsigned int> unacked_events_{0};
 };
+
+// WaitForOneCompletion()
+//
+// Cq::WaitForCompletion() for a CQ held as a raw handle (an application's
+// Connection, a function's connection view): polls `cq` until one
+// completion arrives and returns it (whatever its status), spinning a
+// little, then yielding between empty polls. kDeadlineExceeded when none
+// arrives within `timeout`, kInternal when ibv_poll_cq fails.
+absl::StatusOr<ibv_wc> WaitForOneCompletion(ibv_cq* cq, absl::Duration timeout);
 
 // CompletionToStatus()
 //

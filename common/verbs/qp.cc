@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "common/errno_status.h"
 #include "common/verbs/address_handle.h"
+#include "common/verbs/post_and_wait.h"
 #include "glog/logging.h"
 
 namespace swift::verbs {
@@ -142,14 +143,7 @@ absl::Status Qp::PostRecvChain(ibv_recv_wr& wr) {
 absl::Status Qp::PostRdma(ibv_wr_opcode opcode, const ibv_sge& local,
                           uint64_t remote_addr, uint32_t rkey, uint64_t wr_id) {
   ibv_sge sge = local;
-  ibv_send_wr wr = {};
-  wr.wr_id = wr_id;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
-  wr.opcode = opcode;
-  wr.send_flags = IBV_SEND_SIGNALED;
-  wr.wr.rdma.remote_addr = remote_addr;
-  wr.wr.rdma.rkey = rkey;
+  ibv_send_wr wr = SignaledRdmaRequest(opcode, &sge, remote_addr, rkey, wr_id);
   return PostSendChain(wr);
 }
 

@@ -7,7 +7,7 @@
 // with errors naming the operation, wr_id and QP.
 //
 // Thread-compatible: a QP is driven by one thread (and one process) at a
-// time (design.md). Move-only through std::unique_ptr. QueryState() and the
+// time (ARCHITECTURE.md). Move-only through std::unique_ptr. QueryState() and the
 // Post* calls require that Destroy() has not succeeded.
 #ifndef SWIFT_COMMON_VERBS_QP_H_
 #define SWIFT_COMMON_VERBS_QP_H_

@@ -2,7 +2,7 @@
 // child uses must sit on.
 //
 // A private (MAP_PRIVATE or heap) buffer registered before fork() becomes a
-// copy-on-write snapshot in the child that the NIC never sees (design.md).
+// copy-on-write snapshot in the child that the NIC never sees (ARCHITECTURE.md).
 // A SharedRegion is a memfd mapped MAP_SHARED: parent, forked children and
 // any process that receives the memfd (SCM_RIGHTS) and maps it with FromFd()
 // see the same pages, and so does the NIC through an MR over them. The

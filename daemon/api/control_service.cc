@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/version.h"
-#include "daemon/transport/api_version.h"
 #include "daemon/devices/device_report.h"
 #include "daemon/transport/grpc_status.h"
 #include "glog/logging.h"
@@ -19,6 +18,25 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
+}
+
+// The API version of a Control API request: the one check every RPC makes
+// before anything else.
+template <typename Request>
+absl::Status CheckVersion(const Request& request) {
+  return CheckApiVersion(request.header().api_version(), "client");
+}
+
+// Serves a unary RPC that answers at once: `fill` runs only for a request
+// of a version this swiftd speaks, and its status finishes the call.
+template <typename Request, typename Fill>
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                const Request& request, Fill fill) {
+  absl::Status status = CheckVersion(request);
+  if (status.ok()) {
+    status = fill();
+  }
+  return FinishWith(context, status);
 }
 
 // One open Attach stream: the client stays registered until the stream
@@ -89,47 +107,45 @@ ControlServiceImpl::ControlServiceImpl(Sources sources)
 grpc::ServerUnaryReactor* ControlServiceImpl::GetStatus(
     grpc::CallbackServerContext* context, const v1::GetStatusRequest* request,
     v1::GetStatusResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  response->set_version(kSwiftVersion);
-  response->set_api_version(kControlApiVersion);
-  response->set_min_api_version(kMinControlApiVersion);
-  response->set_uptime_us(absl::ToInt64Microseconds(absl::Now() - start_time_));
-  response->set_pid(getpid());
-  response->set_devices_count(sources_.devices->open_count());
-  response->set_devices_failed_count(sources_.devices->failed_count());
-  response->set_clients_count(sources_.clients->Count());
-  response->set_socket_path(sources_.socket_path);
-  response->set_start_time_unix_us(absl::ToUnixMicros(start_time_));
-  response->set_incarnation(sources_.incarnation);
-  response->set_peer_address(sources_.peer_address);
-  return FinishWith(context, absl::OkStatus());
+  return Serve(context, *request, [&] {
+    response->set_version(kSwiftVersion);
+    response->set_api_version(kControlApiVersion);
+    response->set_min_api_version(kMinControlApiVersion);
+    response->set_uptime_us(
+        absl::ToInt64Microseconds(absl::Now() - start_time_));
+    response->set_pid(getpid());
+    response->set_devices_count(sources_.devices->open_count());
+    response->set_devices_failed_count(sources_.devices->failed_count());
+    response->set_clients_count(sources_.clients->Count());
+    response->set_socket_path(sources_.socket_path);
+    response->set_start_time_unix_us(absl::ToUnixMicros(start_time_));
+    response->set_incarnation(sources_.incarnation);
+    response->set_peer_address(sources_.peer_address);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::ListDevices(
     grpc::CallbackServerContext* context, const v1::ListDevicesRequest* request,
     v1::ListDevicesResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  *response = device_list_;
-  return FinishWith(context, absl::OkStatus());
+  return Serve(context, *request, [&] {
+    *response = device_list_;
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::Ping(
     grpc::CallbackServerContext* context, const v1::PingRequest* request,
     v1::PingResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  response->set_sequence(request->sequence());
-  return FinishWith(context, absl::OkStatus());
+  return Serve(context, *request, [&] {
+    response->set_sequence(request->sequence());
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerWriteReactor<v1::AttachEvent>* ControlServiceImpl::Attach(
     grpc::CallbackServerContext* context, const v1::AttachRequest* request) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
+  if (absl::Status status = CheckVersion(*request); !status.ok()) {
     return new RejectedAttach(status);
   }
   return new AttachSession(sources_.clients, *request);
@@ -138,92 +154,90 @@ grpc::ServerWriteReactor<v1::AttachEvent>* ControlServiceImpl::Attach(
 grpc::ServerUnaryReactor* ControlServiceImpl::ListPeers(
     grpc::CallbackServerContext* context, const v1::ListPeersRequest* request,
     v1::ListPeersResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  if (sources_.peers != nullptr) {
-    for (const PeerDirectory::PeerView& view : sources_.peers->List()) {
-      v1::PeerInfo* peer = response->add_peers();
-      peer->set_name(view.name);
-      peer->set_address(view.address);
-      peer->set_incarnation(view.incarnation);
-      for (const std::string& device : view.devices) {
-        peer->add_devices(device);
+  return Serve(context, *request, [&] {
+    if (sources_.peers != nullptr) {
+      for (const PeerDirectory::PeerView& view : sources_.peers->List()) {
+        v1::PeerInfo* peer = response->add_peers();
+        peer->set_name(view.name);
+        peer->set_address(view.address);
+        peer->set_incarnation(view.incarnation);
+        for (const std::string& device : view.devices) {
+          peer->add_devices(device);
+        }
+        for (const std::string& service : view.services) {
+          peer->add_services(service);
+        }
+        peer->set_cache_hits(view.cache_hits);
+        peer->set_cache_misses(view.cache_misses);
+        peer->set_last_error(view.last_error);
       }
-      for (const std::string& service : view.services) {
-        peer->add_services(service);
-      }
-      peer->set_cache_hits(view.cache_hits);
-      peer->set_cache_misses(view.cache_misses);
-      peer->set_last_error(view.last_error);
     }
-  }
-  return FinishWith(context, absl::OkStatus());
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::ListServices(
     grpc::CallbackServerContext* context,
     const v1::ListServicesRequest* request,
     v1::ListServicesResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  if (sources_.services != nullptr) {
-    for (const ServiceRegistry::ServiceStats& stats :
-         sources_.services->Stats()) {
-      v1::ServiceInfo* service = response->add_services();
-      service->set_name(stats.name);
-      service->set_owner(stats.owner);
-      service->set_pooled_qps(stats.pooled);
-      service->set_connections(stats.connections);
-      service->set_accepted(stats.accepted);
-      service->set_refused(stats.refused);
+  return Serve(context, *request, [&] {
+    if (sources_.services != nullptr) {
+      for (const ServiceRegistry::ServiceStats& stats :
+           sources_.services->Stats()) {
+        v1::ServiceInfo* service = response->add_services();
+        service->set_name(stats.name);
+        service->set_owner(stats.owner);
+        service->set_pooled_qps(stats.pooled);
+        service->set_connections(stats.connections);
+        service->set_accepted(stats.accepted);
+        service->set_refused(stats.refused);
+      }
     }
-  }
-  return FinishWith(context, absl::OkStatus());
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::ListConnections(
     grpc::CallbackServerContext* context,
     const v1::ListConnectionsRequest* request,
     v1::ListConnectionsResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  if (sources_.broker != nullptr) {
-    const absl::Time now = absl::Now();
-    for (const Broker::ConnectionView& view : sources_.broker->Connections()) {
-      v1::ConnectionInfo* connection = response->add_connections();
-      connection->set_id(view.id);
-      connection->set_peer(view.peer);
-      connection->set_service(view.service);
-      connection->set_server_connection_id(view.server_connection_id);
-      connection->set_client_pid(view.client_pid);
-      connection->set_client_name(view.client_name);
-      connection->set_handshake_us(
-          absl::ToInt64Microseconds(view.handshake_time));
-      connection->set_age_us(
-          absl::ToInt64Microseconds(now - view.connected_at));
+  return Serve(context, *request, [&] {
+    if (sources_.broker != nullptr) {
+      const absl::Time now = absl::Now();
+      for (const Broker::ConnectionView& view :
+           sources_.broker->Connections()) {
+        v1::ConnectionInfo* connection = response->add_connections();
+        connection->set_id(view.id);
+        connection->set_peer(view.peer);
+        connection->set_service(view.service);
+        connection->set_server_connection_id(view.server_connection_id);
+        connection->set_client_pid(view.client_pid);
+        connection->set_client_name(view.client_name);
+        connection->set_handshake_us(
+            absl::ToInt64Microseconds(view.handshake_time));
+        connection->set_age_us(
+            absl::ToInt64Microseconds(now - view.connected_at));
+      }
+      const Broker::Counters counters = sources_.broker->GetCounters();
+      response->set_connected_total(counters.connected);
+      response->set_closed_total(counters.closed);
+      for (const auto& [reason, count] : counters.failed) {
+        (*response->mutable_failed_by_reason())[reason] = count;
+      }
     }
-    const Broker::Counters counters = sources_.broker->GetCounters();
-    response->set_connected_total(counters.connected);
-    response->set_closed_total(counters.closed);
-    for (const auto& [reason, count] : counters.failed) {
-      (*response->mutable_failed_by_reason())[reason] = count;
+    if (sources_.admission != nullptr) {
+      const AdmissionController::Stats stats = sources_.admission->GetStats();
+      v1::AdmissionInfo* admission = response->mutable_admission();
+      admission->set_per_peer_limit(sources_.admission->limits().per_peer);
+      admission->set_total_limit(sources_.admission->limits().total);
+      admission->set_in_flight(stats.in_flight);
+      admission->set_queued(stats.queued);
+      admission->set_admitted(stats.admitted);
+      admission->set_timed_out(stats.timed_out);
+      admission->set_queue_full(stats.queue_full);
     }
-  }
-  if (sources_.admission != nullptr) {
-    const AdmissionController::Stats stats = sources_.admission->GetStats();
-    v1::AdmissionInfo* admission = response->mutable_admission();
-    admission->set_per_peer_limit(sources_.admission->limits().per_peer);
-    admission->set_total_limit(sources_.admission->limits().total);
-    admission->set_in_flight(stats.in_flight);
-    admission->set_queued(stats.queued);
-    admission->set_admitted(stats.admitted);
-    admission->set_timed_out(stats.timed_out);
-    admission->set_queue_full(stats.queue_full);
-  }
-  return FinishWith(context, absl::OkStatus());
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace swift
@@ -232,35 +246,13 @@ namespace swift {
 namespace {
 
 // gRPC does not tell swiftd who calls on its Unix socket; deciding as whom
-// a function may run needs the kernel's word (the fast path's SO_PEERCRED).
+// a function may run, and who may run it, needs the kernel's word (the
+// fast path's SO_PEERCRED).
 absl::Status ManagedOnFastPathOnly(absl::string_view call) {
   return absl::PermissionDeniedError(absl::StrCat(
       call,
       " is served on swiftd's fast path only (libswift and swiftctl "
       "use it), where swiftd knows the caller's uid"));
-}
-
-// Runs `call` (which blocks: worker start-up, a function) on one of the
-// worker manager's threads, and finishes the RPC from there, so that no
-// gRPC callback thread blocks.
-template <typename Response>
-grpc::ServerUnaryReactor* FinishLater(
-    grpc::CallbackServerContext* context, WorkerManager* workers,
-    Response* response, std::function<absl::StatusOr<Response>()> call) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (workers == nullptr) {
-    reactor->Finish(ToGrpcStatus(
-        absl::UnimplementedError("this swiftd runs no function workers")));
-    return reactor;
-  }
-  workers->RunAsync([reactor, response, call = std::move(call)] {
-    absl::StatusOr<Response> result = call();
-    if (result.ok()) {
-      *response = *std::move(result);
-    }
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
-  return reactor;
 }
 
 }  // namespace
@@ -269,46 +261,36 @@ grpc::ServerUnaryReactor* ControlServiceImpl::RegisterFunction(
     grpc::CallbackServerContext* context,
     const v1::RegisterFunctionRequest* request,
     v1::RegisterFunctionResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  return FinishWith(context, ManagedOnFastPathOnly("RegisterFunction"));
+  return Serve(context, *request,
+               [] { return ManagedOnFastPathOnly("RegisterFunction"); });
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::UnregisterFunction(
     grpc::CallbackServerContext* context,
     const v1::UnregisterFunctionRequest* request,
     v1::UnregisterFunctionResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  return FinishWith(context, ManagedOnFastPathOnly("UnregisterFunction"));
+  return Serve(context, *request,
+               [] { return ManagedOnFastPathOnly("UnregisterFunction"); });
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::Invoke(
     grpc::CallbackServerContext* context, const v1::InvokeRequest* request,
     v1::InvokeResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  WorkerManager* workers = sources_.workers;
-  return FinishLater<v1::InvokeResponse>(
-      context, workers, response,
-      [workers, request] { return workers->Invoke(*request); });
+  return Serve(context, *request,
+               [] { return ManagedOnFastPathOnly("Invoke"); });
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::ListWorkers(
     grpc::CallbackServerContext* context, const v1::ListWorkersRequest* request,
     v1::ListWorkersResponse* response) {
-  if (absl::Status status = CheckApiVersion(request->header()); !status.ok()) {
-    return FinishWith(context, status);
-  }
-  if (sources_.workers != nullptr) {
-    for (v1::WorkerInfo& info : sources_.workers->List()) {
-      *response->add_workers() = std::move(info);
+  return Serve(context, *request, [&] {
+    if (sources_.workers != nullptr) {
+      for (v1::WorkerInfo& info : sources_.workers->List()) {
+        *response->add_workers() = std::move(info);
+      }
     }
-  }
-  return FinishWith(context, absl::OkStatus());
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace swift

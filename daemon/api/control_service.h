@@ -9,12 +9,12 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "daemon/api/client_registry.h"
 #include "daemon/broker/admission_controller.h"
 #include "daemon/broker/broker.h"
-#include "daemon/api/client_registry.h"
-#include "daemon/devices/device_cache.h"
 #include "daemon/broker/peer_directory.h"
 #include "daemon/broker/service_registry.h"
+#include "daemon/devices/device_cache.h"
 #include "daemon/functions/worker_manager.h"
 #include "proto/control_service.grpc.pb.h"
 

@@ -2,14 +2,26 @@
 #include "daemon/api/fast_path_service.h"
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/status_macros.h"
+#include "proto/wire_status.h"
 
 namespace swift {
 
 namespace {
 
 void SetStatus(const absl::Status& status, v1::FastResponse& response) {
-  response.set_code(static_cast<int>(status.code()));
-  response.set_message(std::string(status.message()));
+  EncodeStatus(status, &response);
+}
+
+// The kernel's word on who calls (SO_PEERCRED), which every function
+// operation is decided on; kPermissionDenied when swiftd could not learn it.
+absl::StatusOr<CallerCredentials> CredentialsOf(const FastPathCaller& caller) {
+  if (caller.uid == FastPathCaller::kUnknownId) {
+    return absl::PermissionDeniedError(
+        "swiftd could not learn the caller's uid (SO_PEERCRED)");
+  }
+  return CallerCredentials{caller.uid, caller.gid};
 }
 
 }  // namespace
@@ -22,13 +34,12 @@ v1::FastResponse FastPathService::ManageFunction(
               response);
     return response;
   }
-  if (caller.uid == FastPathCaller::kUnknownId) {
-    SetStatus(absl::PermissionDeniedError(
-                  "swiftd could not learn the caller's uid (SO_PEERCRED)"),
-              response);
+  absl::StatusOr<CallerCredentials> known = CredentialsOf(caller);
+  if (!known.ok()) {
+    SetStatus(known.status(), response);
     return response;
   }
-  const CallerCredentials credentials = {caller.uid, caller.gid};
+  const CallerCredentials credentials = *known;
   if (request.has_unregister_function()) {
     absl::StatusOr<v1::UnregisterFunctionResponse> stopped =
         workers_->Unregister(
@@ -54,6 +65,20 @@ v1::FastResponse FastPathService::ManageFunction(
     SetStatus(registered.status(), response);
   }
   return response;
+}
+
+absl::Status FastPathService::AttachFunctionChannel(
+    const SeqpacketSocket& channel, const FastPathCaller& caller,
+    const std::string& function) {
+  if (workers_ == nullptr) {
+    return absl::UnimplementedError("this swiftd runs no function workers");
+  }
+  SWIFT_ASSIGN_OR_RETURN(CallerCredentials credentials, CredentialsOf(caller));
+  return workers_->AttachChannel(
+      function, channel, caller.client_name, caller.pid,
+      [&](const v1::RegisterFunctionRequest& spec) {
+        return AuthorizeInvocation(credentials, spec);
+      });
 }
 
 v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
@@ -98,9 +123,16 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
             response);
         return response;
       }
+      absl::StatusOr<CallerCredentials> credentials = CredentialsOf(caller);
+      if (!credentials.ok()) {
+        SetStatus(credentials.status(), response);
+        return response;
+      }
       // Runs on this connection's own thread: no hand-off to a pool.
-      absl::StatusOr<v1::InvokeResponse> result =
-          workers_->Invoke(request.invoke());
+      absl::StatusOr<v1::InvokeResponse> result = workers_->Invoke(
+          request.invoke(), [&](const v1::RegisterFunctionRequest& spec) {
+            return AuthorizeInvocation(*credentials, spec);
+          });
       if (result.ok()) {
         *response.mutable_invoke() = *std::move(result);
       } else {
@@ -112,14 +144,15 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
       response.mutable_ping()->set_sequence(request.ping().sequence());
       return response;
     case v1::FastRequest::kHello:
-      response.set_code(
-          static_cast<int>(absl::StatusCode::kFailedPrecondition));
-      response.set_message("hello was already sent on this connection");
+      SetStatus(absl::FailedPreconditionError(
+                    "hello was already sent on this connection"),
+                response);
       return response;
     default:
-      response.set_code(static_cast<int>(absl::StatusCode::kUnimplemented));
-      response.set_message(
-          "this swiftd does not know that fast path call (older version?)");
+      SetStatus(absl::UnimplementedError(
+                    "this swiftd does not know that fast path call (older "
+                    "version?)"),
+                response);
       return response;
   }
 }

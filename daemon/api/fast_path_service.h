@@ -3,10 +3,14 @@
 #ifndef SWIFT_DAEMON_API_FAST_PATH_SERVICE_H_
 #define SWIFT_DAEMON_API_FAST_PATH_SERVICE_H_
 
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/seqpacket_socket.h"
 #include "daemon/broker/broker.h"
-#include "daemon/transport/fast_path_server.h"
 #include "daemon/functions/function_access.h"
 #include "daemon/functions/worker_manager.h"
+#include "daemon/transport/fast_path_server.h"
 #include "proto/fast_path.pb.h"
 
 namespace swift {
@@ -26,6 +30,16 @@ class FastPathService final {
   // Answers `request`; a call this swiftd does not know is kUnimplemented.
   v1::FastResponse Handle(const FastPathCaller& caller,
                           const v1::FastRequest& request);
+
+  // AttachFunctionChannel()
+  //
+  // Hands `channel` (a FUNCTION channel's connection) to `function`'s
+  // worker if the caller may invoke the function (root or its user):
+  // kPermissionDenied otherwise, kUnimplemented without workers, or
+  // WorkerManager::AttachChannel()'s error.
+  absl::Status AttachFunctionChannel(const SeqpacketSocket& channel,
+                                     const FastPathCaller& caller,
+                                     const std::string& function);
 
  private:
   // Register and unregister, authorized by the caller's credentials.

@@ -20,8 +20,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/broker/admission_controller.h"
-#include "daemon/transport/fast_path_server.h"
+#include "daemon/broker/defaults.h"
 #include "daemon/broker/peer_directory.h"
+#include "daemon/transport/fast_path_server.h"
 #include "proto/fast_path.pb.h"
 
 namespace swift {
@@ -49,7 +50,7 @@ class Broker final {
   // `peers` and `admission` must outlive the broker. Connects without a
   // timeout of their own wait `default_timeout`.
   Broker(PeerDirectory* peers, AdmissionController* admission,
-         absl::Duration default_timeout = absl::Seconds(10));
+         absl::Duration default_timeout = kDefaultHandshakeTimeout);
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
   // Finishes the remote closes still queued (each batch bounded by the

@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "daemon/broker/peer_link.h"
+#include "daemon/broker/peer_link_client.h"
 #include "proto/peer.grpc.pb.h"
 
 namespace swift {

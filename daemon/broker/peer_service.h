@@ -1,25 +1,23 @@
-// PeerServiceImpl: the Peer API (proto/peer.proto) this swiftd serves to
-// other hosts' swiftds on TCP. A thin adapter over ServiceRegistry.
+// PeerServiceImpl: the Peer API (proto/peer.proto) on gRPC, served on TCP
+// to other hosts' swiftds. A thin adapter: each method hands its request
+// to the PeerHandler and maps the status to gRPC's.
 //
 // Thread-safe; handlers run concurrently on gRPC's threads.
 #ifndef SWIFT_DAEMON_BROKER_PEER_SERVICE_H_
 #define SWIFT_DAEMON_BROKER_PEER_SERVICE_H_
 
-#include <string>
-#include <vector>
-
-#include "daemon/broker/service_registry.h"
+#include "daemon/broker/peer_handler.h"
 #include "proto/peer.grpc.pb.h"
 
 namespace swift {
 
 class PeerServiceImpl final : public peer::v1::Peer::Service {
  public:
-  // `registry` must outlive the service. `devices` describe this host.
-  PeerServiceImpl(uint64_t incarnation, std::string address,
-                  std::vector<peer::v1::PeerDevice> devices,
-                  ServiceRegistry* registry);
+  // `handler` must outlive the service.
+  explicit PeerServiceImpl(PeerHandler* handler) : handler_(handler) {}
 
+  // Each answers with PeerHandler's namesake; Connect's deadline is the
+  // call's.
   grpc::Status Hello(grpc::ServerContext* context,
                      const peer::v1::HelloRequest* request,
                      peer::v1::HelloResponse* response) override;
@@ -30,24 +28,8 @@ class PeerServiceImpl final : public peer::v1::Peer::Service {
                      const peer::v1::CloseRequest* request,
                      peer::v1::CloseResponse* response) override;
 
-  // The same calls without gRPC, for the lean peer link.
-  absl::StatusOr<peer::v1::ConnectResponse> HandleConnect(
-      const peer::v1::ConnectRequest& request, absl::Time deadline);
-  absl::Status HandleClose(const peer::v1::CloseRequest& request);
-
-  // The link's port, announced in Hello (0: none). Set before serving.
-  void set_link_port(uint16_t port) { link_port_ = port; }
-
  private:
-  // OK when the caller speaks our API version and expects this incarnation.
-  absl::Status CheckCaller(uint32_t api_version,
-                           uint64_t expected_incarnation) const;
-
-  const uint64_t incarnation_;
-  const std::string address_;
-  const std::vector<peer::v1::PeerDevice> devices_;
-  ServiceRegistry* const registry_;
-  uint16_t link_port_ = 0;
+  PeerHandler* const handler_;
 };
 
 }  // namespace swift

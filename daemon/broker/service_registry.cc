@@ -5,14 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "proto/wire_status.h"
 
 namespace swift {
 namespace {
 
 v1::ServiceDown ListenReplyFor(const absl::Status& status) {
   v1::ServiceDown down;
-  down.mutable_listen_reply()->set_code(static_cast<int>(status.code()));
-  down.mutable_listen_reply()->set_message(std::string(status.message()));
+  EncodeStatus(status, down.mutable_listen_reply());
   return down;
 }
 
@@ -116,11 +116,7 @@ void ServiceRegistry::HandleAcceptReply(Service& service,
     if (it != service.pending.end()) {
       it->second->done = true;
       it->second->accept_us = reply.accept_us();
-      it->second->status =
-          reply.code() == 0
-              ? absl::OkStatus()
-              : absl::Status(static_cast<absl::StatusCode>(reply.code()),
-                             reply.message());
+      it->second->status = DecodeStatus(reply);
       service.pending.erase(it);
       return;
     }

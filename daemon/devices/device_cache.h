@@ -1,8 +1,13 @@
 // DeviceCache: every RDMA device on the host, opened once when swiftd starts.
 //
-// This is the first of swiftd's warm caches: later ones (PDs, MRs, QP pools)
-// hang off these contexts. A device that fails to open is kept as an entry
-// with its error, so `swiftctl devices` explains it instead of hiding it.
+// Today swiftd uses these contexts to describe the devices (`swiftctl
+// devices`, the device list every client gets) and to prove at start-up
+// that each one opens; it allocates nothing on them. The warm PDs, MRs and
+// QP pools an application uses live in that application's libswift Session
+// (client/), and a function's in its swift_worker. Serving this cache to
+// new processes is the cold path's job (see ARCHITECTURE.md). A device that
+// fails to open is kept as an entry with its error, so `swiftctl devices`
+// explains it instead of hiding it.
 //
 // Thread-safe: immutable after OpenAll() returns.
 #ifndef SWIFT_DAEMON_DEVICES_DEVICE_CACHE_H_

@@ -27,17 +27,33 @@ absl::Status AuthorizeRegistration(const CallerCredentials& caller,
   return absl::OkStatus();
 }
 
-absl::Status AuthorizeUnregistration(
-    const CallerCredentials& caller,
-    const v1::RegisterFunctionRequest& registered) {
+namespace {
+
+// Root and the function's own user may `action` it; nobody else.
+absl::Status AuthorizeOwnerOrRoot(const CallerCredentials& caller,
+                                  const v1::RegisterFunctionRequest& registered,
+                                  absl::string_view action) {
   if (caller.uid == 0 || caller.uid == registered.uid()) {
     return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(absl::StrCat(
-      "function '", registered.name(), "' runs as uid ", registered.uid(),
-      "; only that user or root may "
-      "unregister it (you are uid ",
-      caller.uid, ")"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("function '", registered.name(), "' runs as uid ",
+                   registered.uid(), "; only that user or root may ", action,
+                   " it (you are uid ", caller.uid, ")"));
+}
+
+}  // namespace
+
+absl::Status AuthorizeUnregistration(
+    const CallerCredentials& caller,
+    const v1::RegisterFunctionRequest& registered) {
+  return AuthorizeOwnerOrRoot(caller, registered, "unregister");
+}
+
+absl::Status AuthorizeInvocation(
+    const CallerCredentials& caller,
+    const v1::RegisterFunctionRequest& registered) {
+  return AuthorizeOwnerOrRoot(caller, registered, "invoke");
 }
 
 }  // namespace swift

@@ -5,7 +5,8 @@
 // group can reach swiftd, so the caller's own credentials, as the kernel
 // reports them on the Unix socket (SO_PEERCRED), bound what it may ask for:
 // only root may run a function as another user, and a function may be
-// unregistered by root or by the user it runs as.
+// invoked (or unregistered) only by root or by the user it runs as: its
+// results, its connections and its worker's resources are that user's.
 #ifndef SWIFT_DAEMON_FUNCTIONS_FUNCTION_ACCESS_H_
 #define SWIFT_DAEMON_FUNCTIONS_FUNCTION_ACCESS_H_
 
@@ -38,6 +39,14 @@ absl::Status AuthorizeRegistration(const CallerCredentials& caller,
 absl::Status AuthorizeUnregistration(
     const CallerCredentials& caller,
     const v1::RegisterFunctionRequest& registered);
+
+// AuthorizeInvocation()
+//
+// OK for root and for the user the function runs as; kPermissionDenied
+// otherwise, naming the function's user. Also decides who may open a
+// direct channel to the function's worker.
+absl::Status AuthorizeInvocation(const CallerCredentials& caller,
+                                 const v1::RegisterFunctionRequest& registered);
 
 }  // namespace swift
 

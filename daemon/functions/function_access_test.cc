@@ -59,5 +59,22 @@ TEST(FunctionAccessTest, UnregisteringIsForTheFunctionsUserAndRoot) {
       << other;
 }
 
+// Issue 10, finding 2: anyone who reached the socket ran root's function.
+TEST(FunctionAccessTest, InvokingIsForTheFunctionsUserAndRoot) {
+  const v1::RegisterFunctionRequest roots = AsUser(0, 0);
+  EXPECT_TRUE(AuthorizeInvocation({0, 0}, roots).ok());
+  absl::Status refused = AuthorizeInvocation({65534, 65534}, roots);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(absl::StrContains(refused.message(),
+                                "only that user or root "
+                                "may invoke it"))
+      << refused;
+  const v1::RegisterFunctionRequest users = AsUser(1000, 100);
+  EXPECT_TRUE(AuthorizeInvocation({1000, 100}, users).ok());
+  EXPECT_TRUE(AuthorizeInvocation({0, 0}, users).ok());
+  EXPECT_EQ(AuthorizeInvocation({1001, 100}, users).code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
 }  // namespace
 }  // namespace swift

@@ -206,7 +206,11 @@ absl::Status FunctionStore::Remove(absl::string_view name) const {
 absl::StatusOr<v1::RegisterFunctionRequest> FunctionStore::Load(
     const std::string& file_name) const {
   const std::string path = absl::StrCat(directory_, "/", file_name);
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO planted here would otherwise block the open until
+  // someone writes to it, and swiftd's start-up with it. The type is
+  // checked right after, on the opened file.
+  UniqueFd fd(
+      open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     return absl::DataLossError(ErrnoStatus(errno, "open").message());
   }

@@ -196,6 +196,8 @@ TEST_F(FunctionStoreTest, DamagedFilesAreSkippedAndTheRestLoads) {
         "name: \"writable\"\nlibrary_path: \"/f.so\"\n");
   ASSERT_EQ(chmod((directory_ + "/fn-writable.textproto").c_str(), 0666), 0);
   Write(directory_ + "/README", "not ours");
+  // A FIFO nobody writes to: opening it plainly blocks for ever.
+  ASSERT_EQ(mkfifo((directory_ + "/fn-fifo.textproto").c_str(), 0600), 0);
 
   std::vector<v1::RegisterFunctionRequest> loaded = store_->LoadAll();
   ASSERT_EQ(loaded.size(), 1u);

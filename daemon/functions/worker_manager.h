@@ -12,29 +12,30 @@
 // each one and Unregister() deletes it, and Restore() (at startup)
 // registers the stored functions again in the background, retrying with
 // backoff while their workers cannot start (peers may not be up yet).
+//
+// A facade over the pieces that do the work, one job each:
+// FunctionRegistry (names, registrations, workers, counters, the store),
+// WorkerLauncher (a registration into a ready worker; its fork/exec is
+// SpawnProcess()'s) and FunctionRestorer (restore with backoff).
 // Thread-safe.
 #ifndef SWIFT_DAEMON_FUNCTIONS_WORKER_MANAGER_H_
 #define SWIFT_DAEMON_FUNCTIONS_WORKER_MANAGER_H_
 
-#include <sys/types.h>
-
-#include <deque>
+#include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
+#include "daemon/functions/function_registry.h"
+#include "daemon/functions/function_restorer.h"
 #include "daemon/functions/function_store.h"
-#include "daemon/functions/worker_process.h"
+#include "daemon/functions/worker_launcher.h"
 #include "proto/swift.pb.h"
-#include "proto/worker.pb.h"
 
 namespace swift {
 
@@ -59,7 +60,8 @@ class WorkerManager final {
   explicit WorkerManager(Options options);
   WorkerManager(const WorkerManager&) = delete;
   WorkerManager& operator=(const WorkerManager&) = delete;
-  // Shutdown().
+  // Shutdown(), by RAII: closes the registry, then the members' own
+  // destructors join the restore threads and reap the workers.
   ~WorkerManager();
 
   // Register()
@@ -86,8 +88,11 @@ class WorkerManager final {
   // kInternal (its instance crashed), kDeadlineExceeded (it hung and was
   // killed), kResourceExhausted (max_instances busy), kUnavailable (the
   // worker is gone, or the function is still being restored and only
-  // COLD can run). Blocks until then.
-  absl::StatusOr<v1::InvokeResponse> Invoke(const v1::InvokeRequest& request);
+  // COLD can run), or `authorize`'s error (given the registration; checked
+  // before anything runs). Blocks until then.
+  absl::StatusOr<v1::InvokeResponse> Invoke(
+      const v1::InvokeRequest& request,
+      const FunctionRegistry::Authorize& authorize);
 
   // Unregister()
   //
@@ -108,20 +113,14 @@ class WorkerManager final {
   //
   // Hands a client's direct channel (a copy of `channel`'s fd) to the
   // worker of `function`, which then serves the client's WARM and FORK
-  // invocations on it without swiftd. kNotFound (no such function),
-  // kUnavailable (its worker has exited or is still being restored).
+  // invocations on it without swiftd, if `authorize` (given the
+  // registration) allows (its error otherwise). kNotFound (no such
+  // function), kUnavailable (its worker has exited or is still being
+  // restored).
   absl::Status AttachChannel(const std::string& function,
                              const SeqpacketSocket& channel,
-                             const std::string& client_name,
-                             int64_t client_pid);
-
-  // Runs `work` on one of the manager's threads (joined at Shutdown()),
-  // for callers (gRPC callback handlers) that must not block. Work queues
-  // when all threads are busy.
-  void RunAsync(std::function<void()> work);
-
-  // Threads RunAsync() uses at most: invocations served at once.
-  static constexpr int kAsyncThreads = 32;
+                             const std::string& client_name, int64_t client_pid,
+                             const FunctionRegistry::Authorize& authorize);
 
   // Restore()
   //
@@ -134,60 +133,24 @@ class WorkerManager final {
   // registered already are skipped. Does nothing after Shutdown().
   void Restore(std::vector<v1::RegisterFunctionRequest> functions);
 
+  // List()
+  //
+  // Every registered function, sorted by name, with its state ("ready",
+  // "exited", or a restore's state, see Restore()), counters and instances.
   std::vector<v1::WorkerInfo> List() const;
 
   // Shutdown(): kills every worker (and so their instances) and every
   // worker still starting for Restore(), fails the invocations in flight,
-  // joins the async and restore threads. Idempotent.
+  // joins the restore threads. Idempotent.
   void Shutdown();
 
  private:
-  using Process = WorkerProcess;
-  struct Function {
-    v1::RegisterFunctionRequest spec;
-    std::shared_ptr<Process> worker;
-    uint64_t invocations = 0;
-    uint64_t failures = 0;
-    // Restore() is bringing it back (worker is null until then): which
-    // restore thread (restore_id), the worker it is starting, the last
-    // attempt's error and when the next attempt begins.
-    bool restoring = false;
-    uint64_t restore_id = 0;
-    std::shared_ptr<Process> starting;
-    int attempts = 0;
-    absl::Status restore_error;
-    absl::Time next_attempt;
-  };
-
-  // Starts a worker for `spec`; `started`, if set, gets the process as
-  // soon as it exists (before it is ready), so that it can be killed.
-  absl::StatusOr<std::shared_ptr<Process>> Spawn(
-      const v1::RegisterFunctionRequest& spec, bool cold,
-      worker::v1::WorkerReady* ready,
-      const std::function<void(std::shared_ptr<Process>)>& started = nullptr);
-
-  // The function `name` while restore thread `restore_id` still owns it
-  // (not unregistered, registered anew or shut down); null otherwise.
-  Function* Restoring(const std::string& name, uint64_t restore_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A restore thread: registers `name` again until it succeeds or
-  // Restoring() says to stop.
-  void RestoreLoop(const std::string& name, uint64_t restore_id);
-  // List()'s state of a function being restored.
-  static std::string RestoreState(const Function& function);
-
-  const Options options_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Function> functions_ ABSL_GUARDED_BY(mu_);
-  void AsyncLoop();
-
-  std::vector<std::thread> async_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> restorers_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
-  int idle_threads_ ABSL_GUARDED_BY(mu_) = 0;
-  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  uint64_t next_restore_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Members are torn down in reverse order: once the registry is closed
+  // (which makes blocked work return), the restore threads are joined,
+  // then the workers are reaped.
+  const WorkerLauncher launcher_;
+  FunctionRegistry registry_;
+  FunctionRestorer restorer_;
 };
 
 }  // namespace swift

@@ -2,32 +2,24 @@
 #include "daemon/functions/worker_process.h"
 
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "proto/wire_status.h"
 
 namespace swift {
-namespace {
-
-absl::Status ReplyStatus(const worker::v1::InvokeReply& reply) {
-  return reply.code() == 0
-             ? absl::OkStatus()
-             : absl::Status(static_cast<absl::StatusCode>(reply.code()),
-                            reply.message());
-}
-
-}  // namespace
 
 WorkerProcess::~WorkerProcess() {
   Kill();
   if (reader_.joinable()) {
     reader_.join();
   }
+  // process_, destroyed last, reaps the worker if the reader did not (it
+  // never started: the worker failed or timed out at startup).
 }
 
 absl::Status WorkerProcess::AwaitStartup(absl::Duration timeout,
@@ -44,7 +36,9 @@ absl::Status WorkerProcess::AwaitStartup(absl::Duration timeout,
         absl::StrCat("the worker ", DescribeStartupExit(), " during startup"));
   }
   if (up.has_failed()) {
-    return ReplyStatus(up.failed());
+    absl::Status failed = DecodeStatus(up.failed());
+    // A worker reporting a failure still says why, never OK.
+    return failed.ok() ? absl::UnknownError(up.failed().message()) : failed;
   }
   *ready = up.ready();
   reader_ = std::thread([this] { ReadLoop(); });
@@ -63,13 +57,14 @@ absl::Status WorkerProcess::SendChannel(int fd,
 }
 
 absl::StatusOr<worker::v1::InvokeReply> WorkerProcess::Call(
-    const worker::v1::InvokeRequest& request, absl::Duration timeout) {
+    worker::v1::InvokeRequest request, absl::Duration timeout) {
   auto pending = std::make_shared<Pending>();
   {
     absl::MutexLock lock(&mu_);
     if (exited_) {
       return absl::UnavailableError("the function's worker has exited");
     }
+    request.set_id(next_id_++);
     pending_[request.id()] = pending;
   }
   {
@@ -100,45 +95,41 @@ absl::StatusOr<worker::v1::InvokeReply> WorkerProcess::Call(
 
 void WorkerProcess::Stop(absl::Duration grace) {
   shutdown(socket_.fd(), SHUT_WR);
-  absl::MutexLock lock(&mu_);
-  if (!mu_.AwaitWithTimeout(absl::Condition(&exited_), grace)) {
-    mu_.Unlock();
+  bool exited;
+  {
+    absl::MutexLock lock(&mu_);
+    exited = mu_.AwaitWithTimeout(absl::Condition(&exited_), grace);
+  }
+  if (!exited) {
     Kill();
-    mu_.Lock();
   }
 }
 
 void WorkerProcess::Kill() {
+  // The whole process group: the worker's instances too.
+  process_->Kill();
+}
+
+void WorkerProcess::SetExited() {
   absl::MutexLock lock(&mu_);
-  if (pid_ > 0 && !reaped_) {
-    kill(pid_, SIGKILL);
-    // The whole process group: the worker's instances too.
-    kill(-pid_, SIGKILL);
-  }
+  exited_ = true;
 }
 
 std::string WorkerProcess::DescribeStartupExit() {
-  int status = 0;
   // A worker that closed its socket but lingers gets a moment to exit.
-  pid_t reaped = 0;
-  for (int i = 0; i < 100 && reaped == 0; ++i) {
-    reaped = waitpid(pid_, &status, WNOHANG);
-    if (reaped == 0) {
-      absl::SleepFor(absl::Milliseconds(20));
-    }
+  std::optional<int> exit = process_->WaitFor(absl::Seconds(2));
+  if (!exit.has_value()) {
+    process_->Kill();
+    exit = process_->Wait();
   }
-  if (reaped == 0) {
-    kill(pid_, SIGKILL);
-    reaped = waitpid(pid_, &status, 0);
-  }
-  absl::MutexLock lock(&mu_);
-  reaped_ = true;
-  exited_ = true;
-  if (reaped != pid_) {
+  SetExited();
+  const int status = *exit;
+  if (status < 0) {
     return "exited";
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-    // exec() succeeded (SpawnChild reports its failures): the loader.
+    // exec() succeeded (SpawnProcess() reports the failures before it, and
+    // of it): the dynamic loader.
     return "exited with status 127 (the dynamic loader could not load "
            "its libraries)";
   }
@@ -186,10 +177,8 @@ void WorkerProcess::ReadLoop() {
       pending_.erase(it);
     }
   }
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  process_->Wait();
   absl::MutexLock lock(&mu_);
-  reaped_ = true;
   exited_ = true;
   for (auto& [id, pending] : pending_) {
     pending->done = true;

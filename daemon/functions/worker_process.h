@@ -4,7 +4,10 @@
 //
 // A reader thread (started once the worker reports ready) routes replies
 // to their callers; the end of the process (EOF on the socket) reaps it
-// and fails whatever still waits with kUnavailable. Thread-safe.
+// and fails whatever still waits with kUnavailable. The process itself is
+// an OwnedProcess: whichever way this handle ends (a worker that failed
+// or timed out at startup, a COLD worker after its one call, an
+// unregistered one), the worker is killed and reaped. Thread-safe.
 #ifndef SWIFT_DAEMON_FUNCTIONS_WORKER_PROCESS_H_
 #define SWIFT_DAEMON_FUNCTIONS_WORKER_PROCESS_H_
 
@@ -20,21 +23,24 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
+#include "daemon/functions/owned_process.h"
 #include "proto/worker.pb.h"
 
 namespace swift {
 
 class WorkerProcess final {
  public:
-  // Takes over the spawned worker `pid` and swiftd's end of its socket.
-  WorkerProcess(pid_t pid, SeqpacketSocket socket)
-      : pid_(pid), socket_(std::move(socket)) {}
+  // Takes over the spawned worker `process` (not null) and swiftd's end of
+  // its control socket.
+  WorkerProcess(std::unique_ptr<OwnedProcess> process, SeqpacketSocket socket)
+      : process_(std::move(process)), socket_(std::move(socket)) {}
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
-  // Kills the worker (if still running) and joins the reader.
+  // Kills the worker (if still running), joins the reader and reaps the
+  // worker.
   ~WorkerProcess();
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_->pid(); }
 
   // AwaitStartup()
   //
@@ -46,11 +52,12 @@ class WorkerProcess final {
 
   // Call()
   //
-  // Sends `request` and waits for its reply. kUnavailable when the worker
-  // has exited (before or during the call), kDeadlineExceeded when it
-  // stopped answering well past `timeout` (which the worker enforces).
+  // Sends `request` (numbered by this handle: its id is ignored) and waits
+  // for its reply. kUnavailable when the worker has exited (before or
+  // during the call), kDeadlineExceeded when it stopped answering well
+  // past `timeout` (which the worker enforces).
   absl::StatusOr<worker::v1::InvokeReply> Call(
-      const worker::v1::InvokeRequest& request, absl::Duration timeout);
+      worker::v1::InvokeRequest request, absl::Duration timeout);
 
   // Sends the worker a client's direct channel (a copy of `fd`).
   absl::Status SendChannel(int fd, const worker::v1::OpenChannel& open);
@@ -62,9 +69,11 @@ class WorkerProcess final {
   // not exited within `grace`.
   void Stop(absl::Duration grace);
 
-  // Kills the worker and its process group (its instances).
+  // Kills the worker and its process group (its instances). Does not wait:
+  // the reader (or the destructor) reaps it.
   void Kill();
 
+  // Whether the worker has exited (and been reaped).
   bool exited() const;
 
   // What the worker last reported it holds.
@@ -79,16 +88,22 @@ class WorkerProcess final {
 
   // Why a worker that closed its socket before reporting ended; reaps it.
   std::string DescribeStartupExit();
+  // The reader: routes replies until the worker closes its socket, then
+  // reaps it and fails the calls still waiting.
   void ReadLoop();
+  // Marks the worker exited (it has been reaped).
+  void SetExited() ABSL_LOCKS_EXCLUDED(mu_);
 
-  const pid_t pid_;
+  // Declared first: destroyed (killed and reaped) last, once the reader
+  // has been joined.
+  const std::unique_ptr<OwnedProcess> process_;
   SeqpacketSocket socket_;
-  absl::Mutex send_mu_;
+  absl::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, std::shared_ptr<Pending>> pending_
       ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool exited_ ABSL_GUARDED_BY(mu_) = false;
-  bool reaped_ ABSL_GUARDED_BY(mu_) = false;
   worker::v1::WorkerStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread reader_;
 };

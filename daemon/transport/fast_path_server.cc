@@ -2,11 +2,18 @@
 #include "daemon/transport/fast_path_server.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/version.h"
 #include "daemon/transport/socket_path.h"
 #include "glog/logging.h"
+#include "proto/wire_status.h"
 
 namespace swift {
 namespace {
@@ -14,9 +21,39 @@ namespace {
 v1::FastResponse ErrorResponse(uint64_t call_id, const absl::Status& status) {
   v1::FastResponse response;
   response.set_call_id(call_id);
-  response.set_code(static_cast<int>(status.code()));
-  response.set_message(std::string(status.message()));
+  EncodeStatus(status, &response);
   return response;
+}
+
+// Sets SO_RCVTIMEO or SO_SNDTIMEO (`option`); InfiniteDuration: none.
+bool SetSocketTimeout(int fd, int option, absl::Duration timeout) {
+  timeval tv = {};
+  if (timeout != absl::InfiniteDuration()) {
+    // At least 1 ms: a zero timeval would mean no timeout at all.
+    tv = absl::ToTimeval(std::max(timeout, absl::Milliseconds(1)));
+  }
+  return setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv)) == 0;
+}
+
+// The socket's timeouts are the socket's, not the fd's: a channel handed
+// on (to a worker, to a listening application's registry) must not keep
+// the deadlines this server set.
+bool ClearTimeouts(int fd) {
+  return SetSocketTimeout(fd, SO_RCVTIMEO, absl::InfiniteDuration()) &&
+         SetSocketTimeout(fd, SO_SNDTIMEO, absl::InfiniteDuration());
+}
+
+// The per-uid cap's key: the peer's uid; root's connections are exempt.
+std::optional<uint64_t> PeerUid(int fd) {
+  ucred credentials = {};
+  socklen_t length = sizeof(credentials);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+    return FastPathCaller::kUnknownId;  // One tenant: the unknown.
+  }
+  if (credentials.uid == 0) {
+    return std::nullopt;
+  }
+  return credentials.uid;
 }
 
 // Checks the first request of a connection, which must be a hello.
@@ -25,65 +62,71 @@ absl::Status CheckHello(const v1::FastRequest& request) {
     return absl::FailedPreconditionError(
         "the first request on the fast path must be a hello");
   }
-  const uint32_t version = request.hello().api_version();
-  if (version < kMinControlApiVersion || version > kControlApiVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "client speaks Control API v", version, " but this swiftd speaks v",
-        kMinControlApiVersion, " to v", kControlApiVersion));
-  }
-  return absl::OkStatus();
+  return CheckApiVersion(request.hello().api_version(), "client");
 }
 
 }  // namespace
 
 FastPathServer::FastPathServer(std::string path, SeqpacketListener listener,
-                               Handlers handlers)
+                               Handlers handlers, const FastPathLimits& limits)
     : path_(std::move(path)),
       listener_(std::move(listener)),
-      handlers_(std::move(handlers)) {}
+      handlers_(std::move(handlers)),
+      limits_(limits) {}
+
+ConnectionServer::Options FastPathServer::ServerOptions(
+    const FastPathLimits& limits) {
+  ConnectionServer::Options options;
+  options.name = "Fast path";
+  options.max_connections = limits.max_connections;
+  options.max_connections_setting = "--max_fast_path_connections";
+  options.key = PeerUid;
+  options.key_name = "uid";
+  options.max_connections_per_key = limits.max_connections_per_uid;
+  options.max_connections_per_key_setting =
+      "--max_fast_path_connections_per_uid";
+  options.fd_reserve = limits.fd_reserve;
+  return options;
+}
 
 absl::StatusOr<std::unique_ptr<FastPathServer>> FastPathServer::Start(
-    const std::string& path, mode_t mode, Handlers handlers) {
+    const std::string& path, mode_t mode, Handlers handlers,
+    const FastPathLimits& limits) {
   absl::StatusOr<SeqpacketListener> listener =
       SeqpacketListener::Listen(path, mode);
   if (!listener.ok()) {
     return listener.status();
   }
-  std::unique_ptr<FastPathServer> server(
-      new FastPathServer(path, *std::move(listener), std::move(handlers)));
-  server->accept_thread_ =
-      std::thread([raw = server.get()] { raw->AcceptLoop(); });
+  std::unique_ptr<FastPathServer> server(new FastPathServer(
+      path, *std::move(listener), std::move(handlers), limits));
+  server->server_ = ConnectionServer::Start(
+      server->listener_.fd(), ServerOptions(limits),
+      [raw = server.get()](UniqueFd connection, uint64_t channel_id) {
+        raw->Serve(SeqpacketSocket(std::move(connection)), channel_id);
+      },
+      &FastPathServer::Refuse);
   LOG(INFO) << "Serving the fast path on " << path;
   return server;
 }
 
 FastPathServer::~FastPathServer() { Shutdown(); }
 
-void FastPathServer::AcceptLoop() {
-  while (true) {
-    absl::StatusOr<SeqpacketSocket> connection = listener_.Accept();
-    absl::MutexLock lock(&mu_);
-    if (shutting_down_) {
-      return;
-    }
-    if (!connection.ok()) {
-      LOG_EVERY_N(ERROR, 100)
-          << "Fast path accept failed: " << connection.status();
-      continue;
-    }
-    connection_fds_.insert(connection->fd());
-    ++running_threads_;
-    const uint64_t channel_id = next_channel_id_++;
-    // Detached: the thread announces its end through running_threads_,
-    // which Shutdown() waits on.
-    std::thread([this, channel_id, socket = *std::move(connection)]() mutable {
-      Serve(std::move(socket), channel_id);
-    }).detach();
+void FastPathServer::Refuse(int connection, const absl::Status& why) {
+  // The answer goes to the hello: its call id if it is here already, else
+  // 0, which is what clients send in a hello. recv() with no control
+  // buffer closes any fds attached. The socket is non-blocking.
+  uint64_t call_id = 0;
+  char hello[4096];
+  const ssize_t size = recv(connection, hello, sizeof(hello), 0);
+  v1::FastRequest request;
+  if (size > 0 && request.ParseFromArray(hello, static_cast<int>(size))) {
+    call_id = request.call_id();
   }
+  const std::string answer = ErrorResponse(call_id, why).SerializeAsString();
+  (void)send(connection, answer.data(), answer.size(), MSG_NOSIGNAL);
 }
 
 void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
-  const int fd = connection.fd();
   FastPathCaller caller;
   caller.channel_id = channel_id;
   ucred credentials = {};
@@ -97,10 +140,26 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
   bool greeted = false;
   bool service_channel = false;
   bool function_channel = false;
+  // Never wait on a peer for ever: a hello is due within hello_timeout of
+  // the connect (however many other messages come first), and a client
+  // that does not take its answers is dropped.
+  const absl::Time hello_deadline = absl::Now() + limits_.hello_timeout;
+  if (!SetSocketTimeout(connection.fd(), SO_SNDTIMEO, limits_.send_timeout)) {
+    return;
+  }
   while (true) {
+    if (!greeted && !SetSocketTimeout(connection.fd(), SO_RCVTIMEO,
+                                      hello_deadline - absl::Now())) {
+      return;
+    }
     absl::StatusOr<SeqpacketSocket::Message> message = connection.Receive();
     if (!message.ok()) {
-      break;  // The client closed (or Shutdown() did).
+      // The client closed (or Shutdown() did), or said no hello in time.
+      LOG_IF_EVERY_N(WARNING, !greeted && absl::Now() >= hello_deadline, 100)
+          << "Fast path: closing a connection (uid " << caller.uid << ", pid "
+          << caller.pid << ") that sent no hello within "
+          << limits_.hello_timeout;
+      break;
     }
     v1::FastRequest request;
     v1::FastResponse response;
@@ -114,6 +173,9 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
         // with the connection once it has answered.
         function_channel = true;
         caller.client_name = request.hello().client_name();
+        if (!ClearTimeouts(connection.fd())) {
+          break;
+        }
         hello = handlers_.function_channel
                     ? handlers_.function_channel(connection, caller,
                                                  request.hello().function())
@@ -124,6 +186,12 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
         greeted = true;
         caller.client_name = request.hello().client_name();
         service_channel = request.hello().channel() == v1::FastHello::SERVICE;
+        // Greeted: a client may keep a CALLS connection idle as long as it
+        // likes (the connection caps bound what that costs).
+        if (!SetSocketTimeout(connection.fd(), SO_RCVTIMEO,
+                              absl::InfiniteDuration())) {
+          break;
+        }
         response.set_call_id(request.call_id());
         response.mutable_hello()->set_api_version(kControlApiVersion);
         response.mutable_hello()->set_peer_address(handlers_.peer_address);
@@ -139,6 +207,9 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
       break;
     }
     if (service_channel) {
+      if (!ClearTimeouts(connection.fd())) {
+        break;
+      }
       handlers_.service(std::move(connection), caller);
       break;
     }
@@ -150,38 +221,19 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
       handlers_.disconnected) {
     handlers_.disconnected(caller);
   }
-  absl::MutexLock lock(&mu_);
-  connection_fds_.erase(fd);
-  --running_threads_;
 }
 
 void FastPathServer::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
-    if (shutting_down_) {
+    if (shut_down_) {
       return;
     }
-    shutting_down_ = true;
-    for (int fd : connection_fds_) {
-      // Wakes the connection's blocked recvmsg(); its thread closes the fd.
-      shutdown(fd, SHUT_RDWR);
-    }
+    shut_down_ = true;
   }
-  listener_.Shutdown();
-  if (accept_thread_.joinable()) {
-    accept_thread_.join();
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](int* running) { return *running == 0; }, &running_threads_));
-  }
+  // Stops accepting, closes every connection, waits for their threads.
+  server_->Shutdown();
   RemoveSocket(path_);
-}
-
-int FastPathServer::connection_count() const {
-  absl::MutexLock lock(&mu_);
-  return static_cast<int>(connection_fds_.size());
 }
 
 }  // namespace swift

@@ -1,10 +1,15 @@
 // FastPathServer: swiftd's lean transport for hot calls (proto/fast_path.proto)
 // on an AF_UNIX SOCK_SEQPACKET socket beside the gRPC one.
 //
-// One thread per connection, blocked in recvmsg(): the cheapest wake-up a
-// request can get, and a host has few client processes. The transport
+// One thread per connection (common/connection_server.h), blocked in
+// recvmsg(): the cheapest wake-up a request can get, and a host has few
+// client processes. The transport
 // checks the hello and the API version; every other request goes to the
 // handler. Thread-safe: Shutdown() may be called from any thread.
+//
+// Bounded (FastPathLimits): connections in all and per uid, descriptors
+// kept in reserve, and a hello deadline; a connection over a limit is
+// answered with kResourceExhausted naming the flag to raise, then closed.
 #ifndef SWIFT_DAEMON_TRANSPORT_FAST_PATH_SERVER_H_
 #define SWIFT_DAEMON_TRANSPORT_FAST_PATH_SERVER_H_
 
@@ -13,12 +18,13 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/connection_server.h"
+#include "common/fd_limits.h"
 #include "common/seqpacket_socket.h"
 #include "proto/fast_path.pb.h"
 
@@ -35,6 +41,26 @@ struct FastPathCaller {
   static constexpr uid_t kUnknownId = static_cast<uid_t>(-1);
   uid_t uid = kUnknownId;
   gid_t gid = static_cast<gid_t>(kUnknownId);
+};
+
+// What one swiftd allows on its fast path (issue 10: anyone who can reach
+// the socket could otherwise take every thread and descriptor swiftd has).
+struct FastPathLimits {
+  // Connections served at once (--max_fast_path_connections).
+  int max_connections = 1024;
+  // Connections of one uid (SO_PEERCRED) at once
+  // (--max_fast_path_connections_per_uid); 0: no per-uid cap. Root is
+  // exempt (it can stop swiftd anyway, and its workers must not be
+  // refused) but counts toward max_connections.
+  int max_connections_per_uid = 256;
+  // Refuse while fewer descriptors than this would remain free.
+  int fd_reserve = kDefaultFdReserve;
+  // A connection must say hello within this, or it is closed.
+  absl::Duration hello_timeout = absl::Seconds(10);
+  // A CALLS connection whose client does not take its answers for this
+  // long is closed (SO_SNDTIMEO). SERVICE and FUNCTION channels are
+  // long-lived: no timeouts once greeted.
+  absl::Duration send_timeout = absl::Seconds(10);
 };
 
 class FastPathServer final {
@@ -65,7 +91,12 @@ class FastPathServer final {
   // Listens on `path` (which must not exist: PrepareSocketPath first) with
   // `mode` and serves connections until Shutdown(). Errors carry errno.
   static absl::StatusOr<std::unique_ptr<FastPathServer>> Start(
-      const std::string& path, mode_t mode, Handlers handlers);
+      const std::string& path, mode_t mode, Handlers handlers,
+      const FastPathLimits& limits);
+  static absl::StatusOr<std::unique_ptr<FastPathServer>> Start(
+      const std::string& path, mode_t mode, Handlers handlers) {
+    return Start(path, mode, std::move(handlers), FastPathLimits());
+  }
 
   FastPathServer(const FastPathServer&) = delete;
   FastPathServer& operator=(const FastPathServer&) = delete;
@@ -77,26 +108,32 @@ class FastPathServer final {
   // removes the socket file. Idempotent.
   void Shutdown();
 
-  int connection_count() const;
+  // The connections being served right now.
+  int connection_count() const { return server_->connection_count(); }
+  // What the accept loop did (refusals included).
+  ConnectionServer::Counters counters() const { return server_->counters(); }
+
+  // The skeleton's options for `limits` (exposed for tests).
+  static ConnectionServer::Options ServerOptions(const FastPathLimits& limits);
 
  private:
   FastPathServer(std::string path, SeqpacketListener listener,
-                 Handlers handlers);
-  void AcceptLoop();
+                 Handlers handlers, const FastPathLimits& limits);
   void Serve(SeqpacketSocket connection, uint64_t channel_id);
+  // Answers a refused connection's hello with `why`; never blocks.
+  static void Refuse(int connection, const absl::Status& why);
 
   const std::string path_;
+  // Declared before server_: it must outlive the accept loop.
   SeqpacketListener listener_;
   const Handlers handlers_;
-  std::thread accept_thread_;
+  const FastPathLimits limits_;
+  // The accept loop and the connections' threads; a channel id is the
+  // connection's id there.
+  std::unique_ptr<ConnectionServer> server_;
 
-  mutable absl::Mutex mu_;
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  // fds of the live connections, to shut them down; each is owned by its
-  // connection thread.
-  absl::flat_hash_set<int> connection_fds_ ABSL_GUARDED_BY(mu_);
-  int running_threads_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t next_channel_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace swift

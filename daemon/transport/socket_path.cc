@@ -1,7 +1,9 @@
 // Socket path preparation; see socket_path.h.
 #include "daemon/transport/socket_path.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,14 +37,58 @@ absl::Status MakeParentDirectory(const std::string& path) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status PrepareSocketPath(absl::string_view path_view) {
-  const std::string path(path_view);
+absl::Status CheckPathLength(const std::string& path) {
   if (path.empty() || path.size() > kMaxUnixSocketPath) {
     return absl::InvalidArgumentError(
         absl::StrCat("--socket must be 1 to ", kMaxUnixSocketPath,
                      " bytes long (sockaddr_un), got ", path.size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SocketLock> SocketLock::Acquire(absl::string_view path_view) {
+  const std::string path(path_view);
+  if (absl::Status status = CheckPathLength(path); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = MakeParentDirectory(path); !status.ok()) {
+    return status;
+  }
+  std::string lock_path = path + ".lock";
+  UniqueFd fd(open(lock_path.c_str(),
+                   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                   0600));
+  if (!fd.valid()) {
+    return ErrnoStatus(errno, absl::StrCat("open(", lock_path, ")"));
+  }
+  struct stat info;
+  if (fstat(fd.get(), &info) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("fstat(", lock_path, ")"));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(lock_path, " is not a regular file"));
+  }
+  while (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EWOULDBLOCK) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "another process (a running swiftd?) holds ", lock_path,
+          " and serves on ", path, "; stop it or choose another --socket"));
+    }
+    return ErrnoStatus(errno, absl::StrCat("flock(", lock_path, ")"));
+  }
+  return SocketLock(std::move(lock_path), std::move(fd));
+}
+
+absl::Status PrepareSocketPath(absl::string_view path_view) {
+  const std::string path(path_view);
+  if (absl::Status status = CheckPathLength(path); !status.ok()) {
+    return status;
   }
   if (absl::Status status = MakeParentDirectory(path); !status.ok()) {
     return status;

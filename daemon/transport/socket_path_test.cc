@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -35,6 +36,46 @@ class SocketPathTest : public ::testing::Test {
 
   std::string dir_;
 };
+
+TEST_F(SocketPathTest, OneLockHolderAtATime) {
+  const std::string path = dir_ + "/run/swiftd.sock";
+  absl::StatusOr<SocketLock> first = SocketLock::Acquire(path);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->lock_path(), path + ".lock");
+  absl::StatusOr<SocketLock> second = SocketLock::Acquire(path);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(second.status().message().find(path), absl::string_view::npos);
+  // Another process is refused too (flock locks are per open file).
+  pid_t child = fork();
+  if (child == 0) {
+    _exit(SocketLock::Acquire(path).status().code() ==
+                  absl::StatusCode::kAlreadyExists
+              ? 0
+              : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  first = absl::UnknownError("released");
+  EXPECT_TRUE(SocketLock::Acquire(path).ok());
+}
+
+TEST_F(SocketPathTest, LockRefusesWhatIsNotARegularFile) {
+  const std::string path = dir_ + "/swiftd.sock";
+  ASSERT_EQ(mkfifo((path + ".lock").c_str(), 0600), 0);
+  absl::StatusOr<SocketLock> lock = SocketLock::Acquire(path);
+  EXPECT_EQ(lock.status().code(), absl::StatusCode::kFailedPrecondition)
+      << lock.status();
+  ASSERT_EQ(unlink((path + ".lock").c_str()), 0);
+  ASSERT_EQ(symlink("/etc/passwd", (path + ".lock").c_str()), 0);
+  EXPECT_FALSE(SocketLock::Acquire(path).ok());
+}
+
+TEST_F(SocketPathTest, LockRefusesAPathTooLong) {
+  EXPECT_EQ(
+      SocketLock::Acquire(dir_ + "/" + std::string(120, 's')).status().code(),
+      absl::StatusCode::kInvalidArgument);
+}
 
 TEST_F(SocketPathTest, CreatesTheMissingDirectory) {
   const std::string path = dir_ + "/run/swiftd.sock";

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/worker/fork/fork_support.h"
+#include "proto/wire_status.h"
 
 namespace swift {
 namespace {
@@ -130,17 +131,18 @@ worker::v1::InvokeReply InstanceRuntime::Run(
     const absl::string_view text(
         reinterpret_cast<const char*>(result_.data()),
         std::min({result_size, result_.size(), kMaxErrorTextBytes}));
-    reply.set_code(static_cast<int>(absl::StatusCode::kAborted));
-    reply.set_message(absl::StrCat(
-        "the function returned ", rc, text.empty() ? "" : ": ", text,
-        last_error_.empty() ? "" : absl::StrCat(" (", last_error_, ")")));
+    EncodeStatus(
+        absl::AbortedError(absl::StrCat(
+            "the function returned ", rc, text.empty() ? "" : ": ", text,
+            last_error_.empty() ? "" : absl::StrCat(" (", last_error_, ")"))),
+        &reply);
     return reply;
   }
   if (result_size > result_.size()) {
-    reply.set_code(static_cast<int>(absl::StatusCode::kOutOfRange));
-    reply.set_message(absl::StrCat("the function claims a result of ",
-                                   result_size, " bytes; the limit is ",
-                                   result_.size()));
+    EncodeStatus(absl::OutOfRangeError(absl::StrCat(
+                     "the function claims a result of ", result_size,
+                     " bytes; the limit is ", result_.size())),
+                 &reply);
     return reply;
   }
   reply.set_result(result_.data(), result_size);

@@ -21,8 +21,8 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "common/verbs/post_and_wait.h"
 #include "swift/function.h"
-#include "tests/completion_wait.h"
 
 namespace {
 
@@ -42,19 +42,14 @@ int WriteAndWait(const swift_invocation* invocation, uint64_t addr,
                  uint32_t length, uint32_t lkey) {
   const swift_connection_view& connection = invocation->connections[0];
   ibv_sge sge = {addr, length, lkey};
-  ibv_send_wr wr = {};
-  wr.wr_id = 42;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
-  wr.opcode = IBV_WR_RDMA_WRITE;
-  wr.send_flags = IBV_SEND_SIGNALED;
-  wr.wr.rdma.remote_addr = connection.remote_addr;
-  wr.wr.rdma.rkey = connection.remote_rkey;
+  ibv_send_wr wr = swift::verbs::SignaledRdmaRequest(
+      IBV_WR_RDMA_WRITE, &sge, connection.remote_addr, connection.remote_rkey,
+      /*wr_id=*/42);
   if (invocation->post_send(invocation->context, 0, &wr) != 0) {
     // libswift's reason reaches the caller in the error message.
     return 3;
   }
-  const absl::Status completed = swift::testing::WaitForCompletion(
+  const absl::Status completed = swift::verbs::WaitForCompletion(
       connection.cq, wr.wr_id, absl::Seconds(10));
   if (absl::IsDeadlineExceeded(completed)) {
     return 6;
@@ -69,8 +64,8 @@ int Allocate(const swift_invocation* invocation, size_t bytes) {
   volatile char* memory = static_cast<volatile char*>(std::malloc(bytes));
   if (memory == nullptr) {
     // The error's text (swift/function.h): the result of a failure.
-    SetResult(invocation, "out of memory: malloc(" + std::to_string(bytes) +
-                              ") refused");
+    SetResult(invocation,
+              "out of memory: malloc(" + std::to_string(bytes) + ") refused");
     return kAllocationFailed;
   }
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));

@@ -26,7 +26,7 @@
 #   test: fewer runs and connections, a 100-connection storm).
 # Headline numbers are taken with guest ASLR off (randomize_va_space=0):
 # under QEMU TCG every new process with ASLR re-translates its code, an
-# emulator artefact (design.md); raw_new_process is measured with ASLR on
+# emulator artefact (ARCHITECTURE.md); raw_new_process is measured with ASLR on
 # too. The setting is restored at exit.
 #
 # Output (stdout): JSON lines, each with a "kind" (raw_new_process,

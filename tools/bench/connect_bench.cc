@@ -21,7 +21,6 @@
 // With --storm_deadline_s the connects run with that deadline and a
 // watchdog counts connections still running 30 s past it ("stuck"; the
 // client then exits without waiting for them).
-#include <sched.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -42,6 +41,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/verbs/post_and_wait.h"
 #include "swift/session.h"
 
 ABSL_FLAG(std::string, role, "client", "server or client.");
@@ -58,8 +58,6 @@ ABSL_FLAG(int, storm_deadline_s, 0,
 namespace {
 
 constexpr size_t kPayload = 64;
-// Empty polls before PostAndPoll() yields (as verbs::Cq::WaitForCompletion).
-constexpr int kSpinPolls = 64;
 // A storm connection running this long past its deadline is stuck.
 constexpr int kStuckGraceS = 30;
 
@@ -72,10 +70,10 @@ double MicrosBetween(Clock::time_point begin, Clock::time_point end) {
 // What one connection took, and how it ended.
 struct Outcome {
   absl::Status status;
-  bool closing = false;    // status is Close()'s (the bytes were verified).
-  double connect_us = 0;   // Connect().
-  double verified_us = 0;  // Connect() + WRITE + READ + compare.
-  double close_us = 0;     // Close().
+  bool closing = false;       // status is Close()'s (the bytes were verified).
+  double connect_us = 0;      // Connect().
+  double verified_us = 0;     // Connect() + WRITE + READ + compare.
+  double close_us = 0;        // Close().
   swift::ConnectSteps steps;  // Connect(), step by step.
 };
 
@@ -96,45 +94,19 @@ constexpr StepField kStepFields[] = {
     {"transitions", &swift::ConnectSteps::transitions_us},
 };
 
+// One signaled WRITE or READ of kPayload bytes, waited for as the raw-verbs
+// baseline waits (verbs::Cq::WaitForCompletion: a short spin, then yield
+// between polls, so dozens of waiting threads on two cores leave the CPU
+// to the threads whose completions they need).
 absl::Status PostAndPoll(swift::Connection& connection, ibv_wr_opcode opcode,
                          size_t local_offset, size_t remote_offset) {
   ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer() + local_offset),
                  static_cast<uint32_t>(kPayload), connection.mr()->lkey};
-  ibv_send_wr wr = {};
-  wr.wr_id = opcode;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
-  wr.opcode = opcode;
-  wr.send_flags = IBV_SEND_SIGNALED;
-  wr.wr.rdma.remote_addr = connection.remote().addr + remote_offset;
-  wr.wr.rdma.rkey = connection.remote().rkey;
-  ibv_send_wr* bad = nullptr;
-  if (int rc = ibv_post_send(connection.qp(), &wr, &bad); rc != 0) {
-    return absl::InternalError(absl::StrCat("ibv_post_send: ", strerror(rc)));
-  }
-  // As verbs::Cq::WaitForCompletion() (the raw-verbs baseline) waits: a
-  // short spin, then yield between polls, so dozens of waiting threads on
-  // two cores leave the CPU to the threads whose completions they need.
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  ibv_wc wc;
-  for (int empty_polls = 0;; ++empty_polls) {
-    int polled = ibv_poll_cq(connection.cq(), 1, &wc);
-    if (polled < 0) {
-      return absl::InternalError("ibv_poll_cq failed");
-    }
-    if (polled == 1) {
-      return wc.status == IBV_WC_SUCCESS
-                 ? absl::OkStatus()
-                 : absl::DataLossError(ibv_wc_status_str(wc.status));
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return absl::DeadlineExceededError("no completion within 10 s");
-    }
-    if (empty_polls >= kSpinPolls) {
-      sched_yield();
-    }
-  }
+  ibv_send_wr wr = swift::verbs::SignaledRdmaRequest(
+      opcode, &sge, connection.remote().addr + remote_offset,
+      connection.remote().rkey, /*wr_id=*/opcode);
+  return swift::verbs::PostAndWait(connection.qp(), connection.cq(), wr,
+                                   absl::Seconds(10));
 }
 
 // One connection: connect, write, read back, compare, close.
@@ -403,8 +375,9 @@ int RunClient() {
                    latencies_us.empty() ? 0.0 : latencies_us.back(),
                    Percentile(connect_us, 0.5), Percentile(verify_us, 0.5),
                    Percentile(close_us, 0.5), Percentile(close_us, 0.99),
-                   absl::StrJoin(steps_p50, ", "), wall_s, latencies_us.size() / wall_s,
-                   static_cast<int>(pool.hits), static_cast<int>(pool.misses),
+                   absl::StrJoin(steps_p50, ", "), wall_s,
+                   latencies_us.size() / wall_s, static_cast<int>(pool.hits),
+                   static_cast<int>(pool.misses),
                    static_cast<int>(pool.recycled))
             << std::endl;
   if (stuck > 0) {

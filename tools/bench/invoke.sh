@@ -23,7 +23,7 @@ log() { echo "[invoke] $*" >&2; }
 wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; log "no socket $1"; exit 1; }
 
 # Headline numbers with guest ASLR off: with it on, QEMU re-translates the
-# code of every new process (an emulator artefact, see design.md).
+# code of every new process (an emulator artefact, see ARCHITECTURE.md).
 echo 0 >/proc/sys/kernel/randomize_va_space
 
 "$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \

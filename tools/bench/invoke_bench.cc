@@ -27,7 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "swift/client.h"
+#include "client/control/control_client.h"
 
 ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "swiftd's socket.");
 ABSL_FLAG(std::string, library, "", "The function library (absolute path).");
@@ -55,7 +55,7 @@ struct Summary {
   std::string last_error;
 };
 
-Summary Run(swift::Client& client, const std::string& function_name,
+Summary Run(swift::ControlClient& client, const std::string& function_name,
             swift::v1::InvokeRequest::Mode mode, int count,
             const std::string& payload, absl::Duration interval) {
   Summary summary;
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   options.socket_path = absl::GetFlag(FLAGS_socket);
   options.client_name = "invoke_bench";
   options.attach = false;
-  auto client = swift::Client::Connect(options);
+  auto client = swift::ControlClient::Connect(options);
   if (!client.ok()) {
     std::cerr << "invoke_bench: " << client.status().message() << "\n";
     return 1;

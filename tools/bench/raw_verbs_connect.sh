@@ -7,7 +7,7 @@
 # (kernel.randomize_va_space=2), then the same with ASLR off (=0). Under QEMU
 # TCG every new process with ASLR re-translates its code, an emulator
 # artefact real hardware lacks, so the headline numbers are ASLR off and
-# the ASLR-on numbers are reported beside them (design.md).
+# the ASLR-on numbers are reported beside them (ARCHITECTURE.md).
 #
 # usage: tools/bench/raw_verbs_connect.sh [--runs N] [--mr_bytes BYTES] [BINARY]
 #   BINARY     the raw_verbs_connect binary (build it with -c opt); default

@@ -17,9 +17,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/control/control_client.h"
 #include "common/version.h"
 #include "proto/swift.pb.h"
-#include "swift/client.h"
 #include "tools/swiftctl/format.h"
 
 ABSL_FLAG(std::string, socket, swift::kDefaultSocketPath,
@@ -162,8 +162,9 @@ int main(int argc, char** argv) {
   options.attach = false;
   options.connect_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_timeout_ms));
   options.call_timeout = options.connect_timeout;
-  absl::StatusOr<std::unique_ptr<swift::Client>> client =
-      swift::Client::Connect(options);
+  // The management client: swiftd's answers as sent, printed as they are.
+  absl::StatusOr<std::unique_ptr<swift::ControlClient>> client =
+      swift::ControlClient::Connect(options);
   if (!client.ok()) {
     return Fail(client.status());
   }

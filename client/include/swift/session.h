@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "swift/defaults.h"
 
 namespace swift {
 
@@ -149,7 +150,7 @@ class Session {
   // The pooled QP goes back to the pool on every error.
   virtual absl::StatusOr<std::unique_ptr<Connection>> Connect(
       const std::string& host, const std::string& service,
-      absl::Duration timeout = absl::Seconds(10)) = 0;
+      absl::Duration timeout = kDefaultCallTimeout) = 0;
 
   // Listen()
   //

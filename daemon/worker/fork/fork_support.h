@@ -1,7 +1,7 @@
 // Fork mode preconditions: the checks libswift runs before it lets a process
 // forked from a warm worker use the verbs objects it inherited.
 //
-// Fork mode rests on two facts measured on kernel 6.1 (design.md):
+// Fork mode rests on two facts measured on kernel 6.1 (ARCHITECTURE.md):
 //   1. Kernels >= 5.13 copy pinned (registered) pages at fork, so parent and
 //      child each keep working memory and libibverbs reports
 //      IBV_FORK_UNNEEDED. ibv_fork_init() (or RDMAV_FORK_SAFE) must never be

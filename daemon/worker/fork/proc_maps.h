@@ -2,7 +2,7 @@
 // and the question fork mode asks of them: is a byte range entirely
 // MAP_SHARED?
 //
-// Why it matters (design.md, "What can be shared"): after fork() a child's
+// Why it matters (ARCHITECTURE.md, "What can be shared"): after fork() a child's
 // copy of *private* memory (heap, MAP_PRIVATE, anonymous) is a snapshot. The
 // kernel (>= 5.13) copies pinned pages at fork, so an MR over private memory
 // keeps pointing at the parent's pages: the NIC never sees what the child

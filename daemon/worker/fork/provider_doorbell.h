@@ -2,7 +2,7 @@
 // doorbell, detected at run time, and the ioctl() doorbell that lets a
 // forked child ring it where the provider's own way is refused.
 //
-// Why it exists (design.md; coldpath-and-fork-doorbell.md, experiment 2):
+// Why it exists (ARCHITECTURE.md, "What can be shared across processes"):
 // ibv_post_send() first writes the work request into the SQ ring, which is
 // memory shared with the device (or, for software devices, with the
 // kernel), then tells the device to look: the doorbell.

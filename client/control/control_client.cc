@@ -1,4 +1,7 @@
-// libswift's Client over gRPC on swiftd's Unix socket; see swift/client.h.
+// ControlClient over gRPC and the fast path on swiftd's Unix sockets; see
+// control_client.h.
+#include "client/control/control_client.h"
+
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
@@ -18,7 +21,7 @@
 #include "common/unix_socket.h"
 #include "common/version.h"
 #include "proto/control_service.grpc.pb.h"
-#include "swift/client.h"
+#include "swift/defaults.h"
 
 namespace swift {
 namespace {
@@ -75,7 +78,7 @@ std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
   return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout);
 }
 
-class GrpcClient final : public Client {
+class GrpcClient final : public ControlClient {
  public:
   GrpcClient(const ClientOptions& options,
              std::shared_ptr<grpc::Channel> channel)
@@ -180,8 +183,9 @@ class GrpcClient final : public Client {
                              CallFastPath(std::move(call), "Invoke"));
       return std::move(*response.mutable_invoke());
     }
-    const absl::Duration function_timeout = absl::Milliseconds(
-        request.timeout_ms() == 0 ? 10000 : request.timeout_ms());
+    const absl::Duration function_timeout =
+        request.timeout_ms() == 0 ? kDefaultCallTimeout
+                                  : absl::Milliseconds(request.timeout_ms());
     return Call(&v1::Control::Stub::Invoke, request, "Invoke",
                 function_timeout + absl::Seconds(60));
   }
@@ -310,7 +314,7 @@ class GrpcClient final : public Client {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
+absl::StatusOr<std::unique_ptr<ControlClient>> ControlClient::Connect(
     const ClientOptions& options) {
   const std::string& path = options.socket_path;
   if (path.empty() || path.size() > kMaxUnixSocketPath) {
@@ -343,7 +347,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
       return status;
     }
   }
-  return client;
+  return std::unique_ptr<ControlClient>(std::move(client));
 }
 
 }  // namespace swift

@@ -1,0 +1,308 @@
+// FastPathClient against a fake swiftd on a temporary SOCK_SEQPACKET
+// socket: call ids, swiftd's statuses, malformed answers, idle connection
+// reuse and a swiftd that goes away. No device, no daemon.
+#include "client/fast_path_client.h"
+
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/seqpacket_socket.h"
+#include "common/version.h"
+#include "gtest/gtest.h"
+#include "proto/fast_path.pb.h"
+
+namespace swift {
+namespace {
+
+// What the fake answers a request with: the bytes to send back, or nullopt
+// to close the connection without answering.
+using Handler =
+    std::function<std::optional<std::string>(const v1::FastRequest&)>;
+
+// Answers hellos and pings as swiftd does.
+std::optional<std::string> Answer(const v1::FastRequest& request) {
+  v1::FastResponse response;
+  response.set_call_id(request.call_id());
+  if (request.has_hello()) {
+    response.mutable_hello()->set_api_version(kControlApiVersion);
+    response.mutable_hello()->set_device("fake0");
+  } else if (request.has_ping()) {
+    response.mutable_ping()->set_sequence(request.ping().sequence());
+  }
+  return response.SerializeAsString();
+}
+
+// A fake swiftd fast path: one thread per connection, each request answered
+// by `handler` after the hello (always answered).
+class FakeSwiftd {
+ public:
+  explicit FakeSwiftd(Handler handler) : handler_(std::move(handler)) {
+    char dir[] = "/tmp/fast_path_client_test.XXXXXX";
+    dir_ = mkdtemp(dir);
+    path_ = dir_ + "/swiftd.fast.sock";
+    absl::StatusOr<SeqpacketListener> listener =
+        SeqpacketListener::Listen(path_, 0600);
+    EXPECT_TRUE(listener.ok()) << listener.status();
+    listener_ = std::make_unique<SeqpacketListener>(*std::move(listener));
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+
+  ~FakeSwiftd() {
+    Stop();
+    std::vector<std::thread> threads;
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto& connection : connections_) {
+        shutdown(connection->fd(), SHUT_RDWR);
+      }
+      threads.swap(threads_);
+    }
+    for (std::thread& thread : threads) thread.join();
+    rmdir(dir_.c_str());
+  }
+
+  // Stops accepting and removes the socket: new connections fail.
+  void Stop() {
+    if (!acceptor_.joinable()) return;
+    listener_->Shutdown();
+    acceptor_.join();
+    unlink(path_.c_str());
+  }
+
+  const std::string& path() const { return path_; }
+
+  int accepted() {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(connections_.size());
+  }
+
+  std::vector<uint64_t> call_ids() {
+    absl::MutexLock lock(&mu_);
+    return call_ids_;
+  }
+
+ private:
+  void AcceptLoop() {
+    while (true) {
+      absl::StatusOr<SeqpacketSocket> accepted = listener_->Accept();
+      if (!accepted.ok()) return;
+      absl::MutexLock lock(&mu_);
+      connections_.push_back(
+          std::make_unique<SeqpacketSocket>(*std::move(accepted)));
+      SeqpacketSocket* connection = connections_.back().get();
+      threads_.emplace_back([this, connection] { Serve(*connection); });
+    }
+  }
+
+  void Serve(SeqpacketSocket& connection) {
+    while (true) {
+      absl::StatusOr<SeqpacketSocket::Message> message = connection.Receive();
+      v1::FastRequest request;
+      if (!message.ok() || !request.ParseFromString(message->data)) return;
+      std::optional<std::string> reply;
+      if (request.has_hello()) {
+        reply = Answer(request);
+      } else {
+        {
+          absl::MutexLock lock(&mu_);
+          call_ids_.push_back(request.call_id());
+        }
+        reply = handler_(request);
+      }
+      if (!reply.has_value()) {
+        shutdown(connection.fd(), SHUT_RDWR);
+        return;
+      }
+      if (!connection.Send(*reply).ok()) return;
+    }
+  }
+
+  const Handler handler_;
+  std::string dir_;
+  std::string path_;
+  std::unique_ptr<SeqpacketListener> listener_;
+  std::thread acceptor_;
+  absl::Mutex mu_;
+  // Kept open until the fake is destroyed, so no fd number is reused
+  // while a thread may still shut it down.
+  std::vector<std::unique_ptr<SeqpacketSocket>> connections_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> call_ids_ ABSL_GUARDED_BY(mu_);
+};
+
+v1::FastRequest Ping(uint64_t sequence) {
+  v1::FastRequest request;
+  request.mutable_ping()->set_sequence(sequence);
+  return request;
+}
+
+TEST(FastPathClientTest, ConnectSaysHelloAndKeepsSwiftdsAnswer) {
+  FakeSwiftd swiftd(&Answer);
+  absl::StatusOr<std::unique_ptr<FastPathClient>> client =
+      FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ((*client)->hello().device(), "fake0");
+  EXPECT_EQ(swiftd.accepted(), 1);
+}
+
+TEST(FastPathClientTest, NoSocketIsNotFound) {
+  absl::StatusOr<std::unique_ptr<FastPathClient>> client =
+      FastPathClient::Connect("/tmp/no-such-dir-for-swift/fast.sock", "test");
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kNotFound)
+      << client.status();
+}
+
+TEST(FastPathClientTest, CallOnTurnsTheAnswersCodeIntoTheStatus) {
+  auto [mine, theirs] = *SeqpacketSocket::Pair();
+  std::thread refuser([&theirs] {
+    absl::StatusOr<SeqpacketSocket::Message> message = theirs.Receive();
+    v1::FastRequest request;
+    ASSERT_TRUE(message.ok() && request.ParseFromString(message->data));
+    v1::FastResponse response;
+    response.set_call_id(request.call_id());
+    response.set_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
+    response.set_message("swiftd speaks API 9");
+    ASSERT_TRUE(theirs.Send(response.SerializeAsString()).ok());
+  });
+  absl::StatusOr<v1::FastResponse> answer = CallOn(mine, Ping(1));
+  refuser.join();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(answer.status().message(), "swiftd speaks API 9");
+}
+
+TEST(FastPathClientTest, CallIdsIncreaseAndEachAnswerIsTheRightOne) {
+  FakeSwiftd swiftd(&Answer);
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (uint64_t sequence = 10; sequence < 13; ++sequence) {
+    absl::StatusOr<v1::FastResponse> response =
+        (*client)->Call(Ping(sequence));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->ping().sequence(), sequence);
+  }
+  EXPECT_EQ(swiftd.call_ids(), (std::vector<uint64_t>{1, 2, 3}));
+}
+
+TEST(FastPathClientTest, SwiftdsErrorBecomesTheStatus) {
+  FakeSwiftd swiftd([](const v1::FastRequest& request) {
+    v1::FastResponse response;
+    response.set_call_id(request.call_id());
+    response.set_code(static_cast<int>(absl::StatusCode::kNotFound));
+    response.set_message("no service 'kv' on 10.0.0.1:7471");
+    return std::optional<std::string>(response.SerializeAsString());
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(1));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(response.status().message(), "no service 'kv' on 10.0.0.1:7471");
+  // An error answer still leaves the connection usable.
+  ASSERT_FALSE((*client)->Call(Ping(2)).ok());
+  EXPECT_EQ(swiftd.accepted(), 1);
+}
+
+TEST(FastPathClientTest, AMalformedAnswerIsAClearErrorAndDropsTheConnection) {
+  FakeSwiftd swiftd([](const v1::FastRequest& request) {
+    return request.ping().sequence() == 1
+               ? std::optional<std::string>("\xff\xff\xff not a message")
+               : Answer(request);
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(1));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(absl::StrContains(response.status().message(),
+                                "malformed response"))
+      << response.status();
+  // The next call goes on a new connection.
+  EXPECT_TRUE((*client)->Call(Ping(2)).ok());
+  EXPECT_EQ(swiftd.accepted(), 2);
+}
+
+TEST(FastPathClientTest, AnAnswerToAnotherCallIsAnError) {
+  FakeSwiftd swiftd([](const v1::FastRequest& request) {
+    v1::FastResponse response;
+    response.set_call_id(request.call_id() + 100);
+    return std::optional<std::string>(response.SerializeAsString());
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(1));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(absl::StrContains(response.status().message(),
+                                "response to call 101 while waiting for 1"))
+      << response.status();
+}
+
+TEST(FastPathClientTest, SequentialCallsReuseTheIdleConnection) {
+  FakeSwiftd swiftd(&Answer);
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (uint64_t sequence = 1; sequence <= 20; ++sequence) {
+    ASSERT_TRUE((*client)->Call(Ping(sequence)).ok());
+  }
+  EXPECT_EQ(swiftd.accepted(), 1);  // The hello's connection, reused.
+}
+
+TEST(FastPathClientTest, ConcurrentCallsGetConnectionsOfTheirOwn) {
+  FakeSwiftd swiftd([](const v1::FastRequest& request) {
+    absl::SleepFor(absl::Milliseconds(200));
+    return Answer(request);
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 3; ++i) {
+    callers.emplace_back([&client, i] {
+      EXPECT_TRUE((*client)->Call(Ping(i + 1)).ok());
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  const int opened = swiftd.accepted();
+  EXPECT_EQ(opened, 3);
+  // All idle now: later calls open nothing new.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*client)->Call(Ping(10 + i)).ok());
+  }
+  EXPECT_EQ(swiftd.accepted(), opened);
+}
+
+TEST(FastPathClientTest, ASwiftdThatClosesIsUnavailable) {
+  FakeSwiftd swiftd([](const v1::FastRequest&) {
+    return std::optional<std::string>();  // Hang up.
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(1));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable)
+      << response.status();
+}
+
+TEST(FastPathClientTest, ASwiftdThatIsGoneIsUnavailable) {
+  FakeSwiftd swiftd([](const v1::FastRequest&) {
+    return std::optional<std::string>();  // Hang up.
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_FALSE((*client)->Call(Ping(1)).ok());  // Drops the connection.
+  swiftd.Stop();  // Nobody to open a new one to.
+  absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(2));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable)
+      << response.status();
+}
+
+}  // namespace
+}  // namespace swift

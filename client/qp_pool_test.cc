@@ -1,0 +1,180 @@
+// QpPool's bookkeeping on a fake QpFactory: no device needed. A fake QP is
+// a PooledQp without verbs objects, told apart by its PSN.
+#include "client/qp_pool.h"
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace swift {
+namespace {
+
+// Numbers its QPs 1, 2, ... by PSN; fails on demand. Shared with the test,
+// which keeps a pointer while the pool owns it.
+class FakeQpFactory final : public QpFactory {
+ public:
+  absl::StatusOr<PooledQp> Create() override {
+    absl::MutexLock lock(&mu_);
+    if (fail_create_) {
+      return absl::ResourceExhaustedError("QP limit");
+    }
+    PooledQp pooled;
+    pooled.psn = ++created_;
+    return pooled;
+  }
+
+  absl::Status ResetToInit(PooledQp& pooled) override {
+    absl::MutexLock lock(&mu_);
+    if (fail_reset_) {
+      return absl::InternalError("QP in error");
+    }
+    ++resets_;
+    return absl::OkStatus();
+  }
+
+  void set_fail_create(bool fail) {
+    absl::MutexLock lock(&mu_);
+    fail_create_ = fail;
+  }
+  void set_fail_reset(bool fail) {
+    absl::MutexLock lock(&mu_);
+    fail_reset_ = fail;
+  }
+  int resets() {
+    absl::MutexLock lock(&mu_);
+    return resets_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  uint32_t created_ ABSL_GUARDED_BY(mu_) = 0;
+  int resets_ ABSL_GUARDED_BY(mu_) = 0;
+  bool fail_create_ ABSL_GUARDED_BY(mu_) = false;
+  bool fail_reset_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class QpPoolTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<QpPool> MakePool(int low, int high) {
+    auto factory = std::make_unique<FakeQpFactory>();
+    factory_ = factory.get();
+    return std::make_unique<QpPool>(std::move(factory),
+                                    QpPool::Options{low, high});
+  }
+
+  FakeQpFactory* factory_ = nullptr;  // Owned by the pool.
+};
+
+TEST_F(QpPoolTest, FillCreatesUpToTheCount) {
+  std::unique_ptr<QpPool> pool = MakePool(2, 4);
+  ASSERT_TRUE(pool->Fill(3).ok());
+  PoolStats stats = pool->stats();
+  EXPECT_EQ(stats.ready, 3);
+  EXPECT_EQ(stats.created, 3u);
+  // Already full enough: nothing more.
+  ASSERT_TRUE(pool->Fill(2).ok());
+  EXPECT_EQ(pool->stats().created, 3u);
+}
+
+TEST_F(QpPoolTest, TakeServesThePoolFirstInOrderThenCreates) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 4);
+  ASSERT_TRUE(pool->Fill(2).ok());
+  absl::StatusOr<PooledQp> first = pool->Take();
+  absl::StatusOr<PooledQp> second = pool->Take();
+  absl::StatusOr<PooledQp> third = pool->Take();
+  ASSERT_TRUE(first.ok() && second.ok() && third.ok());
+  EXPECT_EQ(first->psn, 1u);
+  EXPECT_EQ(second->psn, 2u);
+  EXPECT_EQ(third->psn, 3u);  // Created on the spot.
+  const PoolStats stats = pool->stats();
+  EXPECT_EQ(stats.hits, 2u);
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.created, 3u);
+  EXPECT_EQ(stats.ready, 0);
+}
+
+TEST_F(QpPoolTest, ATakeOnAnEmptyPoolReportsTheFactorysError) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 4);
+  factory_->set_fail_create(true);
+  absl::StatusOr<PooledQp> taken = pool->Take();
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(pool->stats().misses, 1u);
+  EXPECT_EQ(pool->stats().created, 0u);
+  EXPECT_EQ(pool->Fill(1).code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(QpPoolTest, AReturnedQpIsTheNextOneTaken) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 4);
+  ASSERT_TRUE(pool->Fill(2).ok());
+  absl::StatusOr<PooledQp> taken = pool->Take();
+  ASSERT_TRUE(taken.ok());
+  const uint32_t psn = taken->psn;
+  pool->Return(*std::move(taken));
+  absl::StatusOr<PooledQp> again = pool->Take();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->psn, psn);
+  EXPECT_EQ(factory_->resets(), 0);  // Never used: not reset.
+}
+
+TEST_F(QpPoolTest, RecycleResetsAndKeepsUpToHigh) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 2);
+  ASSERT_TRUE(pool->Fill(1).ok());
+  std::vector<PooledQp> used;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<PooledQp> taken = pool->Take();
+    ASSERT_TRUE(taken.ok());
+    used.push_back(*std::move(taken));
+  }
+  for (PooledQp& qp : used) {
+    pool->Recycle(std::move(qp));
+  }
+  const PoolStats stats = pool->stats();
+  EXPECT_EQ(factory_->resets(), 3);
+  EXPECT_EQ(stats.recycled, 3u);
+  EXPECT_EQ(stats.ready, 2);      // `high`,
+  EXPECT_EQ(stats.destroyed, 1u);  // the third one dropped.
+}
+
+TEST_F(QpPoolTest, AQpThatCannotBeResetIsDestroyed) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 4);
+  absl::StatusOr<PooledQp> taken = pool->Take();
+  ASSERT_TRUE(taken.ok());
+  factory_->set_fail_reset(true);
+  pool->Recycle(*std::move(taken));
+  const PoolStats stats = pool->stats();
+  EXPECT_EQ(stats.recycled, 0u);
+  EXPECT_EQ(stats.destroyed, 1u);
+  EXPECT_EQ(stats.ready, 0);
+}
+
+TEST_F(QpPoolTest, TheRefillThreadRefillsToHighOnceBelowLow) {
+  std::unique_ptr<QpPool> pool = MakePool(2, 5);
+  ASSERT_TRUE(pool->Fill(2).ok());
+  pool->StartRefill();
+  // At `low`: nothing to do yet.
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(pool->stats().ready, 2);
+  // One below `low`: refilled to `high`.
+  ASSERT_TRUE(pool->Take().ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (pool->stats().ready < 5 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(pool->stats().ready, 5);
+  EXPECT_EQ(pool->stats().created, 6u);
+}
+
+TEST_F(QpPoolTest, DestroyingThePoolStopsTheRefillThread) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 3);
+  pool->StartRefill();
+  pool.reset();  // Joins; must not hang.
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace swift

@@ -1,0 +1,59 @@
+// RcQpFactory implementation; see rc_qp_factory.h.
+#include "client/rc_qp_factory.h"
+
+#include "common/verbs/qp_transitions.h"
+
+namespace swift {
+
+absl::StatusOr<PooledQp> RcQpFactory::Create() {
+  PooledQp pooled;
+  absl::StatusOr<std::shared_ptr<verbs::Cq>> cq =
+      verbs::Cq::Create(pd_->context(), options_.cq_entries);
+  if (!cq.ok()) {
+    return cq.status();
+  }
+  pooled.cq = *std::move(cq);
+  absl::StatusOr<std::unique_ptr<verbs::Qp>> qp = verbs::Qp::Create(
+      pd_, pooled.cq, pooled.cq, IBV_QPT_RC, options_.capacity);
+  if (!qp.ok()) {
+    return qp.status();
+  }
+  pooled.qp = *std::move(qp);
+  if (absl::Status init = verbs::ModifyRcToInit(*pooled.qp, port_.port_num);
+      !init.ok()) {
+    return init;
+  }
+  pooled.psn = verbs::RandomPsn();
+  return pooled;
+}
+
+absl::Status RcQpFactory::ResetToInit(PooledQp& pooled) {
+  if (absl::Status reset = verbs::ModifyToReset(*pooled.qp); !reset.ok()) {
+    return reset;
+  }
+  // Completions of the previous connection must not leak into the next.
+  ibv_wc drained[16];
+  while (true) {
+    absl::StatusOr<int> count = pooled.cq->Poll(drained, 16);
+    if (!count.ok() || *count == 0) {
+      break;
+    }
+  }
+  if (absl::Status init = verbs::ModifyRcToInit(*pooled.qp, port_.port_num);
+      !init.ok()) {
+    return init;
+  }
+  pooled.psn = verbs::RandomPsn();
+  return absl::OkStatus();
+}
+
+absl::Status ConnectPooledQp(PooledQp& pooled, const verbs::PortAddress& port,
+                             const verbs::QpEndpoint& remote) {
+  if (absl::Status rtr = verbs::ModifyRcToRtr(*pooled.qp, port, remote);
+      !rtr.ok()) {
+    return rtr;
+  }
+  return verbs::ModifyRcToRts(*pooled.qp, pooled.psn);
+}
+
+}  // namespace swift

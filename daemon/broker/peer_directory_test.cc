@@ -1,0 +1,112 @@
+// Host tests for PeerDirectory against real peers on localhost (TestPeer:
+// the gRPC Peer API and the lean link, no RDMA): name resolution, the
+// metadata cache (hits, misses, Invalidate), incarnations across a
+// restart, and an unreachable peer.
+#include "daemon/broker/peer_directory.h"
+
+#include <grpcpp/client_context.h>
+
+#include "common/version.h"
+#include "daemon/broker/test_peer.h"
+#include "gtest/gtest.h"
+
+namespace swift {
+namespace {
+
+absl::Time Soon() { return absl::Now() + absl::Seconds(5); }
+
+TEST(PeerDirectoryTest, ResolvesNamesAndAddresses) {
+  PeerDirectory directory(1, "127.0.0.1:1", {{"b", "127.0.0.1:2"}});
+  EXPECT_TRUE(absl::IsInvalidArgument(directory.Get("nohost", Soon()).status()));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(directory.Get("host:notaport", Soon()).status()));
+  // A named peer is listed before anyone asked for it.
+  std::vector<PeerDirectory::PeerView> views = directory.List();
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].name, "b");
+  EXPECT_EQ(views[0].incarnation, 0u);
+}
+
+TEST(PeerDirectoryTest, CachesHelloUntilInvalidated) {
+  TestPeer remote(/*incarnation=*/11, /*link=*/true);
+  PeerDirectory directory(1, "127.0.0.1:1", {{"b", remote.address()}});
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> first =
+      directory.Get("b", Soon());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)->hello.incarnation(), 11u);
+  EXPECT_EQ((*first)->address, remote.address());
+  ASSERT_NE((*first)->link, nullptr);  // The peer announced its link.
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> second =
+      directory.Get(remote.address(), Soon());
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->get(), first->get());  // A hit: the same metadata.
+  std::vector<PeerDirectory::PeerView> views = directory.List();
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].name, "b");
+  EXPECT_EQ(views[0].cache_hits, 1u);
+  EXPECT_EQ(views[0].cache_misses, 1u);
+
+  directory.Invalidate(remote.address(), "test");
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> third =
+      directory.Get("b", Soon());
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(third->get(), first->get());
+  EXPECT_EQ(directory.List()[0].cache_misses, 2u);
+}
+
+TEST(PeerDirectoryTest, PeerWithoutLinkIsReachedOverGrpc) {
+  TestPeer remote(11, /*link=*/false);
+  PeerDirectory directory(1, "127.0.0.1:1", {});
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
+      directory.Get(remote.address(), Soon());
+  ASSERT_TRUE(peer.ok()) << peer.status();
+  EXPECT_EQ((*peer)->link, nullptr);
+  EXPECT_NE((*peer)->stub, nullptr);
+}
+
+// A restarted peer keeps its cached (stale) incarnation until the caller
+// learns it from a refusal (kAborted) and invalidates; then Hello again.
+TEST(PeerDirectoryTest, RestartedPeerIsSeenAfterInvalidate) {
+  TestPeer remote(11, /*link=*/true);
+  PeerDirectory directory(1, "127.0.0.1:1", {});
+  ASSERT_TRUE(directory.Get(remote.address(), Soon()).ok());
+  remote.Restart(12);
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> cached =
+      directory.Get(remote.address(), Soon());
+  ASSERT_TRUE(cached.ok());
+  EXPECT_EQ((*cached)->hello.incarnation(), 11u);
+
+  peer::v1::LinkRequest close;
+  close.mutable_close()->set_api_version(kControlApiVersion);
+  close.mutable_close()->set_expected_incarnation(11);
+  // The link port changed with the restart: ask over gRPC's view instead.
+  peer::v1::CloseResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(Soon()));
+  grpc::Status refused =
+      (*cached)->stub->Close(&context, close.close(), &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ABORTED);
+
+  directory.Invalidate(remote.address(), "restarted");
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> fresh =
+      directory.Get(remote.address(), Soon());
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ((*fresh)->hello.incarnation(), 12u);
+}
+
+TEST(PeerDirectoryTest, UnreachablePeerIsUnavailable) {
+  std::string address;
+  {
+    TestPeer gone(11, false);
+    address = gone.address();
+  }
+  PeerDirectory directory(1, "127.0.0.1:1", {});
+  absl::Status status =
+      directory.Get(address, absl::Now() + absl::Milliseconds(300)).status();
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  ASSERT_EQ(directory.List().size(), 1u);
+  EXPECT_FALSE(directory.List()[0].last_error.empty());
+}
+
+}  // namespace
+}  // namespace swift

@@ -1,0 +1,97 @@
+// PeerHandler implementation; see peer_handler.h.
+#include "daemon/broker/peer_handler.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/verbs/endpoint.h"
+#include "common/version.h"
+#include "common/wire_micros.h"
+#include "glog/logging.h"
+
+namespace swift {
+
+PeerHandler::PeerHandler(uint64_t incarnation, std::string address,
+                         std::vector<peer::v1::PeerDevice> devices,
+                         ServiceRegistry* registry)
+    : incarnation_(incarnation),
+      address_(std::move(address)),
+      devices_(std::move(devices)),
+      registry_(registry) {}
+
+absl::Status PeerHandler::CheckCaller(uint32_t api_version,
+                                      uint64_t expected_incarnation) const {
+  if (absl::Status version = CheckApiVersion(api_version, "peer");
+      !version.ok()) {
+    return version;
+  }
+  if (expected_incarnation != 0 && expected_incarnation != incarnation_) {
+    // kAborted: the caller's cached view is stale; it may refresh and retry.
+    return absl::AbortedError(absl::StrCat(
+        "swiftd on ", address_, " restarted (incarnation ", incarnation_,
+        ", caller expected ", expected_incarnation, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<peer::v1::HelloResponse> PeerHandler::Hello(
+    const peer::v1::HelloRequest& request) const {
+  if (absl::Status ok = CheckCaller(request.api_version(), 0); !ok.ok()) {
+    return ok;
+  }
+  VLOG(1) << "Hello from peer " << request.address() << " incarnation "
+          << request.incarnation();
+  peer::v1::HelloResponse response;
+  response.set_api_version(kControlApiVersion);
+  response.set_incarnation(incarnation_);
+  response.set_address(address_);
+  for (const auto& device : devices_) {
+    *response.add_devices() = device;
+  }
+  for (const std::string& name : registry_->ServiceNames()) {
+    response.add_services(name);
+  }
+  response.set_link_port(link_port_.load());
+  return response;
+}
+
+absl::StatusOr<peer::v1::ConnectResponse> PeerHandler::Connect(
+    const peer::v1::ConnectRequest& request, absl::Time deadline) {
+  const absl::Time start = absl::Now();
+  if (absl::Status ok =
+          CheckCaller(request.api_version(), request.expected_incarnation());
+      !ok.ok()) {
+    return ok;
+  }
+  absl::StatusOr<verbs::QpEndpoint> client =
+      verbs::DecodeEndpoint(request.client_endpoint());
+  if (!client.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad client endpoint: ", client.status().message()));
+  }
+  absl::StatusOr<ServiceRegistry::Accepted> accepted =
+      registry_->Accept(request.service(), *client, deadline);
+  if (!accepted.ok()) {
+    return accepted.status();
+  }
+  peer::v1::ConnectResponse response;
+  response.set_server_endpoint(
+      verbs::EncodeEndpoint(accepted->server_endpoint));
+  response.set_server_connection_id(accepted->connection_id);
+  response.set_incarnation(incarnation_);
+  response.set_app_wait_us(WireMicros(accepted->app_wait));
+  response.set_app_accept_us(WireMicros(accepted->app_accept));
+  response.set_serve_us(WireMicros(absl::Now() - start));
+  return response;
+}
+
+absl::Status PeerHandler::Close(const peer::v1::CloseRequest& request) {
+  if (absl::Status ok =
+          CheckCaller(request.api_version(), request.expected_incarnation());
+      !ok.ok()) {
+    return ok;
+  }
+  return registry_->Close(request.server_connection_id());
+}
+
+}  // namespace swift

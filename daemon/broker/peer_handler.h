@@ -1,0 +1,85 @@
+// PeerHandler: what this swiftd answers to other hosts' swiftds (the Peer
+// API of proto/peer.proto: Hello, Connect, Close), with no transport in
+// it. Two thin adapters carry it: PeerServiceImpl (gRPC) and
+// PeerLinkServer (the lean peer link's frames).
+//
+// Every call checks the caller's API version; Connect and Close also check
+// the incarnation the caller expects (kAborted when this swiftd restarted
+// since the caller cached it). Connect takes one of a local service's
+// pooled QPs through the ServiceRegistry.
+//
+// Thread-safe: calls run concurrently on the transports' threads.
+#ifndef SWIFT_DAEMON_BROKER_PEER_HANDLER_H_
+#define SWIFT_DAEMON_BROKER_PEER_HANDLER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/broker/service_registry.h"
+#include "proto/peer.pb.h"
+
+namespace swift {
+
+class PeerHandler final {
+ public:
+  // `incarnation` and `address` ("ip:port" of the Peer API) name this
+  // swiftd; `devices` describe this host. `registry` must outlive the
+  // handler.
+  PeerHandler(uint64_t incarnation, std::string address,
+              std::vector<peer::v1::PeerDevice> devices,
+              ServiceRegistry* registry);
+  PeerHandler(const PeerHandler&) = delete;
+  PeerHandler& operator=(const PeerHandler&) = delete;
+
+  // Hello()
+  //
+  // Who this swiftd is: API version, incarnation, address, devices, the
+  // services listening right now and the link port. kFailedPrecondition
+  // for an API version outside the range this swiftd speaks.
+  absl::StatusOr<peer::v1::HelloResponse> Hello(
+      const peer::v1::HelloRequest& request) const;
+
+  // Connect()
+  //
+  // Connects the caller's QP (request.client_endpoint) to one of
+  // request.service's pooled QPs and returns that QP's endpoint, the
+  // connection's id here and where the time went. kFailedPrecondition:
+  // API version; kAborted: stale incarnation; kInvalidArgument: the
+  // endpoint does not decode; otherwise ServiceRegistry::Accept()'s errors.
+  // Blocks until the application answers, up to `deadline`.
+  absl::StatusOr<peer::v1::ConnectResponse> Connect(
+      const peer::v1::ConnectRequest& request, absl::Time deadline);
+
+  // Close()
+  //
+  // The caller closed connection request.server_connection_id: its service
+  // recycles the QP. Version and incarnation errors as Connect(); kNotFound
+  // for an unknown connection.
+  absl::Status Close(const peer::v1::CloseRequest& request);
+
+  // The lean link's port, announced in Hello (0: none). Set it before the
+  // Peer API serves, so that every Hello announces the link.
+  void set_link_port(uint16_t port) { link_port_.store(port); }
+  uint64_t incarnation() const { return incarnation_; }
+
+ private:
+  // OK when the caller speaks our API version and expects this incarnation
+  // (0: any).
+  absl::Status CheckCaller(uint32_t api_version,
+                           uint64_t expected_incarnation) const;
+
+  const uint64_t incarnation_;
+  const std::string address_;
+  const std::vector<peer::v1::PeerDevice> devices_;
+  ServiceRegistry* const registry_;
+  std::atomic<uint16_t> link_port_{0};
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_BROKER_PEER_HANDLER_H_

@@ -1,0 +1,67 @@
+// PeerLinkClient: the calling side of the lean peer link (see
+// peer_link_server.h) to one peer swiftd.
+//
+// Keeps the connections it is not using in an IdlePool (bounded and aged:
+// a burst's extra connections are closed when they come back, and one
+// idle past the pool's limit is dropped, the peer may have closed it), so
+// concurrent connects do not queue behind each other. Thread-safe.
+#ifndef SWIFT_DAEMON_BROKER_PEER_LINK_CLIENT_H_
+#define SWIFT_DAEMON_BROKER_PEER_LINK_CLIENT_H_
+
+#include <cstddef>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/idle_pool.h"
+#include "common/tcp_frame.h"
+#include "common/unique_fd.h"
+#include "proto/peer.pb.h"
+
+namespace swift {
+
+class PeerLinkClient final {
+ public:
+  // Calls the link server at `address`; keeps idle connections as `pool`
+  // says.
+  explicit PeerLinkClient(HostPort address,
+                          IdlePool<UniqueFd>::Options pool = {})
+      : address_(std::move(address)), idle_(pool) {}
+  PeerLinkClient(const PeerLinkClient&) = delete;
+  PeerLinkClient& operator=(const PeerLinkClient&) = delete;
+
+  // Call()
+  //
+  // Sends `request` on an idle connection (a new one when all are busy)
+  // and returns the peer's answer, its error status, or kUnavailable /
+  // kDeadlineExceeded for the transport (the connection is then dropped).
+  absl::StatusOr<peer::v1::LinkResponse> Call(peer::v1::LinkRequest request,
+                                              absl::Time deadline);
+
+  // CallPipelined()
+  //
+  // Sends all of `requests` on one connection before reading any answer
+  // (the server answers a connection's frames in order), so a batch costs
+  // about one round trip and one wake-up instead of one each. Returns one
+  // status per request, in order: the peer's answer, or the transport error
+  // (for every request left unanswered; the connection is then dropped).
+  // Keep batches small (kMaxPipelined): nothing is read until all is sent.
+  std::vector<absl::Status> CallPipelined(
+      std::vector<peer::v1::LinkRequest> requests, absl::Time deadline);
+  static constexpr size_t kMaxPipelined = 64;
+
+  // Connections kept idle right now.
+  size_t idle_count() const { return idle_.size(); }
+
+ private:
+  // An idle connection, or a new one, set to give up at `deadline`.
+  absl::StatusOr<UniqueFd> TakeConnection(absl::Time deadline);
+
+  const HostPort address_;
+  IdlePool<UniqueFd> idle_;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_BROKER_PEER_LINK_CLIENT_H_

@@ -1,0 +1,133 @@
+// PeerLinkServer implementation; see peer_link_server.h.
+#include "daemon/broker/peer_link_server.h"
+
+#include <sys/socket.h>
+
+#include <string>
+#include <utility>
+
+#include "daemon/broker/defaults.h"
+#include "glog/logging.h"
+#include "proto/wire_status.h"
+
+namespace swift {
+
+absl::StatusOr<std::unique_ptr<PeerLinkServer>> PeerLinkServer::Start(
+    const HostPort& address, PeerHandler* handler,
+    const PeerLinkLimits& limits) {
+  HostPort any_port = address;
+  any_port.port = 0;
+  absl::StatusOr<UniqueFd> listener = ListenTcp(any_port);
+  if (!listener.ok()) {
+    return listener.status();
+  }
+  absl::StatusOr<uint16_t> port = LocalPort(listener->get());
+  if (!port.ok()) {
+    return port.status();
+  }
+  std::unique_ptr<PeerLinkServer> server(
+      new PeerLinkServer(*std::move(listener), *port, handler, limits));
+  ConnectionServer::Options options;
+  options.name = "Peer link";
+  options.max_connections = limits.max_connections;
+  options.max_connections_setting = "--max_peer_link_connections";
+  options.fd_reserve = limits.fd_reserve;
+  server->server_ = ConnectionServer::Start(
+      server->listener_.get(), options,
+      [raw = server.get()](UniqueFd connection, uint64_t) {
+        raw->Serve(std::move(connection));
+      },
+      &PeerLinkServer::Refuse);
+  return server;
+}
+
+void PeerLinkServer::Refuse(int connection, const absl::Status& why) {
+  // The peer reads this as the answer to its first request. The socket is
+  // non-blocking and its send buffer empty: the frame goes at once. Then
+  // the peer reads the end of the stream (the skeleton closes the socket
+  // a moment later, after the peer had time to send its request).
+  peer::v1::LinkResponse refusal;
+  EncodeStatus(why, &refusal);
+  if (SendFrame(connection, refusal.SerializeAsString()).ok()) {
+    shutdown(connection, SHUT_WR);
+  }
+}
+
+PeerLinkServer::~PeerLinkServer() { Shutdown(); }
+
+void PeerLinkServer::Shutdown() { server_->Shutdown(); }
+
+peer::v1::LinkResponse PeerLinkServer::Answer(
+    const peer::v1::LinkRequest& request) {
+  peer::v1::LinkResponse response;
+  absl::Status status;
+  if (request.has_connect()) {
+    const absl::Time deadline =
+        absl::Now() + (request.timeout_ms() > 0
+                           ? absl::Milliseconds(request.timeout_ms())
+                           : kDefaultHandshakeTimeout);
+    absl::StatusOr<peer::v1::ConnectResponse> connected =
+        handler_->Connect(request.connect(), deadline);
+    status = connected.status();
+    if (connected.ok()) {
+      *response.mutable_connect() = *std::move(connected);
+    }
+  } else if (request.has_close()) {
+    status = handler_->Close(request.close());
+    if (status.ok()) {
+      response.mutable_close();
+    }
+  } else {
+    status = absl::UnimplementedError("unknown peer link call");
+  }
+  EncodeStatus(status, &response);
+  return response;
+}
+
+void PeerLinkServer::Serve(UniqueFd connection) {
+  const int fd = connection.get();
+  if (absl::Status nodelay = SetNoDelay(fd); !nodelay.ok()) {
+    LOG(WARNING) << "Peer link: " << nodelay;
+  }
+  // Sends to a peer that does not read fail after io_timeout; receives
+  // have deadlines of their own (RecvFrameBefore).
+  if (absl::Status timeout = SetIoTimeout(fd, limits_.io_timeout);
+      !timeout.ok()) {
+    LOG(WARNING) << "Peer link: " << timeout;
+    return;
+  }
+  bool first = true;
+  while (true) {
+    const absl::Duration wait =
+        first ? limits_.hello_timeout : limits_.idle_timeout;
+    absl::StatusOr<std::string> frame =
+        RecvFrameBefore(fd, absl::Now() + wait, limits_.io_timeout);
+    first = false;
+    peer::v1::LinkRequest request;
+    absl::Status malformed;
+    if (absl::IsInvalidArgument(frame.status())) {
+      malformed = frame.status();  // Too long: the rest is not read.
+    } else if (absl::IsDeadlineExceeded(frame.status())) {
+      VLOG(1) << "Peer link: closing a silent connection: " << frame.status();
+      return;
+    } else if (!frame.ok()) {
+      return;  // The peer closed (or Shutdown() did).
+    } else if (!request.ParseFromString(*frame)) {
+      malformed = absl::InvalidArgumentError("malformed peer link request");
+    }
+    if (!malformed.ok()) {
+      // Answered, then the connection ends: what follows on the stream
+      // cannot be trusted.
+      LOG_EVERY_N(WARNING, 100) << "Peer link: " << malformed;
+      peer::v1::LinkResponse refusal;
+      EncodeStatus(malformed, &refusal);
+      (void)SendFrame(fd, refusal.SerializeAsString());
+      return;
+    }
+    if (!SendFrame(fd, Answer(request).SerializeAsString()).ok()) {
+      return;
+    }
+  }
+}
+
+}  // namespace swift

@@ -1,0 +1,56 @@
+// TestPeer implementation; see test_peer.h.
+#include "daemon/broker/test_peer.h"
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+
+namespace swift {
+
+TestPeer::TestPeer(uint64_t incarnation, bool link) : with_link_(link) {
+  registry_ = std::make_unique<ServiceRegistry>(absl::Seconds(2));
+  Serve(incarnation);
+}
+
+void TestPeer::Serve(uint64_t incarnation) {
+  handler_ = std::make_unique<PeerHandler>(
+      incarnation, address_, std::vector<peer::v1::PeerDevice>(),
+      registry_.get());
+  service_ = std::make_unique<PeerServiceImpl>(handler_.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat("127.0.0.1:", port_),
+                           grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  CHECK(server_ != nullptr && port_ != 0);
+  address_ = absl::StrCat("127.0.0.1:", port_);
+  if (with_link_) {
+    absl::StatusOr<std::unique_ptr<PeerLinkServer>> link =
+        PeerLinkServer::Start(HostPort{"127.0.0.1", 0}, handler_.get());
+    CHECK(link.ok()) << link.status();
+    link_ = *std::move(link);
+    handler_->set_link_port(link_->port());
+  }
+}
+
+void TestPeer::Stop() {
+  if (link_ != nullptr) {
+    link_->Shutdown();
+    link_.reset();
+  }
+  if (server_ != nullptr) {
+    server_->Shutdown();
+    server_->Wait();
+    server_.reset();
+  }
+}
+
+void TestPeer::Restart(uint64_t incarnation) {
+  Stop();
+  registry_ = std::make_unique<ServiceRegistry>(absl::Seconds(2));
+  Serve(incarnation);
+}
+
+}  // namespace swift

@@ -1,0 +1,56 @@
+// TestPeer (tests only): the serving side of a swiftd on localhost, for
+// host tests of the broker stack: a ServiceRegistry, its PeerHandler, the
+// gRPC Peer API on 127.0.0.1 and (optionally) the lean peer link. No
+// devices, no RDMA. Restart() brings it back with a new incarnation on the
+// same port, as a restarted swiftd would be.
+#ifndef SWIFT_DAEMON_BROKER_TEST_PEER_H_
+#define SWIFT_DAEMON_BROKER_TEST_PEER_H_
+
+#include <grpcpp/server.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "daemon/broker/peer_handler.h"
+#include "daemon/broker/peer_link_server.h"
+#include "daemon/broker/peer_service.h"
+#include "daemon/broker/service_registry.h"
+
+namespace swift {
+
+class TestPeer final {
+ public:
+  // Serves on a free port with `incarnation`; with `link`, also the link.
+  TestPeer(uint64_t incarnation, bool link);
+  ~TestPeer() { Stop(); }
+
+  // "127.0.0.1:port" of the Peer API.
+  const std::string& address() const { return address_; }
+  ServiceRegistry& registry() { return *registry_; }
+  PeerHandler& handler() { return *handler_; }
+  // Null without a link.
+  PeerLinkServer* link() { return link_.get(); }
+
+  // Stops serving (the peer is down); the registry stays.
+  void Stop();
+  // Serves again on the same port as incarnation `incarnation`, with a new
+  // registry (a restarted swiftd knows no services yet).
+  void Restart(uint64_t incarnation);
+
+ private:
+  void Serve(uint64_t incarnation);
+
+  const bool with_link_;
+  int port_ = 0;
+  std::string address_;
+  std::unique_ptr<ServiceRegistry> registry_;
+  std::unique_ptr<PeerHandler> handler_;
+  std::unique_ptr<PeerServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<PeerLinkServer> link_;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_BROKER_TEST_PEER_H_

@@ -1,0 +1,91 @@
+// WorkerLauncher: turns a function's registration into a ready worker
+// process (swift_worker, daemon/worker/worker_main.cc).
+//
+// It owns the worker's side of the contract at startup: the command line
+// (flags and their defaults), the tenant the worker runs as (resolved and
+// checked before anything starts), its limits (memlock unlimited, the
+// registration's memory limit as RLIMIT_AS), the control socket it
+// inherits, and the wait for its first message (proto/worker.proto:
+// WorkerReady or WorkerFailed). Fork and exec are SpawnProcess()'s.
+// Thread-safe: it holds only its options.
+#ifndef SWIFT_DAEMON_FUNCTIONS_WORKER_LAUNCHER_H_
+#define SWIFT_DAEMON_FUNCTIONS_WORKER_LAUNCHER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/functions/worker_process.h"
+#include "proto/swift.pb.h"
+#include "proto/worker.pb.h"
+
+namespace swift {
+
+class WorkerLauncher final {
+ public:
+  struct Options {
+    // The swift_worker binary (absolute path).
+    std::string worker_binary;
+    // swiftd's Control API socket, which workers broker through.
+    std::string swiftd_socket;
+    // How long a worker may take to start.
+    absl::Duration startup_timeout = absl::Seconds(60);
+  };
+
+  // Called with a worker as soon as its process exists, before it is
+  // ready, so that the caller can kill it meanwhile (Kill() makes Launch()
+  // return an error at once).
+  using Started = std::function<void(std::shared_ptr<WorkerProcess>)>;
+
+  explicit WorkerLauncher(Options options) : options_(std::move(options)) {}
+
+  // CheckLibrary()
+  //
+  // OK when swiftd can read the function library at `library_path`;
+  // kNotFound ("no readable function library at ...") otherwise.
+  static absl::Status CheckLibrary(const std::string& library_path);
+
+  // MaxInstances()
+  //
+  // The instances a worker for `spec` runs at most (its max_instances, or
+  // the default, 8).
+  static uint32_t MaxInstances(const v1::RegisterFunctionRequest& spec);
+
+  // Arguments()
+  //
+  // The command line (argv, the binary first) of a worker for `spec`,
+  // which inherits its control socket as `control_fd`; `cold` for a worker
+  // that serves one invocation and exits (no spares).
+  std::vector<std::string> Arguments(const v1::RegisterFunctionRequest& spec,
+                                     bool cold, int control_fd) const;
+
+  // Launch()
+  //
+  // Starts a worker for `spec` (library_path absolute) and waits until it
+  // is ready: OK with `*ready` filled. `started`, if set, gets the worker
+  // as soon as its process runs. Errors: kNotFound (the worker binary,
+  // naming --worker_binary, or the library is missing), the tenant's
+  // errors (ResolveTenantIdentity(), CheckTenantCanRead()), SpawnProcess()'s
+  // errors, kDeadlineExceeded when the worker is not ready within
+  // startup_timeout, kInternal saying how a worker that died at startup
+  // ended, or the worker's own startup error (e.g. kFailedPrecondition,
+  // kUnavailable). With a memory limit, an error it may explain
+  // (kInternal, kResourceExhausted, ENOMEM at exec) names
+  // memory_limit_bytes. A worker that did not get ready is killed and
+  // reaped before this returns (unless `started` kept a reference).
+  absl::StatusOr<std::shared_ptr<WorkerProcess>> Launch(
+      const v1::RegisterFunctionRequest& spec, bool cold,
+      worker::v1::WorkerReady* ready, const Started& started = nullptr) const;
+
+ private:
+  const Options options_;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_FUNCTIONS_WORKER_LAUNCHER_H_

@@ -1,0 +1,69 @@
+// ServeAsInstance(); see instance_child.h.
+#include "daemon/worker/instance_child.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <memory>
+#include <vector>
+
+#include "daemon/worker/fork/prefault.h"
+#include "daemon/worker/instance_runtime.h"
+#include "proto/wire_status.h"
+
+namespace swift {
+
+void ServeAsInstance(const InstanceSpec& spec, SeqpacketSocket socket,
+                     const ConnectionSet& connections,
+                     absl::flat_hash_set<uint32_t> shared_lkeys,
+                     const worker::v1::InvokeRequest* first) {
+  // An instance outlives no worker: its QPs are the worker's to recycle.
+  // (Checked after arming too: the worker may have died before.)
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != spec.worker_pid) {
+    _exit(0);
+  }
+  std::vector<Connection*> views;
+  for (const auto& connection : connections) {
+    views.push_back(connection.get());
+  }
+  // The child owns these QPs now; it never touches the worker's session
+  // (its locks may have been held by another thread at fork) and leaves
+  // with _exit(), so no destructor recycles what the worker will recycle.
+  absl::StatusOr<std::unique_ptr<InstanceRuntime>> runtime =
+      InstanceRuntime::Create(spec.function, views, spec.doorbell,
+                              std::move(shared_lkeys));
+  worker::v1::InvokeRequest request;
+  if (first != nullptr) {
+    request = *first;
+  } else {
+    // A spare: everything is built; take the first run's page faults now
+    // (best effort: without it the invocation only runs slower), then wait
+    // for the invocation.
+    (void)PrefaultForkedChild(getppid());
+    absl::StatusOr<SeqpacketSocket::Message> next = socket.Receive();
+    if (!next.ok() || !request.ParseFromString(next->data)) {
+      _exit(0);
+    }
+  }
+  while (true) {
+    worker::v1::InvokeReply reply;
+    if (runtime.ok()) {
+      reply = (*runtime)->Run(request);
+    } else {
+      reply.set_id(request.id());
+      EncodeStatus(runtime.status(), &reply);
+    }
+    reply.set_instance_pid(getpid());
+    if (!socket.Send(reply.SerializeAsString()).ok()) {
+      _exit(0);
+    }
+    absl::StatusOr<SeqpacketSocket::Message> next = socket.Receive();
+    if (!next.ok() || !request.ParseFromString(next->data)) {
+      _exit(0);  // The worker retired this instance.
+    }
+  }
+}
+
+}  // namespace swift

@@ -1,0 +1,266 @@
+// InstanceSupervisor on the host, with real forks and no RDMA device (the
+// instances get empty connection sets): FORK runs in a fresh child and
+// WARM reuses it; a spare is forked once traffic pauses, never while an
+// invocation runs, and serves the next FORK; crashes, hangs and failures
+// are answered and the supervisor goes on; at max_instances the
+// longest-idle instance is retired; idle instances expire.
+#include "daemon/worker/instance_supervisor.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "daemon/worker/connection_set_pool.h"
+
+namespace swift {
+namespace {
+
+// The test's function: "echo:X" answers X, "crash" dies of SIGSEGV,
+// "hang" never returns, "fail" returns 7.
+extern "C" int TestFunction(const swift_invocation* invocation) {
+  const std::string payload(reinterpret_cast<const char*>(invocation->payload),
+                            invocation->payload_size);
+  if (payload == "crash") {
+    raise(SIGSEGV);
+  }
+  if (payload == "hang") {
+    while (true) {
+      pause();
+    }
+  }
+  if (payload == "fail") {
+    return 7;
+  }
+  const std::string result = payload.substr(payload.find(':') + 1);
+  std::memcpy(invocation->result, result.data(), result.size());
+  *invocation->result_size = result.size();
+  return 0;
+}
+
+constexpr uint64_t kRoute = 5;
+
+class InstanceSupervisorTest : public ::testing::Test {
+ protected:
+  void Start(int spares, int max_instances,
+             absl::Duration idle_timeout = absl::Seconds(60)) {
+    sets_ = std::make_unique<ConnectionSetPool>(nullptr,
+                                                ConnectionSetPool::Targets(),
+                                                /*prepared=*/2);
+    ASSERT_TRUE(sets_->Fill(2).ok());
+    sets_->StartMaintaining();
+    InstancePool::Options policy;
+    policy.spares = spares;
+    policy.max_instances = max_instances;
+    policy.idle_timeout = idle_timeout;
+    supervisor_ = std::make_unique<InstanceSupervisor>(
+        policy, InstanceSpec{&TestFunction, ProviderDoorbell(), getpid()},
+        sets_.get(),
+        [this](uint64_t route, worker::v1::InvokeReply reply) {
+          replies_.emplace_back(route, std::move(reply));
+        },
+        [] { return std::vector<int>(); });
+  }
+
+  static worker::v1::InvokeRequest Request(worker::v1::InvokeMode mode,
+                                           const std::string& payload,
+                                           uint32_t timeout_ms = 10000) {
+    static uint64_t next_id = 1;
+    worker::v1::InvokeRequest request;
+    request.set_id(next_id++);
+    request.set_mode(mode);
+    request.set_payload(payload);
+    request.set_timeout_ms(timeout_ms);
+    return request;
+  }
+
+  // One round of the worker's loop: waits up to `wait` for the children.
+  void Round(absl::Duration wait) {
+    std::vector<std::pair<uint64_t, int>> fds = supervisor_->Fds();
+    std::vector<pollfd> polled;
+    for (const auto& [id, fd] : fds) {
+      polled.push_back({fd, POLLIN, 0});
+    }
+    poll(polled.data(), polled.size(),
+         static_cast<int>(absl::ToInt64Milliseconds(wait)));
+    for (size_t i = 0; i < polled.size(); ++i) {
+      if (polled[i].revents != 0) {
+        supervisor_->OnReadable(fds[i].first);
+      }
+    }
+    supervisor_->Expire(absl::Now());
+  }
+
+  // Serves `request` and runs rounds until its reply.
+  worker::v1::InvokeReply Invoke(const worker::v1::InvokeRequest& request) {
+    const absl::Status served = supervisor_->Serve(request, kRoute);
+    EXPECT_TRUE(served.ok()) << served;
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      for (size_t i = 0; i < replies_.size(); ++i) {
+        if (replies_[i].second.id() == request.id()) {
+          EXPECT_EQ(replies_[i].first, kRoute);
+          worker::v1::InvokeReply reply = std::move(replies_[i].second);
+          replies_.erase(replies_.begin() + i);
+          return reply;
+        }
+      }
+      Round(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "no reply to request " << request.id();
+    return worker::v1::InvokeReply();
+  }
+
+  worker::v1::WorkerStats Stats() {
+    worker::v1::WorkerStats stats;
+    supervisor_->FillStats(&stats);
+    return stats;
+  }
+
+  static bool Alive(int64_t pid) {
+    return kill(static_cast<pid_t>(pid), 0) == 0;
+  }
+
+  std::unique_ptr<ConnectionSetPool> sets_;
+  std::vector<std::pair<uint64_t, worker::v1::InvokeReply>> replies_;
+  // Declared last: its children go before the sets.
+  std::unique_ptr<InstanceSupervisor> supervisor_;
+};
+
+TEST_F(InstanceSupervisorTest, ForkRunsInAChildAndWarmReusesIt) {
+  Start(/*spares=*/0, /*max_instances=*/4);
+  const worker::v1::InvokeReply forked =
+      Invoke(Request(worker::v1::FORK, "echo:1"));
+  EXPECT_EQ(forked.code(), 0) << forked.message();
+  EXPECT_EQ(forked.result(), "1");
+  EXPECT_EQ(forked.served_by(), worker::v1::FORK);
+  EXPECT_FALSE(forked.spare());
+  EXPECT_NE(forked.instance_pid(), getpid());
+  const worker::v1::InvokeReply warm =
+      Invoke(Request(worker::v1::WARM, "echo:2"));
+  EXPECT_EQ(warm.result(), "2");
+  EXPECT_EQ(warm.served_by(), worker::v1::WARM);
+  EXPECT_EQ(warm.instance_pid(), forked.instance_pid());
+  // FORK never reuses an instance that has run.
+  const worker::v1::InvokeReply again =
+      Invoke(Request(worker::v1::FORK, "echo:3"));
+  EXPECT_NE(again.instance_pid(), forked.instance_pid());
+  EXPECT_EQ(Stats().forks(), 2u);
+  EXPECT_EQ(Stats().instances(), 2u);
+}
+
+TEST_F(InstanceSupervisorTest, WarmWithNoIdleInstanceForks) {
+  Start(/*spares=*/0, /*max_instances=*/4);
+  const worker::v1::InvokeReply reply =
+      Invoke(Request(worker::v1::WARM, "echo:w"));
+  EXPECT_EQ(reply.result(), "w");
+  EXPECT_EQ(reply.served_by(), worker::v1::FORK);
+}
+
+TEST_F(InstanceSupervisorTest, ASpareIsForkedOnceTrafficPausesAndServesAFork) {
+  Start(/*spares=*/1, /*max_instances=*/4);
+  const worker::v1::InvokeReply first =
+      Invoke(Request(worker::v1::FORK, "echo:1"));
+  // Right after the reply: traffic has not paused.
+  supervisor_->TopUpSpares(absl::Now());
+  EXPECT_EQ(Stats().forks(), 1u);
+  supervisor_->TopUpSpares(absl::Now() + absl::Seconds(1));
+  EXPECT_EQ(Stats().forks(), 2u);
+  EXPECT_EQ(Stats().spares(), 1u);
+  EXPECT_LE(supervisor_->NextWake(), absl::Now() + absl::Seconds(61));
+
+  const worker::v1::InvokeReply spare =
+      Invoke(Request(worker::v1::FORK, "echo:2"));
+  EXPECT_EQ(spare.result(), "2");
+  EXPECT_TRUE(spare.spare());
+  EXPECT_EQ(spare.served_by(), worker::v1::FORK);
+  EXPECT_NE(spare.instance_pid(), first.instance_pid());
+  EXPECT_EQ(Stats().spare_hits(), 1u);
+  EXPECT_EQ(Stats().spares(), 0u);
+}
+
+TEST_F(InstanceSupervisorTest, NoSpareIsForkedWhileAnInvocationRuns) {
+  Start(/*spares=*/1, /*max_instances=*/4);
+  ASSERT_TRUE(
+      supervisor_->Serve(Request(worker::v1::FORK, "hang", 60000), kRoute)
+          .ok());
+  supervisor_->TopUpSpares(absl::Now() + absl::Hours(1));
+  EXPECT_EQ(Stats().forks(), 1u);
+  EXPECT_EQ(Stats().busy(), 1u);
+}
+
+TEST_F(InstanceSupervisorTest, CrashHangAndFailureAreAnsweredAndItGoesOn) {
+  Start(/*spares=*/0, /*max_instances=*/4);
+  const worker::v1::InvokeReply crashed =
+      Invoke(Request(worker::v1::FORK, "crash"));
+  EXPECT_EQ(crashed.code(), static_cast<int>(absl::StatusCode::kInternal));
+  EXPECT_TRUE(absl::StrContains(crashed.message(), "signal 11"))
+      << crashed.message();
+  EXPECT_FALSE(Alive(crashed.instance_pid()));
+
+  const worker::v1::InvokeReply hung =
+      Invoke(Request(worker::v1::FORK, "hang", /*timeout_ms=*/200));
+  EXPECT_EQ(hung.code(), static_cast<int>(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_TRUE(absl::StrContains(hung.message(), "was killed"))
+      << hung.message();
+  EXPECT_FALSE(Alive(hung.instance_pid())) << "reaped";
+
+  const worker::v1::InvokeReply failed =
+      Invoke(Request(worker::v1::FORK, "fail"));
+  EXPECT_EQ(failed.code(), static_cast<int>(absl::StatusCode::kAborted));
+  EXPECT_TRUE(absl::StrContains(failed.message(), "returned 7"))
+      << failed.message();
+
+  EXPECT_EQ(Invoke(Request(worker::v1::FORK, "echo:ok")).result(), "ok");
+}
+
+TEST_F(InstanceSupervisorTest, AtMaxInstancesTheLongestIdleIsRetired) {
+  Start(/*spares=*/0, /*max_instances=*/2);
+  const int64_t a = Invoke(Request(worker::v1::FORK, "echo:a")).instance_pid();
+  const int64_t b = Invoke(Request(worker::v1::FORK, "echo:b")).instance_pid();
+  const worker::v1::InvokeReply c = Invoke(Request(worker::v1::FORK, "echo:c"));
+  EXPECT_EQ(c.code(), 0) << c.message();
+  EXPECT_EQ(c.result(), "c");
+  // `a` idled the longest: killed, and reaped by a later round.
+  for (int i = 0; i < 40 && Stats().instances() > 2; ++i) {
+    Round(absl::Milliseconds(50));
+  }
+  Round(absl::Milliseconds(50));
+  EXPECT_FALSE(Alive(a));
+  EXPECT_TRUE(Alive(b));
+  EXPECT_EQ(Stats().instances(), 2u);
+}
+
+TEST_F(InstanceSupervisorTest, WhenEveryInstanceIsBusyAForkIsRefused) {
+  Start(/*spares=*/0, /*max_instances=*/1);
+  ASSERT_TRUE(
+      supervisor_->Serve(Request(worker::v1::FORK, "hang", 60000), kRoute)
+          .ok());
+  const absl::Status refused =
+      supervisor_->Serve(Request(worker::v1::FORK, "echo:x"), kRoute);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "max_instances"));
+}
+
+TEST_F(InstanceSupervisorTest, IdleInstancesExpireAndSparesStay) {
+  Start(/*spares=*/1, /*max_instances=*/4,
+        /*idle_timeout=*/absl::Milliseconds(100));
+  const int64_t ran =
+      Invoke(Request(worker::v1::FORK, "echo:1")).instance_pid();
+  supervisor_->TopUpSpares(absl::Now() + absl::Seconds(1));
+  ASSERT_EQ(Stats().spares(), 1u);
+  supervisor_->Expire(absl::Now() + absl::Seconds(10));
+  EXPECT_FALSE(Alive(ran));
+  EXPECT_EQ(Stats().instances(), 1u) << "the spare stays";
+  EXPECT_EQ(Stats().spares(), 1u);
+}
+
+}  // namespace
+}  // namespace swift

@@ -1,0 +1,62 @@
+// SwiftdLink: the worker's end of its control socket to swiftd
+// (proto/worker.proto: WorkerDown in, WorkerUp out).
+//
+// The worker says WorkerReady (or WorkerFailed) once, then answers each
+// invocation swiftd sends with one InvokeReply carrying the worker's stats,
+// and sends its stats alone when they change between replies (spares
+// forked, instances expired), so that `swiftctl workers` is current.
+// swiftd gone is noticed on the next Receive(): sends ignore it.
+// Thread-compatible: the worker's event loop is its only user.
+#ifndef SWIFT_DAEMON_WORKER_SWIFTD_LINK_H_
+#define SWIFT_DAEMON_WORKER_SWIFTD_LINK_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/seqpacket_socket.h"
+#include "common/unique_fd.h"
+#include "proto/worker.pb.h"
+
+namespace swift {
+
+class SwiftdLink final {
+ public:
+  explicit SwiftdLink(SeqpacketSocket control) : control_(std::move(control)) {}
+
+  int fd() const { return control_.fd(); }
+
+  // Tells swiftd the worker is ready.
+  void SendReady(const worker::v1::WorkerReady& ready);
+  // Tells swiftd the worker could not start, and why.
+  void SendFailed(const absl::Status& status);
+  // Answers an invocation from swiftd, with the worker's `stats`.
+  void SendReply(worker::v1::InvokeReply reply,
+                 const worker::v1::WorkerStats& stats);
+  // Sends `stats` alone when they differ from what swiftd last heard.
+  void SendStatsIfChanged(const worker::v1::WorkerStats& stats);
+
+  struct Down {
+    // nullopt when the message could not be parsed.
+    std::optional<worker::v1::WorkerDown> message;
+    // The fds attached (a direct channel's).
+    std::vector<UniqueFd> fds;
+  };
+
+  // Receive()
+  //
+  // The next message from swiftd; an error once swiftd closed the socket.
+  absl::StatusOr<Down> Receive();
+
+ private:
+  void Send(const worker::v1::WorkerUp& up);
+
+  SeqpacketSocket control_;
+  // What swiftd last heard.
+  worker::v1::WorkerStats reported_;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_WORKER_SWIFTD_LINK_H_
