@@ -39,6 +39,23 @@ absl::Status BeingRestored(const std::string& name) {
       "its state); unregister it first to register it anew"));
 }
 
+// The entry of `name` in `functions` (the registry's map, const or not,
+// its lock held) if `authorize` allows its registration: kNotFound when it
+// is not registered, else `authorize`'s error.
+template <typename Map>
+auto FindAuthorized(Map& functions, const std::string& name,
+                    const FunctionRegistry::Authorize& authorize)
+    -> absl::StatusOr<decltype(&functions.begin()->second)> {
+  auto it = functions.find(name);
+  if (it == functions.end()) {
+    return NotRegistered(name);
+  }
+  if (absl::Status allowed = authorize(it->second.spec); !allowed.ok()) {
+    return allowed;
+  }
+  return &it->second;
+}
+
 }  // namespace
 
 absl::Status FunctionRegistry::CheckStorable(
@@ -105,18 +122,13 @@ absl::Status FunctionRegistry::Add(const v1::RegisterFunctionRequest& spec,
 absl::StatusOr<FunctionRegistry::Target> FunctionRegistry::BeginInvocation(
     const std::string& name, bool cold, const Authorize& authorize) {
   absl::MutexLock lock(&mu_);
-  auto it = functions_.find(name);
-  if (it == functions_.end()) {
-    return NotRegistered(name);
-  }
-  if (absl::Status allowed = authorize(it->second.spec); !allowed.ok()) {
-    return allowed;
-  }
-  if (it->second.restore.has_value() && !cold) {
+  SWIFT_ASSIGN_OR_RETURN(Function * function,
+                         FindAuthorized(functions_, name, authorize));
+  if (function->restore.has_value() && !cold) {
     return StillRestoring(name);
   }
-  ++it->second.invocations;
-  return Target{it->second.spec, it->second.worker};
+  ++function->invocations;
+  return Target{function->spec, function->worker};
 }
 
 void FunctionRegistry::CountFailure(const std::string& name) {
@@ -129,17 +141,12 @@ void FunctionRegistry::CountFailure(const std::string& name) {
 absl::StatusOr<std::shared_ptr<WorkerProcess>> FunctionRegistry::WorkerOf(
     const std::string& name, const Authorize& authorize) const {
   absl::MutexLock lock(&mu_);
-  auto it = functions_.find(name);
-  if (it == functions_.end()) {
-    return NotRegistered(name);
-  }
-  if (absl::Status allowed = authorize(it->second.spec); !allowed.ok()) {
-    return allowed;
-  }
-  if (it->second.restore.has_value()) {
+  SWIFT_ASSIGN_OR_RETURN(const Function* function,
+                         FindAuthorized(functions_, name, authorize));
+  if (function->restore.has_value()) {
     return StillRestoring(name);
   }
-  return it->second.worker;
+  return function->worker;
 }
 
 absl::StatusOr<FunctionRegistry::Removed> FunctionRegistry::Remove(
