@@ -1,19 +1,27 @@
 // FastPathClient: libswift's side of swiftd's fast path
 // (proto/fast_path.proto over SOCK_SEQPACKET). Internal to libswift.
 //
-// Keeps a small pool of CALLS connections (common/idle_pool.h) so that
-// concurrent callers do not queue behind each other's round trips (a
-// brokered connect waits on the remote host). Thread-safe.
+// Keeps the CALLS connections it opened in a pool (common/idle_pool.h) so
+// that concurrent callers do not queue behind each other's round trips (a
+// brokered connect waits on the remote host). The pool keeps every one of
+// them for the client's life, on purpose: swiftd ties the connections it
+// brokers to the fast path connection they were made on (its end closes
+// them, which is how a dead client's connections are reclaimed), so closing
+// an idle one would close connections the application still uses. swiftd
+// bounds how many a uid may hold (--max_fast_path_connections_per_uid).
+// Thread-safe.
 #ifndef SWIFT_CLIENT_FAST_PATH_CLIENT_H_
 #define SWIFT_CLIENT_FAST_PATH_CLIENT_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/idle_pool.h"
 #include "common/seqpacket_socket.h"
 #include "proto/fast_path.pb.h"
@@ -64,7 +72,9 @@ class FastPathClient final {
   const std::string path_;
   const std::string client_name_;
   const v1::FastHelloReply hello_;
-  IdlePool<SeqpacketSocket> idle_;
+  // Unbounded and never aged: see the file comment.
+  IdlePool<SeqpacketSocket> idle_{IdlePool<SeqpacketSocket>::Options{
+      std::numeric_limits<size_t>::max(), absl::InfiniteDuration()}};
   absl::Mutex mu_;
   uint64_t next_call_id_ ABSL_GUARDED_BY(mu_) = 1;
 };

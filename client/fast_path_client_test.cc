@@ -188,8 +188,7 @@ TEST(FastPathClientTest, CallIdsIncreaseAndEachAnswerIsTheRightOne) {
   auto client = FastPathClient::Connect(swiftd.path(), "test");
   ASSERT_TRUE(client.ok()) << client.status();
   for (uint64_t sequence = 10; sequence < 13; ++sequence) {
-    absl::StatusOr<v1::FastResponse> response =
-        (*client)->Call(Ping(sequence));
+    absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(sequence));
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_EQ(response->ping().sequence(), sequence);
   }
@@ -224,8 +223,8 @@ TEST(FastPathClientTest, AMalformedAnswerIsAClearErrorAndDropsTheConnection) {
   ASSERT_TRUE(client.ok()) << client.status();
   absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(1));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInternal);
-  EXPECT_TRUE(absl::StrContains(response.status().message(),
-                                "malformed response"))
+  EXPECT_TRUE(
+      absl::StrContains(response.status().message(), "malformed response"))
       << response.status();
   // The next call goes on a new connection.
   EXPECT_TRUE((*client)->Call(Ping(2)).ok());
@@ -266,9 +265,8 @@ TEST(FastPathClientTest, ConcurrentCallsGetConnectionsOfTheirOwn) {
   ASSERT_TRUE(client.ok()) << client.status();
   std::vector<std::thread> callers;
   for (int i = 0; i < 3; ++i) {
-    callers.emplace_back([&client, i] {
-      EXPECT_TRUE((*client)->Call(Ping(i + 1)).ok());
-    });
+    callers.emplace_back(
+        [&client, i] { EXPECT_TRUE((*client)->Call(Ping(i + 1)).ok()); });
   }
   for (std::thread& caller : callers) caller.join();
   const int opened = swiftd.accepted();
@@ -277,6 +275,32 @@ TEST(FastPathClientTest, ConcurrentCallsGetConnectionsOfTheirOwn) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE((*client)->Call(Ping(10 + i)).ok());
   }
+  EXPECT_EQ(swiftd.accepted(), opened);
+}
+
+// swiftd closes the connections brokered on a fast path connection when it
+// ends: the client must never close one of its own accord (a pool capped
+// at 8 closed the rest after a burst, and with them live connections).
+TEST(FastPathClientTest, ABurstKeepsEveryConnectionItOpened) {
+  FakeSwiftd swiftd([](const v1::FastRequest& request) {
+    absl::SleepFor(absl::Milliseconds(200));
+    return Answer(request);
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto burst = [&client](int base) {
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 12; ++i) {
+      callers.emplace_back([&client, base, i] {
+        EXPECT_TRUE((*client)->Call(Ping(base + i)).ok());
+      });
+    }
+    for (std::thread& caller : callers) caller.join();
+  };
+  burst(1);
+  const int opened = swiftd.accepted();
+  EXPECT_GE(opened, 12);
+  burst(100);  // Every connection of the first burst is still there.
   EXPECT_EQ(swiftd.accepted(), opened);
 }
 
@@ -298,7 +322,7 @@ TEST(FastPathClientTest, ASwiftdThatIsGoneIsUnavailable) {
   auto client = FastPathClient::Connect(swiftd.path(), "test");
   ASSERT_TRUE(client.ok()) << client.status();
   ASSERT_FALSE((*client)->Call(Ping(1)).ok());  // Drops the connection.
-  swiftd.Stop();  // Nobody to open a new one to.
+  swiftd.Stop();                                // Nobody to open a new one to.
   absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(2));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable)
       << response.status();
