@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/fd_limits.h"
 #include "common/version.h"
+#include "daemon/broker/peer_authenticator.h"
 #include "daemon/swiftd_server.h"
 #include "daemon/systemd_notify.h"
 #include "glog/logging.h"
@@ -38,6 +39,24 @@ ABSL_FLAG(bool, peer_link, true,
           "Serve the lean TCP peer link beside the gRPC Peer API.");
 ABSL_FLAG(std::vector<std::string>, peers, {},
           "Peer names for clients, as name=ip:port (comma-separated).");
+ABSL_FLAG(std::string, peer_secret_file, "",
+          "The cluster's shared secret: only swiftds holding the same bytes "
+          "may broker with this one (Peer API and link). A regular file of "
+          "32+ random bytes, owned by swiftd's uid, mode 0600 or 0400; "
+          "create it once with 'head -c 32 /dev/urandom > FILE' and copy it "
+          "to every host. Required with --peer_address unless "
+          "--insecure_peers.");
+ABSL_FLAG(bool, insecure_peers, false,
+          "Broker with peers WITHOUT authentication (no --peer_secret_file): "
+          "for tests and development only; the allow-list still applies.");
+ABSL_FLAG(std::vector<std::string>, peer_allow, {},
+          "Networks whose swiftds may broker with this one, and the only "
+          "hosts a client may make swiftd dial, as CIDRs or addresses "
+          "(comma-separated, e.g. 10.77.0.0/24); the hosts of --peers are "
+          "always allowed. Loopback is not allowed unless listed.");
+ABSL_FLAG(absl::Duration, peer_auth_max_skew, absl::Seconds(30),
+          "A peer request stamped further than this from this host's clock "
+          "is refused (replay protection; keep the hosts' clocks in sync).");
 ABSL_FLAG(std::string, worker_binary, "",
           "The swift_worker binary functions run in; default: swift_worker "
           "beside swiftd (or in worker/ beside it).");
@@ -45,11 +64,47 @@ ABSL_FLAG(std::string, state_dir, "/var/lib/swift",
           "Directory (created 0700) where registered functions are kept, so "
           "that swiftd restores them when it restarts; empty: keep them in "
           "memory only.");
+// Per-tenant bounds of the function runtime (issue 10): a tenant is the
+// uid a function runs as; functions that run as root are exempt from the
+// per-tenant ones, not from --max_workers. 0: no limit.
+ABSL_FLAG(int, max_functions_per_tenant, 16,
+          "Functions one uid may have registered (root exempt); 0: no "
+          "limit.");
+ABSL_FLAG(int, max_instances_per_tenant, 64,
+          "max_instances + spare instances, summed over one uid's functions "
+          "(root exempt); 0: no limit.");
+ABSL_FLAG(int, max_cold_workers_per_tenant, 4,
+          "COLD invocations of one uid's functions running at once, each in "
+          "a worker of its own (root exempt); 0: no limit.");
+ABSL_FLAG(int, max_workers, 256,
+          "Function workers in all: one per registered function, plus "
+          "registrations being started and COLD invocations; 0: no limit.");
 ABSL_FLAG(int, max_handshakes_per_peer, 8,
           "Connection handshakes in flight toward one peer.");
 ABSL_FLAG(int, max_handshakes, 32, "Connection handshakes in flight in all.");
 ABSL_FLAG(int, max_queued_connects, 4096,
           "Connects waiting for a handshake slot; more are refused.");
+// Per-tenant (per-uid) bounds of the broker (issue 10); root is counted,
+// not limited. Over a quota, a request fails with RESOURCE_EXHAUSTED
+// naming the flag.
+ABSL_FLAG(int, max_handshakes_per_tenant, 8,
+          "Connection handshakes in flight of one uid (root exempt); more "
+          "wait for a slot, so that one tenant cannot take them all.");
+ABSL_FLAG(absl::Duration, max_connect_timeout, absl::Seconds(30),
+          "The longest a connect may wait (its timeout_ms is clamped).");
+ABSL_FLAG(int64_t, max_connections_per_tenant, 4096,
+          "Brokered connections one uid may hold (root exempt).");
+ABSL_FLAG(int64_t, max_services_per_tenant, 128,
+          "Services one uid may listen on at once (root exempt).");
+ABSL_FLAG(int64_t, max_pooled_endpoints_per_tenant, 16384,
+          "Endpoints (pooled QPs) one uid's services may advertise in all "
+          "(root exempt).");
+ABSL_FLAG(int64_t, max_pooled_endpoints_per_service, 4096,
+          "Endpoints (pooled QPs) one service may advertise.");
+ABSL_FLAG(int, max_peer_entries, 256,
+          "Peers (other hosts' swiftds) swiftd will know; a connect to a "
+          "new host beyond it is refused. Peers in --peers always count as "
+          "reachable.");
 ABSL_FLAG(int, max_fast_path_connections, 1024,
           "Fast path connections served at once; more are refused "
           "(RESOURCE_EXHAUSTED). Each costs a thread and a descriptor.");
@@ -172,6 +227,7 @@ int main(int argc, char** argv) {
       "Usage: swiftd [--socket=PATH] [--socket_mode=0660] [--socket_group=G]\n"
       "              [--devices=rxe0] [--peer_address=IP:PORT]\n"
       "              [--peers=name=IP:PORT,...] [--state_dir=DIR]\n"
+      "              [--peer_secret_file=FILE] [--peer_allow=CIDR,...]\n"
       "Logging: GLOG_v=1 for per-request logs, GLOG_log_dir=DIR for files.");
   absl::ParseCommandLine(argc, argv);
   if (std::getenv("GLOG_log_dir") == nullptr) {
@@ -202,8 +258,41 @@ int main(int argc, char** argv) {
   options.worker_binary = absl::GetFlag(FLAGS_worker_binary);
   options.peer_link = absl::GetFlag(FLAGS_peer_link);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  {
+    const int functions = absl::GetFlag(FLAGS_max_functions_per_tenant);
+    const int instances = absl::GetFlag(FLAGS_max_instances_per_tenant);
+    const int cold = absl::GetFlag(FLAGS_max_cold_workers_per_tenant);
+    const int workers = absl::GetFlag(FLAGS_max_workers);
+    if (functions < 0 || instances < 0 || cold < 0 || workers < 0) {
+      LOG(ERROR) << "--max_functions_per_tenant, --max_instances_per_tenant, "
+                    "--max_cold_workers_per_tenant and --max_workers must be "
+                    "at least 0 (0: no limit)";
+      return 2;
+    }
+    options.function_quotas.max_functions_per_tenant = functions;
+    options.function_quotas.max_instances_per_tenant = instances;
+    options.function_quotas.max_cold_workers_per_tenant = cold;
+    options.function_quotas.max_workers = workers;
+  }
   if (options.worker_binary.empty()) {
     options.worker_binary = DefaultWorkerBinary();
+  }
+  options.insecure_peers = absl::GetFlag(FLAGS_insecure_peers);
+  options.peer_allow = absl::GetFlag(FLAGS_peer_allow);
+  options.peer_auth_max_skew = absl::GetFlag(FLAGS_peer_auth_max_skew);
+  if (options.peer_auth_max_skew <= absl::ZeroDuration()) {
+    LOG(ERROR) << "--peer_auth_max_skew must be positive";
+    return 2;
+  }
+  if (const std::string secret_file = absl::GetFlag(FLAGS_peer_secret_file);
+      !secret_file.empty()) {
+    absl::StatusOr<std::string> secret =
+        swift::PeerAuthenticator::ReadSecretFile(secret_file);
+    if (!secret.ok()) {
+      LOG(ERROR) << "--peer_secret_file: " << secret.status().message();
+      return 2;
+    }
+    options.peer_secret = *std::move(secret);
   }
   for (const std::string& peer : absl::GetFlag(FLAGS_peers)) {
     const size_t equals = peer.find('=');
@@ -221,6 +310,27 @@ int main(int argc, char** argv) {
       options.admission.max_queued < 0) {
     LOG(ERROR) << "--max_handshakes_per_peer and --max_handshakes must be "
                   "at least 1, --max_queued_connects at least 0";
+    return 2;
+  }
+  options.admission.per_tenant = absl::GetFlag(FLAGS_max_handshakes_per_tenant);
+  options.max_connect_timeout = absl::GetFlag(FLAGS_max_connect_timeout);
+  options.max_peer_entries = absl::GetFlag(FLAGS_max_peer_entries);
+  options.broker_quotas.connections =
+      absl::GetFlag(FLAGS_max_connections_per_tenant);
+  options.broker_quotas.services = absl::GetFlag(FLAGS_max_services_per_tenant);
+  options.broker_quotas.pooled_endpoints =
+      absl::GetFlag(FLAGS_max_pooled_endpoints_per_tenant);
+  options.broker_quotas.pooled_endpoints_per_service =
+      absl::GetFlag(FLAGS_max_pooled_endpoints_per_service);
+  if (options.admission.per_tenant < 1 ||
+      options.max_connect_timeout <= absl::ZeroDuration() ||
+      options.max_peer_entries < 1 || options.broker_quotas.connections < 0 ||
+      options.broker_quotas.services < 0 ||
+      options.broker_quotas.pooled_endpoints < 0 ||
+      options.broker_quotas.pooled_endpoints_per_service < 0) {
+    LOG(ERROR) << "--max_handshakes_per_tenant and --max_peer_entries must be "
+                  "at least 1, --max_connect_timeout positive, the per-tenant "
+                  "quotas at least 0";
     return 2;
   }
   options.fast_path_limits.max_connections =

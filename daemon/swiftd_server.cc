@@ -92,7 +92,8 @@ SwiftdServer::SwiftdServer(SwiftdOptions options, SocketLock socket_lock,
       fast_path_path_(FastPathSocketPath(options_.socket_path)),
       incarnation_(RandomIncarnation()),
       devices_(std::move(devices)),
-      services_(options_.accept_timeout) {}
+      broker_quotas_(options_.broker_quotas),
+      services_(options_.accept_timeout, &broker_quotas_) {}
 
 absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
     const SwiftdOptions& options) {
@@ -121,14 +122,39 @@ absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
 
 absl::Status SwiftdServer::StartServing() {
   if (!options_.peer_address.empty()) {
+    PeerGateOptions gate_options;
+    gate_options.secret = options_.peer_secret;
+    gate_options.insecure = options_.insecure_peers;
+    gate_options.allow = options_.peer_allow;
+    for (const auto& [name, address] : options_.peers) {
+      gate_options.named_peers.push_back(address);
+    }
+    gate_options.max_skew = options_.peer_auth_max_skew;
+    SWIFT_ASSIGN_OR_RETURN(peer_gate_, PeerGate::Create(gate_options));
+    if (peer_gate_->secure()) {
+      LOG(INFO) << "Peers must hold the cluster's secret (fingerprint "
+                << peer_gate_->authenticator()->Fingerprint()
+                << ") and be in the allow-list: "
+                << peer_gate_->allow_list().ToString();
+    } else {
+      LOG(WARNING) << "--insecure_peers: brokering WITHOUT authentication "
+                      "with any host in the allow-list: "
+                   << peer_gate_->allow_list().ToString();
+    }
     peers_ = std::make_unique<PeerDirectory>(
-        incarnation_, options_.peer_address, options_.peers);
+        incarnation_, options_.peer_address, options_.peers, peer_gate_.get());
     admission_ = std::make_unique<AdmissionController>(options_.admission);
-    broker_ = std::make_unique<Broker>(peers_.get(), admission_.get());
+    Broker::Options broker_options;
+    broker_options.max_timeout = options_.max_connect_timeout;
+    broker_options.max_peer_entries = options_.max_peer_entries;
+    broker_options.quotas = &broker_quotas_;
+    broker_ = std::make_unique<Broker>(peers_.get(), admission_.get(),
+                                       broker_options);
     peer_handler_ =
         std::make_unique<PeerHandler>(incarnation_, options_.peer_address,
                                       PeerDevices(*devices_), &services_);
-    peer_service_ = std::make_unique<PeerServiceImpl>(peer_handler_.get());
+    peer_service_ = std::make_unique<PeerServiceImpl>(peer_handler_.get(),
+                                                      peer_gate_.get());
     if (options_.peer_link) {
       // Before the Peer API serves: every Hello must announce the link.
       SWIFT_ASSIGN_OR_RETURN(HostPort link_address,
@@ -136,7 +162,7 @@ absl::Status SwiftdServer::StartServing() {
       SWIFT_ASSIGN_OR_RETURN(
           peer_link_,
           PeerLinkServer::Start(link_address, peer_handler_.get(),
-                                options_.peer_link_limits));
+                                peer_gate_.get(), options_.peer_link_limits));
       peer_handler_->set_link_port(peer_link_->port());
       LOG(INFO) << "Serving the peer link on " << link_address.host << ":"
                 << peer_link_->port();
@@ -149,6 +175,7 @@ absl::Status SwiftdServer::StartServing() {
     WorkerManager::Options worker_options;
     worker_options.worker_binary = options_.worker_binary;
     worker_options.swiftd_socket = options_.socket_path;
+    worker_options.quotas = options_.function_quotas;
     if (!options_.state_dir.empty()) {
       absl::StatusOr<std::unique_ptr<FunctionStore>> store =
           FunctionStore::Open(options_.state_dir);
@@ -168,11 +195,7 @@ absl::Status SwiftdServer::StartServing() {
   ControlServiceImpl::Sources sources;
   sources.devices = devices_.get();
   sources.clients = &clients_;
-  sources.services = &services_;
   sources.peers = peers_.get();
-  sources.broker = broker_.get();
-  sources.admission = admission_.get();
-  sources.workers = workers_.get();
   sources.socket_path = options_.socket_path;
   sources.peer_address = options_.peer_address;
   sources.incarnation = incarnation_;
@@ -180,8 +203,8 @@ absl::Status SwiftdServer::StartServing() {
   SWIFT_ASSIGN_OR_RETURN(
       server_, Listen("unix:" + options_.socket_path, service_.get()));
 
-  fast_path_service_ =
-      std::make_unique<FastPathService>(broker_.get(), workers_.get());
+  fast_path_service_ = std::make_unique<FastPathService>(
+      broker_.get(), workers_.get(), &services_);
   FastPathServer::Handlers handlers;
   handlers.call = [this](const FastPathCaller& caller,
                          const v1::FastRequest& request) {

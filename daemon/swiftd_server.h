@@ -21,10 +21,12 @@
 #include "daemon/broker/admission_controller.h"
 #include "daemon/broker/broker.h"
 #include "daemon/broker/peer_directory.h"
+#include "daemon/broker/peer_gate.h"
 #include "daemon/broker/peer_handler.h"
 #include "daemon/broker/peer_link_server.h"
 #include "daemon/broker/peer_service.h"
 #include "daemon/broker/service_registry.h"
+#include "daemon/broker/broker_quotas.h"
 #include "daemon/devices/device_cache.h"
 #include "daemon/functions/function_store.h"
 #include "daemon/functions/worker_manager.h"
@@ -48,7 +50,22 @@ struct SwiftdOptions {
   bool peer_link = true;
   // Peer names -> "ip:port", so that clients may connect by name.
   absl::flat_hash_map<std::string, std::string> peers;
+  // Who may broker with this swiftd (issue 10 finding 4; see
+  // daemon/broker/peer_gate.h): the cluster's secret (the bytes of
+  // --peer_secret_file; required with a peer_address unless
+  // insecure_peers), the allow-list of peer networks beside the hosts of
+  // `peers`, and how far a peer's clock may be off.
+  std::string peer_secret;
+  bool insecure_peers = false;
+  std::vector<std::string> peer_allow;
+  absl::Duration peer_auth_max_skew = absl::Seconds(30);
   AdmissionController::Limits admission;
+  // What each tenant (uid) may hold: connections, services, pooled
+  // endpoints; how long a connect may wait; how many peers swiftd will
+  // know (issue 10).
+  BrokerQuotas::Limits broker_quotas;
+  absl::Duration max_connect_timeout = kMaxHandshakeTimeout;
+  int max_peer_entries = 256;
   // How long a listening application may take to accept a connection.
   absl::Duration accept_timeout = absl::Seconds(5);
   // The swift_worker binary functions run in; empty: no function workers.
@@ -56,6 +73,9 @@ struct SwiftdOptions {
   // Where registered functions are kept so that they survive a restart
   // (FunctionStore); empty: in memory only.
   std::string state_dir;
+  // Functions, instances and COLD workers per tenant, workers in all
+  // (TenantQuotas, issue 10).
+  TenantQuotas::Limits function_quotas;
   // Bounds on the fast path and the peer link: connections (in all, per
   // uid), descriptors kept in reserve, deadlines (issue 10).
   FastPathLimits fast_path_limits;
@@ -97,6 +117,8 @@ class SwiftdServer final {
   const ServiceRegistry& services() const { return services_; }
   // Null when swiftd brokers no peers.
   const Broker* broker() const { return broker_.get(); }
+  // Null when swiftd brokers no peers.
+  const PeerGate* peer_gate() const { return peer_gate_.get(); }
   uint64_t incarnation() const { return incarnation_; }
   const std::string& socket_path() const { return options_.socket_path; }
   const std::string& fast_path_socket_path() const { return fast_path_path_; }
@@ -117,8 +139,12 @@ class SwiftdServer final {
   const uint64_t incarnation_;
   std::unique_ptr<DeviceCache> devices_;
   ClientRegistry clients_;
+  // Shared by the service registry and the broker (before both).
+  BrokerQuotas broker_quotas_;
   ServiceRegistry services_;
-  // Brokering (null without a peer address).
+  // Brokering (null without a peer address). The gate first: the
+  // directory, the Peer API and the link use it.
+  std::unique_ptr<PeerGate> peer_gate_;
   std::unique_ptr<PeerDirectory> peers_;
   std::unique_ptr<AdmissionController> admission_;
   std::unique_ptr<Broker> broker_;

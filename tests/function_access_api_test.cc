@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "client/control/control_client.h"
 #include "common/version.h"
 #include "proto/control_service.grpc.pb.h"
@@ -117,6 +118,63 @@ TEST_F(FunctionAccessApiTest, AUserMayNotRunAFunctionAsAnotherUser) {
   EXPECT_NE(as_self.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(as_self.err, "no readable function library"))
       << as_self.err;
+}
+
+// Issue 10, finding 8: `swiftctl register --user=root` as a user other
+// than root was quietly given the caller's own uid; now it is refused.
+// (swiftctl marks an explicit --user with run_as_set.)
+TEST_F(FunctionAccessApiTest, AUserMayNotAskForRoot) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to become another user";
+  }
+  const std::string swiftctl = dir_.path() + "/swiftctl";
+  ASSERT_EQ(
+      RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
+                              " ", swiftctl, " && chmod 0755 ", swiftctl))
+          .exit_code,
+      0);
+  const std::string as_nobody = absl::StrCat(
+      "setpriv --reuid=", kNobody, " --regid=", kNobody, " --clear-groups ",
+      swiftctl, " --socket=", dir_.path(), "/swiftd.sock ");
+  for (const char* user : {"root", "0"}) {
+    const CommandResult refused = RunCommand(absl::StrCat(
+        as_nobody, "register f --library=", "/nonexistent/f.so --user=", user));
+    EXPECT_NE(refused.exit_code, 0) << user;
+    EXPECT_TRUE(absl::StrContains(refused.err, "not as root"))
+        << user << ": " << refused.err;
+  }
+}
+
+// Issue 10, finding 8: swiftd checked the library as root before the
+// tenant checks, so a user told an existing file it may not read from a
+// missing one by the error. Now both read the same.
+TEST_F(FunctionAccessApiTest, ALibraryAUserMayNotReadLooksMissing) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to become another user";
+  }
+  const std::string swiftctl = dir_.path() + "/swiftctl";
+  const std::string hidden_dir = dir_.path() + "/private";
+  ASSERT_EQ(
+      RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
+                              " ", swiftctl, " && chmod 0755 ", swiftctl,
+                              " && mkdir -m 0700 ", hidden_dir, " && touch ",
+                              hidden_dir, "/x.so"))
+          .exit_code,
+      0);
+  const std::string as_nobody = absl::StrCat(
+      "setpriv --reuid=", kNobody, " --regid=", kNobody, " --clear-groups ",
+      swiftctl, " --socket=", dir_.path(), "/swiftd.sock register f ");
+  const std::string hidden = hidden_dir + "/x.so";
+  const std::string missing = hidden_dir + "/nonexistent.so";
+  const CommandResult unreadable =
+      RunCommand(as_nobody + "--library=" + hidden);
+  const CommandResult absent = RunCommand(as_nobody + "--library=" + missing);
+  EXPECT_NE(unreadable.exit_code, 0);
+  EXPECT_EQ(unreadable.exit_code, absent.exit_code);
+  EXPECT_EQ(absl::StrReplaceAll(unreadable.err, {{hidden, "PATH"}}),
+            absl::StrReplaceAll(absent.err, {{missing, "PATH"}}));
+  EXPECT_TRUE(absl::StrContains(unreadable.err, "no readable function library"))
+      << unreadable.err;
 }
 
 // Issue 10, finding 2: any user who reached the socket ran root's function,

@@ -95,7 +95,8 @@ TEST(SwiftctlTest, BadUsageExitsWithUsage) {
 TEST(SwiftctlTest, BrokerCommandsAnswerOnADaemonWithoutPeers) {
   TestSwiftd swiftd;
   ASSERT_TRUE(swiftd.ok());
-  for (const char* command : {"peers", "services", "pools", "connections"}) {
+  for (const char* command :
+       {"peers", "services", "pools", "connections", "tenants"}) {
     CommandResult table = RunCommand(
         Swiftctl() + " --socket=" + swiftd.socket_path() + " " + command);
     EXPECT_EQ(table.exit_code, 0) << command << ": " << table.err;
@@ -148,6 +149,36 @@ TEST(SwiftctlFormatTest, ConnectionsShowFailuresByReason) {
       << table;
   EXPECT_TRUE(absl::StrContains(table, "failed: NOT_FOUND 2, UNAVAILABLE 1"))
       << table;
+}
+
+TEST(SwiftctlFormatTest, TenantsShowUseAgainstQuota) {
+  v1::ListTenantsResponse response;
+  v1::TenantInfo* tenant = response.add_tenants();
+  tenant->set_uid(1000);
+  tenant->set_connections(3);
+  tenant->set_max_connections(4096);
+  tenant->set_services(1);
+  tenant->set_max_services(128);
+  tenant->set_pooled_endpoints(8);
+  tenant->set_max_pooled_endpoints(16384);
+  tenant->set_handshakes(2);
+  tenant->set_max_handshakes(8);
+  tenant->set_functions(1);
+  tenant->set_max_functions(16);
+  response.set_max_pooled_endpoints_per_service(4096);
+  response.set_max_connect_timeout_ms(30000);
+  response.set_max_peer_entries(256);
+  response.set_peer_entries(3);
+  const std::string table = swiftctl::FormatTenants(response);
+  EXPECT_TRUE(absl::StrContains(
+      table, "1000  3/4096       1/128     8/16384           2/8"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "1/16")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "a connect waits 30s at most"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "peers: 3 of 256")) << table;
+  EXPECT_TRUE(absl::StartsWith(
+      swiftctl::FormatTenants(v1::ListTenantsResponse()), "No tenant"));
 }
 
 TEST(SwiftctlFormatTest, PeersShowCacheCountersAndErrors) {

@@ -1,6 +1,7 @@
 // TwoSwiftdTest implementation; see two_swiftd_fixture.h.
 #include "tests/two_swiftd_fixture.h"
 
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,18 @@
 
 namespace swift::testing {
 namespace {
+
+// The cluster's secret both swiftds hold (issue 10 finding 4: peers are
+// authenticated), fresh for each test process.
+const std::string& ClusterSecret() {
+  static const std::string* const secret = [] {
+    std::random_device random;
+    auto* bytes = new std::string(32, '\0');
+    for (char& byte : *bytes) byte = static_cast<char>(random());
+    return bytes;
+  }();
+  return *secret;
+}
 
 SwiftdHost MakeHost(const std::string& dir, const std::string& name,
                     const std::string& device, const std::string& ip,
@@ -17,6 +30,13 @@ SwiftdHost MakeHost(const std::string& dir, const std::string& name,
   host.options.socket_path = dir + "/" + name + ".sock";
   host.options.devices = {device};
   host.options.peer_address = absl::StrCat(ip, ":", peer_port);
+  // Both hosts hold the secret and allow each other (and nobody else).
+  host.options.peer_secret = ClusterSecret();
+  for (const char* peer_ip : {"RXE_A_IP", "RXE_B_IP"}) {
+    if (const std::string allowed = EnvOr(peer_ip, ""); !allowed.empty()) {
+      host.options.peer_allow.push_back(allowed);
+    }
+  }
   return host;
 }
 

@@ -1,7 +1,9 @@
 // TwoSwiftdTest: the fixture of the tests that span the two "hosts" of the
 // Soft-RoCE guest (tools/rxe-vm/run --hosts 2): swiftd A on rxeA and swiftd
 // B on rxeB, both in the test process, each with its own sockets and Peer
-// API address, so that connections they broker cross the veth wire.
+// API address, so that connections they broker cross the veth wire. Both
+// hold the same cluster secret and allow each other's IP (and no other
+// host) as peers.
 //
 // Outside the two-host guest the tests skip; inside the guest run
 // (SWIFT_RDMA_REQUIRED=1) a missing second host is a failure. Not

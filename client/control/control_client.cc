@@ -132,19 +132,59 @@ class GrpcClient final : public ControlClient {
         &v1::Control::Stub::ListPeers, "ListPeers");
   }
 
+  // The tenants' objects are listed on the fast path, where swiftd knows
+  // who asks (gRPC refuses these listings); a listing comes in pages of at
+  // most one fast path message.
   absl::StatusOr<v1::ListServicesResponse> ListServices() override {
-    return Unary<v1::ListServicesRequest, v1::ListServicesResponse>(
-        &v1::Control::Stub::ListServices, "ListServices");
+    return ListPaged<v1::ListServicesResponse>(
+        "ListServices",
+        [](v1::FastRequest& call, uint32_t offset) {
+          call.mutable_list_services()->set_offset(offset);
+        },
+        [](v1::FastResponse& response) {
+          return response.mutable_list_services();
+        },
+        [](v1::ListServicesResponse& page) {
+          return page.mutable_services();
+        });
   }
 
   absl::StatusOr<v1::ListConnectionsResponse> ListConnections() override {
-    return Unary<v1::ListConnectionsRequest, v1::ListConnectionsResponse>(
-        &v1::Control::Stub::ListConnections, "ListConnections");
+    return ListPaged<v1::ListConnectionsResponse>(
+        "ListConnections",
+        [](v1::FastRequest& call, uint32_t offset) {
+          call.mutable_list_connections()->set_offset(offset);
+        },
+        [](v1::FastResponse& response) {
+          return response.mutable_list_connections();
+        },
+        [](v1::ListConnectionsResponse& page) {
+          return page.mutable_connections();
+        });
   }
 
   absl::StatusOr<v1::ListWorkersResponse> ListWorkers() override {
-    return Unary<v1::ListWorkersRequest, v1::ListWorkersResponse>(
-        &v1::Control::Stub::ListWorkers, "ListWorkers");
+    return ListPaged<v1::ListWorkersResponse>(
+        "ListWorkers",
+        [](v1::FastRequest& call, uint32_t offset) {
+          call.mutable_list_workers()->set_offset(offset);
+        },
+        [](v1::FastResponse& response) {
+          return response.mutable_list_workers();
+        },
+        [](v1::ListWorkersResponse& page) { return page.mutable_workers(); });
+  }
+
+  absl::StatusOr<v1::ListTenantsResponse> ListTenants() override {
+    return ListPaged<v1::ListTenantsResponse>(
+        "ListTenants",
+        [](v1::FastRequest& call, uint32_t offset) {
+          call.mutable_list_tenants()->set_offset(offset);
+        },
+        [](v1::FastResponse& response) {
+          return response.mutable_list_tenants();
+        },
+        [](v1::ListTenantsResponse& page) { return page.mutable_tenants(); });
   }
 
   // Function management is served on the fast path only (swiftd checks
@@ -278,6 +318,41 @@ class GrpcClient final : public ControlClient {
     }
     return response;
   }
+
+  // A listing on the fast path, page after page: the first page's fields
+  // with every page's rows. `ask` sets the call and its offset, `page`
+  // finds the answer in a response, `rows` the answer's rows.
+  template <typename Response, typename Ask, typename Page, typename Rows>
+  absl::StatusOr<Response> ListPaged(absl::string_view name, Ask ask,
+                                     Page page, Rows rows) {
+    Response whole;
+    uint32_t offset = 0;
+    // Bounded: a listing that keeps growing must still end.
+    for (int pages = 0; pages < kMaxListPages; ++pages) {
+      v1::FastRequest call;
+      ask(call, offset);
+      SWIFT_ASSIGN_OR_RETURN(v1::FastResponse response,
+                             CallFastPath(std::move(call), name));
+      Response* answer = page(response);
+      const int received = rows(*answer)->size();
+      const uint32_t remaining = answer->remaining();
+      if (pages == 0) {
+        whole = std::move(*answer);
+      } else {
+        for (auto& row : *rows(*answer)) {
+          *rows(whole)->Add() = std::move(row);
+        }
+      }
+      if (remaining == 0 || received == 0) {
+        break;
+      }
+      offset += static_cast<uint32_t>(received);
+    }
+    whole.set_remaining(0);
+    return whole;
+  }
+
+  static constexpr int kMaxListPages = 1024;
 
   absl::Status PingOverFastPath(uint64_t sequence) {
     if (fast_path_ == nullptr) {

@@ -42,10 +42,15 @@ class ControlClient {
   virtual absl::StatusOr<v1::ListDevicesResponse> ListDevices() = 0;
 
   // ListPeers(), ListServices(), ListConnections(): what swiftd brokers
-  // (see `swiftctl peers|services|connections`).
+  // (see `swiftctl peers|services|connections`). Services, connections,
+  // workers and tenants are listed on the fast path (kFailedPrecondition
+  // without it), where swiftd knows the caller: root sees everyone's,
+  // anyone else its own; pages are fetched until the listing is whole.
   virtual absl::StatusOr<v1::ListPeersResponse> ListPeers() = 0;
   virtual absl::StatusOr<v1::ListServicesResponse> ListServices() = 0;
   virtual absl::StatusOr<v1::ListConnectionsResponse> ListConnections() = 0;
+  // ListTenants(): use against quota per tenant (`swiftctl tenants`).
+  virtual absl::StatusOr<v1::ListTenantsResponse> ListTenants() = 0;
 
   // RegisterFunction(), Invoke(), ListWorkers(): functions run by swiftd's
   // workers (cold, warm, fork); see swift/function.h. Invoke blocks until

@@ -27,6 +27,20 @@ absl::Status CheckVersion(const Request& request) {
   return CheckApiVersion(request.header().api_version(), "client");
 }
 
+// What a tenant holds (services, connections, functions) is shown to it
+// and to root only (issue 10, finding 10). gRPC 1.51 does not tell swiftd
+// who calls on its Unix socket: insecure and local credentials put no
+// SO_PEERCRED in the AuthContext, and the peer string of a Unix client is
+// a bare "unix:". So those listings are served on the fast path, where
+// the kernel names the caller, and refused here with the reason.
+absl::Status ListedOnFastPathOnly(absl::string_view call) {
+  return absl::PermissionDeniedError(absl::StrCat(
+      call,
+      " is served on swiftd's fast path only (libswift and swiftctl use "
+      "it), where swiftd knows the caller's uid and shows it its own "
+      "objects"));
+}
+
 // Serves a unary RPC that answers at once: `fill` runs only for a request
 // of a version this swiftd speaks, and its status finishes the call.
 template <typename Request, typename Fill>
@@ -180,64 +194,16 @@ grpc::ServerUnaryReactor* ControlServiceImpl::ListServices(
     grpc::CallbackServerContext* context,
     const v1::ListServicesRequest* request,
     v1::ListServicesResponse* response) {
-  return Serve(context, *request, [&] {
-    if (sources_.services != nullptr) {
-      for (const ServiceRegistry::ServiceStats& stats :
-           sources_.services->Stats()) {
-        v1::ServiceInfo* service = response->add_services();
-        service->set_name(stats.name);
-        service->set_owner(stats.owner);
-        service->set_pooled_qps(stats.pooled);
-        service->set_connections(stats.connections);
-        service->set_accepted(stats.accepted);
-        service->set_refused(stats.refused);
-      }
-    }
-    return absl::OkStatus();
-  });
+  return Serve(context, *request,
+               [] { return ListedOnFastPathOnly("ListServices"); });
 }
 
 grpc::ServerUnaryReactor* ControlServiceImpl::ListConnections(
     grpc::CallbackServerContext* context,
     const v1::ListConnectionsRequest* request,
     v1::ListConnectionsResponse* response) {
-  return Serve(context, *request, [&] {
-    if (sources_.broker != nullptr) {
-      const absl::Time now = absl::Now();
-      for (const Broker::ConnectionView& view :
-           sources_.broker->Connections()) {
-        v1::ConnectionInfo* connection = response->add_connections();
-        connection->set_id(view.id);
-        connection->set_peer(view.peer);
-        connection->set_service(view.service);
-        connection->set_server_connection_id(view.server_connection_id);
-        connection->set_client_pid(view.client_pid);
-        connection->set_client_name(view.client_name);
-        connection->set_handshake_us(
-            absl::ToInt64Microseconds(view.handshake_time));
-        connection->set_age_us(
-            absl::ToInt64Microseconds(now - view.connected_at));
-      }
-      const Broker::Counters counters = sources_.broker->GetCounters();
-      response->set_connected_total(counters.connected);
-      response->set_closed_total(counters.closed);
-      for (const auto& [reason, count] : counters.failed) {
-        (*response->mutable_failed_by_reason())[reason] = count;
-      }
-    }
-    if (sources_.admission != nullptr) {
-      const AdmissionController::Stats stats = sources_.admission->GetStats();
-      v1::AdmissionInfo* admission = response->mutable_admission();
-      admission->set_per_peer_limit(sources_.admission->limits().per_peer);
-      admission->set_total_limit(sources_.admission->limits().total);
-      admission->set_in_flight(stats.in_flight);
-      admission->set_queued(stats.queued);
-      admission->set_admitted(stats.admitted);
-      admission->set_timed_out(stats.timed_out);
-      admission->set_queue_full(stats.queue_full);
-    }
-    return absl::OkStatus();
-  });
+  return Serve(context, *request,
+               [] { return ListedOnFastPathOnly("ListConnections"); });
 }
 
 }  // namespace swift
@@ -283,14 +249,8 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Invoke(
 grpc::ServerUnaryReactor* ControlServiceImpl::ListWorkers(
     grpc::CallbackServerContext* context, const v1::ListWorkersRequest* request,
     v1::ListWorkersResponse* response) {
-  return Serve(context, *request, [&] {
-    if (sources_.workers != nullptr) {
-      for (v1::WorkerInfo& info : sources_.workers->List()) {
-        *response->add_workers() = std::move(info);
-      }
-    }
-    return absl::OkStatus();
-  });
+  return Serve(context, *request,
+               [] { return ListedOnFastPathOnly("ListWorkers"); });
 }
 
 }  // namespace swift

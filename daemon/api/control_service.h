@@ -1,8 +1,12 @@
 // ControlServiceImpl: the Control API (proto/swift.proto) served by swiftd.
 //
 // A thin adapter: it checks the API version, then answers from the device
-// cache and the client registry. It uses gRPC's callback API, so an open
-// Attach stream holds no thread. Thread-safe; handlers run concurrently.
+// cache, the client registry and the peer directory. What tenants hold
+// (services, connections, functions) and function management are served
+// on the fast path only, where swiftd knows the caller (SO_PEERCRED);
+// here they are refused with the reason. It uses gRPC's callback API, so
+// an open Attach stream holds no thread. Thread-safe; handlers run
+// concurrently.
 #ifndef SWIFT_DAEMON_API_CONTROL_SERVICE_H_
 #define SWIFT_DAEMON_API_CONTROL_SERVICE_H_
 
@@ -10,12 +14,8 @@
 
 #include "absl/time/time.h"
 #include "daemon/api/client_registry.h"
-#include "daemon/broker/admission_controller.h"
-#include "daemon/broker/broker.h"
 #include "daemon/broker/peer_directory.h"
-#include "daemon/broker/service_registry.h"
 #include "daemon/devices/device_cache.h"
-#include "daemon/functions/worker_manager.h"
 #include "proto/control_service.grpc.pb.h"
 
 namespace swift {
@@ -28,11 +28,7 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
   struct Sources {
     const DeviceCache* devices = nullptr;
     ClientRegistry* clients = nullptr;
-    const ServiceRegistry* services = nullptr;
     const PeerDirectory* peers = nullptr;
-    const Broker* broker = nullptr;
-    const AdmissionController* admission = nullptr;
-    WorkerManager* workers = nullptr;
     std::string socket_path;
     std::string peer_address;
     uint64_t incarnation = 0;

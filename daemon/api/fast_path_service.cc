@@ -81,6 +81,30 @@ absl::Status FastPathService::AttachFunctionChannel(
       });
 }
 
+v1::FastResponse FastPathService::List(const FastPathCaller& caller,
+                                       const v1::FastRequest& request) const {
+  v1::FastResponse response;
+  switch (request.call_case()) {
+    case v1::FastRequest::kListServices:
+      *response.mutable_list_services() =
+          listings_.Services(caller, request.list_services().offset());
+      break;
+    case v1::FastRequest::kListConnections:
+      *response.mutable_list_connections() =
+          listings_.Connections(caller, request.list_connections().offset());
+      break;
+    case v1::FastRequest::kListWorkers:
+      *response.mutable_list_workers() =
+          listings_.Workers(caller, request.list_workers().offset());
+      break;
+    default:
+      *response.mutable_list_tenants() =
+          listings_.Tenants(caller, request.list_tenants().offset());
+      break;
+  }
+  return response;
+}
+
 v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
                                          const v1::FastRequest& request) {
   v1::FastResponse response;
@@ -105,7 +129,9 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
       return response;
     }
     case v1::FastRequest::kClose: {
-      absl::Status closed = broker_->Close(request.close().connection_id());
+      // Checked against the caller: ids are sequential, easily guessed.
+      absl::Status closed =
+          broker_->Close(caller, request.close().connection_id());
       if (closed.ok()) {
         response.mutable_close();
       } else {
@@ -143,6 +169,11 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
     case v1::FastRequest::kPing:
       response.mutable_ping()->set_sequence(request.ping().sequence());
       return response;
+    case v1::FastRequest::kListServices:
+    case v1::FastRequest::kListConnections:
+    case v1::FastRequest::kListWorkers:
+    case v1::FastRequest::kListTenants:
+      return List(caller, request);
     case v1::FastRequest::kHello:
       SetStatus(absl::FailedPreconditionError(
                     "hello was already sent on this connection"),

@@ -7,7 +7,9 @@
 
 #include "absl/status/status.h"
 #include "common/seqpacket_socket.h"
+#include "daemon/api/listings.h"
 #include "daemon/broker/broker.h"
+#include "daemon/broker/service_registry.h"
 #include "daemon/functions/function_access.h"
 #include "daemon/functions/worker_manager.h"
 #include "daemon/transport/fast_path_server.h"
@@ -18,10 +20,13 @@ namespace swift {
 class FastPathService final {
  public:
   // `broker` may be null (no peer API): connects are then refused;
-  // `workers` may be null (no worker binary): invocations are refused.
-  // Both must outlive the service.
-  FastPathService(Broker* broker, WorkerManager* workers)
-      : broker_(broker), workers_(workers) {}
+  // `workers` may be null (no worker binary): invocations are refused;
+  // `services` (listings only) may be null. All must outlive the service.
+  FastPathService(Broker* broker, WorkerManager* workers,
+                  const ServiceRegistry* services = nullptr)
+      : broker_(broker),
+        workers_(workers),
+        listings_(services, broker, workers) {}
   FastPathService(const FastPathService&) = delete;
   FastPathService& operator=(const FastPathService&) = delete;
 
@@ -46,8 +51,13 @@ class FastPathService final {
   v1::FastResponse ManageFunction(const FastPathCaller& caller,
                                   const v1::FastRequest& request);
 
+  // The listings, answered for the caller (root: everyone's).
+  v1::FastResponse List(const FastPathCaller& caller,
+                        const v1::FastRequest& request) const;
+
   Broker* const broker_;
   WorkerManager* const workers_;
+  const Listings listings_;
 };
 
 }  // namespace swift

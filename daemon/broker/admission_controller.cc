@@ -13,20 +13,27 @@ AdmissionController::Ticket& AdmissionController::Ticket::operator=(
     Release();
     controller_ = std::exchange(other.controller_, nullptr);
     peer_ = std::move(other.peer_);
+    tenant_ = other.tenant_;
   }
   return *this;
 }
 
 void AdmissionController::Ticket::Release() {
   if (controller_ != nullptr) {
-    std::exchange(controller_, nullptr)->ReleaseSlot(peer_);
+    std::exchange(controller_, nullptr)->ReleaseSlot(peer_, tenant_);
   }
 }
 
 AdmissionController::AdmissionController(Limits limits) : limits_(limits) {}
 
-bool AdmissionController::HasRoom(const std::string& peer) const {
+bool AdmissionController::HasRoom(const std::string& peer,
+                                  uid_t tenant) const {
   if (in_flight_ >= limits_.total) {
+    return false;
+  }
+  if (auto it = tenants_.find(tenant);
+      tenant != 0 && it != tenants_.end() &&
+      it->second.in_flight >= limits_.per_tenant) {
     return false;
   }
   auto it = in_flight_per_peer_.find(peer);
@@ -37,40 +44,65 @@ void AdmissionController::Grant(Waiter& waiter) {
   waiter.granted = true;
   ++in_flight_;
   ++in_flight_per_peer_[waiter.peer];
+  TenantStats& tenant = tenants_[waiter.tenant];
+  tenant.tenant = waiter.tenant;
+  ++tenant.in_flight;
   ++admitted_;
 }
 
 absl::StatusOr<AdmissionController::Ticket> AdmissionController::Admit(
-    const std::string& peer, uint64_t client, absl::Time deadline) {
+    const std::string& peer, uint64_t client, uid_t tenant,
+    absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   // Straight in only when nobody waits: arrivals must not overtake the queue.
-  if (queued_ == 0 && HasRoom(peer)) {
-    Waiter immediate{peer, client, false};
+  if (queued_ == 0 && HasRoom(peer, tenant)) {
+    Waiter immediate{peer, client, tenant, false};
     Grant(immediate);
-    return Ticket(this, peer);
+    return Ticket(this, peer, tenant);
   }
   if (queued_ >= limits_.max_queued) {
     ++queue_full_;
     return absl::ResourceExhaustedError(
         absl::StrCat("too many connects queued (", queued_, "); retry later"));
   }
-  auto waiter = std::make_shared<Waiter>(Waiter{peer, client, false});
+  auto waiter =
+      std::make_shared<Waiter>(Waiter{peer, client, tenant, false});
   auto& queue = queues_[client];
   if (queue.empty()) {
     ring_.push_back(client);
   }
   queue.push_back(waiter);
   ++queued_;
+  {
+    TenantStats& stats = tenants_[tenant];
+    stats.tenant = tenant;
+    ++stats.queued;
+  }
   Dispatch();
   mu_.AwaitWithDeadline(absl::Condition(&waiter->granted), deadline);
+  // Granted or not, it no longer waits.
+  TenantStats& stats = tenants_[tenant];
+  --stats.queued;
   if (!waiter->granted) {
     RemoveWaiter(waiter);
     ++timed_out_;
+    const int tenant_in_flight = stats.in_flight;
+    ForgetIdleTenant(tenant);
     return absl::DeadlineExceededError(absl::StrCat(
         "connect to ", peer, " waited past its deadline for a handshake slot (",
-        in_flight_, " in flight)"));
+        in_flight_, " in flight, ", tenant_in_flight, " of them uid ", tenant,
+        "'s, whose cap is ", limits_.per_tenant,
+        ": --max_handshakes_per_tenant)"));
   }
-  return Ticket(this, peer);
+  return Ticket(this, peer, tenant);
+}
+
+void AdmissionController::ForgetIdleTenant(uid_t tenant) {
+  auto it = tenants_.find(tenant);
+  if (it != tenants_.end() && it->second.in_flight == 0 &&
+      it->second.queued == 0) {
+    tenants_.erase(it);
+  }
 }
 
 void AdmissionController::Dispatch() {
@@ -86,7 +118,7 @@ void AdmissionController::Dispatch() {
       auto& queue = queues_[client];
       auto eligible = std::find_if(queue.begin(), queue.end(),
                                    [this](const std::shared_ptr<Waiter>& w) {
-                                     return HasRoom(w->peer);
+                                     return HasRoom(w->peer, w->tenant);
                                    });
       if (eligible != queue.end()) {
         Grant(**eligible);
@@ -121,12 +153,17 @@ void AdmissionController::RemoveWaiter(const std::shared_ptr<Waiter>& waiter) {
   }
 }
 
-void AdmissionController::ReleaseSlot(const std::string& peer) {
+void AdmissionController::ReleaseSlot(const std::string& peer,
+                                      uid_t tenant) {
   absl::MutexLock lock(&mu_);
   --in_flight_;
   auto it = in_flight_per_peer_.find(peer);
   if (it != in_flight_per_peer_.end() && --it->second == 0) {
     in_flight_per_peer_.erase(it);
+  }
+  if (auto found = tenants_.find(tenant); found != tenants_.end()) {
+    --found->second.in_flight;
+    ForgetIdleTenant(tenant);
   }
   Dispatch();
 }
@@ -140,6 +177,29 @@ AdmissionController::Stats AdmissionController::GetStats() const {
   stats.timed_out = timed_out_;
   stats.queue_full = queue_full_;
   return stats;
+}
+
+AdmissionController::TenantStats AdmissionController::GetTenantStats(
+    uid_t tenant) const {
+  absl::MutexLock lock(&mu_);
+  auto it = tenants_.find(tenant);
+  return it == tenants_.end() ? TenantStats{tenant} : it->second;
+}
+
+std::vector<AdmissionController::TenantStats>
+AdmissionController::ListTenants() const {
+  std::vector<TenantStats> list;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tenant, stats] : tenants_) {
+      list.push_back(stats);
+    }
+  }
+  std::sort(list.begin(), list.end(),
+            [](const TenantStats& a, const TenantStats& b) {
+              return a.tenant < b.tenant;
+            });
+  return list;
 }
 
 }  // namespace swift

@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
@@ -12,30 +13,34 @@ namespace {
 
 absl::Time Soon() { return absl::Now() + absl::Seconds(30); }
 
+// One tenant (not root) unless a test says otherwise.
+constexpr uid_t kTenant = 1000;
+
 TEST(AdmissionControllerTest, AdmitsUpToThePerPeerLimitThenQueues) {
   AdmissionController controller({/*per_peer=*/2, /*total=*/10, 100});
-  auto first = controller.Admit("B", 1, Soon());
-  auto second = controller.Admit("B", 1, Soon());
+  auto first = controller.Admit("B", 1, kTenant, Soon());
+  auto second = controller.Admit("B", 1, kTenant, Soon());
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(controller.GetStats().in_flight, 2);
 
   // A third toward B times out while the two are held...
-  auto third = controller.Admit("B", 1, absl::Now() + absl::Milliseconds(50));
+  auto third = controller.Admit("B", 1, kTenant,
+                                absl::Now() + absl::Milliseconds(50));
   EXPECT_EQ(third.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(controller.GetStats().queued, 0);
   EXPECT_EQ(controller.GetStats().timed_out, 1u);
   // ...while another peer still has room.
-  auto other_peer = controller.Admit("C", 1, Soon());
+  auto other_peer = controller.Admit("C", 1, kTenant, Soon());
   EXPECT_TRUE(other_peer.ok());
 }
 
 TEST(AdmissionControllerTest, ReleasingATicketAdmitsTheNextWaiter) {
   AdmissionController controller({1, 1, 100});
-  auto held = controller.Admit("B", 1, Soon());
+  auto held = controller.Admit("B", 1, kTenant, Soon());
   ASSERT_TRUE(held.ok());
   absl::Notification admitted;
   std::thread waiter([&] {
-    auto ticket = controller.Admit("B", 2, Soon());
+    auto ticket = controller.Admit("B", 2, kTenant, Soon());
     EXPECT_TRUE(ticket.ok());
     admitted.Notify();
   });
@@ -49,7 +54,7 @@ TEST(AdmissionControllerTest, ReleasingATicketAdmitsTheNextWaiter) {
 
 TEST(AdmissionControllerTest, FreedSlotsRotateBetweenClients) {
   AdmissionController controller({1, 1, 100});
-  auto held = controller.Admit("B", 0, Soon());
+  auto held = controller.Admit("B", 0, kTenant, Soon());
   ASSERT_TRUE(held.ok());
   // Client 1 queues three requests, then client 2 queues one.
   std::mutex order_mu;
@@ -57,7 +62,7 @@ TEST(AdmissionControllerTest, FreedSlotsRotateBetweenClients) {
   std::vector<std::thread> threads;
   auto enqueue = [&](uint64_t client) {
     threads.emplace_back([&, client] {
-      auto ticket = controller.Admit("B", client, Soon());
+      auto ticket = controller.Admit("B", client, kTenant, Soon());
       ASSERT_TRUE(ticket.ok());
       std::lock_guard<std::mutex> lock(order_mu);
       order.push_back(client);
@@ -83,21 +88,21 @@ TEST(AdmissionControllerTest, FreedSlotsRotateBetweenClients) {
 
 TEST(AdmissionControllerTest, FullQueueIsRefusedAtOnce) {
   AdmissionController controller({1, 1, /*max_queued=*/0});
-  auto held = controller.Admit("B", 1, Soon());
+  auto held = controller.Admit("B", 1, kTenant, Soon());
   ASSERT_TRUE(held.ok());
-  EXPECT_EQ(controller.Admit("B", 1, Soon()).status().code(),
+  EXPECT_EQ(controller.Admit("B", 1, kTenant, Soon()).status().code(),
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(controller.GetStats().queue_full, 1u);
 }
 
 TEST(AdmissionControllerTest, StormEveryRequestEndsAndNothingLeaks) {
-  AdmissionController controller({4, 8, 4096});
+  AdmissionController controller({4, 8, 4096, /*per_tenant=*/8});
   std::atomic<int> ok{0}, timed_out{0}, max_seen{0};
   std::atomic<int> concurrent{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 200; ++i) {
     threads.emplace_back([&, i] {
-      auto ticket = controller.Admit(i % 3 == 0 ? "B" : "C", i % 7,
+      auto ticket = controller.Admit(i % 3 == 0 ? "B" : "C", i % 7, kTenant,
                                      absl::Now() + absl::Seconds(30));
       if (!ticket.ok()) {
         ++timed_out;
@@ -121,6 +126,67 @@ TEST(AdmissionControllerTest, StormEveryRequestEndsAndNothingLeaks) {
   AdmissionController::Stats stats = controller.GetStats();
   EXPECT_EQ(stats.in_flight, 0);
   EXPECT_EQ(stats.queued, 0);
+}
+
+// Issue 10, finding 5: one tenant held every handshake slot with connects
+// to hosts that never answer, and root's connect then failed. A tenant now
+// has a cap of its own: its excess waits while other tenants go ahead.
+TEST(AdmissionControllerTest, OneTenantCannotHoldEverySlot) {
+  AdmissionController controller(
+      {/*per_peer=*/32, /*total=*/32, 100, /*per_tenant=*/8});
+  std::vector<AdmissionController::Ticket> held;
+  absl::Status refused;
+  for (int i = 0; i < 32; ++i) {
+    auto ticket = controller.Admit("silent", 1, 1000,
+                                   absl::Now() + absl::Milliseconds(20));
+    if (ticket.ok()) {
+      held.push_back(*std::move(ticket));
+    } else {
+      refused = ticket.status();
+    }
+  }
+  // The tenant's excess waited for its own slots, in vain...
+  EXPECT_EQ(held.size(), 8u);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(refused)) << refused;
+  EXPECT_TRUE(
+      absl::StrContains(refused.message(), "--max_handshakes_per_tenant"))
+      << refused;
+  // ...while another tenant and root go straight in.
+  auto other = controller.Admit("B", 2, 1001, absl::Now() + absl::Seconds(1));
+  EXPECT_TRUE(other.ok()) << other.status();
+  auto root = controller.Admit("B", 3, 0, absl::Now() + absl::Seconds(1));
+  EXPECT_TRUE(root.ok()) << root.status();
+  AdmissionController::TenantStats stats = controller.GetTenantStats(1000);
+  EXPECT_EQ(stats.in_flight, 8);
+  EXPECT_EQ(stats.queued, 0);
+  EXPECT_EQ(controller.ListTenants().size(), 3u);
+}
+
+// A tenant waiting at its cap does not hold up others queued behind it.
+TEST(AdmissionControllerTest, ATenantAtItsCapDoesNotBlockTheQueue) {
+  AdmissionController controller({32, 32, 100, /*per_tenant=*/1});
+  auto held = controller.Admit("silent", 1, 1000, Soon());
+  ASSERT_TRUE(held.ok());
+  std::thread waiter([&] {
+    // Queued behind its own cap, so the queue is not empty...
+    auto ticket = controller.Admit("silent", 1, 1000,
+                                   absl::Now() + absl::Milliseconds(500));
+    EXPECT_TRUE(absl::IsDeadlineExceeded(ticket.status()));
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(2);
+  while (controller.GetStats().queued == 0 && absl::Now() < give_up) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(controller.GetStats().queued, 1);
+  // ...and another tenant's arrival is admitted at once all the same.
+  const absl::Time start = absl::Now();
+  auto other = controller.Admit("B", 2, 1001, Soon());
+  EXPECT_TRUE(other.ok());
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(400));
+  waiter.join();
+  other->Release();
+  held->Release();
+  EXPECT_TRUE(controller.ListTenants().empty());
 }
 
 }  // namespace

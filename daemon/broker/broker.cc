@@ -4,9 +4,11 @@
 #include <grpcpp/client_context.h>
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
@@ -79,8 +81,13 @@ absl::Status Broker::CallClose(const PeerDirectory::Peer& peer,
 }
 
 Broker::Broker(PeerDirectory* peers, AdmissionController* admission,
-               absl::Duration default_timeout)
-    : peers_(peers), admission_(admission), default_timeout_(default_timeout) {
+               Options options)
+    : peers_(peers),
+      admission_(admission),
+      options_(options),
+      own_quotas_(options.quotas == nullptr ? std::make_unique<BrokerQuotas>()
+                                            : nullptr),
+      quotas_(options.quotas == nullptr ? own_quotas_.get() : options.quotas) {
   closer_ = std::thread([this] { CloserLoop(); });
 }
 
@@ -113,17 +120,83 @@ void Broker::CloserLoop() {
   }
 }
 
-void Broker::CountFailure(const absl::Status& status) {
+void Broker::CountFailure(uid_t uid, const absl::Status& status) {
+  const std::string reason = absl::StatusCodeToString(status.code());
   absl::MutexLock lock(&mu_);
-  ++counters_.failed[absl::StatusCodeToString(status.code())];
+  ++counters_.failed[reason];
+  ++tenant_counters_[uid].failed[reason];
+}
+
+int Broker::peer_entries() const {
+  absl::flat_hash_set<std::string> addresses;
+  for (const PeerDirectory::PeerView& view : peers_->List()) {
+    addresses.insert(view.address);
+  }
+  return static_cast<int>(addresses.size());
+}
+
+absl::Status Broker::BeginDial(const std::string& host, bool* first_dial) {
+  *first_dial = false;
+  // Anything but "ip:port" is a name from --peers (configured, so bounded)
+  // or nothing the directory will dial.
+  const size_t colon = host.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(host.substr(colon + 1), &port)) {
+    return absl::OkStatus();
+  }
+  absl::MutexLock lock(&mu_);
+  if (known_hosts_.contains(host) || dialing_.contains(host)) {
+    return absl::OkStatus();  // The common case: no listing.
+  }
+  // Is `host` an address the directory knows (configured, or with an
+  // entry)? Entries are never removed, so once known, known.
+  // Listed under mu_ (the directory never calls the broker), so that
+  // concurrent first dials are all counted.
+  absl::flat_hash_set<std::string> addresses;
+  bool known = false;
+  for (const PeerDirectory::PeerView& view : peers_->List()) {
+    addresses.insert(view.address);
+    known = known || view.address == host;
+  }
+  if (known) {
+    known_hosts_.insert(host);
+    return absl::OkStatus();
+  }
+  // A tenant named the "ip:port"s of hosts it ran itself and made swiftd
+  // dial them all (issue 10, finding 5): new peers take room, which is
+  // bounded.
+  const int entries = static_cast<int>(addresses.size());
+  if (entries + static_cast<int>(dialing_.size()) >=
+      options_.max_peer_entries) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "swiftd knows ", entries, " peers and will not dial another ('", host,
+        "'): its bound is ", options_.max_peer_entries,
+        " (--max_peer_entries); peers named in --peers are always reachable"));
+  }
+  dialing_.insert(host);
+  *first_dial = true;
+  return absl::OkStatus();
+}
+
+void Broker::EndFirstDial(const std::string& host, bool known) {
+  absl::MutexLock lock(&mu_);
+  dialing_.erase(host);
+  if (known) {
+    known_hosts_.insert(host);
+  }
 }
 
 absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
                                                   const v1::ConnectCall& call) {
   const absl::Time start = absl::Now();
-  const absl::Time deadline =
-      start + (call.timeout_ms() > 0 ? absl::Milliseconds(call.timeout_ms())
-                                     : default_timeout_);
+  // Clamped: a slot, a thread and a peer's attention are held this long.
+  const absl::Duration timeout =
+      call.timeout_ms() > 0
+          ? std::min(absl::Milliseconds(call.timeout_ms()),
+                     options_.max_timeout)
+          : std::min(options_.default_timeout, options_.max_timeout);
+  const absl::Time deadline = start + timeout;
   absl::Status result;
   if (call.service().empty()) {
     result = absl::InvalidArgumentError("connect needs a service name");
@@ -133,8 +206,21 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     result = absl::InvalidArgumentError(
         absl::StrCat("bad client endpoint: ", endpoint.status().message()));
   }
+  if (result.ok()) {
+    // Taken before the handshake, so that concurrent connects cannot
+    // overshoot the quota; given back below on failure, or at close.
+    result = quotas_->Acquire(caller.uid,
+                              BrokerQuotas::Resource::kConnections);
+  }
+  bool first_dial = false;
+  if (result.ok()) {
+    result = BeginDial(call.host(), &first_dial);
+    if (!result.ok()) {
+      quotas_->Release(caller.uid, BrokerQuotas::Resource::kConnections);
+    }
+  }
   if (!result.ok()) {
-    CountFailure(result);
+    CountFailure(caller.uid, result);
     return result;
   }
 
@@ -147,13 +233,18 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
   for (int attempt = 0; attempt < 2; ++attempt) {
     absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
         peers_->Get(call.host(), deadline);
+    if (first_dial) {
+      // Whatever the outcome, the directory has decided on an entry.
+      EndFirstDial(call.host(), peer.ok());
+      first_dial = false;
+    }
     if (!peer.ok()) {
       result = peer.status();
       break;
     }
     const absl::Time admitting = absl::Now();
-    absl::StatusOr<AdmissionController::Ticket> ticket =
-        admission_->Admit((*peer)->address, caller.channel_id, deadline);
+    absl::StatusOr<AdmissionController::Ticket> ticket = admission_->Admit(
+        (*peer)->address, caller.channel_id, caller.uid, deadline);
     const absl::Time admitted = absl::Now();
     if (!ticket.ok()) {
       result = ticket.status();
@@ -177,6 +268,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       connection.view.server_connection_id = response->server_connection_id();
       connection.view.client_pid = caller.pid;
       connection.view.client_name = caller.client_name;
+      connection.view.uid = caller.uid;
       connection.view.connected_at = absl::Now();
       connection.view.handshake_time = absl::Now() - start;
       connection.channel_id = caller.channel_id;
@@ -184,6 +276,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       absl::MutexLock lock(&mu_);
       connections_[id] = std::move(connection);
       ++counters_.connected;
+      ++tenant_counters_[caller.uid].connected;
       v1::ConnectResult connected;
       connected.set_server_endpoint(response->server_endpoint());
       connected.set_connection_id(id);
@@ -207,7 +300,8 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
   }
   VLOG(1) << "Connect to " << call.host() << "/" << call.service()
           << " failed: " << result;
-  CountFailure(result);
+  quotas_->Release(caller.uid, BrokerQuotas::Resource::kConnections);
+  CountFailure(caller.uid, result);
   return result;
 }
 
@@ -225,7 +319,7 @@ void Broker::CloseRemote(std::vector<Connection> connections) {
     same->second.push_back(std::move(connection));
   }
   for (auto& [address, group] : by_peer) {
-    const absl::Time deadline = absl::Now() + default_timeout_;
+    const absl::Time deadline = absl::Now() + options_.default_timeout;
     std::vector<absl::Status> closed(group.size());
     absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
         peers_->Get(address, deadline);
@@ -262,28 +356,41 @@ void Broker::CloseRemote(std::vector<Connection> connections) {
   }
 }
 
-absl::Status Broker::Close(uint64_t id) {
+void Broker::EndLocked(
+    absl::flat_hash_map<uint64_t, Connection>::iterator it) {
+  const uid_t uid = it->second.view.uid;
+  quotas_->Release(uid, BrokerQuotas::Resource::kConnections);
+  ++counters_.closed;
+  ++tenant_counters_[uid].closed;
+  to_close_.push_back(std::move(it->second));
+  connections_.erase(it);
+}
+
+absl::Status Broker::Close(const FastPathCaller& caller, uint64_t id) {
   absl::MutexLock lock(&mu_);
   auto it = connections_.find(id);
   if (it == connections_.end()) {
     return absl::NotFoundError(absl::StrCat("no connection ", id));
   }
-  to_close_.push_back(std::move(it->second));
-  connections_.erase(it);
-  ++counters_.closed;
+  // Ids are sequential: a tenant could otherwise close anyone's (one
+  // closed root's; issue 10, finding 5).
+  if (caller.uid != 0 && caller.uid != it->second.view.uid) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("connection ", id, " is not uid ", caller.uid,
+                     "'s: only its owner or root may close it"));
+  }
+  EndLocked(it);
   return absl::OkStatus();
 }
 
 void Broker::CloseAllOf(uint64_t channel_id) {
   absl::MutexLock lock(&mu_);
   for (auto it = connections_.begin(); it != connections_.end();) {
+    auto next = std::next(it);
     if (it->second.channel_id == channel_id) {
-      to_close_.push_back(std::move(it->second));
-      connections_.erase(it++);
-      ++counters_.closed;
-    } else {
-      ++it;
+      EndLocked(it);
     }
+    it = next;
   }
 }
 
@@ -303,6 +410,12 @@ std::vector<Broker::ConnectionView> Broker::Connections() const {
 Broker::Counters Broker::GetCounters() const {
   absl::MutexLock lock(&mu_);
   return counters_;
+}
+
+Broker::Counters Broker::GetCountersOf(uid_t uid) const {
+  absl::MutexLock lock(&mu_);
+  auto it = tenant_counters_.find(uid);
+  return it == tenant_counters_.end() ? Counters() : it->second;
 }
 
 }  // namespace swift

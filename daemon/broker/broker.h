@@ -4,28 +4,44 @@
 //
 // Connections die with the fast path connection they were made on (the
 // client process exiting closes it): the remote service recycles their
-// QPs, so nothing stays half-connected. Thread-safe.
+// QPs, so nothing stays half-connected.
+//
+// Tenants (issue 10, finding 5): a connection belongs to the uid that made
+// it (SO_PEERCRED); only that uid or root may close it. Each tenant holds
+// at most its quota of connections (BrokerQuotas), a connect waits at most
+// `max_timeout` whatever it asks, and the peers swiftd will dial for its
+// clients are bounded in number (`max_peer_entries`). Thread-safe.
 #ifndef SWIFT_DAEMON_BROKER_BROKER_H_
 #define SWIFT_DAEMON_BROKER_BROKER_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/broker/admission_controller.h"
+#include "daemon/broker/broker_quotas.h"
 #include "daemon/broker/defaults.h"
 #include "daemon/broker/peer_directory.h"
 #include "daemon/transport/fast_path_server.h"
 #include "proto/fast_path.pb.h"
 
 namespace swift {
+
+// The most a client's connect may ask to wait (--max_connect_timeout's
+// default): an unbounded timeout let one tenant hold handshake slots for
+// as long as it liked with hosts that never answer (issue 10, finding 5).
+inline constexpr absl::Duration kMaxHandshakeTimeout = absl::Seconds(30);
 
 class Broker final {
  public:
@@ -36,6 +52,8 @@ class Broker final {
     uint64_t server_connection_id = 0;
     int64_t client_pid = 0;
     std::string client_name;
+    // The tenant that made it (SO_PEERCRED): it and root may close it.
+    uid_t uid = 0;
     absl::Time connected_at;
     absl::Duration handshake_time;
   };
@@ -47,10 +65,25 @@ class Broker final {
     absl::flat_hash_map<std::string, uint64_t> failed;
   };
 
-  // `peers` and `admission` must outlive the broker. Connects without a
-  // timeout of their own wait `default_timeout`.
+  struct Options {
+    // Connects without a timeout of their own wait this.
+    absl::Duration default_timeout = kDefaultHandshakeTimeout;
+    // No connect waits longer, whatever its timeout_ms
+    // (--max_connect_timeout): a handshake slot is held at most this long.
+    absl::Duration max_timeout = kMaxHandshakeTimeout;
+    // Peers (addresses the PeerDirectory knows, configured ones included)
+    // at most; a connect to an "ip:port" that would add one more is
+    // refused (--max_peer_entries). Names from --peers always resolve.
+    int max_peer_entries = 256;
+    // Per-tenant connection quotas; null: the broker's own, with defaults.
+    BrokerQuotas* quotas = nullptr;
+  };
+
+  // `peers`, `admission` and `options.quotas` must outlive the broker.
   Broker(PeerDirectory* peers, AdmissionController* admission,
-         absl::Duration default_timeout = kDefaultHandshakeTimeout);
+         Options options);
+  Broker(PeerDirectory* peers, AdmissionController* admission)
+      : Broker(peers, admission, Options()) {}
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
   // Finishes the remote closes still queued (each batch bounded by the
@@ -62,21 +95,32 @@ class Broker final {
   // Brokers `call` for `caller` with the remote swiftd and returns the
   // service's endpoint. Errors: kInvalidArgument (bad host or endpoint),
   // kUnavailable (peer down), kNotFound (no such service there),
-  // kResourceExhausted (its pool is empty, or too many queued here),
-  // kDeadlineExceeded, kFailedPrecondition (version mismatch).
+  // kResourceExhausted (its pool is empty, too many queued here, the
+  // caller's connection quota, or no room for another peer; the message
+  // names the flag), kDeadlineExceeded, kFailedPrecondition (version
+  // mismatch).
   absl::StatusOr<v1::ConnectResult> Connect(const FastPathCaller& caller,
                                             const v1::ConnectCall& call);
 
-  // Close(): ends connection `id` here at once (kNotFound for an unknown
-  // id); telling the remote swiftd, whose service recycles its QP, happens
-  // on a background thread, off the caller's path.
-  absl::Status Close(uint64_t id);
+  // Close(): ends connection `id` for `caller` here at once: kNotFound for
+  // an unknown id, kPermissionDenied when it is another uid's and the
+  // caller is not root. Telling the remote swiftd, whose service recycles
+  // its QP, happens on a background thread, off the caller's path.
+  absl::Status Close(const FastPathCaller& caller, uint64_t id);
 
   // Closes every connection made on fast path connection `channel_id`.
   void CloseAllOf(uint64_t channel_id);
 
   std::vector<ConnectionView> Connections() const;
+  // Every tenant's, and one tenant's (empty before its first connect).
   Counters GetCounters() const;
+  Counters GetCountersOf(uid_t uid) const;
+
+  const BrokerQuotas& quotas() const { return *quotas_; }
+  const AdmissionController& admission() const { return *admission_; }
+  const Options& options() const { return options_; }
+  // Peers known to the directory now (configured ones included).
+  int peer_entries() const;
 
  private:
   struct Connection {
@@ -96,16 +140,36 @@ class Broker final {
   static absl::Status CallClose(const PeerDirectory::Peer& peer,
                                 const peer::v1::CloseRequest& request,
                                 absl::Time deadline);
-  void CountFailure(const absl::Status& status);
+  void CountFailure(uid_t uid, const absl::Status& status);
+  // Ends `it`'s connection (mu_ held): queued for the remote close, its
+  // quota given back.
+  void EndLocked(
+      absl::flat_hash_map<uint64_t, Connection>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Admits a first dial of `host` only while the directory has room for
+  // one more peer (Options::max_peer_entries); on success the caller must
+  // call EndFirstDial(host) once the directory knows the outcome.
+  // *first_dial says whether it was one.
+  absl::Status BeginDial(const std::string& host, bool* first_dial);
+  void EndFirstDial(const std::string& host, bool known);
   void CloserLoop();
 
   PeerDirectory* const peers_;
   AdmissionController* const admission_;
-  const absl::Duration default_timeout_;
+  const Options options_;
+  std::unique_ptr<BrokerQuotas> own_quotas_;
+  BrokerQuotas* const quotas_;
   mutable absl::Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<uint64_t, Connection> connections_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
+  // Per tenant; bounded by the uids that ever connected here.
+  absl::flat_hash_map<uid_t, Counters> tenant_counters_ ABSL_GUARDED_BY(mu_);
+  // Hosts (as clients name them) the directory has an entry for, and the
+  // first dials of new hosts under way; together bounded by
+  // max_peer_entries plus the configured names.
+  absl::flat_hash_set<std::string> known_hosts_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> dialing_ ABSL_GUARDED_BY(mu_);
   // Connections whose remote side still has to hear of the close; the
   // closer thread takes them in batches, so a burst of closes costs the
   // peer link about one round trip, not one each.

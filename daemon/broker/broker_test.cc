@@ -4,6 +4,11 @@
 // told to the peer in the background.
 #include "daemon/broker/broker.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
 #include "common/verbs/endpoint.h"
 #include "daemon/broker/fake_application.h"
 #include "daemon/broker/test_peer.h"
@@ -29,6 +34,14 @@ FastPathCaller Caller() {
   return caller;
 }
 
+// A caller of tenant `uid` on its own fast path connection.
+FastPathCaller Tenant(uid_t uid) {
+  FastPathCaller caller = Caller();
+  caller.channel_id = 100 + uid;
+  caller.uid = uid;
+  return caller;
+}
+
 class BrokerTest : public ::testing::TestWithParam<bool> {
  protected:
   TestPeer remote_{21, /*link=*/GetParam()};
@@ -48,10 +61,11 @@ TEST_P(BrokerTest, ConnectsAndClosesThroughThePeer) {
   ASSERT_EQ(broker.Connections().size(), 1u);
   EXPECT_EQ(broker.Connections()[0].client_pid, 99);
 
-  ASSERT_TRUE(broker.Close(connected->connection_id()).ok());
+  ASSERT_TRUE(broker.Close(Caller(), connected->connection_id()).ok());
   EXPECT_TRUE(broker.Connections().empty());
   EXPECT_TRUE(app.WaitForCloses(1));  // Told in the background.
-  EXPECT_TRUE(absl::IsNotFound(broker.Close(connected->connection_id())));
+  EXPECT_TRUE(absl::IsNotFound(
+      broker.Close(Caller(), connected->connection_id())));
   EXPECT_EQ(broker.GetCounters().connected, 1u);
   EXPECT_EQ(broker.GetCounters().closed, 1u);
 }
@@ -103,6 +117,147 @@ TEST_P(BrokerTest, RetriesOnceAfterThePeerRestarted) {
       directory_.Get("b", absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(peer.ok());
   EXPECT_EQ((*peer)->hello.incarnation(), 22u);
+}
+
+// ---- Tenants (issue 10, findings 5 and 9) ---------------------------------
+
+// Finding 5: Close took any connection id (they are sequential), and one
+// tenant closed root's connection.
+TEST_P(BrokerTest, AnotherTenantCannotCloseAConnection) {
+  FakeApplication app(&remote_.registry(), {});
+  Broker broker(&directory_, &admission_);
+  absl::StatusOr<v1::ConnectResult> roots = broker.Connect(Tenant(0), Call("b"));
+  ASSERT_TRUE(roots.ok()) << roots.status();
+  absl::StatusOr<v1::ConnectResult> alices =
+      broker.Connect(Tenant(1000), Call("b"));
+  ASSERT_TRUE(alices.ok()) << alices.status();
+
+  absl::Status stolen = broker.Close(Tenant(1001), roots->connection_id());
+  EXPECT_TRUE(absl::IsPermissionDenied(stolen)) << stolen;
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      broker.Close(Tenant(1001), alices->connection_id())));
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      broker.Close(Tenant(1000), roots->connection_id())));
+  ASSERT_EQ(broker.Connections().size(), 2u);
+  EXPECT_EQ(broker.Connections()[1].uid, 1000u);
+
+  // The owner may, and root may close anyone's.
+  EXPECT_TRUE(broker.Close(Tenant(0), alices->connection_id()).ok());
+  EXPECT_TRUE(broker.Close(Tenant(0), roots->connection_id()).ok());
+  EXPECT_TRUE(app.WaitForCloses(2));
+  EXPECT_TRUE(broker.quotas().List().empty());
+}
+
+// Finding 9: one tenant made 5,000 connections.
+TEST_P(BrokerTest, ConnectionsPerTenantAreBounded) {
+  FakeApplication app(&remote_.registry(), {});
+  BrokerQuotas::Limits limits;
+  limits.connections = 1;
+  BrokerQuotas quotas(limits);
+  Broker::Options options;
+  options.quotas = &quotas;
+  Broker broker(&directory_, &admission_, options);
+  absl::StatusOr<v1::ConnectResult> first =
+      broker.Connect(Tenant(1000), Call("b"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::Status second = broker.Connect(Tenant(1000), Call("b")).status();
+  EXPECT_TRUE(absl::IsResourceExhausted(second)) << second;
+  EXPECT_TRUE(
+      absl::StrContains(second.message(), "--max_connections_per_tenant"))
+      << second;
+  EXPECT_EQ(quotas.Of(1000).connections, 1);
+  // Closing gives the room back.
+  ASSERT_TRUE(broker.Close(Tenant(1000), first->connection_id()).ok());
+  EXPECT_TRUE(broker.Connect(Tenant(1000), Call("b")).ok());
+  // A failed connect holds nothing.
+  EXPECT_FALSE(broker.Connect(Tenant(1001), Call("nohost")).ok());
+  EXPECT_EQ(quotas.Of(1001).connections, 0);
+}
+
+// Finding 5: timeout_ms was unbounded, so a connect could hold its
+// handshake slot as long as its caller liked.
+TEST_P(BrokerTest, TimeoutIsClamped) {
+  FakeApplication::Options silent;
+  silent.answer = false;
+  FakeApplication app(&remote_.registry(), silent);
+  Broker::Options options;
+  options.max_timeout = absl::Milliseconds(300);
+  Broker broker(&directory_, &admission_, options);
+  v1::ConnectCall call = Call("b");
+  call.set_timeout_ms(60000);
+  const absl::Time start = absl::Now();
+  absl::Status status = broker.Connect(Tenant(1000), call).status();
+  // The peer's own accept timeout (2 s) would end it later.
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500)) << status;
+  EXPECT_FALSE(status.ok());
+}
+
+// Finding 5: swiftd dialled any "ip:port" a client named (54 peer entries,
+// no bound).
+TEST_P(BrokerTest, PeerEntriesAreBounded) {
+  FakeApplication app(&remote_.registry(), {});
+  Broker::Options options;
+  options.max_peer_entries = 2;  // "b" (configured) and one more.
+  Broker broker(&directory_, &admission_, options);
+  v1::ConnectCall first = Call("127.0.0.1:2");
+  first.set_timeout_ms(2000);
+  EXPECT_FALSE(broker.Connect(Tenant(1000), first).ok());
+  v1::ConnectCall second = Call("127.0.0.1:3");
+  absl::Status refused = broker.Connect(Tenant(1000), second).status();
+  EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "--max_peer_entries"))
+      << refused;
+  EXPECT_EQ(broker.peer_entries(), 2);
+  // Known peers stay reachable: the configured one, and the one dialled.
+  EXPECT_TRUE(broker.Connect(Tenant(1000), Call("b")).ok());
+  EXPECT_FALSE(absl::IsResourceExhausted(
+      broker.Connect(Tenant(1000), first).status()));
+}
+
+// Finding 5: one tenant held all 32 handshake slots with connects to a
+// service that never answers, and root's connect then failed.
+TEST_P(BrokerTest, SilentConnectsOfOneTenantDoNotStarveAnother) {
+  FakeApplication::Options silent;
+  silent.service = "silent";
+  silent.endpoints = 40;
+  silent.answer = false;
+  FakeApplication silent_app(&remote_.registry(), silent);
+  FakeApplication echo(&remote_.registry(), {});
+  AdmissionController admission(
+      {/*per_peer=*/32, /*total=*/32, 4096, /*per_tenant=*/8});
+  Broker broker(&directory_, &admission);
+  ASSERT_TRUE(directory_.Get("b", absl::Now() + absl::Seconds(5)).ok());
+
+  std::vector<std::thread> attackers;
+  for (int i = 0; i < 32; ++i) {
+    attackers.emplace_back([&broker, i] {
+      FastPathCaller caller = Tenant(1000);
+      caller.channel_id = 1000 + i;
+      v1::ConnectCall call = Call("b");
+      call.set_service("silent");
+      call.set_timeout_ms(3000);
+      (void)broker.Connect(caller, call);
+    });
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(2);
+  while (admission.GetStats().in_flight < 8 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  absl::SleepFor(absl::Milliseconds(50));  // Let the rest pile up.
+  EXPECT_LE(admission.GetTenantStats(1000).in_flight, 8);
+
+  // Each silent handshake holds its slot ~2 s (the peer's accept timeout):
+  // without a per-tenant cap these would wait past their 1 s.
+  v1::ConnectCall call = Call("b");
+  call.set_timeout_ms(1000);
+  absl::StatusOr<v1::ConnectResult> other =
+      broker.Connect(Tenant(1001), call);
+  EXPECT_TRUE(other.ok()) << other.status();
+  absl::StatusOr<v1::ConnectResult> root = broker.Connect(Tenant(0), call);
+  EXPECT_TRUE(root.ok()) << root.status();
+  for (std::thread& attacker : attackers) {
+    attacker.join();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(LinkOrGrpc, BrokerTest, ::testing::Bool());

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/version.h"
+#include "daemon/broker/peer_call_signer.h"
 #include "glog/logging.h"
 
 namespace swift {
@@ -27,10 +28,11 @@ bool LooksLikeAddress(const std::string& host) {
 
 PeerDirectory::PeerDirectory(
     uint64_t incarnation, std::string self_address,
-    absl::flat_hash_map<std::string, std::string> names)
+    absl::flat_hash_map<std::string, std::string> names, PeerGate* gate)
     : incarnation_(incarnation),
       self_address_(std::move(self_address)),
-      names_(std::move(names)) {}
+      names_(std::move(names)),
+      gate_(gate) {}
 
 absl::StatusOr<std::string> PeerDirectory::Resolve(
     const std::string& host) const {
@@ -52,6 +54,22 @@ absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
   if (!address.ok()) {
     return address.status();
   }
+  if (gate_ != nullptr) {
+    // Before any entry, channel or socket: a tenant must not make swiftd
+    // dial hosts outside the allow-list (nor grow the directory with them).
+    // An address from --peers is the operator's choice, whatever its host
+    // (named, or by its address, as the Broker's closes name it).
+    bool named = names_.contains(host);
+    for (const auto& [name, named_address] : names_) {
+      named = named || named_address == *address;
+    }
+    if (absl::Status allowed = gate_->CheckDial(*address, named);
+        !allowed.ok()) {
+      return allowed;
+    }
+  }
+  const PeerAuthenticator* signer =
+      gate_ != nullptr ? gate_->authenticator() : nullptr;
   std::shared_ptr<grpc::Channel> channel;
   {
     absl::MutexLock lock(&mu_);
@@ -69,8 +87,18 @@ absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
       // A restarted peer should be reachable again within a second.
       arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
       arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      entry.channel = grpc::CreateCustomChannel(
-          *address, grpc::InsecureChannelCredentials(), arguments);
+      if (signer != nullptr) {
+        std::vector<std::unique_ptr<
+            grpc::experimental::ClientInterceptorFactoryInterface>>
+            signers;
+        signers.push_back(std::make_unique<PeerCallSigner>(signer));
+        entry.channel = grpc::experimental::CreateCustomChannelWithInterceptors(
+            *address, grpc::InsecureChannelCredentials(), arguments,
+            std::move(signers));
+      } else {
+        entry.channel = grpc::CreateCustomChannel(
+            *address, grpc::InsecureChannelCredentials(), arguments);
+      }
     }
     channel = entry.channel;
   }
@@ -89,6 +117,14 @@ absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
   Entry& entry = entries_[*address];
   if (!status.ok()) {
     entry.last_error = status.error_message();
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+        status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      // It answers, but we may not broker with each other: say why.
+      return absl::Status(
+          static_cast<absl::StatusCode>(status.error_code()),
+          absl::StrCat("swiftd on ", host, " (", *address,
+                       "): ", status.error_message()));
+    }
     return absl::UnavailableError(
         absl::StrCat("swiftd on ", host, " (", *address,
                      ") does not answer: ", status.error_message()));
@@ -99,7 +135,8 @@ absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
     absl::StatusOr<HostPort> link = ParseHostPort(*address);
     if (link.ok()) {
       link->port = static_cast<uint16_t>(peer->hello.link_port());
-      peer->link = std::make_unique<PeerLinkClient>(*link);
+      peer->link = std::make_unique<PeerLinkClient>(
+          *link, IdlePool<UniqueFd>::Options(), signer);
     }
   }
   entry.peer = peer;

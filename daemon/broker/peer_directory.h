@@ -3,7 +3,12 @@
 //
 // A peer's gRPC channel is opened on first use and kept. Its metadata comes
 // from one Hello and stays cached (a hit) until Invalidate(): on a changed
-// incarnation (the peer restarted) or an unreachable peer. Thread-safe.
+// incarnation (the peer restarted) or an unreachable peer.
+//
+// With a PeerGate (swiftd always passes one), an address a client names is
+// checked against the allow-list before anything is dialled or cached, and
+// every call to a peer, on gRPC (PeerCallSigner) and on the link, carries
+// a credential made with the cluster's secret. Thread-safe.
 #ifndef SWIFT_DAEMON_BROKER_PEER_DIRECTORY_H_
 #define SWIFT_DAEMON_BROKER_PEER_DIRECTORY_H_
 
@@ -19,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/broker/peer_gate.h"
 #include "daemon/broker/peer_link_client.h"
 #include "proto/peer.grpc.pb.h"
 
@@ -48,10 +54,13 @@ class PeerDirectory final {
     std::string last_error;
   };
 
-  // `names`: peer name -> "ip:port" (from --peers); any "ip:port" also works
-  // as a host without a name.
+  // `names`: peer name -> "ip:port" (from --peers); any "ip:port" the
+  // gate allows also works as a host without a name. `gate` (null: no
+  // checks, no credentials; for tests of other things) must outlive the
+  // directory.
   PeerDirectory(uint64_t incarnation, std::string self_address,
-                absl::flat_hash_map<std::string, std::string> names);
+                absl::flat_hash_map<std::string, std::string> names,
+                PeerGate* gate = nullptr);
   PeerDirectory(const PeerDirectory&) = delete;
   PeerDirectory& operator=(const PeerDirectory&) = delete;
 
@@ -59,8 +68,10 @@ class PeerDirectory final {
   //
   // The peer called `host` (a name or "ip:port") with its metadata, from the
   // cache or with a Hello bounded by `deadline`. kInvalidArgument: `host`
-  // is neither a known name nor "ip:port"; kUnavailable: the peer does not
-  // answer.
+  // is neither a known name nor "ip:port"; kPermissionDenied: the gate
+  // does not allow dialling it (nothing was dialled); kUnavailable: the
+  // peer does not answer; the Hello's own error otherwise (e.g.
+  // kUnauthenticated: the peer does not accept our credentials).
   absl::StatusOr<std::shared_ptr<const Peer>> Get(const std::string& host,
                                                   absl::Time deadline);
 
@@ -87,6 +98,7 @@ class PeerDirectory final {
   const uint64_t incarnation_;
   const std::string self_address_;
   const absl::flat_hash_map<std::string, std::string> names_;
+  PeerGate* const gate_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
 };

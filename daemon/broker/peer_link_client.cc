@@ -43,13 +43,40 @@ absl::StatusOr<UniqueFd> PeerLinkClient::TakeConnection(absl::Time deadline) {
   return connection;
 }
 
+void PeerLinkClient::Prepare(uint32_t timeout_ms,
+                             peer::v1::LinkRequest* request) const {
+  request->set_timeout_ms(timeout_ms);
+  const char* method = "";
+  const google::protobuf::Message* call = LinkCall(*request, &method);
+  if (signer_ != nullptr && call != nullptr) {
+    *request->mutable_credential() = signer_->Sign(method, *call);
+  }
+}
+
+absl::Status PeerLinkClient::CheckReply(
+    const peer::v1::LinkRequest& request,
+    const peer::v1::LinkResponse& response) const {
+  if (signer_ == nullptr) {
+    return absl::OkStatus();
+  }
+  const char* method = "";
+  const google::protobuf::Message* call = LinkCall(request, &method);
+  const google::protobuf::Message* result = LinkResult(response);
+  if (call == nullptr || result == nullptr) {
+    return absl::UnauthenticatedError(
+        "the peer answered a successful call without its result");
+  }
+  return signer_->VerifyReply(method, request.credential().nonce(), *result,
+                              response.mac());
+}
+
 absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
     peer::v1::LinkRequest request, absl::Time deadline) {
   absl::StatusOr<UniqueFd> connection = TakeConnection(deadline);
   if (!connection.ok()) {
     return connection.status();
   }
-  request.set_timeout_ms(TimeoutMs(deadline - absl::Now()));
+  Prepare(TimeoutMs(deadline - absl::Now()), &request);
   if (absl::Status sent =
           SendFrame(connection->get(), request.SerializeAsString());
       !sent.ok()) {
@@ -63,10 +90,14 @@ absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
   if (!response.ParseFromString(*frame)) {
     return absl::InternalError("malformed peer link response");
   }
-  idle_.Give(*std::move(connection));
   if (absl::Status answer = DecodeStatus(response); !answer.ok()) {
+    idle_.Give(*std::move(connection));
     return answer;
   }
+  if (absl::Status proven = CheckReply(request, response); !proven.ok()) {
+    return proven;  // The connection goes: it does not reach our cluster.
+  }
+  idle_.Give(*std::move(connection));
   return response;
 }
 
@@ -80,7 +111,7 @@ std::vector<absl::Status> PeerLinkClient::CallPipelined(
   if (transport.ok()) {
     const uint32_t timeout_ms = TimeoutMs(deadline - absl::Now());
     for (; sent < requests.size() && transport.ok(); ++sent) {
-      requests[sent].set_timeout_ms(timeout_ms);
+      Prepare(timeout_ms, &requests[sent]);
       transport =
           SendFrame(connection->get(), requests[sent].SerializeAsString());
     }
@@ -100,7 +131,15 @@ std::vector<absl::Status> PeerLinkClient::CallPipelined(
       transport = absl::InternalError("malformed peer link response");
       break;
     }
-    statuses.push_back(DecodeStatus(response));
+    absl::Status status = DecodeStatus(response);
+    if (status.ok()) {
+      status = CheckReply(requests[answered], response);
+      if (!status.ok()) {
+        transport = status;  // Not our cluster: nothing more is trusted.
+        break;
+      }
+    }
+    statuses.push_back(std::move(status));
   }
   if (transport.ok()) {
     idle_.Give(*std::move(connection));

@@ -4,7 +4,12 @@
 // Keeps the connections it is not using in an IdlePool (bounded and aged:
 // a burst's extra connections are closed when they come back, and one
 // idle past the pool's limit is dropped, the peer may have closed it), so
-// concurrent connects do not queue behind each other. Thread-safe.
+// concurrent connects do not queue behind each other. With an
+// authenticator, every request carries a fresh PeerCredential (see
+// peer_authenticator.h; the server refuses requests without one when it
+// holds the cluster's secret), and a successful answer must carry the
+// server's proof (LinkResponse.mac) or is refused as kUnauthenticated (a
+// process that took the peer's port is not its swiftd). Thread-safe.
 #ifndef SWIFT_DAEMON_BROKER_PEER_LINK_CLIENT_H_
 #define SWIFT_DAEMON_BROKER_PEER_LINK_CLIENT_H_
 
@@ -17,6 +22,7 @@
 #include "common/idle_pool.h"
 #include "common/tcp_frame.h"
 #include "common/unique_fd.h"
+#include "daemon/broker/peer_authenticator.h"
 #include "proto/peer.pb.h"
 
 namespace swift {
@@ -24,10 +30,12 @@ namespace swift {
 class PeerLinkClient final {
  public:
   // Calls the link server at `address`; keeps idle connections as `pool`
-  // says.
+  // says; signs each request with `signer` (null: sends no credential),
+  // which must outlive the client.
   explicit PeerLinkClient(HostPort address,
-                          IdlePool<UniqueFd>::Options pool = {})
-      : address_(std::move(address)), idle_(pool) {}
+                          IdlePool<UniqueFd>::Options pool = {},
+                          const PeerAuthenticator* signer = nullptr)
+      : address_(std::move(address)), idle_(pool), signer_(signer) {}
   PeerLinkClient(const PeerLinkClient&) = delete;
   PeerLinkClient& operator=(const PeerLinkClient&) = delete;
 
@@ -57,9 +65,16 @@ class PeerLinkClient final {
  private:
   // An idle connection, or a new one, set to give up at `deadline`.
   absl::StatusOr<UniqueFd> TakeConnection(absl::Time deadline);
+  // Sets `request`'s timeout and, with a signer, its credential.
+  void Prepare(uint32_t timeout_ms, peer::v1::LinkRequest* request) const;
+  // With a signer: OK when successful `response` proves it comes from a
+  // holder of the secret and answers `request`.
+  absl::Status CheckReply(const peer::v1::LinkRequest& request,
+                          const peer::v1::LinkResponse& response) const;
 
   const HostPort address_;
   IdlePool<UniqueFd> idle_;
+  const PeerAuthenticator* const signer_;
 };
 
 }  // namespace swift

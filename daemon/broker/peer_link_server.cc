@@ -7,13 +7,14 @@
 #include <utility>
 
 #include "daemon/broker/defaults.h"
+#include "daemon/broker/peer_authenticator.h"
 #include "glog/logging.h"
 #include "proto/wire_status.h"
 
 namespace swift {
 
 absl::StatusOr<std::unique_ptr<PeerLinkServer>> PeerLinkServer::Start(
-    const HostPort& address, PeerHandler* handler,
+    const HostPort& address, PeerHandler* handler, PeerGate* gate,
     const PeerLinkLimits& limits) {
   HostPort any_port = address;
   any_port.port = 0;
@@ -26,7 +27,7 @@ absl::StatusOr<std::unique_ptr<PeerLinkServer>> PeerLinkServer::Start(
     return port.status();
   }
   std::unique_ptr<PeerLinkServer> server(
-      new PeerLinkServer(*std::move(listener), *port, handler, limits));
+      new PeerLinkServer(*std::move(listener), *port, handler, gate, limits));
   ConnectionServer::Options options;
   options.name = "Peer link";
   options.max_connections = limits.max_connections;
@@ -57,9 +58,20 @@ PeerLinkServer::~PeerLinkServer() { Shutdown(); }
 
 void PeerLinkServer::Shutdown() { server_->Shutdown(); }
 
-peer::v1::LinkResponse PeerLinkServer::Answer(
-    const peer::v1::LinkRequest& request) {
-  peer::v1::LinkResponse response;
+bool PeerLinkServer::Answer(const peer::v1::LinkRequest& request,
+                            const std::optional<IpAddress>& peer,
+                            peer::v1::LinkResponse* response) {
+  const char* method = "";
+  const google::protobuf::Message* call = LinkCall(request, &method);
+  if (call != nullptr) {
+    if (absl::Status admitted = gate_->Admit(
+            method, *call,
+            request.has_credential() ? &request.credential() : nullptr, peer);
+        !admitted.ok()) {
+      EncodeStatus(admitted, response);
+      return false;
+    }
+  }
   absl::Status status;
   if (request.has_connect()) {
     const absl::Time deadline =
@@ -70,18 +82,23 @@ peer::v1::LinkResponse PeerLinkServer::Answer(
         handler_->Connect(request.connect(), deadline);
     status = connected.status();
     if (connected.ok()) {
-      *response.mutable_connect() = *std::move(connected);
+      *response->mutable_connect() = *std::move(connected);
     }
   } else if (request.has_close()) {
     status = handler_->Close(request.close());
     if (status.ok()) {
-      response.mutable_close();
+      response->mutable_close();
     }
   } else {
     status = absl::UnimplementedError("unknown peer link call");
   }
-  EncodeStatus(status, &response);
-  return response;
+  EncodeStatus(status, response);
+  if (status.ok() && gate_->secure() && LinkResult(*response) != nullptr) {
+    // Our proof to the caller: this answer comes from its cluster.
+    response->set_mac(gate_->authenticator()->SignReply(
+        method, request.credential().nonce(), *LinkResult(*response)));
+  }
+  return true;
 }
 
 void PeerLinkServer::Serve(UniqueFd connection) {
@@ -96,6 +113,8 @@ void PeerLinkServer::Serve(UniqueFd connection) {
     LOG(WARNING) << "Peer link: " << timeout;
     return;
   }
+  // Who is calling, for the gate: fixed for the connection's life.
+  const std::optional<IpAddress> peer = IpAddress::OfPeer(fd);
   bool first = true;
   while (true) {
     const absl::Duration wait =
@@ -124,7 +143,10 @@ void PeerLinkServer::Serve(UniqueFd connection) {
       (void)SendFrame(fd, refusal.SerializeAsString());
       return;
     }
-    if (!SendFrame(fd, Answer(request).SerializeAsString()).ok()) {
+    peer::v1::LinkResponse response;
+    const bool admitted = Answer(request, peer, &response);
+    if (!SendFrame(fd, response.SerializeAsString()).ok() || !admitted) {
+      // A refused caller gets no second try on this connection.
       return;
     }
   }

@@ -7,7 +7,11 @@
 // A thin adapter over PeerHandler on the ConnectionServer skeleton: one
 // thread per peer connection, answering each frame in order. A frame that
 // is not a LinkRequest is answered with kInvalidArgument and ends its
-// connection (the stream cannot be trusted after it). Thread-safe.
+// connection (the stream cannot be trusted after it). Every request must
+// pass the PeerGate first (the connection's address in the allow-list, the
+// frame's credential valid and fresh, issue 10 finding 4): a refused one
+// is answered with kPermissionDenied or kUnauthenticated and ends its
+// connection too. Thread-safe.
 //
 // Bounded (PeerLinkLimits): connections at once, descriptors kept in
 // reserve (a refused connection is answered with kResourceExhausted naming
@@ -19,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -26,6 +31,8 @@
 #include "common/fd_limits.h"
 #include "common/tcp_frame.h"
 #include "common/unique_fd.h"
+#include "daemon/broker/peer_allow_list.h"
+#include "daemon/broker/peer_gate.h"
 #include "daemon/broker/peer_handler.h"
 #include "proto/peer.pb.h"
 
@@ -53,14 +60,11 @@ class PeerLinkServer final {
   // Start()
   //
   // Listens on `address`'s IP and any free port (see port()) and answers
-  // through `handler`, which must outlive the server. Errors carry errno.
+  // through `handler` the requests `gate` admits; both must outlive the
+  // server. Errors carry errno.
   static absl::StatusOr<std::unique_ptr<PeerLinkServer>> Start(
-      const HostPort& address, PeerHandler* handler,
-      const PeerLinkLimits& limits);
-  static absl::StatusOr<std::unique_ptr<PeerLinkServer>> Start(
-      const HostPort& address, PeerHandler* handler) {
-    return Start(address, handler, PeerLinkLimits());
-  }
+      const HostPort& address, PeerHandler* handler, PeerGate* gate,
+      const PeerLinkLimits& limits = PeerLinkLimits());
   PeerLinkServer(const PeerLinkServer&) = delete;
   PeerLinkServer& operator=(const PeerLinkServer&) = delete;
   // Shutdown().
@@ -81,20 +85,26 @@ class PeerLinkServer final {
 
  private:
   PeerLinkServer(UniqueFd listener, uint16_t port, PeerHandler* handler,
-                 const PeerLinkLimits& limits)
+                 PeerGate* gate, const PeerLinkLimits& limits)
       : listener_(std::move(listener)),
         port_(port),
         handler_(handler),
+        gate_(gate),
         limits_(limits) {}
   void Serve(UniqueFd connection);
   // Answers a refused connection with `why`; never blocks.
   static void Refuse(int connection, const absl::Status& why);
-  peer::v1::LinkResponse Answer(const peer::v1::LinkRequest& request);
+  // The answer to `request` from `peer`; false when the gate refused it
+  // (the answer says why; the connection must end).
+  bool Answer(const peer::v1::LinkRequest& request,
+              const std::optional<IpAddress>& peer,
+              peer::v1::LinkResponse* response);
 
   // Declared before server_: it must outlive the accept loop.
   UniqueFd listener_;
   const uint16_t port_;
   PeerHandler* const handler_;
+  PeerGate* const gate_;
   const PeerLinkLimits limits_;
   std::unique_ptr<ConnectionServer> server_;
 };

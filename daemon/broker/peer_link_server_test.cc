@@ -15,6 +15,7 @@
 #include "common/testing/eventually.h"
 #include "daemon/broker/peer_handler.h"
 #include "daemon/broker/service_registry.h"
+#include "daemon/broker/test_peer.h"
 #include "gtest/gtest.h"
 #include "proto/peer.pb.h"
 #include "proto/wire_status.h"
@@ -35,7 +36,8 @@ class PeerLinkServerTest : public ::testing::Test {
  protected:
   void Start(const PeerLinkLimits& limits) {
     absl::StatusOr<std::unique_ptr<PeerLinkServer>> server =
-        PeerLinkServer::Start(HostPort{"127.0.0.1", 0}, &handler_, limits);
+        PeerLinkServer::Start(HostPort{"127.0.0.1", 0}, &handler_, gate_.get(),
+                              limits);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     address_ = HostPort{"127.0.0.1", server_->port()};
@@ -75,6 +77,7 @@ class PeerLinkServerTest : public ::testing::Test {
   }
 
   ServiceRegistry registry_;
+  std::unique_ptr<PeerGate> gate_ = TestPeer::InsecureLoopbackGate();
   PeerHandler handler_{5, "127.0.0.1:1", {}, &registry_};
   std::unique_ptr<PeerLinkServer> server_;
   HostPort address_;

@@ -13,6 +13,7 @@
 #include "daemon/broker/peer_handler.h"
 #include "daemon/broker/peer_link_client.h"
 #include "daemon/broker/peer_link_server.h"
+#include "daemon/broker/test_peer.h"
 #include "gtest/gtest.h"
 #include "proto/wire_status.h"
 
@@ -27,7 +28,7 @@ class PeerLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<PeerLinkServer>> server =
-        PeerLinkServer::Start(HostPort{"127.0.0.1", 0}, &handler_);
+        PeerLinkServer::Start(HostPort{"127.0.0.1", 0}, &handler_, gate_.get());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     address_ = HostPort{"127.0.0.1", server_->port()};
@@ -51,6 +52,7 @@ class PeerLinkTest : public ::testing::Test {
   static absl::Time Soon() { return absl::Now() + absl::Seconds(5); }
 
   ServiceRegistry registry_;
+  std::unique_ptr<PeerGate> gate_ = TestPeer::InsecureLoopbackGate();
   PeerHandler handler_{kIncarnation, "127.0.0.1:1", {}, &registry_};
   std::unique_ptr<PeerLinkServer> server_;
   HostPort address_;

@@ -3,16 +3,52 @@
 
 #include <utility>
 
+#include "daemon/broker/peer_authenticator.h"
 #include "daemon/transport/grpc_status.h"
 
 namespace swift {
 
+absl::Status PeerServiceImpl::Admit(const char* method,
+                                    const google::protobuf::Message& request,
+                                    const grpc::ServerContext& context,
+                                    std::string* nonce) {
+  const auto& metadata = context.client_metadata();
+  const auto sent = metadata.find(kPeerCredentialMetadata);
+  peer::v1::PeerCredential credential;
+  if (sent != metadata.end() &&
+      !credential.ParseFromArray(sent->second.data(),
+                                 static_cast<int>(sent->second.size()))) {
+    credential.Clear();  // Refused as malformed.
+  }
+  *nonce = credential.nonce();
+  return gate_->Admit(method, request,
+                      sent != metadata.end() ? &credential : nullptr,
+                      IpAddress::FromGrpcPeer(context.peer()));
+}
+
+void PeerServiceImpl::SignReply(const char* method, const std::string& nonce,
+                                const google::protobuf::Message& reply,
+                                grpc::ServerContext* context) const {
+  if (gate_->secure()) {
+    context->AddTrailingMetadata(
+        kPeerReplyMetadata,
+        gate_->authenticator()->SignReply(method, nonce, reply));
+  }
+}
+
 grpc::Status PeerServiceImpl::Hello(grpc::ServerContext* context,
                                     const peer::v1::HelloRequest* request,
                                     peer::v1::HelloResponse* response) {
+  std::string nonce;
+  if (absl::Status admitted =
+          Admit(kPeerHelloMethod, *request, *context, &nonce);
+      !admitted.ok()) {
+    return ToGrpcStatus(admitted);
+  }
   absl::StatusOr<peer::v1::HelloResponse> hello = handler_->Hello(*request);
   if (hello.ok()) {
     *response = *std::move(hello);
+    SignReply(kPeerHelloMethod, nonce, *response, context);
   }
   return ToGrpcStatus(hello.status());
 }
@@ -20,10 +56,17 @@ grpc::Status PeerServiceImpl::Hello(grpc::ServerContext* context,
 grpc::Status PeerServiceImpl::Connect(grpc::ServerContext* context,
                                       const peer::v1::ConnectRequest* request,
                                       peer::v1::ConnectResponse* response) {
+  std::string nonce;
+  if (absl::Status admitted =
+          Admit(kPeerConnectMethod, *request, *context, &nonce);
+      !admitted.ok()) {
+    return ToGrpcStatus(admitted);
+  }
   absl::StatusOr<peer::v1::ConnectResponse> connected =
       handler_->Connect(*request, absl::FromChrono(context->deadline()));
   if (connected.ok()) {
     *response = *std::move(connected);
+    SignReply(kPeerConnectMethod, nonce, *response, context);
   }
   return ToGrpcStatus(connected.status());
 }
@@ -31,7 +74,17 @@ grpc::Status PeerServiceImpl::Connect(grpc::ServerContext* context,
 grpc::Status PeerServiceImpl::Close(grpc::ServerContext* context,
                                     const peer::v1::CloseRequest* request,
                                     peer::v1::CloseResponse* response) {
-  return ToGrpcStatus(handler_->Close(*request));
+  std::string nonce;
+  if (absl::Status admitted =
+          Admit(kPeerCloseMethod, *request, *context, &nonce);
+      !admitted.ok()) {
+    return ToGrpcStatus(admitted);
+  }
+  absl::Status closed = handler_->Close(*request);
+  if (closed.ok()) {
+    SignReply(kPeerCloseMethod, nonce, *response, context);
+  }
+  return ToGrpcStatus(closed);
 }
 
 }  // namespace swift

@@ -2,8 +2,10 @@
 #include "daemon/broker/service_registry.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 #include "proto/wire_status.h"
 
@@ -18,14 +20,19 @@ v1::ServiceDown ListenReplyFor(const absl::Status& status) {
 
 }  // namespace
 
-ServiceRegistry::ServiceRegistry(absl::Duration accept_timeout)
-    : accept_timeout_(accept_timeout) {}
+ServiceRegistry::ServiceRegistry(absl::Duration accept_timeout,
+                                 BrokerQuotas* quotas)
+    : accept_timeout_(accept_timeout),
+      own_quotas_(quotas == nullptr ? std::make_unique<BrokerQuotas>()
+                                    : nullptr),
+      quotas_(quotas == nullptr ? own_quotas_.get() : quotas) {}
 
 void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
                                    const FastPathCaller& caller) {
   auto service = std::make_shared<Service>();
   service->channel = &channel;
   service->owner = absl::StrCat(caller.client_name, " (pid ", caller.pid, ")");
+  service->owner_uid = caller.uid;
 
   absl::StatusOr<SeqpacketSocket::Message> first = channel.Receive();
   if (!first.ok()) {
@@ -44,7 +51,8 @@ void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
     return;
   }
   LOG(INFO) << "Service '" << service->name << "' listening for "
-            << service->owner;
+            << service->owner << ", uid " << service->owner_uid;
+  bool refusal_logged = false;
 
   while (true) {
     absl::StatusOr<SeqpacketSocket::Message> message = channel.Receive();
@@ -58,11 +66,22 @@ void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
       break;
     }
     if (up.has_add_endpoints()) {
-      absl::MutexLock lock(&mu_);
-      if (absl::Status added =
-              AddEndpoints(*service, up.add_endpoints().endpoints());
-          !added.ok()) {
-        LOG(ERROR) << "Service '" << service->name << "': " << added;
+      absl::Status added;
+      {
+        absl::MutexLock lock(&mu_);
+        added = AddEndpoints(*service, up.add_endpoints().endpoints());
+      }
+      if (!added.ok()) {
+        // Once per channel in the log; the application hears each time.
+        LOG_IF(WARNING, !refusal_logged)
+            << "Service '" << service->name << "' (uid " << service->owner_uid
+            << "): " << added;
+        refusal_logged = true;
+        v1::ServiceDown refused;
+        EncodeStatus(added, refused.mutable_endpoints_refused());
+        refused.mutable_endpoints_refused()->set_count(
+            up.add_endpoints().endpoints_size());
+        (void)SendDown(*service, refused);
       }
     } else if (up.has_accept_reply()) {
       HandleAcceptReply(*service, up.accept_reply());
@@ -79,13 +98,24 @@ absl::Status ServiceRegistry::Register(const std::shared_ptr<Service>& service,
   }
   service->name = listen.service();
   absl::MutexLock lock(&mu_);
-  if (services_.contains(service->name)) {
+  if (auto it = services_.find(service->name); it != services_.end()) {
+    const Service& existing = *it->second;
+    // Names are global and first-come; another tenant's is not to be
+    // taken, and not described to whoever asks (issue 10, finding 5).
+    if (service->owner_uid != existing.owner_uid && service->owner_uid != 0) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "service '", service->name,
+          "' is listening for another user; choose another name"));
+    }
     return absl::AlreadyExistsError(
         absl::StrCat("service '", service->name, "' is already listening (",
-                     services_[service->name]->owner, ")"));
+                     existing.owner, ", uid ", existing.owner_uid, ")"));
   }
+  SWIFT_RETURN_IF_ERROR(
+      quotas_->Acquire(service->owner_uid, BrokerQuotas::Resource::kServices));
   if (absl::Status added = AddEndpoints(*service, listen.endpoints());
       !added.ok()) {
+    quotas_->Release(service->owner_uid, BrokerQuotas::Resource::kServices);
     return added;
   }
   services_[service->name] = service;
@@ -95,14 +125,30 @@ absl::Status ServiceRegistry::Register(const std::shared_ptr<Service>& service,
 absl::Status ServiceRegistry::AddEndpoints(
     Service& service,
     const google::protobuf::RepeatedPtrField<std::string>& encoded) {
+  // Checked before decoding: a flood costs swiftd no more than the check.
+  const int64_t per_service = quotas_->limits().pooled_endpoints_per_service;
+  const int64_t pooled = static_cast<int64_t>(service.pool.size());
+  if (encoded.size() > per_service - pooled) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "service '", service.name, "' has ", pooled,
+        " pooled endpoints and advertised ", encoded.size(),
+        " more: a service's quota is ", per_service, " (",
+        kMaxPooledEndpointsPerServiceFlag, ")"));
+  }
+  std::vector<verbs::QpEndpoint> decoded;
+  decoded.reserve(encoded.size());
   for (const std::string& bytes : encoded) {
     absl::StatusOr<verbs::QpEndpoint> endpoint = verbs::DecodeEndpoint(bytes);
     if (!endpoint.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad pooled endpoint: ", endpoint.status().message()));
     }
-    service.pool.push_back(*endpoint);
+    decoded.push_back(*endpoint);
   }
+  SWIFT_RETURN_IF_ERROR(quotas_->Acquire(service.owner_uid,
+                                         BrokerQuotas::Resource::kPooledEndpoints,
+                                         encoded.size()));
+  service.pool.insert(service.pool.end(), decoded.begin(), decoded.end());
   return absl::OkStatus();
 }
 
@@ -149,6 +195,12 @@ void ServiceRegistry::Unregister(const std::shared_ptr<Service>& service) {
   auto it = services_.find(service->name);
   if (it != services_.end() && it->second == service) {
     services_.erase(it);
+    // Only a registered service holds quota (its pool's included).
+    quotas_->Release(service->owner_uid, BrokerQuotas::Resource::kServices);
+    quotas_->Release(service->owner_uid,
+                     BrokerQuotas::Resource::kPooledEndpoints,
+                     static_cast<int64_t>(service->pool.size()));
+    service->pool.clear();
   }
   for (const auto& [id, qpn] : service->connections) {
     connection_services_.erase(id);
@@ -193,6 +245,8 @@ absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
     }
     pooled = service->pool.front();
     service->pool.pop_front();
+    quotas_->Release(service->owner_uid,
+                     BrokerQuotas::Resource::kPooledEndpoints);
     id = next_id_++;
     service->pending[id] = pending;
     // Recorded now so that a late reply finds the QP to recycle.
@@ -280,6 +334,7 @@ std::vector<ServiceRegistry::ServiceStats> ServiceRegistry::Stats() const {
     ServiceStats entry;
     entry.name = name;
     entry.owner = service->owner;
+    entry.owner_uid = service->owner_uid;
     entry.pooled = static_cast<int>(service->pool.size());
     entry.connections =
         static_cast<int>(service->connections.size() - service->pending.size());

@@ -5,9 +5,18 @@
 // A service lives as long as its application's SERVICE channel (a fast
 // path connection): the application advertises RC QPs in INIT; a remote
 // client's Connect takes one (Accept), asks the application to move it to
-// RTR and RTS, and answers with its endpoint. Thread-safe.
+// RTR and RTS, and answers with its endpoint.
+//
+// Tenants (issue 10, findings 5 and 9): a service belongs to the uid that
+// listens (SO_PEERCRED). Names are global (remote clients name them), but
+// another uid can neither take nor replace a listening service's name
+// (kPermissionDenied); each uid holds at most its quotas of services and
+// pooled endpoints (BrokerQuotas), and each service at most
+// --max_pooled_endpoints_per_service. Thread-safe.
 #ifndef SWIFT_DAEMON_BROKER_SERVICE_REGISTRY_H_
 #define SWIFT_DAEMON_BROKER_SERVICE_REGISTRY_H_
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <deque>
@@ -22,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
 #include "common/verbs/endpoint.h"
+#include "daemon/broker/broker_quotas.h"
 #include "daemon/transport/fast_path_server.h"
 #include "proto/fast_path.pb.h"
 
@@ -32,7 +42,8 @@ class ServiceRegistry final {
   struct ServiceStats {
     std::string name;
     std::string owner;  // The application's name and pid.
-    int pooled = 0;     // Advertised QPs not yet taken.
+    uid_t owner_uid = 0;  // Its tenant (SO_PEERCRED).
+    int pooled = 0;       // Advertised QPs not yet taken.
     int connections = 0;
     uint64_t accepted = 0;
     uint64_t refused = 0;  // Pool empty, or the application failed.
@@ -48,7 +59,10 @@ class ServiceRegistry final {
   };
 
   // `accept_timeout`: how long an application may take to move a QP to RTS.
-  explicit ServiceRegistry(absl::Duration accept_timeout = absl::Seconds(5));
+  // `quotas` (which must outlive the registry) holds the tenants' services
+  // and pooled endpoints; null: the registry's own, with defaults.
+  explicit ServiceRegistry(absl::Duration accept_timeout = absl::Seconds(5),
+                           BrokerQuotas* quotas = nullptr);
   ServiceRegistry(const ServiceRegistry&) = delete;
   ServiceRegistry& operator=(const ServiceRegistry&) = delete;
 
@@ -58,7 +72,11 @@ class ServiceRegistry final {
   // thread) until the application closes it or Shutdown(): registers the
   // service named by the first ServiceUp (a ListenCall), then takes
   // endpoints and accept replies. Unregisters the service at the end, which
-  // fails the accepts waiting on it with kUnavailable.
+  // fails the accepts waiting on it with kUnavailable. The ListenReply
+  // refuses: kPermissionDenied (another uid's name), kAlreadyExists (the
+  // caller's own), kResourceExhausted (a quota, named by its flag). Later
+  // endpoints over a quota are dropped and the application told
+  // (ServiceDown.endpoints_refused).
   void ServeChannel(SeqpacketSocket channel, const FastPathCaller& caller);
 
   // Accept()
@@ -80,6 +98,7 @@ class ServiceRegistry final {
 
   std::vector<std::string> ServiceNames() const;
   std::vector<ServiceStats> Stats() const;
+  const BrokerQuotas& quotas() const { return *quotas_; }
 
  private:
   struct PendingAccept {
@@ -90,6 +109,7 @@ class ServiceRegistry final {
   struct Service {
     std::string name;
     std::string owner;
+    uid_t owner_uid = 0;
     // Owned by the channel's thread (ServeChannel); valid while !closed.
     SeqpacketSocket* channel = nullptr;
     // One ServiceDown message at a time; guards `channel` and `closed`.
@@ -105,6 +125,8 @@ class ServiceRegistry final {
 
   absl::Status Register(const std::shared_ptr<Service>& service,
                         const v1::ListenCall& listen);
+  // All of `encoded` or none: kInvalidArgument for one that does not
+  // decode, kResourceExhausted past a quota.
   absl::Status AddEndpoints(
       Service& service,
       const google::protobuf::RepeatedPtrField<std::string>& encoded)
@@ -114,6 +136,8 @@ class ServiceRegistry final {
   absl::Status SendDown(Service& service, const v1::ServiceDown& message);
 
   const absl::Duration accept_timeout_;
+  std::unique_ptr<BrokerQuotas> own_quotas_;
+  BrokerQuotas* const quotas_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Service>> services_
       ABSL_GUARDED_BY(mu_);

@@ -3,11 +3,21 @@
 // answers and an application that goes away. No RDMA: endpoints are data.
 #include "daemon/broker/service_registry.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <optional>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "common/seqpacket_socket.h"
+#include "common/verbs/endpoint.h"
+#include "daemon/broker/broker_quotas.h"
 #include "daemon/broker/fake_application.h"
 #include "gtest/gtest.h"
+#include "proto/fast_path.pb.h"
+#include "proto/wire_status.h"
 
 namespace swift {
 namespace {
@@ -157,6 +167,172 @@ TEST(ServiceRegistryTest, ApplicationLeavingFailsPendingAccepts) {
   EXPECT_TRUE(registry.ServiceNames().empty());
   EXPECT_TRUE(absl::IsNotFound(
       registry.Accept("echo", Client(), Soon()).status()));
+}
+
+// ---- Tenants (issue 10, findings 5 and 9) ---------------------------------
+
+// A SERVICE channel of one uid, driven by the test: the application's end
+// of a socket pair whose other end the registry serves.
+class TenantChannel {
+ public:
+  TenantChannel(ServiceRegistry* registry, uid_t uid) {
+    auto pair = SeqpacketSocket::Pair();
+    EXPECT_TRUE(pair.ok());
+    app_.emplace(std::move(pair->first));
+    FastPathCaller caller;
+    caller.uid = uid;
+    caller.pid = 5000 + uid;
+    caller.client_name = "tenant";
+    thread_ = std::thread(
+        [registry, caller, channel = std::move(pair->second)]() mutable {
+          registry->ServeChannel(std::move(channel), caller);
+        });
+  }
+  ~TenantChannel() {
+    shutdown(app_->fd(), SHUT_RDWR);
+    thread_.join();
+  }
+
+  // Listens on `service` with `endpoints` endpoints; the ListenReply.
+  absl::Status Listen(const std::string& service, int endpoints) {
+    v1::ServiceUp up;
+    up.mutable_listen()->set_service(service);
+    for (int i = 0; i < endpoints; ++i) {
+      up.mutable_listen()->add_endpoints(Encoded(i));
+    }
+    EXPECT_TRUE(app_->Send(up.SerializeAsString()).ok());
+    std::optional<v1::ServiceDown> down = Next();
+    if (!down.has_value() || !down->has_listen_reply()) {
+      return absl::UnknownError("no ListenReply");
+    }
+    return DecodeStatus(down->listen_reply());
+  }
+
+  void AddEndpoints(int count) {
+    v1::ServiceUp up;
+    for (int i = 0; i < count; ++i) {
+      up.mutable_add_endpoints()->add_endpoints(Encoded(100 + i));
+    }
+    EXPECT_TRUE(app_->Send(up.SerializeAsString()).ok());
+  }
+
+  // The next message from the registry, if one comes within 2 s.
+  std::optional<v1::ServiceDown> Next() {
+    pollfd ready{app_->fd(), POLLIN, 0};
+    if (poll(&ready, 1, 2000) != 1) {
+      return std::nullopt;
+    }
+    absl::StatusOr<SeqpacketSocket::Message> message = app_->Receive();
+    v1::ServiceDown down;
+    if (!message.ok() || !down.ParseFromString(message->data)) {
+      return std::nullopt;
+    }
+    return down;
+  }
+
+ private:
+  static std::string Encoded(int index) {
+    return verbs::EncodeEndpoint(FakeApplication::Endpoint(index));
+  }
+
+  std::optional<SeqpacketSocket> app_;
+  std::thread thread_;
+};
+
+// Issue 10, finding 5: service names were global and first-come with no
+// owner; another tenant could squat or learn who listens. Now another
+// tenant's attempt is refused without saying who holds the name.
+TEST(ServiceRegistryTenantTest, AnotherTenantCannotTakeAServiceName) {
+  ServiceRegistry registry;
+  TenantChannel alice(&registry, 1000);
+  ASSERT_TRUE(alice.Listen("kv", 2).ok());
+  TenantChannel mallory(&registry, 1001);
+  absl::Status taken = mallory.Listen("kv", 2);
+  EXPECT_TRUE(absl::IsPermissionDenied(taken)) << taken;
+  EXPECT_FALSE(absl::StrContains(taken.message(), "pid")) << taken;
+  // Alice's service is untouched: still hers, still serving.
+  std::vector<ServiceRegistry::ServiceStats> stats = registry.Stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].owner_uid, 1000u);
+  EXPECT_EQ(stats[0].pooled, 2);
+  EXPECT_EQ(registry.quotas().Of(1001).services, 0);
+
+  // Her own second listen on the name is the old kAlreadyExists.
+  TenantChannel again(&registry, 1000);
+  EXPECT_TRUE(absl::IsAlreadyExists(again.Listen("kv", 1)));
+}
+
+// Issue 10, finding 9: one tenant made 2,001 services.
+TEST(ServiceRegistryTenantTest, ServicesPerTenantAreBounded) {
+  BrokerQuotas::Limits limits;
+  limits.services = 2;
+  BrokerQuotas quotas(limits);
+  ServiceRegistry registry(absl::Seconds(2), &quotas);
+  TenantChannel a(&registry, 1000), b(&registry, 1000), c(&registry, 1000);
+  ASSERT_TRUE(a.Listen("s1", 1).ok());
+  ASSERT_TRUE(b.Listen("s2", 1).ok());
+  absl::Status third = c.Listen("s3", 1);
+  EXPECT_TRUE(absl::IsResourceExhausted(third)) << third;
+  EXPECT_TRUE(absl::StrContains(third.message(), "--max_services_per_tenant"))
+      << third;
+  // Another tenant is not affected, and root is never refused.
+  TenantChannel other(&registry, 1001), root(&registry, 0);
+  EXPECT_TRUE(other.Listen("s4", 1).ok());
+  EXPECT_TRUE(root.Listen("s5", 1).ok());
+}
+
+// Issue 10, finding 9: one tenant advertised 2,970,001 pooled endpoints
+// (+244 MB of swiftd).
+TEST(ServiceRegistryTenantTest, PooledEndpointsAreBoundedPerServiceAndTenant) {
+  BrokerQuotas::Limits limits;
+  limits.pooled_endpoints_per_service = 4;
+  limits.pooled_endpoints = 6;
+  BrokerQuotas quotas(limits);
+  ServiceRegistry registry(absl::Seconds(2), &quotas);
+  TenantChannel first(&registry, 1000);
+  absl::Status too_many = first.Listen("big", 5);
+  EXPECT_TRUE(absl::IsResourceExhausted(too_many)) << too_many;
+  EXPECT_TRUE(absl::StrContains(too_many.message(),
+                                "--max_pooled_endpoints_per_service"))
+      << too_many;
+  EXPECT_EQ(quotas.Of(1000).services, 0);  // Given back.
+
+  TenantChannel a(&registry, 1000);
+  ASSERT_TRUE(a.Listen("a", 4).ok());
+  // Past the service's quota: refused, and the application told.
+  a.AddEndpoints(1);
+  std::optional<v1::ServiceDown> refused = a.Next();
+  ASSERT_TRUE(refused.has_value() && refused->has_endpoints_refused());
+  EXPECT_EQ(refused->endpoints_refused().count(), 1u);
+  EXPECT_TRUE(absl::StrContains(refused->endpoints_refused().message(),
+                                "--max_pooled_endpoints_per_service"));
+  // Past the tenant's: 4 + 3 > 6 over its two services.
+  TenantChannel b(&registry, 1000);
+  absl::Status tenant = b.Listen("b", 3);
+  EXPECT_TRUE(absl::IsResourceExhausted(tenant)) << tenant;
+  EXPECT_TRUE(absl::StrContains(tenant.message(),
+                                "--max_pooled_endpoints_per_tenant"))
+      << tenant;
+  TenantChannel b_again(&registry, 1000);  // A refused channel is closed.
+  ASSERT_TRUE(b_again.Listen("b", 2).ok());
+  EXPECT_EQ(quotas.Of(1000).pooled_endpoints, 6);
+
+  // Taking one frees room; a service that goes gives all of its back.
+  (void)registry.Accept("a", Client(), absl::Now() + absl::Milliseconds(50));
+  EXPECT_EQ(quotas.Of(1000).pooled_endpoints, 5);
+}
+
+TEST(ServiceRegistryTenantTest, AServiceThatGoesGivesItsQuotaBack) {
+  BrokerQuotas quotas;
+  ServiceRegistry registry(absl::Seconds(2), &quotas);
+  {
+    TenantChannel a(&registry, 1000);
+    ASSERT_TRUE(a.Listen("a", 3).ok());
+    EXPECT_EQ(quotas.Of(1000).services, 1);
+    EXPECT_EQ(quotas.Of(1000).pooled_endpoints, 3);
+  }
+  EXPECT_TRUE(quotas.List().empty());
+  EXPECT_TRUE(registry.ServiceNames().empty());
 }
 
 }  // namespace

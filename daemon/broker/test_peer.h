@@ -2,7 +2,8 @@
 // host tests of the broker stack: a ServiceRegistry, its PeerHandler, the
 // gRPC Peer API on 127.0.0.1 and (optionally) the lean peer link. No
 // devices, no RDMA. Restart() brings it back with a new incarnation on the
-// same port, as a restarted swiftd would be.
+// same port, as a restarted swiftd would be. Its PeerGate is the test's, or
+// by default an insecure one that admits 127.0.0.1 (no credentials).
 #ifndef SWIFT_DAEMON_BROKER_TEST_PEER_H_
 #define SWIFT_DAEMON_BROKER_TEST_PEER_H_
 
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "daemon/broker/peer_gate.h"
 #include "daemon/broker/peer_handler.h"
 #include "daemon/broker/peer_link_server.h"
 #include "daemon/broker/peer_service.h"
@@ -22,15 +24,21 @@ namespace swift {
 class TestPeer final {
  public:
   // Serves on a free port with `incarnation`; with `link`, also the link.
-  TestPeer(uint64_t incarnation, bool link);
+  // `gate` (null: the default above) must outlive the peer.
+  TestPeer(uint64_t incarnation, bool link, PeerGate* gate = nullptr);
   ~TestPeer() { Stop(); }
 
   // "127.0.0.1:port" of the Peer API.
   const std::string& address() const { return address_; }
   ServiceRegistry& registry() { return *registry_; }
   PeerHandler& handler() { return *handler_; }
+  PeerGate& gate() { return *gate_; }
   // Null without a link.
   PeerLinkServer* link() { return link_.get(); }
+
+  // An insecure gate that admits 127.0.0.1 without credentials: the
+  // default, also for tests that serve the link themselves.
+  static std::unique_ptr<PeerGate> InsecureLoopbackGate();
 
   // Stops serving (the peer is down); the registry stays.
   void Stop();
@@ -42,6 +50,8 @@ class TestPeer final {
   void Serve(uint64_t incarnation);
 
   const bool with_link_;
+  std::unique_ptr<PeerGate> own_gate_;
+  PeerGate* gate_;
   int port_ = 0;
   std::string address_;
   std::unique_ptr<ServiceRegistry> registry_;

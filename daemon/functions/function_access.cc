@@ -10,6 +10,12 @@ absl::Status AuthorizeRegistration(const CallerCredentials& caller,
   if (caller.uid == 0) {
     return absl::OkStatus();  // Root chooses; uid 0 runs as root.
   }
+  if (request.uid() == 0 && request.run_as_set()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "uid ", caller.uid,
+        " may only register functions that run as itself, not as root "
+        "(uid 0); only root may choose"));
+  }
   if (request.uid() == 0) {
     request.set_uid(caller.uid);
   }

@@ -26,9 +26,11 @@ struct CallerCredentials {
 // AuthorizeRegistration()
 //
 // Fills in who `request`'s function runs as: uid 0 in the request means
-// the caller itself (and its gid); a root caller may name any uid and gid
-// (gid 0 then means that user's primary group). kPermissionDenied, naming
-// both users, when a non-root caller names another uid or gid.
+// the caller itself (and its gid), unless run_as_set says the uid was
+// named explicitly (then uid 0 is root); a root caller may name any uid
+// and gid (gid 0 then means that user's primary group). kPermissionDenied,
+// naming both users, when a non-root caller names another uid or gid, root
+// included: an explicit request is refused, never quietly rewritten.
 absl::Status AuthorizeRegistration(const CallerCredentials& caller,
                                    v1::RegisterFunctionRequest& request);
 

@@ -49,6 +49,28 @@ TEST(FunctionAccessTest, AUserMayNotChooseAnotherUserOrGroup) {
             absl::StatusCode::kPermissionDenied);
 }
 
+// Issue 10, finding 8: `--user=root` from an unprivileged caller was
+// silently rewritten to the caller's own uid instead of refused.
+TEST(FunctionAccessTest, AnExplicitRootRequestFromAUserIsRefused) {
+  v1::RegisterFunctionRequest as_root = AsUser(0, 0);
+  as_root.set_run_as_set(true);
+  absl::Status status = AuthorizeRegistration({1000, 100}, as_root);
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "not as root")) << status;
+  EXPECT_EQ(as_root.uid(), 0u);  // Not rewritten.
+
+  // Root may ask for root explicitly; a user may name itself.
+  v1::RegisterFunctionRequest by_root = AsUser(0, 0);
+  by_root.set_run_as_set(true);
+  EXPECT_TRUE(AuthorizeRegistration({0, 0}, by_root).ok());
+  EXPECT_EQ(by_root.uid(), 0u);
+  v1::RegisterFunctionRequest itself = AsUser(1000, 0);
+  itself.set_run_as_set(true);
+  ASSERT_TRUE(AuthorizeRegistration({1000, 100}, itself).ok());
+  EXPECT_EQ(itself.uid(), 1000u);
+  EXPECT_EQ(itself.gid(), 100u);
+}
+
 TEST(FunctionAccessTest, UnregisteringIsForTheFunctionsUserAndRoot) {
   const v1::RegisterFunctionRequest registered = AsUser(1000, 100);
   EXPECT_TRUE(AuthorizeUnregistration({1000, 100}, registered).ok());

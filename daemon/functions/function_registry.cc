@@ -281,6 +281,19 @@ std::string FunctionRegistry::StateOf(const Function& function) {
                       "s");
 }
 
+std::vector<FunctionRegistry::Footprint> FunctionRegistry::Footprints() const {
+  std::vector<Footprint> footprints;
+  absl::MutexLock lock(&mu_);
+  footprints.reserve(functions_.size());
+  for (const auto& [name, function] : functions_) {
+    footprints.push_back(
+        Footprint{name, function.spec.uid(),
+                  uint64_t{WorkerLauncher::MaxInstances(function.spec)} +
+                      WorkerLauncher::Spares(function.spec)});
+  }
+  return footprints;
+}
+
 std::vector<v1::WorkerInfo> FunctionRegistry::List() const {
   std::vector<v1::WorkerInfo> workers;
   absl::MutexLock lock(&mu_);

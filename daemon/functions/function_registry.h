@@ -178,6 +178,20 @@ class FunctionRegistry final {
   bool RestoreEnded(const std::string& name, uint64_t id,
                     absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // A function as quotas count it (TenantQuotas).
+  struct Footprint {
+    std::string name;
+    // Who it runs as.
+    uint32_t uid = 0;
+    // max_instances + spare instances.
+    uint64_t instances = 0;
+  };
+
+  // Footprints()
+  //
+  // Every function, being restored included, unsorted.
+  std::vector<Footprint> Footprints() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // List()
   //
   // Every function, sorted by name, with its state ("ready", "exited",

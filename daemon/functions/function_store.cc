@@ -18,6 +18,7 @@
 #include "common/errno_status.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
+#include "daemon/functions/trusted_path.h"
 #include "glog/logging.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -81,20 +82,6 @@ class FirstError final : public google::protobuf::io::ErrorCollector {
   std::string first;
 };
 
-// Creates `directory` and its missing parents (mode 0700).
-absl::Status MakeDirectories(const std::string& directory) {
-  for (size_t slash = directory.find('/', 1);;
-       slash = directory.find('/', slash + 1)) {
-    const std::string prefix = directory.substr(0, slash);
-    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoStatus(errno, absl::StrCat("mkdir(", prefix, ")"));
-    }
-    if (slash == std::string::npos) {
-      return absl::OkStatus();
-    }
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(
@@ -103,16 +90,22 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(
     return absl::InvalidArgumentError(absl::StrCat(
         "the state directory must be an absolute path, got '", directory, "'"));
   }
-  SWIFT_RETURN_IF_ERROR(MakeDirectories(directory));
-  struct stat info;
-  if (stat(directory.c_str(), &info) != 0) {
-    return ErrnoStatus(errno, absl::StrCat("stat(", directory, ")"));
+  // Whoever may write here, or swap a directory or link on the way, may
+  // make swiftd run any library as any user.
+  absl::StatusOr<TrustedPath> resolved =
+      ResolveTrustedPath(directory, {0, geteuid()},
+                         /*create_directories=*/true);
+  if (!resolved.ok()) {
+    return absl::Status(resolved.status().code(),
+                        absl::StrCat("the state directory ", directory,
+                                     " is not safe to keep registrations in: ",
+                                     resolved.status().message()));
   }
+  const struct stat& info = resolved->info;
   if (!S_ISDIR(info.st_mode)) {
     return absl::FailedPreconditionError(
         absl::StrCat(directory, " is not a directory"));
   }
-  // Whoever may write here may make swiftd run any library as any user.
   if (info.st_uid != geteuid() || (info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s must be owned by swiftd's user (uid %d) and writable by it "

@@ -12,7 +12,9 @@
 // A stored registration names a library swiftd runs as the stored uid
 // (root included), so the directory and its files must be swiftd's own:
 // Open() refuses a directory that another user owns or others may write,
-// and LoadAll() skips such files.
+// or that is reached through a directory or a symbolic link another user
+// could change (ResolveTrustedPath(): every component from "/"), and
+// LoadAll() skips files that are not swiftd's own.
 //
 // Thread-safe: the directory is the only state, and each call touches only
 // the files of the function it names.
@@ -35,10 +37,14 @@ class FunctionStore final {
   // Open()
   //
   // Uses `directory` (absolute), creating it and missing parents with mode
-  // 0700. Errors: kInvalidArgument (empty or relative path), the errno
-  // status of mkdir/stat (e.g. kPermissionDenied), kFailedPrecondition
-  // when it is not a directory, is owned by another user or is writable by
-  // group or others.
+  // 0700, each only inside a directory found safe. Errors:
+  // kInvalidArgument (empty or relative path), kPermissionDenied naming
+  // the directory or link on the way (or the directory itself) that a user
+  // other than root and swiftd's could change (owned by another user, or
+  // writable by group or others: a symlink in a tenant's directory
+  // included), the errno status of mkdir/lstat, kFailedPrecondition when
+  // it is not a directory or not owned by swiftd's user, or swiftd cannot
+  // write into it.
   static absl::StatusOr<std::unique_ptr<FunctionStore>> Open(
       const std::string& directory);
 

@@ -4,6 +4,7 @@
 #include "daemon/functions/function_store.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,12 +96,47 @@ TEST_F(FunctionStoreTest, OpenCreatesAnOwnerOnlyDirectory) {
 TEST_F(FunctionStoreTest, RefusesADirectoryOthersMayWrite) {
   ASSERT_EQ(chmod(directory_.c_str(), 0770), 0);
   absl::Status status = FunctionStore::Open(directory_).status();
-  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
   EXPECT_TRUE(absl::StrContains(status.message(), directory_)) << status;
   EXPECT_EQ(FunctionStore::Open("relative/dir").status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FunctionStore::Open("").status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Issue 10, finding 8: a state directory reached through a symlink whose
+// parent a tenant owns was accepted; the tenant could point it elsewhere
+// (or swap the directory) and have swiftd run what it stores there.
+TEST_F(FunctionStoreTest, RefusesAPathATenantCouldRedirect) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give a directory to another user";
+  }
+  constexpr uid_t kNobody = 65534;
+  const std::string tenant = root_ + "/tenant";
+  const std::string real = root_ + "/real";
+  (void)!system(absl::StrCat("rm -rf '", tenant, "' '", real, "'").c_str());
+  ASSERT_EQ(mkdir(real.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir(tenant.c_str(), 0755), 0);
+  ASSERT_EQ(chown(tenant.c_str(), kNobody, kNobody), 0);
+  ASSERT_EQ(symlink(real.c_str(), (tenant + "/link").c_str()), 0);
+
+  // Through the tenant's link to root's own directory.
+  absl::Status status = FunctionStore::Open(tenant + "/link").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), tenant + " (mode")) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "owned by another user"))
+      << status;
+  // Below the tenant's directory, and nothing is created there.
+  status = FunctionStore::Open(tenant + "/state").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+  struct stat info;
+  EXPECT_NE(lstat((tenant + "/state").c_str(), &info), 0);
+
+  // A link in a directory only root controls is fine.
+  ASSERT_EQ(symlink(real.c_str(), (root_ + "/root_link").c_str()) == 0 ||
+                errno == EEXIST,
+            true);
+  EXPECT_TRUE(FunctionStore::Open(root_ + "/root_link").ok());
 }
 
 TEST_F(FunctionStoreTest, SaveLoadRemoveRoundTrip) {

@@ -130,22 +130,6 @@ absl::StatusOr<TenantIdentity> ResolveTenantIdentity(
   return identity;
 }
 
-absl::Status CheckTenantCanRead(const TenantIdentity& identity,
-                                const std::string& path) {
-  if (!identity.switch_user) {
-    return absl::OkStatus();
-  }
-  SWIFT_RETURN_IF_ERROR(
-      CheckDirectories(path, identity, absl::StrCat("read ", path)));
-  struct stat info;
-  if (stat(path.c_str(), &info) == 0 && !Allows(info, identity, 4)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("a worker running as uid ", identity.uid,
-                     " could not read ", Describe(path, info)));
-  }
-  return absl::OkStatus();
-}
-
 bool ApplyTenantIdentity(const TenantIdentity& identity) {
   if (!identity.switch_user) {
     return true;

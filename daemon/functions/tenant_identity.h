@@ -42,13 +42,8 @@ struct TenantIdentity {
 absl::StatusOr<TenantIdentity> ResolveTenantIdentity(
     uid_t uid, gid_t gid, const std::vector<std::string>& sockets);
 
-// CheckTenantCanRead()
-//
-// OK when `identity` may read the file at `path` (and enter every
-// directory above it); kFailedPrecondition naming what stops it otherwise.
-// Always OK for a worker that runs as swiftd.
-absl::Status CheckTenantCanRead(const TenantIdentity& identity,
-                                const std::string& path);
+// (Whether the tenant may read the function library is decided by
+// opening it as the tenant: CheckFunctionLibrary(), function_library.h.)
 
 // ApplyTenantIdentity()
 //

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/unix_socket.h"
+#include "daemon/functions/function_library.h"
 #include "daemon/functions/process_spawner.h"
 #include "daemon/functions/tenant_identity.h"
 
@@ -28,23 +29,17 @@ std::string MemoryLimitHint(const v1::RegisterFunctionRequest& spec) {
 
 }  // namespace
 
-absl::Status WorkerLauncher::CheckLibrary(const std::string& library_path) {
-  if (access(library_path.c_str(), R_OK) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("no readable function library at ", library_path));
-  }
-  return absl::OkStatus();
-}
-
 uint32_t WorkerLauncher::MaxInstances(const v1::RegisterFunctionRequest& spec) {
   return spec.max_instances() == 0 ? 8 : spec.max_instances();
 }
 
+uint32_t WorkerLauncher::Spares(const v1::RegisterFunctionRequest& spec) {
+  return spec.has_spare_instances() ? spec.spare_instances() : 1;
+}
+
 std::vector<std::string> WorkerLauncher::Arguments(
     const v1::RegisterFunctionRequest& spec, bool cold, int control_fd) const {
-  const uint32_t spares = cold                         ? 0
-                          : spec.has_spare_instances() ? spec.spare_instances()
-                                                       : 1;
+  const uint32_t spares = cold ? 0 : Spares(spec);
   std::vector<std::string> args = {
       options_.worker_binary,
       absl::StrCat("--control_fd=", control_fd),
@@ -72,20 +67,20 @@ std::vector<std::string> WorkerLauncher::Arguments(
 absl::StatusOr<std::shared_ptr<WorkerProcess>> WorkerLauncher::Launch(
     const v1::RegisterFunctionRequest& spec, bool cold,
     worker::v1::WorkerReady* ready, const Started& started) const {
-  SWIFT_RETURN_IF_ERROR(CheckLibrary(spec.library_path()));
-  if (access(options_.worker_binary.c_str(), X_OK) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("the worker binary ", options_.worker_binary,
-                     " is missing or not executable (--worker_binary)"));
-  }
   SpawnCommand command;
   SWIFT_ASSIGN_OR_RETURN(
       command.identity,
       ResolveTenantIdentity(spec.uid(), spec.gid(),
                             {options_.swiftd_socket,
                              FastPathSocketPath(options_.swiftd_socket)}));
+  // As the tenant, before anything else looks at the library.
   SWIFT_RETURN_IF_ERROR(
-      CheckTenantCanRead(command.identity, spec.library_path()));
+      CheckFunctionLibrary(command.identity, spec.library_path()));
+  if (access(options_.worker_binary.c_str(), X_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("the worker binary ", options_.worker_binary,
+                     " is missing or not executable (--worker_binary)"));
+  }
   SWIFT_ASSIGN_OR_RETURN(auto pair, SeqpacketSocket::Pair());
   SeqpacketSocket ours = std::move(pair.first);
   SeqpacketSocket theirs = std::move(pair.second);

@@ -44,17 +44,17 @@ class WorkerLauncher final {
 
   explicit WorkerLauncher(Options options) : options_(std::move(options)) {}
 
-  // CheckLibrary()
-  //
-  // OK when swiftd can read the function library at `library_path`;
-  // kNotFound ("no readable function library at ...") otherwise.
-  static absl::Status CheckLibrary(const std::string& library_path);
-
   // MaxInstances()
   //
   // The instances a worker for `spec` runs at most (its max_instances, or
   // the default, 8).
   static uint32_t MaxInstances(const v1::RegisterFunctionRequest& spec);
+
+  // Spares()
+  //
+  // The spare instances a (not cold) worker for `spec` keeps (its
+  // spare_instances, or the default, 1).
+  static uint32_t Spares(const v1::RegisterFunctionRequest& spec);
 
   // Arguments()
   //
@@ -68,14 +68,17 @@ class WorkerLauncher final {
   //
   // Starts a worker for `spec` (library_path absolute) and waits until it
   // is ready: OK with `*ready` filled. `started`, if set, gets the worker
-  // as soon as its process runs. Errors: kNotFound (the worker binary,
-  // naming --worker_binary, or the library is missing), the tenant's
-  // errors (ResolveTenantIdentity(), CheckTenantCanRead()), SpawnProcess()'s
-  // errors, kDeadlineExceeded when the worker is not ready within
-  // startup_timeout, kInternal saying how a worker that died at startup
-  // ended, or the worker's own startup error (e.g. kFailedPrecondition,
-  // kUnavailable). With a memory limit, an error it may explain
-  // (kInternal, kResourceExhausted, ENOMEM at exec) names
+  // as soon as its process runs. The tenant is resolved first, then the
+  // library checked as the tenant (nothing about it is looked at before:
+  // function_library.h). Errors: the tenant's (ResolveTenantIdentity()),
+  // the library's (CheckFunctionLibrary(): kNotFound alike for a missing
+  // library and one the tenant may not read, kPermissionDenied for one
+  // others could change), kNotFound for the worker binary (naming
+  // --worker_binary), SpawnProcess()'s errors, kDeadlineExceeded when the
+  // worker is not ready within startup_timeout, kInternal saying how a
+  // worker that died at startup ended, or the worker's own startup error
+  // (e.g. kFailedPrecondition, kUnavailable). With a memory limit, an error it
+  // may explain (kInternal, kResourceExhausted, ENOMEM at exec) names
   // memory_limit_bytes. A worker that did not get ready is killed and
   // reaped before this returns (unless `started` kept a reference).
   absl::StatusOr<std::shared_ptr<WorkerProcess>> Launch(

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -34,6 +35,17 @@ WorkerManager::WorkerManager(Options options)
     : launcher_(WorkerLauncher::Options{options.worker_binary,
                                         options.swiftd_socket,
                                         options.startup_timeout}),
+      quotas_(
+          options.quotas,
+          [this] {
+            std::vector<TenantQuotas::Registered> registered;
+            for (FunctionRegistry::Footprint& function :
+                 registry_.Footprints()) {
+              registered.push_back(TenantQuotas::Registered{
+                  std::move(function.name), function.uid, function.instances});
+            }
+            return registered;
+          }),
       registry_(options.store),
       restorer_(
           &registry_,
@@ -54,10 +66,16 @@ absl::StatusOr<v1::RegisterFunctionResponse> WorkerManager::Register(
     return absl::InvalidArgumentError(
         "a function needs a name and an absolute library_path");
   }
-  SWIFT_RETURN_IF_ERROR(WorkerLauncher::CheckLibrary(request.library_path()));
-  // Refused before its worker starts, rather than after.
+  // Refused before its worker starts, rather than after. The library is
+  // looked at only by Launch(), as the tenant (function_library.h).
   SWIFT_RETURN_IF_ERROR(registry_.CheckStorable(request));
   SWIFT_RETURN_IF_ERROR(registry_.CheckAvailable(request.name()));
+  // Held until the registry counts the function (or it failed).
+  SWIFT_ASSIGN_OR_RETURN(
+      TenantQuotas::Claim claim,
+      quotas_.ClaimFunction(request.name(), request.uid(),
+                            uint64_t{WorkerLauncher::MaxInstances(request)} +
+                                WorkerLauncher::Spares(request)));
   worker::v1::WorkerReady ready;
   absl::StatusOr<std::shared_ptr<WorkerProcess>> worker =
       launcher_.Launch(request, /*cold=*/false, &ready);
@@ -93,11 +111,19 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
   absl::StatusOr<worker::v1::InvokeReply> reply;
   if (cold) {
     call.set_mode(worker::v1::COLD);
-    worker::v1::WorkerReady ready;
-    // The cold worker is killed and reaped once this scope ends.
-    absl::StatusOr<std::shared_ptr<WorkerProcess>> worker =
-        launcher_.Launch(target.spec, /*cold=*/true, &ready);
-    reply = worker.ok() ? (*worker)->Call(call, timeout) : worker.status();
+    // The tenant is the function's user (only it and root may invoke it).
+    absl::StatusOr<TenantQuotas::Claim> claim =
+        quotas_.ClaimColdWorker(target.spec.uid());
+    if (claim.ok()) {
+      worker::v1::WorkerReady ready;
+      // The cold worker is killed and reaped once this scope ends, before
+      // the claim is given back.
+      absl::StatusOr<std::shared_ptr<WorkerProcess>> worker =
+          launcher_.Launch(target.spec, /*cold=*/true, &ready);
+      reply = worker.ok() ? (*worker)->Call(call, timeout) : worker.status();
+    } else {
+      reply = claim.status();
+    }
   } else if (target.worker == nullptr || target.worker->exited()) {
     reply = WorkerExited(request.function());
   } else {

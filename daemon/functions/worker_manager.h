@@ -34,6 +34,7 @@
 #include "daemon/functions/function_registry.h"
 #include "daemon/functions/function_restorer.h"
 #include "daemon/functions/function_store.h"
+#include "daemon/functions/tenant_quotas.h"
 #include "daemon/functions/worker_launcher.h"
 #include "proto/swift.pb.h"
 
@@ -55,6 +56,9 @@ class WorkerManager final {
     // restore_backoff, doubling up to restore_backoff_max.
     absl::Duration restore_backoff = absl::Seconds(1);
     absl::Duration restore_backoff_max = absl::Seconds(60);
+    // What each tenant (the uid a function runs as) may hold, and the
+    // workers swiftd runs in all (tenant_quotas.h).
+    TenantQuotas::Limits quotas;
   };
 
   explicit WorkerManager(Options options);
@@ -66,11 +70,15 @@ class WorkerManager final {
 
   // Register()
   //
-  // Registers (or re-registers) a function and starts its worker. Errors:
-  // kInvalidArgument (bad name, relative path), kAlreadyExists (the name is
-  // taken by a live worker), kNotFound (library or worker binary missing),
-  // kAlreadyExists also while Restore() brings the name back after a
-  // restart. kPermissionDenied (uid change without root), or the worker's
+  // Registers (or re-registers) a function and starts its worker.
+  // `request` is as AuthorizeRegistration() filled it in: its uid is the
+  // tenant. Errors: kInvalidArgument (bad name, relative path),
+  // kAlreadyExists (the name is taken by a live worker, or while Restore()
+  // brings it back after a restart), kResourceExhausted naming the quota's
+  // flag (TenantQuotas::ClaimFunction()), the library's errors, checked as
+  // the tenant (CheckFunctionLibrary(): kNotFound alike whether it is
+  // missing or unreadable to the tenant, kPermissionDenied when others
+  // could change it), kNotFound (worker binary missing), or the worker's
   // own startup error (e.g. kFailedPrecondition on kernels without
   // copy-on-fork for pinned pages, kUnavailable when a peer is
   // unreachable). With a store, the registration (without its header) is
@@ -86,7 +94,8 @@ class WorkerManager final {
   // Runs the invocation and returns the function's result. Errors:
   // kNotFound (no such function), kAborted (the function returned non-zero),
   // kInternal (its instance crashed), kDeadlineExceeded (it hung and was
-  // killed), kResourceExhausted (max_instances busy), kUnavailable (the
+  // killed), kResourceExhausted (max_instances busy; for COLD, over
+  // --max_cold_workers_per_tenant or --max_workers), kUnavailable (the
   // worker is gone, or the function is still being restored and only
   // COLD can run), or `authorize`'s error (given the registration; checked
   // before anything runs). Blocks until then.
@@ -139,6 +148,14 @@ class WorkerManager final {
   // "exited", or a restore's state, see Restore()), counters and instances.
   std::vector<v1::WorkerInfo> List() const;
 
+  // What tenant `uid`'s functions hold against its quotas, and the quotas.
+  TenantQuotas::Usage QuotaUsage(uid_t uid) const {
+    return quotas_.UsageOf(uid);
+  }
+  const TenantQuotas::Limits& quota_limits() const { return quotas_.limits(); }
+  // Workers held in all, against --max_workers.
+  uint32_t workers_held() const { return quotas_.workers(); }
+
   // Shutdown(): kills every worker (and so their instances) and every
   // worker still starting for Restore(), fails the invocations in flight,
   // joins the restore threads. Idempotent.
@@ -149,6 +166,9 @@ class WorkerManager final {
   // (which makes blocked work return), the restore threads are joined,
   // then the workers are reaped.
   const WorkerLauncher launcher_;
+  // Counts the registry's functions (through a callback) and the claims of
+  // registrations and COLD invocations in flight.
+  TenantQuotas quotas_;
   FunctionRegistry registry_;
   FunctionRestorer restorer_;
 };

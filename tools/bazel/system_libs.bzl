@@ -19,6 +19,8 @@ each Bazel server start, which costs a fraction of a second.
 # Target name in @system -> (pkg-config module, Debian package).
 _PKG_CONFIG_LIBS = {
     "benchmark": ("benchmark", "libbenchmark-dev"),
+    # OpenSSL's libcrypto: HMAC-SHA256 of the peer credentials.
+    "crypto": ("libcrypto", "libssl-dev"),
     "gflags": ("gflags", "libgflags-dev"),
     "glog": ("libglog", "libgoogle-glog-dev"),
     "gmock": ("gmock", "libgmock-dev"),

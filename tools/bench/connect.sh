@@ -240,11 +240,14 @@ stop "$CM_PID"
 
 # ---- (d) Swift: swiftd A and B, connect_bench ------------------------------
 log "(d) Swift: swiftd A ($A_DEV, $A_IP:$PEER_PORT) and swiftd B ($B_DEV, $B_IP:$PEER_PORT)"
+# Both hold the cluster's secret and allow only each other (as deployed).
+(umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || die "no peer key"
+PEER_AUTH=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP")
 "$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$A_DEV" \
-  --peer_address="$A_IP:$PEER_PORT" 2>"$WORK/swiftd_a.log" &
+  --peer_address="$A_IP:$PEER_PORT" "${PEER_AUTH[@]}" 2>"$WORK/swiftd_a.log" &
 SWIFTD_A=$!
 "$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$B_DEV" \
-  --peer_address="$B_IP:$PEER_PORT" 2>"$WORK/swiftd_b.log" &
+  --peer_address="$B_IP:$PEER_PORT" "${PEER_AUTH[@]}" 2>"$WORK/swiftd_b.log" &
 SWIFTD_B=$!
 PIDS+=("$SWIFTD_A" "$SWIFTD_B")
 for _ in $(seq 300); do

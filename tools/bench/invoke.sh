@@ -26,12 +26,15 @@ wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done
 # code of every new process (an emulator artefact, see ARCHITECTURE.md).
 echo 0 >/proc/sys/kernel/randomize_va_space
 
+# Both swiftds hold the cluster's secret and allow only each other.
+(umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || exit 1
+PEER_AUTH=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP")
 "$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \
-  --peer_address="$A_IP:$PORT" 2>"$WORK/swiftd-a.log" &
+  --peer_address="$A_IP:$PORT" "${PEER_AUTH[@]}" 2>"$WORK/swiftd-a.log" &
 PIDS+=($!)
 # The benchmark's functions are kept in its own scratch state directory.
 "$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" \
-  --peer_address="$B_IP:$PORT" \
+  --peer_address="$B_IP:$PORT" "${PEER_AUTH[@]}" \
   --worker_binary="$BIN/daemon/worker/swift_worker" \
   --state_dir="$WORK/state" \
   2>"$WORK/swiftd-b.log" &

@@ -159,13 +159,14 @@ std::string FormatServices(const v1::ListServicesResponse& response) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::ServiceInfo& service : response.services()) {
     rows.push_back(
-        {service.name(), service.owner(), absl::StrCat(service.pooled_qps()),
+        {service.name(), service.owner(), absl::StrCat(service.owner_uid()),
+         absl::StrCat(service.pooled_qps()),
          absl::StrCat(service.connections()), absl::StrCat(service.accepted()),
          absl::StrCat(service.refused())});
   }
-  return FormatTable(
-      {"SERVICE", "OWNER", "POOLED QPS", "CONNECTIONS", "ACCEPTED", "REFUSED"},
-      rows);
+  return FormatTable({"SERVICE", "OWNER", "UID", "POOLED QPS", "CONNECTIONS",
+                      "ACCEPTED", "REFUSED"},
+                     rows);
 }
 
 std::string FormatPools(const v1::ListServicesResponse& services,
@@ -198,11 +199,13 @@ std::string FormatConnections(const v1::ListConnectionsResponse& response) {
                       connection.service(),
                       absl::StrCat(connection.client_name(), " (",
                                    connection.client_pid(), ")"),
+                      absl::StrCat(connection.uid()),
                       absl::StrCat(connection.handshake_us()),
                       FormatDuration(connection.age_us())});
     }
     out = FormatTable(
-        {"ID", "PEER", "SERVICE", "CLIENT", "HANDSHAKE US", "AGE"}, rows);
+        {"ID", "PEER", "SERVICE", "CLIENT", "UID", "HANDSHAKE US", "AGE"},
+        rows);
   }
   const v1::AdmissionInfo& admission = response.admission();
   absl::StrAppend(&out, "\nconnected ", response.connected_total(), ", closed ",
@@ -217,6 +220,56 @@ std::string FormatConnections(const v1::ListConnectionsResponse& response) {
     std::sort(reasons.begin(), reasons.end());
     absl::StrAppend(&out, "failed: ", absl::StrJoin(reasons, ", "), "\n");
   }
+  return out;
+}
+
+std::string FormatTenants(const v1::ListTenantsResponse& response) {
+  std::string out;
+  if (response.tenants().empty()) {
+    out = "No tenant holds anything.\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const v1::TenantInfo& tenant : response.tenants()) {
+      // "use/quota"; a quota of 0 means none.
+      auto of = [](uint64_t used, uint64_t quota) {
+        return quota == 0 ? absl::StrCat(used)
+                          : absl::StrCat(used, "/", quota);
+      };
+      rows.push_back(
+          {absl::StrCat(tenant.uid()),
+           of(tenant.connections(), tenant.max_connections()),
+           of(tenant.services(), tenant.max_services()),
+           of(tenant.pooled_endpoints(), tenant.max_pooled_endpoints()),
+           of(tenant.handshakes(), tenant.max_handshakes()),
+           absl::StrCat(tenant.queued_connects()),
+           of(tenant.functions(), tenant.max_functions()),
+           of(tenant.instances(), tenant.max_instances()),
+           of(tenant.cold_workers(), tenant.max_cold_workers())});
+    }
+    out = FormatTable({"UID", "CONNECTIONS", "SERVICES", "POOLED ENDPOINTS",
+                       "HANDSHAKES", "QUEUED", "FUNCTIONS", "INSTANCES",
+                       "COLD"},
+                      rows);
+  }
+  absl::StrAppend(&out, "\nper service: ",
+                  response.max_pooled_endpoints_per_service(),
+                  " pooled endpoints at most");
+  if (response.max_connect_timeout_ms() > 0) {
+    absl::StrAppend(&out, "; a connect waits ",
+                    FormatDuration(uint64_t{response.max_connect_timeout_ms()} *
+                                   1000),
+                    " at most");
+  }
+  if (response.max_peer_entries() > 0) {
+    absl::StrAppend(&out, "; peers: ", response.peer_entries(), " of ",
+                    response.max_peer_entries());
+  }
+  if (response.max_workers() > 0) {
+    absl::StrAppend(&out, "; workers: ", response.workers(), " of ",
+                    response.max_workers());
+  }
+  absl::StrAppend(&out, "\n(root is counted, not limited)");
+  absl::StrAppend(&out, "\n");
   return out;
 }
 

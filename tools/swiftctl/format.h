@@ -39,6 +39,9 @@ std::string FormatPools(const v1::ListServicesResponse& services,
 // `swiftctl connections`: brokered connections, admission and failures.
 std::string FormatConnections(const v1::ListConnectionsResponse& connections);
 
+// `swiftctl tenants`: each tenant's use against its quotas.
+std::string FormatTenants(const v1::ListTenantsResponse& tenants);
+
 // `swiftctl workers`, `register` and `invoke`.
 std::string FormatWorkers(const v1::ListWorkersResponse& workers);
 std::string FormatRegistered(const v1::RegisterFunctionResponse& registered);

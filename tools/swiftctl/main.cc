@@ -1,6 +1,6 @@
 // swiftctl: inspect and manage a running swiftd.
 //
-//   swiftctl [--socket=PATH] [--json] status | devices | version
+//   swiftctl [--socket=PATH] [--json] COMMAND (see kUsage)
 //
 // Exit codes: 0 success, 1 swiftd unreachable or the call failed, 2 usage.
 #include <pwd.h>
@@ -79,7 +79,10 @@ constexpr char kUsage[] =
     "  services  services listening here, with their QP pools\n"
     "  pools     ready QPs per service, handshake admission state\n"
     "  connections  connections brokered for local clients\n"
+    "  tenants   each tenant's (uid's) use against its quotas\n"
     "  workers   registered functions, their workers and instances\n"
+    "            (services, pools, connections, tenants and workers show a\n"
+    "            user other than root only its own)\n"
     "  register NAME --library=/abs/f.so [--connect=host/service,...]\n"
     "            [--user=U] [--memory_limit_bytes=N] [--spares=1]\n"
     "            [--max_instances=8] [--idle_timeout_ms=N] [--prepared=2]\n"
@@ -138,7 +141,8 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> kCommands = {
       "status",      "devices", "peers",    "services", "pools",
-      "connections", "workers", "register", "invoke",   "unregister"};
+      "connections", "workers", "register", "invoke",   "unregister",
+      "tenants"};
   if (std::find(kCommands.begin(), kCommands.end(), command) ==
       kCommands.end()) {
     std::cerr << "swiftctl: unknown command '" << command << "'\n" << kUsage;
@@ -180,6 +184,9 @@ int main(int argc, char** argv) {
   if (command == "services") {
     return Print((*client)->ListServices(), &swift::swiftctl::FormatServices);
   }
+  if (command == "tenants") {
+    return Print((*client)->ListTenants(), &swift::swiftctl::FormatTenants);
+  }
   if (command == "workers") {
     return Print((*client)->ListWorkers(), &swift::swiftctl::FormatWorkers);
   }
@@ -212,6 +219,7 @@ int main(int argc, char** argv) {
       }
       request.set_uid(ids->first);
       request.set_gid(ids->second);
+      request.set_run_as_set(true);
     }
     return Print((*client)->RegisterFunction(request),
                  &swift::swiftctl::FormatRegistered);

@@ -1,0 +1,329 @@
+// Tenants on one swiftd (issue 10, findings 5, 9 and 10), with real
+// callers on its sockets: root and "nobody" (uid 65534) each listen on a
+// service and hold a brokered connection (swiftd brokers with itself, on
+// loopback); nobody can neither close root's connection nor take its
+// service's name, and what nobody's swiftctl shows is its own.
+//
+// Nobody's calls come from a thread of this test that dropped to uid 65534
+// with the raw setresuid system call, which changes that thread only (the
+// glibc wrapper would change every thread): the kernel records the
+// connecting thread's credentials, which is what swiftd reads
+// (SO_PEERCRED). Needs root; no sandbox (tests/BUILD).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/seqpacket_socket.h"
+#include "common/verbs/endpoint.h"
+#include "common/version.h"
+#include "proto/fast_path.pb.h"
+#include "proto/wire_status.h"
+#include "tests/test_swiftd.h"
+
+namespace swift {
+namespace {
+
+using ::swift::testing::CommandResult;
+using ::swift::testing::RunCommand;
+using ::swift::testing::RunfilePath;
+using ::swift::testing::TempDir;
+
+constexpr uid_t kNobody = 65534;
+
+// A free loopback TCP port (bound once, then released).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// One request and its answer on a greeted connection.
+absl::StatusOr<v1::FastResponse> Call(SeqpacketSocket& socket,
+                                      const v1::FastRequest& request) {
+  if (absl::Status sent = socket.Send(request.SerializeAsString());
+      !sent.ok()) {
+    return sent;
+  }
+  absl::StatusOr<SeqpacketSocket::Message> message = socket.Receive();
+  if (!message.ok()) {
+    return message.status();
+  }
+  v1::FastResponse response;
+  if (!response.ParseFromString(message->data)) {
+    return absl::InternalError("malformed answer");
+  }
+  if (absl::Status status = DecodeStatus(response); !status.ok()) {
+    return status;
+  }
+  return response;
+}
+
+// A fast path connection of `kind`, greeted as `name`.
+absl::StatusOr<SeqpacketSocket> Open(const std::string& path,
+                                     const std::string& name,
+                                     v1::FastHello::Channel kind) {
+  absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path);
+  if (!socket.ok()) {
+    return socket.status();
+  }
+  v1::FastRequest hello;
+  hello.mutable_hello()->set_api_version(kControlApiVersion);
+  hello.mutable_hello()->set_client_name(name);
+  hello.mutable_hello()->set_pid(getpid());
+  hello.mutable_hello()->set_channel(kind);
+  if (absl::StatusOr<v1::FastResponse> answer = Call(*socket, hello);
+      !answer.ok()) {
+    return answer.status();
+  }
+  return socket;
+}
+
+// Listens on `service` over a SERVICE channel; the ListenReply's status.
+absl::Status Listen(SeqpacketSocket& channel, const std::string& service) {
+  v1::ServiceUp up;
+  up.mutable_listen()->set_service(service);
+  for (uint32_t qpn = 0x100; qpn < 0x104; ++qpn) {
+    verbs::QpEndpoint endpoint;
+    endpoint.qpn = qpn;
+    up.mutable_listen()->add_endpoints(verbs::EncodeEndpoint(endpoint));
+  }
+  if (absl::Status sent = channel.Send(up.SerializeAsString()); !sent.ok()) {
+    return sent;
+  }
+  absl::StatusOr<SeqpacketSocket::Message> message = channel.Receive();
+  v1::ServiceDown down;
+  if (!message.ok() || !down.ParseFromString(message->data) ||
+      !down.has_listen_reply()) {
+    return absl::UnavailableError("no ListenReply");
+  }
+  return DecodeStatus(down.listen_reply());
+}
+
+v1::FastRequest ConnectTo(const std::string& service) {
+  v1::FastRequest request;
+  request.mutable_connect()->set_host("self");
+  request.mutable_connect()->set_service(service);
+  request.mutable_connect()->set_client_endpoint(
+      verbs::EncodeEndpoint(verbs::QpEndpoint()));
+  request.mutable_connect()->set_timeout_ms(5000);
+  return request;
+}
+
+// Drops the calling thread (only) to `uid`; false if the kernel refused.
+bool BecomeOnThisThread(uid_t uid) {
+  return syscall(SYS_setgroups, 0, nullptr) == 0 &&
+         syscall(SYS_setresgid, uid, uid, uid) == 0 &&
+         syscall(SYS_setresuid, uid, uid, uid) == 0;
+}
+
+class TenantIsolationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "needs root to become another user";
+    }
+    ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
+    SwiftdOptions options;
+    options.socket_path = dir_.path() + "/swiftd.sock";
+    options.socket_mode = 0666;
+    options.peer_address = absl::StrCat("127.0.0.1:", FreePort());
+    // It brokers with itself, by a name: named peers are allowed.
+    options.peers = {{"self", options.peer_address}};
+    options.insecure_peers = true;
+    auto server = SwiftdServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    fast_path_ = server_->fast_path_socket_path();
+
+    // swiftctl as nobody (a copy: Bazel's tree is closed to other users).
+    swiftctl_ = dir_.path() + "/swiftctl";
+    ASSERT_EQ(
+        RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
+                                " ", swiftctl_, " && chmod 0755 ", swiftctl_))
+            .exit_code,
+        0);
+
+    // Root's service, answering every accept.
+    auto channel = Open(fast_path_, "root-app", v1::FastHello::SERVICE);
+    ASSERT_TRUE(channel.ok()) << channel.status();
+    root_service_.emplace(*std::move(channel));
+    ASSERT_TRUE(Listen(*root_service_, "root-svc").ok());
+    acceptor_ = std::thread([this] { AnswerAccepts(); });
+  }
+
+  void TearDown() override {
+    if (root_service_.has_value()) {
+      shutdown(root_service_->fd(), SHUT_RDWR);
+    }
+    if (acceptor_.joinable()) {
+      acceptor_.join();
+    }
+  }
+
+  void AnswerAccepts() {
+    while (true) {
+      absl::StatusOr<SeqpacketSocket::Message> message =
+          root_service_->Receive();
+      v1::ServiceDown down;
+      if (!message.ok() || !down.ParseFromString(message->data)) {
+        return;
+      }
+      if (down.has_accept()) {
+        v1::ServiceUp up;
+        up.mutable_accept_reply()->set_event_id(down.accept().event_id());
+        (void)root_service_->Send(up.SerializeAsString());
+      }
+    }
+  }
+
+  CommandResult Swiftctl(const std::string& command, bool as_nobody) {
+    return RunCommand(absl::StrCat(
+        as_nobody ? absl::StrCat("setpriv --reuid=", kNobody,
+                                 " --regid=", kNobody, " --clear-groups ")
+                  : std::string(),
+        swiftctl_, " --socket=", dir_.path(), "/swiftd.sock ", command));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<SwiftdServer> server_;
+  std::string fast_path_;
+  std::string swiftctl_;
+  std::optional<SeqpacketSocket> root_service_;
+  std::thread acceptor_;
+};
+
+TEST_F(TenantIsolationTest, ATenantSeesAndTouchesOnlyItsOwn) {
+  // Root's connection, on a connection root keeps open.
+  auto root_calls = Open(fast_path_, "root-client", v1::FastHello::CALLS);
+  ASSERT_TRUE(root_calls.ok()) << root_calls.status();
+  absl::StatusOr<v1::FastResponse> roots =
+      Call(*root_calls, ConnectTo("root-svc"));
+  ASSERT_TRUE(roots.ok()) << roots.status();
+  const uint64_t root_connection = roots->connect().connection_id();
+
+  // Nobody's objects and attacks, from a thread that is nobody.
+  std::optional<SeqpacketSocket> nobody_service;
+  std::optional<SeqpacketSocket> nobody_calls;
+  absl::Status squat, stolen, own_close;
+  std::string seen_services, seen_connections;
+  v1::ListTenantsResponse seen_tenants;
+  std::thread nobody([&] {
+    ASSERT_TRUE(BecomeOnThisThread(kNobody));
+    auto channel = Open(fast_path_, "nobody-app", v1::FastHello::SERVICE);
+    ASSERT_TRUE(channel.ok()) << channel.status();
+    nobody_service.emplace(*std::move(channel));
+    ASSERT_TRUE(Listen(*nobody_service, "nobody-svc").ok());
+    auto squatter = Open(fast_path_, "squatter", v1::FastHello::SERVICE);
+    ASSERT_TRUE(squatter.ok());
+    squat = Listen(*squatter, "root-svc");
+
+    auto calls = Open(fast_path_, "nobody-client", v1::FastHello::CALLS);
+    ASSERT_TRUE(calls.ok()) << calls.status();
+    nobody_calls.emplace(*std::move(calls));
+    absl::StatusOr<v1::FastResponse> own =
+        Call(*nobody_calls, ConnectTo("root-svc"));
+    ASSERT_TRUE(own.ok()) << own.status();
+    v1::FastRequest close;
+    close.mutable_close()->set_connection_id(root_connection);
+    stolen = Call(*nobody_calls, close).status();
+    // Its own second connection it may close.
+    absl::StatusOr<v1::FastResponse> second =
+        Call(*nobody_calls, ConnectTo("root-svc"));
+    ASSERT_TRUE(second.ok()) << second.status();
+    close.mutable_close()->set_connection_id(
+        second->connect().connection_id());
+    own_close = Call(*nobody_calls, close).status();
+
+    v1::FastRequest list;
+    list.mutable_list_services();
+    auto services = Call(*nobody_calls, list);
+    ASSERT_TRUE(services.ok()) << services.status();
+    seen_services = services->list_services().DebugString();
+    list.mutable_list_connections();
+    auto connections = Call(*nobody_calls, list);
+    ASSERT_TRUE(connections.ok()) << connections.status();
+    seen_connections = connections->list_connections().DebugString();
+    list.mutable_list_tenants();
+    auto tenants = Call(*nobody_calls, list);
+    ASSERT_TRUE(tenants.ok()) << tenants.status();
+    seen_tenants = tenants->list_tenants();
+  });
+  nobody.join();
+
+  // Finding 5: no closing root's connection, no taking its service's name.
+  EXPECT_TRUE(absl::IsPermissionDenied(stolen)) << stolen;
+  EXPECT_TRUE(absl::IsPermissionDenied(squat)) << squat;
+  EXPECT_TRUE(own_close.ok()) << own_close;
+  ASSERT_EQ(server_->broker()->Connections().size(), 2u);
+  EXPECT_EQ(server_->broker()->Connections()[0].id, root_connection);
+
+  // Finding 10: nobody's listings hold its own objects only...
+  EXPECT_TRUE(absl::StrContains(seen_services, "nobody-svc")) << seen_services;
+  EXPECT_FALSE(absl::StrContains(seen_services, "root-svc")) << seen_services;
+  EXPECT_TRUE(absl::StrContains(seen_connections, "nobody-client"))
+      << seen_connections;
+  EXPECT_FALSE(absl::StrContains(seen_connections, "root-client"))
+      << seen_connections;
+  ASSERT_EQ(seen_tenants.tenants_size(), 1) << seen_tenants.DebugString();
+  EXPECT_EQ(seen_tenants.tenants(0).uid(), kNobody);
+  EXPECT_EQ(seen_tenants.tenants(0).connections(), 1u);
+  EXPECT_EQ(seen_tenants.tenants(0).services(), 1u);
+  EXPECT_EQ(seen_tenants.tenants(0).pooled_endpoints(), 4u);
+  EXPECT_EQ(seen_tenants.peer_entries(), 0u);  // Root's to know.
+
+  // ...and so is what its swiftctl prints; root's shows everyone's.
+  const CommandResult services = Swiftctl("services", /*as_nobody=*/true);
+  EXPECT_EQ(services.exit_code, 0) << services.err;
+  EXPECT_TRUE(absl::StrContains(services.out, "nobody-svc")) << services.out;
+  EXPECT_FALSE(absl::StrContains(services.out, "root-svc")) << services.out;
+  const CommandResult connections = Swiftctl("connections", true);
+  EXPECT_EQ(connections.exit_code, 0) << connections.err;
+  EXPECT_TRUE(absl::StrContains(connections.out, "nobody-client"))
+      << connections.out;
+  EXPECT_FALSE(absl::StrContains(connections.out, "root-client"))
+      << connections.out;
+  const CommandResult tenants = Swiftctl("tenants", true);
+  EXPECT_EQ(tenants.exit_code, 0) << tenants.err;
+  EXPECT_TRUE(absl::StrContains(tenants.out, "\n65534 ")) << tenants.out;
+  EXPECT_FALSE(absl::StrContains(tenants.out, "\n0 ")) << tenants.out;
+  EXPECT_TRUE(absl::StrContains(tenants.out, "1/4096")) << tenants.out;
+
+  const CommandResult all = Swiftctl("connections", /*as_nobody=*/false);
+  EXPECT_TRUE(absl::StrContains(all.out, "nobody-client")) << all.out;
+  EXPECT_TRUE(absl::StrContains(all.out, "root-client")) << all.out;
+  const CommandResult all_services = Swiftctl("services", false);
+  EXPECT_TRUE(absl::StrContains(all_services.out, "root-svc"))
+      << all_services.out;
+  EXPECT_TRUE(absl::StrContains(all_services.out, "nobody-svc"))
+      << all_services.out;
+  const CommandResult all_tenants = Swiftctl("tenants", false);
+  EXPECT_TRUE(absl::StrContains(all_tenants.out, "\n0 ")) << all_tenants.out;
+  EXPECT_TRUE(absl::StrContains(all_tenants.out, "\n65534 "))
+      << all_tenants.out;
+
+  if (nobody_service.has_value()) {
+    shutdown(nobody_service->fd(), SHUT_RDWR);
+  }
+}
+
+}  // namespace
+}  // namespace swift
