@@ -175,6 +175,26 @@ absl::StatusOr<UniqueFd> AcceptTcp(int listen_fd) {
   }
 }
 
+namespace {
+
+// The errno of the connect() in progress on `fd` once it ends (0: connected).
+int FinishInterruptedConnect(int fd) {
+  pollfd pending = {fd, POLLOUT, 0};
+  while (poll(&pending, 1, -1) < 0) {
+    if (errno != EINTR) {
+      return errno;
+    }
+  }
+  int error = 0;
+  socklen_t length = sizeof(error);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+    return errno;
+  }
+  return error;
+}
+
+}  // namespace
+
 absl::StatusOr<UniqueFd> ConnectTcp(const HostPort& address) {
   absl::StatusOr<sockaddr_in> sin = Resolve(address);
   if (!sin.ok()) {
@@ -187,12 +207,19 @@ absl::StatusOr<UniqueFd> ConnectTcp(const HostPort& address) {
   if (absl::Status status = SetNoDelay(fd.get()); !status.ok()) {
     return status;
   }
-  // A connect() interrupted by a signal keeps going in the background:
-  // retrying it would fail with EALREADY, so EINTR is not retried here.
   if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&*sin),
               sizeof(*sin)) != 0) {
-    return ErrnoStatus(
-        errno, absl::StrCat("connect(", address.host, ":", address.port, ")"));
+    int error = errno;
+    if (error == EINTR) {
+      // A connect() interrupted by a signal keeps going in the background
+      // (calling it again would fail with EALREADY): wait for its outcome,
+      // as the uninterrupted call would have. Found by peer_link_fuzz.
+      error = FinishInterruptedConnect(fd.get());
+    }
+    if (error != 0) {
+      return ErrnoStatus(error, absl::StrCat("connect(", address.host, ":",
+                                             address.port, ")"));
+    }
   }
   return fd;
 }
