@@ -61,6 +61,20 @@ class FunctionAccessApiTest : public ::testing::Test {
     return request;
   }
 
+  // The command prefix that runs swiftctl as nobody against this swiftd,
+  // on a copy of swiftctl (Bazel's tree is closed to other users).
+  std::string SwiftctlAsNobody() {
+    const std::string swiftctl = dir_.path() + "/swiftctl";
+    EXPECT_EQ(
+        RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
+                                " ", swiftctl, " && chmod 0755 ", swiftctl))
+            .exit_code,
+        0);
+    return absl::StrCat("setpriv --reuid=", kNobody, " --regid=", kNobody,
+                        " --clear-groups ", swiftctl, " --socket=", dir_.path(),
+                        "/swiftd.sock ");
+  }
+
   TempDir dir_;
   std::unique_ptr<SwiftdServer> server_;
 };
@@ -90,16 +104,7 @@ TEST_F(FunctionAccessApiTest, AUserMayNotRunAFunctionAsAnotherUser) {
   if (geteuid() != 0) {
     GTEST_SKIP() << "needs root to become another user";
   }
-  // swiftctl as nobody (a copy: Bazel's tree is closed to other users).
-  const std::string swiftctl = dir_.path() + "/swiftctl";
-  ASSERT_EQ(
-      RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
-                              " ", swiftctl, " && chmod 0755 ", swiftctl))
-          .exit_code,
-      0);
-  const std::string as_nobody = absl::StrCat(
-      "setpriv --reuid=", kNobody, " --regid=", kNobody, " --clear-groups ",
-      swiftctl, " --socket=", dir_.path(), "/swiftd.sock ");
+  const std::string as_nobody = SwiftctlAsNobody();
 
   const CommandResult other_user =
       RunCommand(as_nobody + "register f --library=/nonexistent/f.so --user=1");
@@ -127,15 +132,7 @@ TEST_F(FunctionAccessApiTest, AUserMayNotAskForRoot) {
   if (geteuid() != 0) {
     GTEST_SKIP() << "needs root to become another user";
   }
-  const std::string swiftctl = dir_.path() + "/swiftctl";
-  ASSERT_EQ(
-      RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
-                              " ", swiftctl, " && chmod 0755 ", swiftctl))
-          .exit_code,
-      0);
-  const std::string as_nobody = absl::StrCat(
-      "setpriv --reuid=", kNobody, " --regid=", kNobody, " --clear-groups ",
-      swiftctl, " --socket=", dir_.path(), "/swiftd.sock ");
+  const std::string as_nobody = SwiftctlAsNobody();
   for (const char* user : {"root", "0"}) {
     const CommandResult refused = RunCommand(absl::StrCat(
         as_nobody, "register f --library=", "/nonexistent/f.so --user=", user));
@@ -152,18 +149,12 @@ TEST_F(FunctionAccessApiTest, ALibraryAUserMayNotReadLooksMissing) {
   if (geteuid() != 0) {
     GTEST_SKIP() << "needs root to become another user";
   }
-  const std::string swiftctl = dir_.path() + "/swiftctl";
   const std::string hidden_dir = dir_.path() + "/private";
-  ASSERT_EQ(
-      RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
-                              " ", swiftctl, " && chmod 0755 ", swiftctl,
-                              " && mkdir -m 0700 ", hidden_dir, " && touch ",
-                              hidden_dir, "/x.so"))
-          .exit_code,
-      0);
-  const std::string as_nobody = absl::StrCat(
-      "setpriv --reuid=", kNobody, " --regid=", kNobody, " --clear-groups ",
-      swiftctl, " --socket=", dir_.path(), "/swiftd.sock register f ");
+  ASSERT_EQ(RunCommand(absl::StrCat("mkdir -m 0700 ", hidden_dir, " && touch ",
+                                    hidden_dir, "/x.so"))
+                .exit_code,
+            0);
+  const std::string as_nobody = SwiftctlAsNobody() + "register f ";
   const std::string hidden = hidden_dir + "/x.so";
   const std::string missing = hidden_dir + "/nonexistent.so";
   const CommandResult unreadable =
