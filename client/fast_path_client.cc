@@ -13,8 +13,11 @@ namespace {
 
 // One exchange; fails only for transport problems (the connection is then
 // unusable). swiftd's answer, error or not, comes back as a response.
+// The fds attached to the answer go to `fds` when it is not null (else
+// they are closed).
 absl::StatusOr<v1::FastResponse> Exchange(SeqpacketSocket& socket,
-                                          const v1::FastRequest& request) {
+                                          const v1::FastRequest& request,
+                                          std::vector<UniqueFd>* fds = nullptr) {
   if (absl::Status sent = socket.Send(request.SerializeAsString());
       !sent.ok()) {
     // swiftd may have refused the connection (too many, out of
@@ -43,6 +46,9 @@ absl::StatusOr<v1::FastResponse> Exchange(SeqpacketSocket& socket,
     return absl::InternalError(
         absl::StrCat("swiftd fast path: response to call ", response.call_id(),
                      " while waiting for ", request.call_id()));
+  }
+  if (fds != nullptr) {
+    *fds = std::move(message->fds);
   }
   return response;
 }
@@ -112,6 +118,11 @@ absl::StatusOr<SeqpacketSocket> FastPathClient::TakeConnection() {
 }
 
 absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
+  return CallWithFds(std::move(request), nullptr);
+}
+
+absl::StatusOr<v1::FastResponse> FastPathClient::CallWithFds(
+    v1::FastRequest request, std::vector<UniqueFd>* fds) {
   {
     absl::MutexLock lock(&mu_);
     request.set_call_id(next_call_id_++);
@@ -121,13 +132,19 @@ absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
     return absl::UnavailableError(
         absl::StrCat("swiftd fast path: ", connection.status().message()));
   }
-  absl::StatusOr<v1::FastResponse> response = Exchange(*connection, request);
+  std::vector<UniqueFd> received;
+  absl::StatusOr<v1::FastResponse> response =
+      Exchange(*connection, request, &received);
   if (!response.ok()) {
     // The connection is broken: dropped, not returned.
     return response.status();
   }
   idle_.Give(*std::move(connection));
-  return AnswerStatus(*std::move(response));
+  absl::StatusOr<v1::FastResponse> answer = AnswerStatus(*std::move(response));
+  if (answer.ok() && fds != nullptr) {
+    *fds = std::move(received);
+  }
+  return answer;
 }
 
 }  // namespace swift

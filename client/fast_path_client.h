@@ -17,6 +17,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -24,6 +25,7 @@
 #include "absl/time/time.h"
 #include "common/idle_pool.h"
 #include "common/seqpacket_socket.h"
+#include "common/unique_fd.h"
 #include "proto/fast_path.pb.h"
 
 namespace swift {
@@ -55,6 +57,14 @@ class FastPathClient final {
   // kUnavailable when swiftd went away (the connection is dropped, not
   // reused); kInternal for a malformed answer or one to another call.
   absl::StatusOr<v1::FastResponse> Call(v1::FastRequest request);
+
+  // CallWithFds()
+  //
+  // Call(), keeping the fds swiftd attached to its answer in `fds` (owned
+  // by the caller; e.g. a lease's memfd). On an error answer `fds` is
+  // left empty.
+  absl::StatusOr<v1::FastResponse> CallWithFds(v1::FastRequest request,
+                                               std::vector<UniqueFd>* fds);
 
   // What swiftd said in its hello (device, peer address).
   const v1::FastHelloReply& hello() const { return hello_; }

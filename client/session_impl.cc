@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/connect_steps.h"
 #include "client/connection_impl.h"
+#include "client/hinted_providers.h"
 #include "client/listener_impl.h"
 #include "client/rc_qp_factory.h"
 #include "common/unix_socket.h"
@@ -17,6 +18,14 @@ namespace {
 
 std::string NameOrDefault(const std::string& name) {
   return name.empty() ? absl::StrCat("libswift-", getpid()) : name;
+}
+
+// Microseconds since `*since`, which moves to now: one step of a sequence.
+double Lap(absl::Time* since) {
+  const absl::Time now = absl::Now();
+  const double us = absl::ToDoubleMicroseconds(now - *since);
+  *since = now;
+  return us;
 }
 
 }  // namespace
@@ -35,6 +44,17 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
         "0 <= pool_low <= pool_high, pool_high >= 1");
   }
   std::unique_ptr<SessionImpl> session(new SessionImpl());
+  StartSteps& steps = session->start_steps_;
+  absl::Time lap = absl::Now();
+  if (options.load_hinted_providers) {
+    const HintedProviders providers =
+        LoadHintedProviders(options.socket_path);
+    steps.providers_loaded = providers.loaded;
+    steps.providers_skipped_because = providers.skipped_because;
+  } else {
+    steps.providers_skipped_because = "load_hinted_providers is off";
+  }
+  steps.providers_us = Lap(&lap);
   session->options_ = options;
   session->options_.client_name = NameOrDefault(options.client_name);
   session->fast_path_socket_ = FastPathSocketPath(options.socket_path);
@@ -49,6 +69,7 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
                      fast_path.status().message()));
   }
   session->fast_path_ = *std::move(fast_path);
+  steps.swiftd_us = Lap(&lap);
 
   std::string device = options.device;
   if (device.empty()) {
@@ -64,12 +85,14 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
     return context.status();
   }
   session->context_ = *std::move(context);
+  steps.open_device_us = Lap(&lap);
   absl::StatusOr<std::shared_ptr<verbs::Pd>> pd =
       verbs::Pd::Allocate(session->context_);
   if (!pd.ok()) {
     return pd.status();
   }
   session->pd_ = *std::move(pd);
+  steps.alloc_pd_us = Lap(&lap);
   absl::StatusOr<verbs::PortAddress> port =
       verbs::QueryPortAddress(*session->context_, 1);
   if (!port.ok()) {
@@ -77,12 +100,14 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   }
   session->port_ = *port;
   // MAP_SHARED memory: a forked child writes the very pages the NIC reads.
+  lap = absl::Now();  // The port query is not a step of its own.
   absl::StatusOr<verbs::SharedRegion> region =
       verbs::SharedRegion::Create("swift-session", options.buffer_bytes);
   if (!region.ok()) {
     return region.status();
   }
   session->region_ = std::make_unique<verbs::SharedRegion>(*std::move(region));
+  steps.memory_us = Lap(&lap);
   absl::StatusOr<std::unique_ptr<verbs::Mr>> mr = verbs::Mr::Register(
       session->pd_, session->region_->data(), session->region_->size(),
       verbs::Mr::kRemoteReadWrite);
@@ -90,6 +115,7 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
     return mr.status();
   }
   session->mr_ = *std::move(mr);
+  steps.reg_mr_us = Lap(&lap);
 
   RcQpFactory::Options qp_options;
   qp_options.capacity.max_send_wr = options.max_send_wr;
@@ -106,6 +132,7 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
       !filled.ok()) {
     return filled;
   }
+  steps.qp_pool_us = Lap(&lap);
   session->pool_->StartRefill();
   return std::unique_ptr<Session>(std::move(session));
 }

@@ -31,6 +31,7 @@ class SessionImpl final : public Session {
   absl::StatusOr<std::unique_ptr<Listener>> Listen(const std::string& service,
                                                    int backlog) override;
   PoolStats pool_stats() const override { return pool_->stats(); }
+  const StartSteps& start_steps() const override { return start_steps_; }
   const std::string& device() const override { return context_->name(); }
 
   // For listeners.
@@ -46,6 +47,7 @@ class SessionImpl final : public Session {
 
   // Creation order (members are destroyed in reverse).
   SessionOptions options_;
+  StartSteps start_steps_;
   std::unique_ptr<FastPathClient> fast_path_;
   std::string fast_path_socket_;
   std::shared_ptr<verbs::Context> context_;

@@ -113,6 +113,20 @@ ABSL_FLAG(int, max_fast_path_connections_per_uid, 256,
           "per-uid cap.");
 ABSL_FLAG(int, max_peer_link_connections, 256,
           "Peer link connections served at once; more are refused.");
+ABSL_FLAG(int, max_attach_streams, 1024,
+          "Control API (gRPC) Attach streams open at once, all clients "
+          "together; more are refused (RESOURCE_EXHAUSTED).");
+ABSL_FLAG(int, grpc_max_streams_per_connection, 100,
+          "Concurrent calls per Control API (gRPC) connection; a client's "
+          "extra calls wait in the client.");
+ABSL_FLAG(absl::Duration, grpc_max_connection_idle, absl::Minutes(5),
+          "A Control API (gRPC) connection with no call in progress is "
+          "closed after this.");
+ABSL_FLAG(int, grpc_memory_quota_mb, 256,
+          "Memory the Control API's gRPC server may use; beyond it gRPC "
+          "refuses new calls (RESOURCE_EXHAUSTED).");
+ABSL_FLAG(int, grpc_max_threads, 64,
+          "Threads the Control API's gRPC server may start.");
 ABSL_FLAG(int, connection_fd_reserve, swift::kDefaultFdReserve,
           "The fast path and the peer link refuse new connections while "
           "fewer file descriptors than this remain, keeping them for the "
@@ -123,6 +137,31 @@ ABSL_FLAG(absl::Duration, hello_timeout, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, peer_link_idle_timeout, absl::Seconds(120),
           "An idle peer link connection is closed after this; keep it "
           "longer than peers keep idle connections (60 s).");
+// Memory leases (issue 11, daemon/leases): populated memfds handed to
+// clients on the fast path. Over a quota, a lease fails with
+// RESOURCE_EXHAUSTED naming the flag; root is counted, not limited per
+// tenant. 0: no limit.
+ABSL_FLAG(int64_t, max_leases_per_tenant, 64,
+          "Memory leases one uid may hold at once (root exempt).");
+ABSL_FLAG(uint64_t, max_lease_bytes_per_tenant, uint64_t{1} << 30,
+          "Bytes of memory leases (and of its pool, populated ahead of "
+          "time) one uid may hold (root exempt).");
+ABSL_FLAG(uint64_t, max_lease_bytes_total, uint64_t{4} << 30,
+          "Bytes of memory leases and pools of all tenants together.");
+ABSL_FLAG(uint64_t, lease_pool_region_bytes, uint64_t{4} << 20,
+          "Size of each region a tenant's pool populates ahead of time; "
+          "leases up to this size come from the pool, larger ones are "
+          "populated on demand.");
+ABSL_FLAG(int, lease_pool_regions_per_tenant, 2,
+          "Regions kept populated per tenant that leases (refilled in the "
+          "background); 0: no pools.");
+ABSL_FLAG(bool, lease_hugepages, true,
+          "Back leases of a huge page or more with huge pages "
+          "(MFD_HUGETLB) when the host has them free; normal pages "
+          "otherwise (swiftctl leases shows which).");
+ABSL_FLAG(absl::Duration, lease_pool_idle_timeout, absl::Minutes(5),
+          "A tenant's pool is freed after this long unused while the "
+          "tenant holds no leases.");
 
 namespace {
 
@@ -355,6 +394,49 @@ int main(int argc, char** argv) {
                   "must be at least 1, --max_fast_path_connections_per_uid and "
                   "--connection_fd_reserve at least 0, --hello_timeout and "
                   "--peer_link_idle_timeout positive";
+    return 2;
+  }
+  options.control_limits.max_attach_streams =
+      absl::GetFlag(FLAGS_max_attach_streams);
+  options.control_limits.max_streams_per_connection =
+      absl::GetFlag(FLAGS_grpc_max_streams_per_connection);
+  options.control_limits.max_connection_idle =
+      absl::GetFlag(FLAGS_grpc_max_connection_idle);
+  options.control_limits.memory_quota_bytes =
+      int64_t{absl::GetFlag(FLAGS_grpc_memory_quota_mb)} << 20;
+  options.control_limits.max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
+  if (options.control_limits.max_attach_streams < 1 ||
+      options.control_limits.max_streams_per_connection < 1 ||
+      options.control_limits.max_connection_idle <= absl::ZeroDuration() ||
+      options.control_limits.memory_quota_bytes < (int64_t{16} << 20) ||
+      options.control_limits.max_threads < 2) {
+    LOG(ERROR) << "--max_attach_streams and "
+                  "--grpc_max_streams_per_connection must be at least 1, "
+                  "--grpc_max_connection_idle positive, "
+                  "--grpc_memory_quota_mb at least 16, --grpc_max_threads at "
+                  "least 2";
+    return 2;
+  }
+  options.leases.quotas.leases_per_tenant =
+      absl::GetFlag(FLAGS_max_leases_per_tenant);
+  options.leases.quotas.bytes_per_tenant =
+      absl::GetFlag(FLAGS_max_lease_bytes_per_tenant);
+  options.leases.quotas.bytes_total = absl::GetFlag(FLAGS_max_lease_bytes_total);
+  options.leases.pools.region_bytes =
+      absl::GetFlag(FLAGS_lease_pool_region_bytes);
+  options.leases.pools.regions_per_tenant =
+      absl::GetFlag(FLAGS_lease_pool_regions_per_tenant);
+  options.leases.pools.try_hugepages = absl::GetFlag(FLAGS_lease_hugepages);
+  options.leases.pools.idle_timeout =
+      absl::GetFlag(FLAGS_lease_pool_idle_timeout);
+  if (options.leases.quotas.leases_per_tenant < 0 ||
+      options.leases.pools.regions_per_tenant < 0 ||
+      options.leases.pools.region_bytes == 0 ||
+      options.leases.pools.idle_timeout <= absl::ZeroDuration()) {
+    LOG(ERROR) << "--max_leases_per_tenant and "
+                  "--lease_pool_regions_per_tenant must be at least 0, "
+                  "--lease_pool_region_bytes at least 1, "
+                  "--lease_pool_idle_timeout positive";
     return 2;
   }
   // The descriptor reserve only helps if the limit is as high as allowed.

@@ -22,8 +22,10 @@ namespace {
 // Builds and starts a gRPC server on `address` ("unix:..." or "ip:port").
 // For a Unix socket the umask makes the file owner-only from the moment it
 // exists; SecureSocket() then opens it to the configured group.
-absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& address,
-                                                     grpc::Service* service) {
+// With `limits`, the Control API's bounds are applied.
+absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
+    const std::string& address, grpc::Service* service,
+    const ControlApiLimits* limits = nullptr) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -33,6 +35,9 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(const std::string& address,
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
                            &selected_port);
   builder.RegisterService(service);
+  if (limits != nullptr) {
+    ConfigureControlServer(*limits, &builder);
+  }
   const mode_t old_umask = umask(0177);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   umask(old_umask);
@@ -107,6 +112,17 @@ absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
                          DeviceCache::OpenAll(options.devices));
   std::unique_ptr<SwiftdServer> swiftd(
       new SwiftdServer(options, std::move(socket_lock), std::move(devices)));
+  const std::string socket_dir =
+      options.socket_path.substr(0, options.socket_path.rfind('/') + 1);
+  absl::StatusOr<std::unique_ptr<PreloadHintsKeeper>> hints =
+      PreloadHintsKeeper::Start(socket_dir + "preload.hints",
+                                &swiftd->devices_->table());
+  if (hints.ok()) {
+    swiftd->preload_hints_ = *std::move(hints);
+  } else {
+    LOG(WARNING) << "No preload hints (new processes load every provider): "
+                 << hints.status();
+  }
   if (absl::Status status = swiftd->StartServing(); !status.ok()) {
     swiftd->Shutdown(absl::ZeroDuration());
     return status;
@@ -199,16 +215,50 @@ absl::Status SwiftdServer::StartServing() {
   sources.socket_path = options_.socket_path;
   sources.peer_address = options_.peer_address;
   sources.incarnation = incarnation_;
+  sources.gate = peer_gate_.get();
+  sources.max_attach_streams = options_.control_limits.max_attach_streams;
   service_ = std::make_unique<ControlServiceImpl>(std::move(sources));
   SWIFT_ASSIGN_OR_RETURN(
-      server_, Listen("unix:" + options_.socket_path, service_.get()));
+      server_, Listen("unix:" + options_.socket_path, service_.get(),
+                      &options_.control_limits));
 
+  LeaseManager::Options lease_options = options_.leases;
+  lease_options.check_device = [this](const std::string& device) {
+    for (const DeviceCache::Entry& entry : devices_->entries()) {
+      if (entry.name == device) {
+        return entry.error.ok()
+                   ? absl::OkStatus()
+                   : absl::FailedPreconditionError(absl::StrCat(
+                         "lease: device ", device,
+                         " is not usable: ", entry.error.message()));
+      }
+    }
+    return absl::NotFoundError(absl::StrCat(
+        "lease: swiftd holds no RDMA device '", device,
+        "' (see swiftctl devices)"));
+  };
+  leases_ = std::make_unique<LeaseManager>(std::move(lease_options));
   fast_path_service_ = std::make_unique<FastPathService>(
       broker_.get(), workers_.get(), &services_);
   FastPathServer::Handlers handlers;
   handlers.call = [this](const FastPathCaller& caller,
                          const v1::FastRequest& request) {
     return fast_path_service_->Handle(caller, request);
+  };
+  fast_path_service_->SetLeases(leases_.get(), &clients_);
+  fast_path_service_->SetDevices(devices_.get());
+  handlers.call_with_fds = [this](const FastPathCaller& caller,
+                                  const v1::FastRequest& request,
+                                  std::vector<UniqueFd>* fds) {
+    return fast_path_service_->HandleWithFds(caller, request, fds);
+  };
+  handlers.greeted = [this](const FastPathCaller& caller,
+                            v1::FastHello::Channel kind) {
+    fast_path_service_->Attached(caller, kind);
+  };
+  handlers.ended = [this](const FastPathCaller& caller,
+                          v1::FastHello::Channel) {
+    fast_path_service_->Detached(caller);
   };
   handlers.service = [this](SeqpacketSocket channel,
                             const FastPathCaller& caller) {

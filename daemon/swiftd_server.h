@@ -28,8 +28,10 @@
 #include "daemon/broker/service_registry.h"
 #include "daemon/broker/broker_quotas.h"
 #include "daemon/devices/device_cache.h"
+#include "daemon/devices/preload_hints_keeper.h"
 #include "daemon/functions/function_store.h"
 #include "daemon/functions/worker_manager.h"
+#include "daemon/leases/lease_manager.h"
 #include "daemon/transport/fast_path_server.h"
 #include "daemon/transport/socket_path.h"
 
@@ -80,6 +82,12 @@ struct SwiftdOptions {
   // uid), descriptors kept in reserve, deadlines (issue 10).
   FastPathLimits fast_path_limits;
   PeerLinkLimits peer_link_limits;
+  // Bounds on the Control API's gRPC server (issue 10).
+  ControlApiLimits control_limits;
+  // Memory leases (issue 11): quotas per tenant and in all, and the
+  // per-tenant pools populated ahead of time (daemon/leases). Its
+  // check_device is set by swiftd (the devices it holds).
+  LeaseManager::Options leases;
 };
 
 class SwiftdServer final {
@@ -115,6 +123,8 @@ class SwiftdServer final {
   const DeviceCache& devices() const { return *devices_; }
   const ClientRegistry& clients() const { return clients_; }
   const ServiceRegistry& services() const { return services_; }
+  // The memory leases (null until serving).
+  const LeaseManager* leases() const { return leases_.get(); }
   // Null when swiftd brokers no peers.
   const Broker* broker() const { return broker_.get(); }
   // Null when swiftd brokers no peers.
@@ -138,6 +148,9 @@ class SwiftdServer final {
   const std::string fast_path_path_;
   const uint64_t incarnation_;
   std::unique_ptr<DeviceCache> devices_;
+  // <socket dir>/preload.hints for libswift_preload.so and libswift's cold
+  // start; null when it could not be written (a warning, not fatal).
+  std::unique_ptr<PreloadHintsKeeper> preload_hints_;
   ClientRegistry clients_;
   // Shared by the service registry and the broker (before both).
   BrokerQuotas broker_quotas_;
@@ -156,6 +169,9 @@ class SwiftdServer final {
   // registrations are kept (null without a usable state_dir).
   std::unique_ptr<FunctionStore> function_store_;
   std::unique_ptr<WorkerManager> workers_;
+  // Memory leases: before the fast path, which hands them out and
+  // reclaims them as its connections end.
+  std::unique_ptr<LeaseManager> leases_;
   // Local APIs.
   std::unique_ptr<ControlServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

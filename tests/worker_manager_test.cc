@@ -308,6 +308,20 @@ TEST_F(StubWorkerTest, RegisterInvokeListUnregister) {
   EXPECT_EQ(children.live, 1);  // The registered worker.
   EXPECT_EQ(children.zombies, 0);
 
+  // A COLD function that never returns: swiftd enforces its timeout (the
+  // worker runs it in its own process and cannot) and kills the worker; it
+  // used to wait 30 s more, holding the worker and its connections.
+  v1::InvokeRequest hung = Invocation("f", v1::InvokeRequest::COLD, "hang");
+  hung.set_timeout_ms(200);
+  absl::StatusOr<v1::InvokeResponse> timed_out = manager.Invoke(hung, Anyone());
+  EXPECT_EQ(timed_out.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(absl::StrContains(timed_out.status().message(),
+                                "did not return within its timeout"))
+      << timed_out.status();
+  children = CountChildren();
+  EXPECT_EQ(children.live, 1);
+  EXPECT_EQ(children.zombies, 0);
+
   absl::Status denied =
       manager
           .Unregister("f",

@@ -19,6 +19,10 @@ struct GidInfo {
   std::string gid;   // IPv6 text form, e.g. "::ffff:10.77.0.1".
   std::string type;  // "IB", "RoCE v1" or "RoCE v2".
   bool ipv4_mapped = false;  // ::ffff:a.b.c.d, the RoCEv2/IPv4 address.
+  // The network device the entry belongs to (RoCE), e.g. "vethA"; empty
+  // and 0 on InfiniBand or when the kernel does not say.
+  std::string netdev;
+  uint32_t netdev_ifindex = 0;
 };
 
 struct PortInfo {
@@ -30,6 +34,12 @@ struct PortInfo {
   std::string link_layer;  // "Ethernet" or "InfiniBand".
   uint32_t lid = 0;
   std::vector<GidInfo> gids;  // Only the valid entries.
+  // "LINK_UP", "DISABLED", ... (the physical state ibv_devinfo prints).
+  std::string phys_state;
+  // "10.0 Gbps", "4X" (PortSpeedName()/PortWidthName()).
+  std::string speed;
+  std::string width;
+  uint32_t gid_table_len = 0;
 };
 
 struct DeviceInfo {
@@ -48,10 +58,22 @@ struct DeviceInfo {
   uint32_t max_mr = 0;
   uint64_t max_mr_size = 0;
   uint32_t max_pd = 0;
+  uint32_t max_sge = 0;
+  uint32_t max_qp_rd_atom = 0;
+  uint32_t max_srq = 0;
+  uint64_t page_size_cap = 0;
+  // "NONE", "HCA" or "GLOB" (ibv_atomic_cap).
+  std::string atomic_cap;
+  // The uverbs character device libibverbs opened, e.g. "uverbs2": the
+  // name the kernel's uevents use for it.
+  std::string uverbs_device;
   std::vector<PortInfo> ports;
   // Whether another process can import this context (ibv_import_device):
   // mlx5 yes, rxe no. Probed, never assumed from the driver name.
   bool context_import_supported = false;
+  // When not supported: ibv_import_device's error text, e.g. "Operation
+  // not supported" (rxe), so a report can say why.
+  std::string context_import_error;
 };
 
 // QueryDeviceInfo()
@@ -61,6 +83,21 @@ struct DeviceInfo {
 // ibv_query_port); an unreadable GID table is not an error: the port then
 // lists no GIDs. Does not block beyond the verbs calls it makes.
 absl::StatusOr<DeviceInfo> QueryDeviceInfo(ibv_context* context);
+
+// PortSpeedName(), PortWidthName()
+//
+// ibv_port_attr's active_speed and active_width as ibv_devinfo shows them
+// ("25.0 Gbps", "4X"); "invalid speed N"/"invalid width N" otherwise.
+std::string PortSpeedName(uint8_t active_speed);
+std::string PortWidthName(uint8_t active_width);
+
+// QueryPorts()
+//
+// Ports 1..`port_count` of `context` and their GID tables, as
+// QueryDeviceInfo() reads them; what a port event re-reads. Fails with the
+// first failing ibv_query_port's status.
+absl::StatusOr<std::vector<PortInfo>> QueryPorts(ibv_context* context,
+                                                 uint32_t port_count);
 
 // FormatGuid()
 //

@@ -35,4 +35,36 @@ std::vector<ClientRegistry::Client> ClientRegistry::List() const {
   return clients;
 }
 
+void ClientRegistry::AddFastPath(FastPathConnection connection) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t id = connection.channel_id;
+  fast_path_[id] = std::move(connection);
+}
+
+bool ClientRegistry::RemoveFastPath(uint64_t channel_id) {
+  absl::MutexLock lock(&mu_);
+  return fast_path_.erase(channel_id) == 1;
+}
+
+std::vector<ClientRegistry::FastPathConnection> ClientRegistry::ListFastPath()
+    const {
+  std::vector<FastPathConnection> connections;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, connection] : fast_path_) {
+      connections.push_back(connection);
+    }
+  }
+  std::sort(connections.begin(), connections.end(),
+            [](const FastPathConnection& a, const FastPathConnection& b) {
+              return a.channel_id < b.channel_id;
+            });
+  return connections;
+}
+
+int ClientRegistry::FastPathCount() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(fast_path_.size());
+}
+
 }  // namespace swift

@@ -2,9 +2,13 @@
 //
 // A client is attached while its Attach stream is open; the registry is
 // where later capabilities record what each client holds, so it can be
-// released when the client goes away. Thread-safe.
+// released when the client goes away. It also knows the fast path's
+// attached connections (CALLS and SERVICE; `swiftctl clients`), keyed by
+// their channel id, with the kernel's word on who they are. Thread-safe.
 #ifndef SWIFT_DAEMON_API_CLIENT_REGISTRY_H_
 #define SWIFT_DAEMON_API_CLIENT_REGISTRY_H_
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -41,10 +45,31 @@ class ClientRegistry final {
   // A snapshot of the clients, ordered by id.
   std::vector<Client> List() const;
 
+  // A fast path connection after its hello.
+  struct FastPathConnection {
+    uint64_t channel_id = 0;
+    std::string name;
+    int64_t pid = 0;
+    uid_t uid = 0;
+    // "calls" or "service".
+    std::string kind;
+    absl::Time since;
+  };
+
+  // Adds (or replaces) the connection with `connection.channel_id`.
+  void AddFastPath(FastPathConnection connection);
+  // Removes it; false if it was not there.
+  bool RemoveFastPath(uint64_t channel_id);
+  // A snapshot, ordered by channel id.
+  std::vector<FastPathConnection> ListFastPath() const;
+  int FastPathCount() const;
+
  private:
   mutable absl::Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<uint64_t, Client> clients_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, FastPathConnection> fast_path_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace swift

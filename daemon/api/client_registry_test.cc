@@ -24,5 +24,21 @@ TEST(ClientRegistryTest, CountsClientsUntilRemovedAndNeverReusesIds) {
   EXPECT_GT(registry.Add("again", 300), second);
 }
 
+TEST(ClientRegistryTest, ListsFastPathConnectionsByChannelUntilRemoved) {
+  ClientRegistry registry;
+  registry.AddFastPath({9, "svc", 11, 1000, "service", absl::Now()});
+  registry.AddFastPath({3, "app", 10, 0, "calls", absl::Now()});
+  std::vector<ClientRegistry::FastPathConnection> connections =
+      registry.ListFastPath();
+  ASSERT_EQ(connections.size(), 2u);
+  EXPECT_EQ(connections[0].channel_id, 3u);
+  EXPECT_EQ(connections[1].kind, "service");
+  EXPECT_EQ(connections[1].uid, 1000u);
+  EXPECT_TRUE(registry.RemoveFastPath(3));
+  EXPECT_FALSE(registry.RemoveFastPath(3));
+  EXPECT_EQ(registry.FastPathCount(), 1);
+  EXPECT_EQ(registry.Count(), 0);  // Attach streams are counted apart.
+}
+
 }  // namespace
 }  // namespace swift

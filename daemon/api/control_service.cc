@@ -1,7 +1,13 @@
 // ControlServiceImpl implementation; see control_service.h.
 #include "daemon/api/control_service.h"
 
+#include <grpcpp/resource_quota.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -58,8 +64,11 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
 // the object's lifetime through OnDone(), hence the `delete this`.
 class AttachSession final : public grpc::ServerWriteReactor<v1::AttachEvent> {
  public:
-  AttachSession(ClientRegistry* clients, const v1::AttachRequest& request)
+  // Holds one of `open`'s places (taken by the caller) until done.
+  AttachSession(ClientRegistry* clients, const v1::AttachRequest& request,
+                std::shared_ptr<std::atomic<int>> open)
       : clients_(clients),
+        open_(std::move(open)),
         id_(clients->Add(request.header().client_name(), request.pid())) {
     VLOG(1) << "Client " << id_ << " attached: '"
             << request.header().client_name() << "' pid " << request.pid();
@@ -82,6 +91,7 @@ class AttachSession final : public grpc::ServerWriteReactor<v1::AttachEvent> {
 
   void OnDone() override {
     clients_->Remove(id_);
+    open_->fetch_sub(1);
     VLOG(1) << "Client " << id_ << " detached";
     delete this;
   }
@@ -96,6 +106,7 @@ class AttachSession final : public grpc::ServerWriteReactor<v1::AttachEvent> {
   }
 
   ClientRegistry* const clients_;
+  const std::shared_ptr<std::atomic<int>> open_;
   const uint64_t id_;
   v1::AttachEvent welcome_;
   absl::Mutex mu_;
@@ -113,10 +124,23 @@ class RejectedAttach final : public grpc::ServerWriteReactor<v1::AttachEvent> {
 
 }  // namespace
 
+void ConfigureControlServer(const ControlApiLimits& limits,
+                            grpc::ServerBuilder* builder) {
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                              limits.max_streams_per_connection);
+  builder->AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(limits.max_connection_idle), INT32_MAX)));
+  grpc::ResourceQuota quota("swiftd-control-api");
+  quota.Resize(static_cast<size_t>(limits.memory_quota_bytes));
+  quota.SetMaxThreads(limits.max_threads);
+  builder->SetResourceQuota(quota);
+}
+
 ControlServiceImpl::ControlServiceImpl(Sources sources)
     : sources_(std::move(sources)),
-      start_time_(absl::Now()),
-      device_list_(ListDevicesFromCache(*sources_.devices)) {}
+      start_time_(absl::Now()) {}
 
 grpc::ServerUnaryReactor* ControlServiceImpl::GetStatus(
     grpc::CallbackServerContext* context, const v1::GetStatusRequest* request,
@@ -143,7 +167,9 @@ grpc::ServerUnaryReactor* ControlServiceImpl::ListDevices(
     grpc::CallbackServerContext* context, const v1::ListDevicesRequest* request,
     v1::ListDevicesResponse* response) {
   return Serve(context, *request, [&] {
-    *response = device_list_;
+    // Built at each call: the cache follows devices and ports as they
+    // change.
+    *response = ListDevicesFromCache(*sources_.devices);
     return absl::OkStatus();
   });
 }
@@ -162,16 +188,63 @@ grpc::ServerWriteReactor<v1::AttachEvent>* ControlServiceImpl::Attach(
   if (absl::Status status = CheckVersion(*request); !status.ok()) {
     return new RejectedAttach(status);
   }
-  return new AttachSession(sources_.clients, *request);
+  // Each open stream holds a client entry and gRPC's buffers for as long
+  // as its client likes: bounded, as the fast path's connections are.
+  if (attach_streams_->fetch_add(1) >= sources_.max_attach_streams) {
+    attach_streams_->fetch_sub(1);
+    LOG_EVERY_N(WARNING, 100)
+        << "Control API: refused an Attach stream: "
+        << sources_.max_attach_streams << " are open (--max_attach_streams)";
+    return new RejectedAttach(absl::ResourceExhaustedError(absl::StrCat(
+        "swiftd serves at most ", sources_.max_attach_streams,
+        " Attach streams at once (--max_attach_streams); end idle clients "
+        "or raise the flag")));
+  }
+  return new AttachSession(sources_.clients, *request, attach_streams_);
 }
 
+// ListPeers is served on gRPC to any caller, unlike the tenants'
+// listings: what it shows is the host's, not a tenant's. Its rows are the
+// other swiftds of the cluster (the operator's --peers, and addresses its
+// allow-list admits, which any tenant may connect to by name), what they
+// announce to every peer (incarnation, devices, service names: the
+// cluster's directory, which a connect needs), and counters summed over
+// every tenant: no uid, pid, client name or local service appears, nor
+// which tenant called which peer (the Broker's per-tenant counts are
+// `swiftctl tenants`', each tenant seeing its own). `last_error` is only
+// ever a transport's or a peer's Hello error, or a restart: a connect's
+// own failure (which names a tenant's service) is never recorded there
+// (Broker::Connect). gRPC cannot tell who calls on swiftd.sock, so
+// nothing a tenant owns may be added here.
 grpc::ServerUnaryReactor* ControlServiceImpl::ListPeers(
     grpc::CallbackServerContext* context, const v1::ListPeersRequest* request,
     v1::ListPeersResponse* response) {
   return Serve(context, *request, [&] {
+    v1::PeerCounters* totals = response->mutable_totals();
+    if (sources_.gate != nullptr) {
+      const PeerGate::Counters all = sources_.gate->counters();
+      totals->set_admitted(all.admitted);
+      totals->set_refused_address(all.refused_address);
+      totals->set_refused_credential(all.refused_credential);
+      totals->set_refused_replay(all.refused_replay);
+      totals->set_refused_dial(all.refused_dial);
+    }
     if (sources_.peers != nullptr) {
       for (const PeerDirectory::PeerView& view : sources_.peers->List()) {
         v1::PeerInfo* peer = response->add_peers();
+        v1::PeerCounters* counters = peer->mutable_counters();
+        counters->set_calls(view.calls);
+        counters->set_call_errors(view.call_errors);
+        totals->set_calls(totals->calls() + view.calls);
+        totals->set_call_errors(totals->call_errors() + view.call_errors);
+        if (std::optional<IpAddress> ip = IpAddress::FromHostPort(view.address);
+            ip.has_value() && sources_.gate != nullptr) {
+          const PeerGate::Counters from = sources_.gate->CountersOf(*ip);
+          counters->set_admitted(from.admitted);
+          counters->set_refused_address(from.refused_address);
+          counters->set_refused_credential(from.refused_credential);
+          counters->set_refused_replay(from.refused_replay);
+        }
         peer->set_name(view.name);
         peer->set_address(view.address);
         peer->set_incarnation(view.incarnation);

@@ -10,15 +10,52 @@
 #ifndef SWIFT_DAEMON_API_CONTROL_SERVICE_H_
 #define SWIFT_DAEMON_API_CONTROL_SERVICE_H_
 
+#include <grpcpp/server_builder.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
 #include "daemon/api/client_registry.h"
 #include "daemon/broker/peer_directory.h"
+#include "daemon/broker/peer_gate.h"
 #include "daemon/devices/device_cache.h"
 #include "proto/control_service.grpc.pb.h"
 
 namespace swift {
+
+// What the Control API's gRPC server allows (issue 10: any local user who
+// can reach swiftd.sock could open thousands of gRPC connections and
+// streams, each holding memory and, for Attach, a client entry). gRPC 1.51
+// has no cap on incoming connections; these bound what it offers:
+struct ControlApiLimits {
+  // Attach streams open at once, all connections together
+  // (--max_attach_streams); one more is refused with RESOURCE_EXHAUSTED
+  // naming the flag. Unary calls answer at once and hold nothing.
+  int max_attach_streams = 1024;
+  // Concurrent streams per connection (HTTP/2 SETTINGS,
+  // GRPC_ARG_MAX_CONCURRENT_STREAMS; --grpc_max_streams_per_connection):
+  // a client's extra calls wait in the client, none reaches swiftd.
+  int max_streams_per_connection = 100;
+  // A connection with no call in progress is closed after this
+  // (GRPC_ARG_MAX_CONNECTION_IDLE_MS; --grpc_max_connection_idle), so that
+  // idle connections do not pile up.
+  absl::Duration max_connection_idle = absl::Minutes(5);
+  // gRPC's memory for connections and calls (grpc::ResourceQuota;
+  // --grpc_memory_quota_mb): under pressure gRPC refuses new calls with
+  // RESOURCE_EXHAUSTED instead of swiftd growing.
+  int64_t memory_quota_bytes = int64_t{256} << 20;
+  // Threads gRPC may start for its servers (ResourceQuota::SetMaxThreads;
+  // --grpc_max_threads).
+  int max_threads = 64;
+};
+
+// ConfigureControlServer(): sets `limits`' channel arguments and resource
+// quota on `builder` (the Control API's, before BuildAndStart()).
+void ConfigureControlServer(const ControlApiLimits& limits,
+                            grpc::ServerBuilder* builder);
 
 class ControlServiceImpl final : public v1::Control::CallbackService {
  public:
@@ -29,9 +66,13 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
     const DeviceCache* devices = nullptr;
     ClientRegistry* clients = nullptr;
     const PeerDirectory* peers = nullptr;
+    // Its refusal counters per peer and in total; may be null.
+    const PeerGate* gate = nullptr;
     std::string socket_path;
     std::string peer_address;
     uint64_t incarnation = 0;
+    // Attach streams open at once at most (ControlApiLimits).
+    int max_attach_streams = ControlApiLimits().max_attach_streams;
   };
 
   explicit ControlServiceImpl(Sources sources);
@@ -89,8 +130,10 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
   // Immutable after construction.
   const Sources sources_;
   const absl::Time start_time_;
-  // Cached once: the device cache never changes after start.
-  const v1::ListDevicesResponse device_list_;
+  // Attach streams open now; shared with each session, which gives its
+  // place back when gRPC is done with it (possibly after the service).
+  const std::shared_ptr<std::atomic<int>> attach_streams_ =
+      std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace swift

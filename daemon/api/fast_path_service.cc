@@ -4,6 +4,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/status_macros.h"
+#include "daemon/devices/device_report.h"
 #include "proto/wire_status.h"
 
 namespace swift {
@@ -105,6 +106,15 @@ v1::FastResponse FastPathService::List(const FastPathCaller& caller,
   return response;
 }
 
+v1::FastResponse FastPathService::HandleWithFds(const FastPathCaller& caller,
+                                                const v1::FastRequest& request,
+                                                std::vector<UniqueFd>* fds) {
+  if (LeaseCalls::Handles(request)) {
+    return lease_calls_->Handle(caller, request, fds);
+  }
+  return Handle(caller, request);
+}
+
 v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
                                          const v1::FastRequest& request) {
   v1::FastResponse response;
@@ -168,6 +178,15 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
     }
     case v1::FastRequest::kPing:
       response.mutable_ping()->set_sequence(request.ping().sequence());
+      return response;
+    case v1::FastRequest::kDescribeDevices:
+      // Host-level facts, the same for every caller: no tenant filter.
+      if (devices_ == nullptr) {
+        SetStatus(absl::UnimplementedError("this swiftd has no device cache"),
+                  response);
+      } else {
+        *response.mutable_describe_devices() = DescribeDevices(*devices_);
+      }
       return response;
     case v1::FastRequest::kListServices:
     case v1::FastRequest::kListConnections:

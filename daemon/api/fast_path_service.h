@@ -3,13 +3,20 @@
 #ifndef SWIFT_DAEMON_API_FAST_PATH_SERVICE_H_
 #define SWIFT_DAEMON_API_FAST_PATH_SERVICE_H_
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/seqpacket_socket.h"
+#include "common/unique_fd.h"
+#include "daemon/api/client_registry.h"
+#include "daemon/api/lease_calls.h"
 #include "daemon/api/listings.h"
+#include "daemon/leases/lease_manager.h"
 #include "daemon/broker/broker.h"
 #include "daemon/broker/service_registry.h"
+#include "daemon/devices/device_cache.h"
 #include "daemon/functions/function_access.h"
 #include "daemon/functions/worker_manager.h"
 #include "daemon/transport/fast_path_server.h"
@@ -36,6 +43,39 @@ class FastPathService final {
   v1::FastResponse Handle(const FastPathCaller& caller,
                           const v1::FastRequest& request);
 
+  // SetLeases()
+  //
+  // Serves the memory-lease calls from `leases` and the attached-clients
+  // listing from `clients` (either may be null: lease calls are then
+  // kUnimplemented). Call before the fast path serves; both must outlive
+  // the service. Without it, lease calls are kUnimplemented.
+  void SetLeases(LeaseManager* leases, ClientRegistry* clients) {
+    lease_calls_ = std::make_unique<LeaseCalls>(leases, clients);
+  }
+
+  // SetDevices()
+  //
+  // Serves DescribeDevices from `devices` (must outlive the service). Call
+  // before the fast path serves; without it the call is kUnimplemented.
+  void SetDevices(const DeviceCache* devices) { devices_ = devices; }
+
+  // HandleWithFds()
+  //
+  // Handle(), and the lease calls (LeaseCalls), whose answer may carry
+  // fds in `fds` (the transport sends, then closes them).
+  v1::FastResponse HandleWithFds(const FastPathCaller& caller,
+                                 const v1::FastRequest& request,
+                                 std::vector<UniqueFd>* fds);
+
+  // A CALLS or SERVICE connection was greeted (Attached) or ended
+  // (Detached: the leases it held are reclaimed); see LeaseCalls.
+  void Attached(const FastPathCaller& caller, v1::FastHello::Channel kind) {
+    lease_calls_->Attached(caller, kind);
+  }
+  void Detached(const FastPathCaller& caller) {
+    lease_calls_->Detached(caller);
+  }
+
   // AttachFunctionChannel()
   //
   // Hands `channel` (a FUNCTION channel's connection) to `function`'s
@@ -58,6 +98,11 @@ class FastPathService final {
   Broker* const broker_;
   WorkerManager* const workers_;
   const Listings listings_;
+  // Set before serving (SetDevices), read-only after.
+  const DeviceCache* devices_ = nullptr;
+  // Set before serving (SetLeases), read-only after.
+  std::unique_ptr<LeaseCalls> lease_calls_ =
+      std::make_unique<LeaseCalls>(nullptr, nullptr);
 };
 
 }  // namespace swift

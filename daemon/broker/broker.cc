@@ -13,12 +13,24 @@
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
 #include "common/wire_micros.h"
+#include "daemon/broker/peer_answer.h"
 #include "glog/logging.h"
 
 namespace swift {
 namespace {
 
+// An error `peer` answered, in its words (e.g. "service went away"),
+// naming the host that said it, and still marked as an answer.
+absl::Status Answered(const absl::Status& answer, const std::string& peer) {
+  return MarkPeerAnswer(absl::Status(
+      answer.code(), absl::StrCat("swiftd on ", peer, ": ", answer.message())));
+}
+
 absl::Status FromPeer(const grpc::Status& status, const std::string& peer) {
+  absl::Status answered = FromPeerGrpc(status);
+  if (IsPeerAnswer(answered)) {
+    return Answered(answered, peer);
+  }
   const auto code = static_cast<absl::StatusCode>(status.error_code());
   if (code == absl::StatusCode::kUnavailable) {
     return absl::UnavailableError(absl::StrCat(
@@ -31,8 +43,12 @@ absl::Status FromPeer(const grpc::Status& status, const std::string& peer) {
   return absl::Status(code, status.error_message());
 }
 
-// Link errors in the words gRPC's would be.
+// Link errors in the words gRPC's would be; the peer's answers as it
+// said them.
 absl::Status FromLink(const absl::Status& status, const std::string& peer) {
+  if (IsPeerAnswer(status)) {
+    return Answered(status, peer);
+  }
   if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
     return absl::Status(status.code(), absl::StrCat("swiftd on ", peer, ": ",
                                                     status.message()));
@@ -260,6 +276,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     absl::StatusOr<peer::v1::ConnectResponse> response =
         CallConnect(**peer, request, deadline);
     const absl::Duration peer_call = absl::Now() - admitted;
+    peers_->CountCall((*peer)->address, response.status());
     if (response.ok()) {
       Connection connection;
       connection.view.id = id;
@@ -291,8 +308,17 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     result = response.status();
     // kAborted: the peer restarted since we cached its metadata.
     const bool restarted = absl::IsAborted(result);
-    if (restarted || absl::IsUnavailable(result)) {
-      peers_->Invalidate((*peer)->address, result.ToString());
+    // Forgotten only when the peer may be gone: the transport failed (it
+    // is unreachable, the link broke, or it did not answer in time), or it
+    // restarted. An error it answered (kUnavailable included: "service
+    // went away during the handshake") says it is alive and its Hello
+    // still holds; forgetting it hid its services from `swiftctl peers`
+    // while connects kept working (issue 10, finding 11).
+    const bool transport_failed =
+        !IsPeerAnswer(result) &&
+        (absl::IsUnavailable(result) || absl::IsDeadlineExceeded(result));
+    if (restarted || transport_failed) {
+      peers_->Invalidate((*peer)->address, std::string(result.message()));
     }
     if (!restarted) {
       break;
@@ -348,6 +374,7 @@ void Broker::CloseRemote(std::vector<Connection> connections) {
       }
     }
     for (size_t i = 0; i < group.size(); ++i) {
+      peers_->CountCall(address, closed[i]);
       if (!closed[i].ok()) {
         LOG(WARNING) << "Telling " << address << " that connection "
                      << group[i].view.id << " closed: " << closed[i];

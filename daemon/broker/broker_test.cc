@@ -5,10 +5,13 @@
 #include "daemon/broker/broker.h"
 
 #include <atomic>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/testing/eventually.h"
 #include "common/verbs/endpoint.h"
 #include "daemon/broker/fake_application.h"
 #include "daemon/broker/test_peer.h"
@@ -117,6 +120,60 @@ TEST_P(BrokerTest, RetriesOnceAfterThePeerRestarted) {
       directory_.Get("b", absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(peer.ok());
   EXPECT_EQ((*peer)->hello.incarnation(), 22u);
+}
+
+// Issue 10, finding 11: the service went away during the handshake, which
+// the peer ANSWERS with kUnavailable. The Broker took it for an
+// unreachable peer and forgot its Hello: `swiftctl peers` showed no
+// services for minutes while connects kept succeeding. The peer is alive:
+// its metadata stays, and no second Hello is sent.
+TEST_P(BrokerTest, AnErrorThePeerAnsweredKeepsItsMetadata) {
+  Broker broker(&directory_, &admission_);
+  FakeApplication::Options silent;
+  silent.answer = false;
+  auto app = std::make_unique<FakeApplication>(&remote_.registry(), silent);
+  absl::StatusOr<v1::ConnectResult> connected;
+  std::thread connecting(
+      [&] { connected = broker.Connect(Caller(), Call("b")); });
+  ASSERT_TRUE(testing::Eventually([&] { return app->accepts() == 1; }));
+  app->Leave();  // Mid-handshake.
+  connecting.join();
+  EXPECT_TRUE(absl::IsUnavailable(connected.status())) << connected.status();
+  EXPECT_TRUE(absl::StrContains(connected.status().message(),
+                                "went away during the handshake"))
+      << connected.status();
+
+  auto listed = [&] {
+    for (const PeerDirectory::PeerView& view : directory_.List()) {
+      if (view.address == remote_.address()) {
+        return view;
+      }
+    }
+    return PeerDirectory::PeerView();
+  };
+  EXPECT_EQ(listed().services, std::vector<std::string>{"echo"});
+  EXPECT_NE(listed().incarnation, 0u);
+  EXPECT_EQ(listed().cache_misses, 1u);  // One Hello.
+  FakeApplication again(&remote_.registry(), {});
+  absl::StatusOr<v1::ConnectResult> next = broker.Connect(Caller(), Call("b"));
+  EXPECT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(listed().cache_misses, 1u);  // Still one: no extra Hello.
+}
+
+// The transport failing (the peer is down) still forgets the peer, so
+// that it is said Hello to again when it is back.
+TEST_P(BrokerTest, AnUnreachablePeerIsForgotten) {
+  Broker broker(&directory_, &admission_);
+  ASSERT_TRUE(directory_.Get("b", absl::Now() + absl::Seconds(5)).ok());
+  remote_.Stop();
+  absl::Status down = broker.Connect(Caller(), Call("b")).status();
+  EXPECT_TRUE(absl::IsUnavailable(down)) << down;
+  for (const PeerDirectory::PeerView& view : directory_.List()) {
+    if (view.address == remote_.address()) {
+      EXPECT_EQ(view.incarnation, 0u);
+      EXPECT_TRUE(view.services.empty());
+    }
+  }
 }
 
 // ---- Tenants (issue 10, findings 5 and 9) ---------------------------------

@@ -64,6 +64,7 @@ peer::v1::ConnectRequest Connect(const std::string& service) {
 peer::v1::CloseRequest Close(uint64_t id) {
   peer::v1::CloseRequest request;
   request.set_api_version(kControlApiVersion);
+  request.set_expected_incarnation(kIncarnation);
   request.set_server_connection_id(id);
   return request;
 }

@@ -157,6 +157,18 @@ void PeerDirectory::Invalidate(const std::string& address,
   }
 }
 
+void PeerDirectory::CountCall(const std::string& address,
+                              const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(address);
+  if (it != entries_.end()) {
+    ++it->second.calls;
+    if (!status.ok()) {
+      ++it->second.call_errors;
+    }
+  }
+}
+
 std::vector<PeerDirectory::PeerView> PeerDirectory::List() const {
   std::vector<PeerView> views;
   absl::MutexLock lock(&mu_);
@@ -176,6 +188,8 @@ std::vector<PeerDirectory::PeerView> PeerDirectory::List() const {
     view.cache_hits = entry.hits;
     view.cache_misses = entry.misses;
     view.last_error = entry.last_error;
+    view.calls = entry.calls;
+    view.call_errors = entry.call_errors;
     if (entry.peer != nullptr) {
       view.incarnation = entry.peer->hello.incarnation();
       for (const auto& device : entry.peer->hello.devices()) {

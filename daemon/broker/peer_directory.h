@@ -52,6 +52,9 @@ class PeerDirectory final {
     uint64_t cache_hits = 0;
     uint64_t cache_misses = 0;
     std::string last_error;
+    // Connect/Close calls made to it (CountCall()), and those that failed.
+    uint64_t calls = 0;
+    uint64_t call_errors = 0;
   };
 
   // `names`: peer name -> "ip:port" (from --peers); any "ip:port" the
@@ -79,6 +82,10 @@ class PeerDirectory final {
   // channel); the next Get() says Hello again.
   void Invalidate(const std::string& address, const std::string& reason);
 
+  // CountCall(): counts one Connect/Close call to `address` (a known
+  // peer's; others are not counted) that ended with `status`.
+  void CountCall(const std::string& address, const absl::Status& status);
+
   std::vector<PeerView> List() const;
   uint64_t incarnation() const { return incarnation_; }
 
@@ -91,6 +98,8 @@ class PeerDirectory final {
     uint64_t hits = 0;
     uint64_t misses = 0;
     std::string last_error;
+    uint64_t calls = 0;
+    uint64_t call_errors = 0;
   };
 
   absl::StatusOr<std::string> Resolve(const std::string& host) const;

@@ -45,10 +45,28 @@ absl::StatusOr<std::unique_ptr<PeerGate>> PeerGate::Create(
       std::move(authenticator), *std::move(allow), options.log_interval));
 }
 
+void PeerGate::CountFor(const std::optional<IpAddress>& ip,
+                        uint64_t Counters::*counter) {
+  if (!ip.has_value()) {
+    return;
+  }
+  const std::string key = ip->ToString();
+  auto it = by_address_.find(key);
+  if (it == by_address_.end()) {
+    if (by_address_.size() >= kMaxCountedAddresses) {
+      return;  // In the totals only.
+    }
+    it = by_address_.emplace(key, Counters()).first;
+  }
+  ++(it->second.*counter);
+}
+
 absl::Status PeerGate::Refuse(uint64_t Counters::*counter, absl::Status why,
-                              absl::string_view what) {
+                              absl::string_view what,
+                              const std::optional<IpAddress>& ip) {
   absl::MutexLock lock(&mu_);
   ++(counters_.*counter);
+  CountFor(ip, counter);
   const absl::Time now = absl::Now();
   if (now - last_log_ < log_interval_) {
     ++unlogged_;
@@ -78,7 +96,7 @@ absl::Status PeerGate::Admit(absl::string_view method,
                       "peer ", who,
                       " is not in this swiftd's peer allow-list "
                       "(--peer_allow, --peers)")),
-                  absl::StrCat(method, " from ", who));
+                  absl::StrCat(method, " from ", who), peer);
   }
   if (authenticator_ != nullptr) {
     if (credential == nullptr) {
@@ -87,22 +105,23 @@ absl::Status PeerGate::Admit(absl::string_view method,
                         "peer request without a credential: this swiftd "
                         "brokers only with swiftds holding the cluster's "
                         "secret (--peer_secret_file)"),
-                    absl::StrCat(method, " from ", who));
+                    absl::StrCat(method, " from ", who), peer);
     }
     if (absl::Status mac = authenticator_->VerifyMac(method, request,
                                                      *credential);
         !mac.ok()) {
       return Refuse(&Counters::refused_credential, std::move(mac),
-                    absl::StrCat(method, " from ", who));
+                    absl::StrCat(method, " from ", who), peer);
     }
     if (absl::Status fresh = authenticator_->CheckFresh(*credential);
         !fresh.ok()) {
       return Refuse(&Counters::refused_replay, std::move(fresh),
-                    absl::StrCat(method, " from ", who));
+                    absl::StrCat(method, " from ", who), peer);
     }
   }
   absl::MutexLock lock(&mu_);
   ++counters_.admitted;
+  CountFor(peer, &Counters::admitted);
   return absl::OkStatus();
 }
 
@@ -118,12 +137,18 @@ absl::Status PeerGate::CheckDial(const std::string& address, bool named) {
                 absl::PermissionDeniedError(absl::StrCat(
                     "swiftd may not broker with ", address,
                     ": not in its peer allow-list (--peer_allow, --peers)")),
-                absl::StrCat("a dial to ", address));
+                absl::StrCat("a dial to ", address), ip);
 }
 
 PeerGate::Counters PeerGate::counters() const {
   absl::MutexLock lock(&mu_);
   return counters_;
+}
+
+PeerGate::Counters PeerGate::CountersOf(const IpAddress& ip) const {
+  absl::MutexLock lock(&mu_);
+  auto it = by_address_.find(ip.ToString());
+  return it == by_address_.end() ? Counters() : it->second;
 }
 
 }  // namespace swift

@@ -14,7 +14,9 @@
 //     for tests and development only) no credential is asked or sent.
 // Every refusal is counted by kind and logged at most once per
 // log_interval (a flood must not flood the log); admitted requests are
-// counted too.
+// counted too, in total and per caller IP (for `swiftctl peers`; the
+// first kMaxCountedAddresses addresses seen, so that a flood from many
+// addresses cannot grow swiftd: later ones count in the totals only).
 //
 // Thread-safe.
 #ifndef SWIFT_DAEMON_BROKER_PEER_GATE_H_
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -106,7 +109,11 @@ class PeerGate final {
   }
   bool secure() const { return authenticator_ != nullptr; }
   const PeerAllowList& allow_list() const { return allow_; }
+  // Every caller's, and the caller at `ip`'s (zero when never seen, or
+  // seen after the first kMaxCountedAddresses).
   Counters counters() const;
+  Counters CountersOf(const IpAddress& ip) const;
+  static constexpr size_t kMaxCountedAddresses = 1024;
 
  private:
   PeerGate(std::unique_ptr<PeerAuthenticator> authenticator,
@@ -115,15 +122,22 @@ class PeerGate final {
         allow_(std::move(allow)),
         log_interval_(log_interval) {}
 
-  // Counts `why` in `counter` and logs it unless logged recently.
+  // Counts `why` in `counter` (in total and for `ip`) and logs it unless
+  // logged recently.
   absl::Status Refuse(uint64_t Counters::*counter, absl::Status why,
-                      absl::string_view what);
+                      absl::string_view what,
+                      const std::optional<IpAddress>& ip);
+  // Counts one in `counter` for `ip` (mu_ held), within the bound.
+  void CountFor(const std::optional<IpAddress>& ip, uint64_t Counters::*counter)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::unique_ptr<PeerAuthenticator> authenticator_;
   const PeerAllowList allow_;
   const absl::Duration log_interval_;
   mutable absl::Mutex mu_;
   Counters counters_ ABSL_GUARDED_BY(mu_);
+  // Per caller IP (text form), at most kMaxCountedAddresses.
+  absl::flat_hash_map<std::string, Counters> by_address_ ABSL_GUARDED_BY(mu_);
   absl::Time last_log_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t unlogged_ ABSL_GUARDED_BY(mu_) = 0;
 };

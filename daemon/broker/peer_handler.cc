@@ -19,24 +19,37 @@ PeerHandler::PeerHandler(uint64_t incarnation, std::string address,
       devices_(std::move(devices)),
       registry_(registry) {}
 
-absl::Status PeerHandler::CheckCaller(uint32_t api_version,
-                                      uint64_t expected_incarnation) const {
+absl::Status PeerHandler::CheckCaller(
+    uint32_t api_version, std::optional<uint64_t> expected_incarnation) const {
   if (absl::Status version = CheckApiVersion(api_version, "peer");
       !version.ok()) {
     return version;
   }
-  if (expected_incarnation != 0 && expected_incarnation != incarnation_) {
+  if (!expected_incarnation.has_value()) {
+    return absl::OkStatus();
+  }
+  // 0 skipped the check, so a caller could act on connections made with
+  // an earlier incarnation of this swiftd (issue 10, finding 4). Every
+  // swiftd's Broker names the incarnation of the Hello it cached.
+  if (*expected_incarnation == 0) {
+    return absl::InvalidArgumentError(
+        "peer request without expected_incarnation: Connect and Close must "
+        "name the incarnation of this swiftd the caller expects (from its "
+        "Hello)");
+  }
+  if (*expected_incarnation != incarnation_) {
     // kAborted: the caller's cached view is stale; it may refresh and retry.
     return absl::AbortedError(absl::StrCat(
         "swiftd on ", address_, " restarted (incarnation ", incarnation_,
-        ", caller expected ", expected_incarnation, ")"));
+        ", caller expected ", *expected_incarnation, ")"));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<peer::v1::HelloResponse> PeerHandler::Hello(
     const peer::v1::HelloRequest& request) const {
-  if (absl::Status ok = CheckCaller(request.api_version(), 0); !ok.ok()) {
+  if (absl::Status ok = CheckCaller(request.api_version(), std::nullopt);
+      !ok.ok()) {
     return ok;
   }
   VLOG(1) << "Hello from peer " << request.address() << " incarnation "
@@ -56,7 +69,8 @@ absl::StatusOr<peer::v1::HelloResponse> PeerHandler::Hello(
 }
 
 absl::StatusOr<peer::v1::ConnectResponse> PeerHandler::Connect(
-    const peer::v1::ConnectRequest& request, absl::Time deadline) {
+    const peer::v1::ConnectRequest& request, absl::Time deadline,
+    const std::string& caller) {
   const absl::Time start = absl::Now();
   if (absl::Status ok =
           CheckCaller(request.api_version(), request.expected_incarnation());
@@ -70,7 +84,7 @@ absl::StatusOr<peer::v1::ConnectResponse> PeerHandler::Connect(
         absl::StrCat("bad client endpoint: ", client.status().message()));
   }
   absl::StatusOr<ServiceRegistry::Accepted> accepted =
-      registry_->Accept(request.service(), *client, deadline);
+      registry_->Accept(request.service(), *client, deadline, caller);
   if (!accepted.ok()) {
     return accepted.status();
   }
@@ -85,13 +99,14 @@ absl::StatusOr<peer::v1::ConnectResponse> PeerHandler::Connect(
   return response;
 }
 
-absl::Status PeerHandler::Close(const peer::v1::CloseRequest& request) {
+absl::Status PeerHandler::Close(const peer::v1::CloseRequest& request,
+                                const std::string& caller) {
   if (absl::Status ok =
           CheckCaller(request.api_version(), request.expected_incarnation());
       !ok.ok()) {
     return ok;
   }
-  return registry_->Close(request.server_connection_id());
+  return registry_->Close(request.server_connection_id(), caller);
 }
 
 }  // namespace swift

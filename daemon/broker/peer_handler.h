@@ -5,8 +5,15 @@
 //
 // Every call checks the caller's API version; Connect and Close also check
 // the incarnation the caller expects (kAborted when this swiftd restarted
-// since the caller cached it). Connect takes one of a local service's
-// pooled QPs through the ServiceRegistry.
+// since the caller cached it; it must name one: kInvalidArgument for 0,
+// which used to skip the check). Connect takes one of a local service's
+// pooled QPs through the ServiceRegistry, recorded as the calling peer's:
+// only that peer may Close it.
+//
+// Who calls (`caller`): the calling swiftd's identity as its transport
+// authenticated it, its IP address (the link's TCP peer, gRPC's peer),
+// which the PeerGate admitted. Not the credential: every swiftd of the
+// cluster holds the same secret, so it proves membership, not identity.
 //
 // Thread-safe: calls run concurrently on the transports' threads.
 #ifndef SWIFT_DAEMON_BROKER_PEER_HANDLER_H_
@@ -14,12 +21,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/broker/peer_allow_list.h"
 #include "daemon/broker/service_registry.h"
 #include "proto/peer.pb.h"
 
@@ -53,14 +62,24 @@ class PeerHandler final {
   // endpoint does not decode; otherwise ServiceRegistry::Accept()'s errors.
   // Blocks until the application answers, up to `deadline`.
   absl::StatusOr<peer::v1::ConnectResponse> Connect(
-      const peer::v1::ConnectRequest& request, absl::Time deadline);
+      const peer::v1::ConnectRequest& request, absl::Time deadline,
+      const std::string& caller);
 
   // Close()
   //
   // The caller closed connection request.server_connection_id: its service
   // recycles the QP. Version and incarnation errors as Connect(); kNotFound
-  // for an unknown connection.
-  absl::Status Close(const peer::v1::CloseRequest& request);
+  // for an unknown connection; kPermissionDenied when another peer than
+  // `caller` made it.
+  absl::Status Close(const peer::v1::CloseRequest& request,
+                     const std::string& caller);
+
+  // The identity PeerHandler knows a caller at `peer` by (see above); ""
+  // when the transport did not say (such callers are refused by the gate
+  // before any call is served).
+  static std::string CallerOf(const std::optional<IpAddress>& peer) {
+    return peer.has_value() ? peer->ToString() : std::string();
+  }
 
   // The lean link's port, announced in Hello (0: none). Set it before the
   // Peer API serves, so that every Hello announces the link.
@@ -68,10 +87,10 @@ class PeerHandler final {
   uint64_t incarnation() const { return incarnation_; }
 
  private:
-  // OK when the caller speaks our API version and expects this incarnation
-  // (0: any).
+  // OK when the caller speaks our API version and expects this
+  // incarnation, which it must name (nullopt: a Hello, which expects none).
   absl::Status CheckCaller(uint32_t api_version,
-                           uint64_t expected_incarnation) const;
+                           std::optional<uint64_t> expected_incarnation) const;
 
   const uint64_t incarnation_;
   const std::string address_;

@@ -3,6 +3,7 @@
 // ServiceRegistry with a fake application.
 #include "daemon/broker/peer_handler.h"
 
+#include "absl/strings/match.h"
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
 #include "daemon/broker/fake_application.h"
@@ -12,6 +13,8 @@ namespace swift {
 namespace {
 
 constexpr uint64_t kIncarnation = 77;
+// The calling swiftd, as its transport names it.
+constexpr char kPeer[] = "10.0.0.2";
 
 class PeerHandlerTest : public ::testing::Test {
  protected:
@@ -54,27 +57,65 @@ TEST_F(PeerHandlerTest, RefusesOtherApiVersions) {
   EXPECT_TRUE(absl::IsFailedPrecondition(handler_.Hello(hello).status()));
   peer::v1::ConnectRequest connect = ConnectRequest();
   connect.set_api_version(0);  // Never set: a malformed request.
-  EXPECT_TRUE(
-      absl::IsInvalidArgument(handler_.Connect(connect, Soon()).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      handler_.Connect(connect, Soon(), kPeer).status()));
 }
 
 TEST_F(PeerHandlerTest, StaleIncarnationIsAborted) {
   FakeApplication app(&registry_, {});
   EXPECT_TRUE(absl::IsAborted(
-      handler_.Connect(ConnectRequest(kIncarnation + 1), Soon()).status()));
+      handler_.Connect(ConnectRequest(kIncarnation + 1), Soon(), kPeer)
+          .status()));
   peer::v1::CloseRequest close;
   close.set_api_version(kControlApiVersion);
   close.set_expected_incarnation(kIncarnation + 1);
-  EXPECT_TRUE(absl::IsAborted(handler_.Close(close)));
+  EXPECT_TRUE(absl::IsAborted(handler_.Close(close, kPeer)));
   EXPECT_EQ(app.accepts(), 0);
-  // 0: whatever incarnation it is.
-  EXPECT_TRUE(handler_.Connect(ConnectRequest(0), Soon()).ok());
+}
+
+// Issue 10, finding 4: expected_incarnation=0 skipped the check. Connect
+// and Close must name the incarnation they expect.
+TEST_F(PeerHandlerTest, RequestsWithoutAnIncarnationAreRefused) {
+  FakeApplication app(&registry_, {});
+  absl::Status connect =
+      handler_.Connect(ConnectRequest(0), Soon(), kPeer).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(connect)) << connect;
+  EXPECT_TRUE(absl::StrContains(connect.message(), "expected_incarnation"))
+      << connect;
+  EXPECT_EQ(app.accepts(), 0);
+
+  absl::StatusOr<peer::v1::ConnectResponse> connected =
+      handler_.Connect(ConnectRequest(), Soon(), kPeer);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  peer::v1::CloseRequest close;
+  close.set_api_version(kControlApiVersion);
+  close.set_server_connection_id(connected->server_connection_id());
+  EXPECT_TRUE(absl::IsInvalidArgument(handler_.Close(close, kPeer)));
+  EXPECT_TRUE(app.closed_connections().empty());
+}
+
+// Issue 10, finding 4: ids are sequential, and any authenticated peer
+// could close the connections another peer made.
+TEST_F(PeerHandlerTest, OnlyThePeerThatConnectedMayClose) {
+  FakeApplication app(&registry_, {});
+  absl::StatusOr<peer::v1::ConnectResponse> connected =
+      handler_.Connect(ConnectRequest(), Soon(), kPeer);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  peer::v1::CloseRequest close;
+  close.set_api_version(kControlApiVersion);
+  close.set_expected_incarnation(kIncarnation);
+  close.set_server_connection_id(connected->server_connection_id());
+  absl::Status stolen = handler_.Close(close, "10.0.0.9");
+  EXPECT_TRUE(absl::IsPermissionDenied(stolen)) << stolen;
+  EXPECT_TRUE(app.closed_connections().empty());
+  EXPECT_TRUE(handler_.Close(close, kPeer).ok());
+  EXPECT_TRUE(app.WaitForCloses(1));
 }
 
 TEST_F(PeerHandlerTest, ConnectsAndCloses) {
   FakeApplication app(&registry_, {});
   absl::StatusOr<peer::v1::ConnectResponse> connected =
-      handler_.Connect(ConnectRequest(), Soon());
+      handler_.Connect(ConnectRequest(), Soon(), kPeer);
   ASSERT_TRUE(connected.ok()) << connected.status();
   absl::StatusOr<verbs::QpEndpoint> server =
       verbs::DecodeEndpoint(connected->server_endpoint());
@@ -87,18 +128,18 @@ TEST_F(PeerHandlerTest, ConnectsAndCloses) {
   close.set_api_version(kControlApiVersion);
   close.set_expected_incarnation(kIncarnation);
   close.set_server_connection_id(connected->server_connection_id());
-  EXPECT_TRUE(handler_.Close(close).ok());
+  EXPECT_TRUE(handler_.Close(close, kPeer).ok());
   ASSERT_TRUE(app.WaitForCloses(1));
-  EXPECT_TRUE(absl::IsNotFound(handler_.Close(close)));
+  EXPECT_TRUE(absl::IsNotFound(handler_.Close(close, kPeer)));
 }
 
 TEST_F(PeerHandlerTest, BadEndpointOrServiceIsTheCallersError) {
   peer::v1::ConnectRequest request = ConnectRequest();
   request.set_client_endpoint("garbage");
-  EXPECT_TRUE(
-      absl::IsInvalidArgument(handler_.Connect(request, Soon()).status()));
-  EXPECT_TRUE(
-      absl::IsNotFound(handler_.Connect(ConnectRequest(), Soon()).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      handler_.Connect(request, Soon(), kPeer).status()));
+  EXPECT_TRUE(absl::IsNotFound(
+      handler_.Connect(ConnectRequest(), Soon(), kPeer).status()));
 }
 
 }  // namespace

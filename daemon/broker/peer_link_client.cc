@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "daemon/broker/peer_answer.h"
 #include "proto/wire_status.h"
 
 namespace swift {
@@ -92,7 +93,8 @@ absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
   }
   if (absl::Status answer = DecodeStatus(response); !answer.ok()) {
     idle_.Give(*std::move(connection));
-    return answer;
+    // The peer's answer, not the transport's failure (peer_answer.h).
+    return MarkPeerAnswer(std::move(answer));
   }
   if (absl::Status proven = CheckReply(request, response); !proven.ok()) {
     return proven;  // The connection goes: it does not reach our cluster.
@@ -131,7 +133,7 @@ std::vector<absl::Status> PeerLinkClient::CallPipelined(
       transport = absl::InternalError("malformed peer link response");
       break;
     }
-    absl::Status status = DecodeStatus(response);
+    absl::Status status = MarkPeerAnswer(DecodeStatus(response));
     if (status.ok()) {
       status = CheckReply(requests[answered], response);
       if (!status.ok()) {

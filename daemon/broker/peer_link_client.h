@@ -42,8 +42,9 @@ class PeerLinkClient final {
   // Call()
   //
   // Sends `request` on an idle connection (a new one when all are busy)
-  // and returns the peer's answer, its error status, or kUnavailable /
-  // kDeadlineExceeded for the transport (the connection is then dropped).
+  // and returns the peer's answer, its error status (marked as the peer's
+  // answer, see peer_answer.h), or kUnavailable / kDeadlineExceeded for
+  // the transport (unmarked; the connection is then dropped).
   absl::StatusOr<peer::v1::LinkResponse> Call(peer::v1::LinkRequest request,
                                               absl::Time deadline);
 

@@ -79,13 +79,14 @@ bool PeerLinkServer::Answer(const peer::v1::LinkRequest& request,
                            ? absl::Milliseconds(request.timeout_ms())
                            : kDefaultHandshakeTimeout);
     absl::StatusOr<peer::v1::ConnectResponse> connected =
-        handler_->Connect(request.connect(), deadline);
+        handler_->Connect(request.connect(), deadline,
+                          PeerHandler::CallerOf(peer));
     status = connected.status();
     if (connected.ok()) {
       *response->mutable_connect() = *std::move(connected);
     }
   } else if (request.has_close()) {
-    status = handler_->Close(request.close());
+    status = handler_->Close(request.close(), PeerHandler::CallerOf(peer));
     if (status.ok()) {
       response->mutable_close();
     }

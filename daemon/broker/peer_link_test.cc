@@ -46,6 +46,7 @@ class PeerLinkTest : public ::testing::Test {
   static peer::v1::LinkRequest Close(uint64_t id) {
     peer::v1::LinkRequest request;
     request.mutable_close()->set_api_version(kControlApiVersion);
+    request.mutable_close()->set_expected_incarnation(kIncarnation);
     request.mutable_close()->set_server_connection_id(id);
     return request;
   }

@@ -3,8 +3,8 @@
 
 #include <utility>
 
+#include "daemon/broker/peer_answer.h"
 #include "daemon/broker/peer_authenticator.h"
-#include "daemon/transport/grpc_status.h"
 
 namespace swift {
 
@@ -43,14 +43,14 @@ grpc::Status PeerServiceImpl::Hello(grpc::ServerContext* context,
   if (absl::Status admitted =
           Admit(kPeerHelloMethod, *request, *context, &nonce);
       !admitted.ok()) {
-    return ToGrpcStatus(admitted);
+    return ToPeerGrpc(admitted);
   }
   absl::StatusOr<peer::v1::HelloResponse> hello = handler_->Hello(*request);
   if (hello.ok()) {
     *response = *std::move(hello);
     SignReply(kPeerHelloMethod, nonce, *response, context);
   }
-  return ToGrpcStatus(hello.status());
+  return ToPeerGrpc(hello.status());
 }
 
 grpc::Status PeerServiceImpl::Connect(grpc::ServerContext* context,
@@ -60,15 +60,16 @@ grpc::Status PeerServiceImpl::Connect(grpc::ServerContext* context,
   if (absl::Status admitted =
           Admit(kPeerConnectMethod, *request, *context, &nonce);
       !admitted.ok()) {
-    return ToGrpcStatus(admitted);
+    return ToPeerGrpc(admitted);
   }
-  absl::StatusOr<peer::v1::ConnectResponse> connected =
-      handler_->Connect(*request, absl::FromChrono(context->deadline()));
+  absl::StatusOr<peer::v1::ConnectResponse> connected = handler_->Connect(
+      *request, absl::FromChrono(context->deadline()),
+      PeerHandler::CallerOf(IpAddress::FromGrpcPeer(context->peer())));
   if (connected.ok()) {
     *response = *std::move(connected);
     SignReply(kPeerConnectMethod, nonce, *response, context);
   }
-  return ToGrpcStatus(connected.status());
+  return ToPeerGrpc(connected.status());
 }
 
 grpc::Status PeerServiceImpl::Close(grpc::ServerContext* context,
@@ -78,13 +79,15 @@ grpc::Status PeerServiceImpl::Close(grpc::ServerContext* context,
   if (absl::Status admitted =
           Admit(kPeerCloseMethod, *request, *context, &nonce);
       !admitted.ok()) {
-    return ToGrpcStatus(admitted);
+    return ToPeerGrpc(admitted);
   }
-  absl::Status closed = handler_->Close(*request);
+  absl::Status closed = handler_->Close(
+      *request,
+      PeerHandler::CallerOf(IpAddress::FromGrpcPeer(context->peer())));
   if (closed.ok()) {
     SignReply(kPeerCloseMethod, nonce, *response, context);
   }
-  return ToGrpcStatus(closed);
+  return ToPeerGrpc(closed);
 }
 
 }  // namespace swift

@@ -225,7 +225,7 @@ absl::Status ServiceRegistry::SendDown(Service& service,
 
 absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
     const std::string& name, const verbs::QpEndpoint& client,
-    absl::Time deadline) {
+    absl::Time deadline, const std::string& peer) {
   std::shared_ptr<Service> service;
   std::shared_ptr<PendingAccept> pending = std::make_shared<PendingAccept>();
   verbs::QpEndpoint pooled;
@@ -284,12 +284,13 @@ absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
     return pending->status;
   }
   ++service->accepted;
-  connection_services_[id] = name;
+  connection_services_[id] = ConnectionOwner{name, peer};
   return Accepted{pooled, id, absl::Now() - sent_at,
                   absl::Microseconds(pending->accept_us)};
 }
 
-absl::Status ServiceRegistry::Close(uint64_t connection_id) {
+absl::Status ServiceRegistry::Close(uint64_t connection_id,
+                                    const std::string& peer) {
   std::shared_ptr<Service> service;
   uint32_t qpn = 0;
   {
@@ -299,7 +300,15 @@ absl::Status ServiceRegistry::Close(uint64_t connection_id) {
       return absl::NotFoundError(
           absl::StrCat("no connection ", connection_id, " on this host"));
     }
-    auto service_it = services_.find(it->second);
+    // Ids are sequential: one authenticated peer could otherwise close
+    // the connections another made (issue 10, finding 4).
+    if (it->second.peer != peer) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "connection ", connection_id,
+          " was made by another peer: only the swiftd that made a "
+          "connection may close it"));
+    }
+    auto service_it = services_.find(it->second.service);
     connection_services_.erase(it);
     if (service_it == services_.end()) {
       return absl::NotFoundError("the connection's service went away");

@@ -82,19 +82,23 @@ class ServiceRegistry final {
   // Accept()
   //
   // Takes one of `service`'s pooled QPs for `client`, has the application
-  // connect it and returns its endpoint. kNotFound: no such service;
+  // connect it and returns its endpoint. The connection is `peer`'s (the
+  // calling swiftd's authenticated identity, its IP): only `peer` may
+  // close it. kNotFound: no such service;
   // kResourceExhausted: its pool is empty; kUnavailable: the application
   // went away; kDeadlineExceeded: it did not answer in time; or the
   // application's own error. Blocks up to the accept timeout or `deadline`.
   absl::StatusOr<Accepted> Accept(const std::string& service,
                                   const verbs::QpEndpoint& client,
-                                  absl::Time deadline);
+                                  absl::Time deadline, const std::string& peer);
 
   // Close()
   //
-  // Ends connection `connection_id`: tells the application to recycle its
-  // QP. kNotFound for an unknown id (closed already, or its service gone).
-  absl::Status Close(uint64_t connection_id);
+  // Ends connection `connection_id` for `peer`: tells the application to
+  // recycle its QP. kNotFound for an unknown id (closed already, or its
+  // service gone); kPermissionDenied when another peer made it (ids are
+  // sequential: any authenticated peer could otherwise close another's).
+  absl::Status Close(uint64_t connection_id, const std::string& peer);
 
   std::vector<std::string> ServiceNames() const;
   std::vector<ServiceStats> Stats() const;
@@ -141,8 +145,13 @@ class ServiceRegistry final {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Service>> services_
       ABSL_GUARDED_BY(mu_);
-  // connection id -> service name.
-  absl::flat_hash_map<uint64_t, std::string> connection_services_
+  // An accepted connection: its service, and the peer that made it.
+  struct ConnectionOwner {
+    std::string service;
+    std::string peer;
+  };
+  // connection id -> its service and peer.
+  absl::flat_hash_map<uint64_t, ConnectionOwner> connection_services_
       ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };

@@ -65,12 +65,12 @@ TEST(ServiceRegistryTest, ListensAndHandsOutPooledEndpoints) {
   EXPECT_EQ(registry.ServiceNames(), std::vector<std::string>{"echo"});
 
   absl::StatusOr<ServiceRegistry::Accepted> first =
-      registry.Accept("echo", Client(), Soon());
+      registry.Accept("echo", Client(), Soon(), "10.0.0.2");
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->server_endpoint, FakeApplication::Endpoint(0));
   EXPECT_EQ(first->app_accept, absl::Microseconds(7));
   absl::StatusOr<ServiceRegistry::Accepted> second =
-      registry.Accept("echo", Client(), Soon());
+      registry.Accept("echo", Client(), Soon(), "10.0.0.2");
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->server_endpoint, FakeApplication::Endpoint(1));
   EXPECT_NE(first->connection_id, second->connection_id);
@@ -87,13 +87,13 @@ TEST(ServiceRegistryTest, ListensAndHandsOutPooledEndpoints) {
 TEST(ServiceRegistryTest, EmptyPoolIsResourceExhaustedUntilRefilled) {
   ServiceRegistry registry;
   FakeApplication app(&registry, WithEndpoints(1));
-  ASSERT_TRUE(registry.Accept("echo", Client(), Soon()).ok());
+  ASSERT_TRUE(registry.Accept("echo", Client(), Soon(), "10.0.0.2").ok());
   EXPECT_TRUE(absl::IsResourceExhausted(
-      registry.Accept("echo", Client(), Soon()).status()));
+      registry.Accept("echo", Client(), Soon(), "10.0.0.2").status()));
   app.AddEndpoints(1);
   absl::StatusOr<ServiceRegistry::Accepted> refilled;
   for (int i = 0; i < 100; ++i) {  // AddEndpoints is asynchronous.
-    refilled = registry.Accept("echo", Client(), Soon());
+    refilled = registry.Accept("echo", Client(), Soon(), "10.0.0.2");
     if (refilled.ok()) break;
     absl::SleepFor(absl::Milliseconds(10));
   }
@@ -112,7 +112,7 @@ TEST(ServiceRegistryTest, RefusesBadListens) {
   EXPECT_TRUE(absl::IsAlreadyExists(second.listen_status()))
       << second.listen_status();
   EXPECT_TRUE(absl::IsNotFound(
-      registry.Accept("nothing", Client(), Soon()).status()));
+      registry.Accept("nothing", Client(), Soon(), "10.0.0.2").status()));
 }
 
 TEST(ServiceRegistryTest, ApplicationErrorsReachTheCaller) {
@@ -120,7 +120,7 @@ TEST(ServiceRegistryTest, ApplicationErrorsReachTheCaller) {
   FakeApplication app(
       &registry, Answering(absl::InternalError("RTR failed")));
   absl::StatusOr<ServiceRegistry::Accepted> accepted =
-      registry.Accept("echo", Client(), Soon());
+      registry.Accept("echo", Client(), Soon(), "10.0.0.2");
   EXPECT_EQ(accepted.status(), absl::InternalError("RTR failed"));
   EXPECT_EQ(registry.Stats()[0].refused, 1u);
   EXPECT_EQ(registry.Stats()[0].connections, 0);
@@ -130,13 +130,18 @@ TEST(ServiceRegistryTest, CloseTellsTheApplicationOnce) {
   ServiceRegistry registry;
   FakeApplication app(&registry, {});
   absl::StatusOr<ServiceRegistry::Accepted> accepted =
-      registry.Accept("echo", Client(), Soon());
+      registry.Accept("echo", Client(), Soon(), "10.0.0.2");
   ASSERT_TRUE(accepted.ok());
-  ASSERT_TRUE(registry.Close(accepted->connection_id).ok());
+  // Only the peer that made it may close it (ids are sequential).
+  absl::Status stolen = registry.Close(accepted->connection_id, "10.0.0.3");
+  EXPECT_TRUE(absl::IsPermissionDenied(stolen)) << stolen;
+  EXPECT_TRUE(app.closed_connections().empty());
+  ASSERT_TRUE(registry.Close(accepted->connection_id, "10.0.0.2").ok());
   ASSERT_TRUE(app.WaitForCloses(1));
   EXPECT_EQ(app.closed_connections(),
             std::vector<uint64_t>{accepted->connection_id});
-  EXPECT_TRUE(absl::IsNotFound(registry.Close(accepted->connection_id)));
+  EXPECT_TRUE(
+      absl::IsNotFound(registry.Close(accepted->connection_id, "10.0.0.2")));
 }
 
 // The accept gave up before the application answered: its late OK means a
@@ -145,7 +150,7 @@ TEST(ServiceRegistryTest, LateAnswerRecyclesTheOrphanedQp) {
   ServiceRegistry registry;
   FakeApplication app(&registry, AnsweringAfter(absl::Milliseconds(300)));
   absl::StatusOr<ServiceRegistry::Accepted> accepted = registry.Accept(
-      "echo", Client(), absl::Now() + absl::Milliseconds(50));
+      "echo", Client(), absl::Now() + absl::Milliseconds(50), "10.0.0.2");
   EXPECT_TRUE(absl::IsDeadlineExceeded(accepted.status()))
       << accepted.status();
   ASSERT_TRUE(app.WaitForCloses(1));
@@ -158,7 +163,7 @@ TEST(ServiceRegistryTest, ApplicationLeavingFailsPendingAccepts) {
       &registry, Silent());
   absl::Status status;
   std::thread caller([&] {
-    status = registry.Accept("echo", Client(), Soon()).status();
+    status = registry.Accept("echo", Client(), Soon(), "10.0.0.2").status();
   });
   while (app->accepts() == 0) absl::SleepFor(absl::Milliseconds(5));
   app->Leave();
@@ -166,7 +171,7 @@ TEST(ServiceRegistryTest, ApplicationLeavingFailsPendingAccepts) {
   EXPECT_TRUE(absl::IsUnavailable(status)) << status;
   EXPECT_TRUE(registry.ServiceNames().empty());
   EXPECT_TRUE(absl::IsNotFound(
-      registry.Accept("echo", Client(), Soon()).status()));
+      registry.Accept("echo", Client(), Soon(), "10.0.0.2").status()));
 }
 
 // ---- Tenants (issue 10, findings 5 and 9) ---------------------------------
@@ -318,7 +323,8 @@ TEST(ServiceRegistryTenantTest, PooledEndpointsAreBoundedPerServiceAndTenant) {
   EXPECT_EQ(quotas.Of(1000).pooled_endpoints, 6);
 
   // Taking one frees room; a service that goes gives all of its back.
-  (void)registry.Accept("a", Client(), absl::Now() + absl::Milliseconds(50));
+  (void)registry.Accept("a", Client(), absl::Now() + absl::Milliseconds(50),
+                        "10.0.0.2");
   EXPECT_EQ(quotas.Of(1000).pooled_endpoints, 5);
 }
 

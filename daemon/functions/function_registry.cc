@@ -56,6 +56,14 @@ auto FindAuthorized(Map& functions, const std::string& name,
   return &it->second;
 }
 
+// What a tenant is told of a name another tenant registered: not whose it
+// is (uids and names of other tenants are theirs to know).
+absl::Status AnotherTenants(const std::string& name) {
+  return absl::PermissionDeniedError(absl::StrCat(
+      "function '", name,
+      "' is registered by another user; choose another name"));
+}
+
 }  // namespace
 
 absl::Status FunctionRegistry::CheckStorable(
@@ -66,7 +74,9 @@ absl::Status FunctionRegistry::CheckStorable(
   return store_->Save(spec);  // Refuses the name, writing nothing.
 }
 
-absl::Status FunctionRegistry::CheckAvailable(const std::string& name) const {
+absl::Status FunctionRegistry::CheckAvailable(
+    const v1::RegisterFunctionRequest& spec) const {
+  const std::string& name = spec.name();
   absl::MutexLock lock(&mu_);
   if (closed_) {
     return ShuttingDown();
@@ -74,6 +84,12 @@ absl::Status FunctionRegistry::CheckAvailable(const std::string& name) const {
   auto it = functions_.find(name);
   if (it == functions_.end()) {
     return absl::OkStatus();
+  }
+  // Whatever its worker's state: a crashed worker does not free the name
+  // (another user registered the same name after a crash and took it over,
+  // with it whatever its clients meant for the owner's function).
+  if (it->second.spec.uid() != spec.uid()) {
+    return AnotherTenants(name);
   }
   if (it->second.restore.has_value()) {
     return BeingRestored(name);
@@ -94,10 +110,16 @@ absl::Status FunctionRegistry::Add(const v1::RegisterFunctionRequest& spec,
   if (closed_) {
     return ShuttingDown();
   }
-  if (auto it = functions_.find(spec.name());
-      it != functions_.end() && it->second.restore.has_value()) {
-    // A restore took the name while this worker started.
-    return BeingRestored(spec.name());
+  if (auto it = functions_.find(spec.name()); it != functions_.end()) {
+    // Checked again: another tenant may have registered the name while
+    // this worker started.
+    if (it->second.spec.uid() != spec.uid()) {
+      return AnotherTenants(spec.name());
+    }
+    if (it->second.restore.has_value()) {
+      // A restore took the name while this worker started.
+      return BeingRestored(spec.name());
+    }
   }
   if (store_ != nullptr) {
     // Under the lock, so that a racing Remove() cannot delete the file

@@ -78,16 +78,22 @@ class FunctionRegistry final {
 
   // CheckAvailable()
   //
-  // OK when `name` may be registered now. kAlreadyExists while a live
-  // worker serves it or a restore brings it back, kUnavailable once
-  // closed.
-  absl::Status CheckAvailable(const std::string& name) const
+  // OK when `spec.name()` may be registered now for tenant `spec.uid()`.
+  // A registered name belongs to its tenant until unregistered, whatever
+  // its worker's state (one whose worker crashed was taken over by another
+  // user; issue 10): kPermissionDenied for another tenant's name (without
+  // saying whose, as ServiceRegistry does for service names). For the
+  // tenant's own name: kAlreadyExists while a live worker serves it or a
+  // restore brings it back (an exited worker is replaced). kUnavailable
+  // once closed.
+  absl::Status CheckAvailable(const v1::RegisterFunctionRequest& spec) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Add()
   //
   // Registers `spec` with its ready `worker` (replacing an exited one),
-  // storing it first. Errors: kUnavailable once closed, kAlreadyExists
+  // storing it first. Errors: kUnavailable once closed, kPermissionDenied
+  // when another tenant holds the name (CheckAvailable()), kAlreadyExists
   // while a restore brings the name back, or the store's error (the
   // function is then not registered). The worker is not kept on error.
   absl::Status Add(const v1::RegisterFunctionRequest& spec,

@@ -68,13 +68,13 @@ class FunctionRegistryTest : public ::testing::Test {
 
 TEST_F(FunctionRegistryTest, RegisterInvokeRemoveKeepTheStoreInStep) {
   FunctionRegistry registry(store_.get());
-  EXPECT_TRUE(registry.CheckAvailable("f").ok());
+  EXPECT_TRUE(registry.CheckAvailable(Spec("f")).ok());
   std::shared_ptr<WorkerProcess> worker = SleepingWorker();
   ASSERT_NE(worker, nullptr);
   ASSERT_TRUE(registry.Add(Spec("f"), worker).ok());
   ASSERT_EQ(store_->LoadAll().size(), 1u);
 
-  absl::Status taken = registry.CheckAvailable("f");
+  absl::Status taken = registry.CheckAvailable(Spec("f"));
   EXPECT_EQ(taken.code(), absl::StatusCode::kAlreadyExists) << taken;
   EXPECT_TRUE(absl::StrContains(taken.message(), "worker pid")) << taken;
   absl::StatusOr<FunctionRegistry::Target> target =
@@ -124,6 +124,49 @@ TEST_F(FunctionRegistryTest, RegisterInvokeRemoveKeepTheStoreInStep) {
             absl::StatusCode::kNotFound);
 }
 
+// Issue 10: after a function's worker crashed, another user registered the
+// same name and took it over. A name stays its tenant's until unregistered.
+TEST_F(FunctionRegistryTest, AnotherTenantCannotTakeANameWhoseWorkerExited) {
+  FunctionRegistry registry(store_.get());
+  v1::RegisterFunctionRequest alices = Spec("f");
+  alices.set_uid(1000);
+  std::shared_ptr<WorkerProcess> worker = SleepingWorker();
+  ASSERT_NE(worker, nullptr);
+  ASSERT_TRUE(registry.Add(alices, worker).ok());
+  // It crashes: killed, then reaped (its control socket is closed, so
+  // AwaitStartup() reads the end and reaps it).
+  worker->Kill();
+  worker::v1::WorkerReady ready;
+  EXPECT_FALSE(worker->AwaitStartup(absl::Seconds(10), &ready).ok());
+  ASSERT_TRUE(worker->exited());
+  ASSERT_EQ(StateOf(registry, "f"), "exited");
+
+  v1::RegisterFunctionRequest bobs = Spec("f");
+  bobs.set_uid(1001);
+  bobs.set_library_path("/home/bob/evil.so");
+  absl::Status taken = registry.CheckAvailable(bobs);
+  EXPECT_EQ(taken.code(), absl::StatusCode::kPermissionDenied) << taken;
+  EXPECT_TRUE(absl::StrContains(taken.message(), "another user")) << taken;
+  EXPECT_FALSE(absl::StrContains(taken.message(), "1000")) << taken;
+  // Root registering as another user is refused alike (the tenant is the
+  // uid it runs as).
+  v1::RegisterFunctionRequest as_root = Spec("f");
+  EXPECT_EQ(registry.CheckAvailable(as_root).code(),
+            absl::StatusCode::kPermissionDenied);
+  // Even past the check (a registration that raced): Add() refuses.
+  EXPECT_EQ(registry.Add(bobs, SleepingWorker()).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(store_->LoadAll().size(), 1u);
+  ASSERT_EQ(registry.List().size(), 1u);
+  EXPECT_EQ(registry.List()[0].library_path(), "/lib/f.so");
+
+  // The owner may bring it back, and once it unregisters, the name is free.
+  EXPECT_TRUE(registry.CheckAvailable(alices).ok());
+  ASSERT_TRUE(registry.Add(alices, SleepingWorker()).ok());
+  ASSERT_TRUE(registry.Remove("f", Allow).ok());
+  EXPECT_TRUE(registry.CheckAvailable(bobs).ok());
+}
+
 TEST_F(FunctionRegistryTest, ANameTheStoreCannotKeepIsRefusedUpFront) {
   FunctionRegistry registry(store_.get());
   const v1::RegisterFunctionRequest long_name = Spec(std::string(300, 'x'));
@@ -141,7 +184,7 @@ TEST_F(FunctionRegistryTest, ARestoreHoldsItsNameUntilItsWorkerIsReady) {
   ASSERT_TRUE(id.has_value());
   EXPECT_FALSE(registry.BeginRestore(Spec("f")).has_value());
   EXPECT_EQ(StateOf(registry, "f"), "restoring");
-  absl::Status taken = registry.CheckAvailable("f");
+  absl::Status taken = registry.CheckAvailable(Spec("f"));
   EXPECT_EQ(taken.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_TRUE(absl::StrContains(taken.message(), "being restored")) << taken;
   EXPECT_EQ(registry.Add(Spec("f"), SleepingWorker()).code(),
@@ -220,7 +263,7 @@ TEST_F(FunctionRegistryTest, CloseKillsEveryWorkerAndRefusesWhatFollows) {
   EXPECT_TRUE(registry.RestoreEnded("g", *id, absl::ZeroDuration()));
   EXPECT_EQ(registry.Add(Spec("h"), SleepingWorker()).code(),
             absl::StatusCode::kUnavailable);
-  EXPECT_EQ(registry.CheckAvailable("h").code(),
+  EXPECT_EQ(registry.CheckAvailable(Spec("h")).code(),
             absl::StatusCode::kUnavailable);
   EXPECT_FALSE(registry.BeginRestore(Spec("h")).has_value());
   // A shutdown is no unregister: the store keeps f.

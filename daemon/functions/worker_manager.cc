@@ -17,6 +17,10 @@
 namespace swift {
 namespace {
 
+// How long past its timeout a COLD invocation may take to answer before
+// swiftd gives up and kills its worker: the reply's way back only.
+constexpr absl::Duration kColdGrace = absl::Seconds(1);
+
 // `status` with its message prefixed by "function 'NAME': ".
 absl::Status ForFunction(const std::string& name, const absl::Status& status) {
   return absl::Status(
@@ -69,7 +73,7 @@ absl::StatusOr<v1::RegisterFunctionResponse> WorkerManager::Register(
   // Refused before its worker starts, rather than after. The library is
   // looked at only by Launch(), as the tenant (function_library.h).
   SWIFT_RETURN_IF_ERROR(registry_.CheckStorable(request));
-  SWIFT_RETURN_IF_ERROR(registry_.CheckAvailable(request.name()));
+  SWIFT_RETURN_IF_ERROR(registry_.CheckAvailable(request));
   // Held until the registry counts the function (or it failed).
   SWIFT_ASSIGN_OR_RETURN(
       TenantQuotas::Claim claim,
@@ -120,7 +124,16 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
       // the claim is given back.
       absl::StatusOr<std::shared_ptr<WorkerProcess>> worker =
           launcher_.Launch(target.spec, /*cold=*/true, &ready);
-      reply = worker.ok() ? (*worker)->Call(call, timeout) : worker.status();
+      // The function runs in the cold worker itself, which cannot enforce
+      // its timeout: swiftd does, and the worker is killed with this scope
+      // (a hung COLD invocation held a worker and its QPs for 30 s more).
+      reply = worker.ok() ? (*worker)->Call(call, timeout, kColdGrace)
+                          : worker.status();
+      if (absl::IsDeadlineExceeded(reply.status())) {
+        reply = absl::DeadlineExceededError(absl::StrCat(
+            "the function did not return within its timeout (",
+            absl::FormatDuration(timeout), "); its cold worker was killed"));
+      }
     } else {
       reply = claim.status();
     }

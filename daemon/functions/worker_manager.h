@@ -73,7 +73,9 @@ class WorkerManager final {
   // Registers (or re-registers) a function and starts its worker.
   // `request` is as AuthorizeRegistration() filled it in: its uid is the
   // tenant. Errors: kInvalidArgument (bad name, relative path),
-  // kAlreadyExists (the name is taken by a live worker, or while Restore()
+  // kPermissionDenied (another tenant registered the name: it stays its
+  // own until unregistered, even after its worker exited; whose is not
+  // said), kAlreadyExists (the name is taken by a live worker, or while Restore()
   // brings it back after a restart), kResourceExhausted naming the quota's
   // flag (TenantQuotas::ClaimFunction()), the library's errors, checked as
   // the tenant (CheckFunctionLibrary(): kNotFound alike whether it is

@@ -57,7 +57,8 @@ absl::Status WorkerProcess::SendChannel(int fd,
 }
 
 absl::StatusOr<worker::v1::InvokeReply> WorkerProcess::Call(
-    worker::v1::InvokeRequest request, absl::Duration timeout) {
+    worker::v1::InvokeRequest request, absl::Duration timeout,
+    absl::Duration grace) {
   auto pending = std::make_shared<Pending>();
   {
     absl::MutexLock lock(&mu_);
@@ -79,10 +80,8 @@ absl::StatusOr<worker::v1::InvokeReply> WorkerProcess::Call(
     }
   }
   absl::MutexLock lock(&mu_);
-  // The worker enforces the function's timeout; this bound only guards
-  // against a worker that stopped answering.
   if (!mu_.AwaitWithTimeout(absl::Condition(&pending->done),
-                            timeout + absl::Seconds(30))) {
+                            timeout + grace)) {
     pending_.erase(request.id());
     return absl::DeadlineExceededError(
         "the function's worker stopped answering");

@@ -54,10 +54,14 @@ class WorkerProcess final {
   //
   // Sends `request` (numbered by this handle: its id is ignored) and waits
   // for its reply. kUnavailable when the worker has exited (before or
-  // during the call), kDeadlineExceeded when it stopped answering well
-  // past `timeout` (which the worker enforces).
+  // during the call), kDeadlineExceeded when no reply came within
+  // `timeout` + `grace`. A worker that runs its instances as children
+  // enforces `timeout` itself (the default grace only guards against a
+  // worker that stopped answering); a COLD worker runs the function in its
+  // own process and cannot, so its caller passes a short grace and kills it.
   absl::StatusOr<worker::v1::InvokeReply> Call(
-      worker::v1::InvokeRequest request, absl::Duration timeout);
+      worker::v1::InvokeRequest request, absl::Duration timeout,
+      absl::Duration grace = absl::Seconds(30));
 
   // Sends the worker a client's direct channel (a copy of `fd`).
   absl::Status SendChannel(int fd, const worker::v1::OpenChannel& open);

@@ -138,6 +138,8 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
     caller.pid = credentials.pid;
   }
   bool greeted = false;
+  // Whether `greeted` was told (once the hello's answer went out).
+  bool announced = false;
   bool service_channel = false;
   bool function_channel = false;
   // Never wait on a peer for ever: a hello is due within hello_timeout of
@@ -163,6 +165,9 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
     }
     v1::FastRequest request;
     v1::FastResponse response;
+    // Sent with the answer; closed at the end of this iteration whether
+    // the send worked or not.
+    std::vector<UniqueFd> attached;
     if (!request.ParseFromString(message->data)) {
       response = ErrorResponse(
           0, absl::InvalidArgumentError("malformed fast path request"));
@@ -200,18 +205,34 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
         response = ErrorResponse(request.call_id(), hello);
       }
     } else {
-      response = handlers_.call(caller, request);
+      response = handlers_.call_with_fds
+                     ? handlers_.call_with_fds(caller, request, &attached)
+                     : handlers_.call(caller, request);
       response.set_call_id(request.call_id());
     }
-    if (!connection.Send(response.SerializeAsString()).ok()) {
+    std::vector<int> fds;
+    for (const UniqueFd& fd : attached) {
+      fds.push_back(fd.get());
+    }
+    if (!connection.Send(response.SerializeAsString(), fds).ok()) {
       break;
+    }
+    attached.clear();
+    if (greeted && !announced && !function_channel) {
+      announced = true;
+      if (handlers_.greeted) {
+        handlers_.greeted(caller, request.hello().channel());
+      }
     }
     if (service_channel) {
       if (!ClearTimeouts(connection.fd())) {
         break;
       }
       handlers_.service(std::move(connection), caller);
-      break;
+      if (handlers_.ended) {
+        handlers_.ended(caller, v1::FastHello::SERVICE);
+      }
+      return;
     }
     if (function_channel) {
       break;
@@ -220,6 +241,10 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
   if (greeted && !service_channel && !function_channel &&
       handlers_.disconnected) {
     handlers_.disconnected(caller);
+  }
+  if (announced && !function_channel && handlers_.ended) {
+    handlers_.ended(caller, service_channel ? v1::FastHello::SERVICE
+                                            : v1::FastHello::CALLS);
   }
 }
 

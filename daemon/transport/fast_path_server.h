@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -26,6 +27,7 @@
 #include "common/connection_server.h"
 #include "common/fd_limits.h"
 #include "common/seqpacket_socket.h"
+#include "common/unique_fd.h"
 #include "proto/fast_path.pb.h"
 
 namespace swift {
@@ -79,8 +81,22 @@ class FastPathServer final {
     std::function<absl::Status(const SeqpacketSocket&, const FastPathCaller&,
                                const std::string& function)>
         function_channel;
+    // Like `call`, and the answer may carry fds: the handler moves them
+    // into `fds` (at most kMaxSeqpacketFds); the server sends them with
+    // the answer (SCM_RIGHTS) and closes its copies once the answer is
+    // sent or could not be (every path). When set, used instead of `call`.
+    std::function<v1::FastResponse(const FastPathCaller&,
+                                   const v1::FastRequest&,
+                                   std::vector<UniqueFd>* fds)>
+        call_with_fds;
     // A CALLS connection ended (its process may be gone).
     std::function<void(const FastPathCaller&)> disconnected;
+    // A CALLS or SERVICE connection was greeted, and later ended (after
+    // `disconnected`, and for SERVICE after `service` returned): who is
+    // attached (`swiftctl clients`). FUNCTION channels belong to workers.
+    std::function<void(const FastPathCaller&, v1::FastHello::Channel)>
+        greeted;
+    std::function<void(const FastPathCaller&, v1::FastHello::Channel)> ended;
     // What the hello reply tells clients.
     std::string peer_address;
     std::string device;

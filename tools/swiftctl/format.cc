@@ -84,58 +84,37 @@ std::string FormatStatus(const v1::GetStatusResponse& status) {
                                         status.incarnation(), ")")}});
 }
 
-std::string FormatDevices(const v1::ListDevicesResponse& response) {
-  if (response.devices().empty()) {
-    return "No RDMA devices. (Soft-RoCE: 'rdma link add rxe0 type rxe "
-           "netdev IFACE', then restart swiftd.)\n";
+namespace {
+
+// "admitted/refused" of the peer gate, the refusals by reason when any:
+// "12/3 (address 1, credential 2, replay 0)".
+std::string GateCounts(const v1::PeerCounters& counters) {
+  const uint64_t refused = counters.refused_address() +
+                           counters.refused_credential() +
+                           counters.refused_replay();
+  std::string text = absl::StrCat(counters.admitted(), "/", refused);
+  if (refused != 0) {
+    absl::StrAppend(&text, " (address ", counters.refused_address(),
+                    ", credential ", counters.refused_credential(), ", replay ",
+                    counters.refused_replay(), ")");
   }
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::vector<std::string>> gid_rows;
-  std::string errors;
-  for (const v1::Device& device : response.devices()) {
-    if (!device.error().empty()) {
-      absl::StrAppend(&errors, device.name(),
-                      ": cannot be used: ", device.error(), "\n");
-      continue;
-    }
-    for (const v1::Port& port : device.ports()) {
-      rows.push_back(
-          {device.name(), absl::StrCat(port.port_num()), port.state(),
-           absl::StrCat(port.active_mtu_bytes(), "/", port.max_mtu_bytes()),
-           port.link_layer(), device.node_guid(), device.transport(),
-           absl::StrCat(device.num_comp_vectors()),
-           absl::StrCat(device.max_qp()), absl::StrCat(device.max_cq()),
-           absl::StrCat(device.max_mr()),
-           device.capabilities().context_import() ? "yes" : "no",
-           absl::StrCat(device.open_time_us())});
-      for (const v1::Gid& gid : port.gids()) {
-        gid_rows.push_back({device.name(), absl::StrCat(port.port_num()),
-                            absl::StrCat(gid.index()), gid.type(), gid.gid()});
-      }
-    }
-  }
-  std::string out;
-  if (!rows.empty()) {
-    out = FormatTable(
-        {"DEVICE", "PORT", "STATE", "MTU", "LINK", "NODE GUID", "TRANSPORT",
-         "VECTORS", "MAX QP", "MAX CQ", "MAX MR", "IMPORT", "OPEN US"},
-        rows);
-  }
-  if (!gid_rows.empty()) {
-    absl::StrAppend(
-        &out, "\n",
-        FormatTable({"DEVICE", "PORT", "GID", "TYPE", "ADDRESS"}, gid_rows));
-  }
-  if (!errors.empty()) {
-    absl::StrAppend(&out, out.empty() ? "" : "\n", errors);
-  }
-  return out;
+  return text;
 }
 
+}  // namespace
+
 std::string FormatPeers(const v1::ListPeersResponse& response) {
+  const v1::PeerCounters& totals = response.totals();
+  // The gate's counts, for every caller (peers or not) and every dial.
+  const std::string total_line = absl::StrCat(
+      "total: calls/errors ", totals.calls(), "/", totals.call_errors(),
+      ", peer requests admitted/refused ", GateCounts(totals),
+      ", dials refused ", totals.refused_dial(), "\n");
   if (response.peers().empty()) {
-    return "No peers. (swiftd learns of a peer when a client connects to "
-           "it, or from --peers.)\n";
+    return absl::StrCat(
+        "No peers. (swiftd learns of a peer when a client connects to "
+        "it, or from --peers.)\n",
+        total_line);
   }
   std::vector<std::vector<std::string>> rows;
   for (const v1::PeerInfo& peer : response.peers()) {
@@ -145,11 +124,16 @@ std::string FormatPeers(const v1::ListPeersResponse& response) {
          peer.devices().empty() ? "-" : absl::StrJoin(peer.devices(), ", "),
          peer.services().empty() ? "-" : absl::StrJoin(peer.services(), ","),
          absl::StrCat(peer.cache_hits(), "/", peer.cache_misses()),
+         absl::StrCat(peer.counters().calls(), "/",
+                      peer.counters().call_errors()),
+         GateCounts(peer.counters()),
          peer.last_error().empty() ? "ok" : peer.last_error()});
   }
-  return FormatTable({"NAME", "ADDRESS", "INCARNATION", "DEVICES", "SERVICES",
-                      "HIT/MISS", "STATE"},
-                     rows);
+  return absl::StrCat(
+      FormatTable({"NAME", "ADDRESS", "INCARNATION", "DEVICES", "SERVICES",
+                   "HIT/MISS", "CALLS/ERR", "IN OK/REFUSED", "STATE"},
+                  rows),
+      total_line);
 }
 
 std::string FormatServices(const v1::ListServicesResponse& response) {

@@ -9,6 +9,7 @@
 
 #include "google/protobuf/message.h"
 #include "proto/swift.pb.h"
+#include "tools/swiftctl/format_devices.h"
 
 namespace swift::swiftctl {
 
@@ -22,10 +23,11 @@ std::string FormatDuration(uint64_t microseconds);
 // `swiftctl status` as "key: value" lines.
 std::string FormatStatus(const v1::GetStatusResponse& status);
 
-// `swiftctl devices`: one row per port, then each active port's GIDs.
-std::string FormatDevices(const v1::ListDevicesResponse& devices);
+// `swiftctl devices`: FormatDevices() in format_devices.h.
 
-// `swiftctl peers`: other hosts' swiftds and their cached metadata.
+// `swiftctl peers`: other hosts' swiftds and their cached metadata, the
+// calls made to each and the peer gate's counts (admitted/refused by
+// reason), per peer and in total.
 std::string FormatPeers(const v1::ListPeersResponse& peers);
 
 // `swiftctl services`: local services and their advertised QP pools.

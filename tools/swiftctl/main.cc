@@ -21,6 +21,11 @@
 #include "common/version.h"
 #include "proto/swift.pb.h"
 #include "tools/swiftctl/format.h"
+#include "tools/swiftctl/format_devices.h"
+#include "tools/swiftctl/format_leases.h"
+#include "tools/swiftctl/lease_listings.h"
+#include "client/fast_path_client.h"
+#include "common/unix_socket.h"
 
 ABSL_FLAG(std::string, socket, swift::kDefaultSocketPath,
           "swiftd's Control API socket.");
@@ -74,7 +79,8 @@ constexpr char kUsage[] =
     "Usage: swiftctl [--socket=PATH] [--json] [--timeout_ms=N] COMMAND\n"
     "Commands:\n"
     "  status    is swiftd alive; version, uptime, pid, devices, clients\n"
-    "  devices   the RDMA devices swiftd holds: ports, MTU, GIDs, limits\n"
+    "  devices   the RDMA devices swiftd holds: state, provider, ports, GIDs,\n"
+    "            capabilities (and why not), limits; kept current\n"
     "  peers     other hosts' swiftds and the metadata cached about them\n"
     "  services  services listening here, with their QP pools\n"
     "  pools     ready QPs per service, handshake admission state\n"
@@ -90,6 +96,11 @@ constexpr char kUsage[] =
     "  unregister NAME  stop a function's worker and forget the function\n"
     "  invoke NAME [--mode=fork|warm|cold] [--payload=TEXT]\n"
     "            run a function and print its result\n"
+    "  leases    memory leases: id, tenant, holder, size, huge pages, age;\n"
+    "            totals, pools and quotas (a user other than root sees its\n"
+    "            own)\n"
+    "  clients   attached fast path clients: pid, uid, name, kind, since,\n"
+    "            leases held (a user other than root sees its own)\n"
     "  version   swiftctl's own version and Control API version\n";
 
 constexpr int kExitFailure = 1;
@@ -142,7 +153,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> kCommands = {
       "status",      "devices", "peers",    "services", "pools",
       "connections", "workers", "register", "invoke",   "unregister",
-      "tenants"};
+      "tenants",     "leases",  "clients"};
   if (std::find(kCommands.begin(), kCommands.end(), command) ==
       kCommands.end()) {
     std::cerr << "swiftctl: unknown command '" << command << "'\n" << kUsage;
@@ -159,6 +170,22 @@ int main(int argc, char** argv) {
     std::cerr << "swiftctl: --mode is cold, warm or fork, got '" << mode
               << "'\n";
     return kExitUsage;
+  }
+  if (command == "leases" || command == "clients") {
+    // Fast path only: swiftd answers per caller (SO_PEERCRED).
+    absl::StatusOr<std::unique_ptr<swift::FastPathClient>> fast_path =
+        swift::FastPathClient::Connect(
+            swift::FastPathSocketPath(absl::GetFlag(FLAGS_socket)),
+            "swiftctl");
+    if (!fast_path.ok()) {
+      return Fail(fast_path.status());
+    }
+    if (command == "leases") {
+      return Print(swift::swiftctl::ListLeases(**fast_path),
+                   &swift::swiftctl::FormatLeases);
+    }
+    return Print(swift::swiftctl::ListClients(**fast_path),
+                 &swift::swiftctl::FormatClients);
   }
   swift::ClientOptions options;
   options.socket_path = absl::GetFlag(FLAGS_socket);

@@ -49,6 +49,27 @@ struct SessionOptions {
   // Work requests each connection's QP and CQ hold.
   uint32_t max_send_wr = 64;
   uint32_t max_recv_wr = 64;
+  // Cold start: before this process's first device list, load only the
+  // provider libraries swiftd names for this host's devices, so that
+  // libibverbs loads no other (the largest part of a new process's first
+  // verbs call). On by default; off to measure it or when the program has
+  // listed devices already.
+  bool load_hinted_providers = true;
+};
+
+// StartSteps: where Session::Create()'s time went, in microseconds (a new
+// process's cold start, for benchmarks and diagnosis).
+struct StartSteps {
+  double providers_us = 0;    // Loading the providers swiftd named.
+  double swiftd_us = 0;       // Connecting to swiftd (fast-path hello).
+  double open_device_us = 0;  // The device list and ibv_open_device.
+  double alloc_pd_us = 0;
+  double memory_us = 0;       // The buffer's memory (memfd, mapped).
+  double reg_mr_us = 0;
+  double qp_pool_us = 0;      // CQs and QPs in INIT for pool_low.
+  int providers_loaded = 0;
+  // Why no provider was loaded ahead, if none was.
+  std::string providers_skipped_because;
 };
 
 // Memory of the peer that RDMA WRITE/READ may target.
@@ -161,6 +182,8 @@ class Session {
       const std::string& service, int backlog = 8) = 0;
 
   virtual PoolStats pool_stats() const = 0;
+  // Where Create()'s time went.
+  virtual const StartSteps& start_steps() const = 0;
   // The device this session uses.
   virtual const std::string& device() const = 0;
 };

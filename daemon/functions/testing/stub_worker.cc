@@ -15,6 +15,7 @@
 // Invocations answer with result "echo:PAYLOAD", except payloads
 //   fail:MESSAGE                the function failed (kAborted, MESSAGE)
 //   exit                        the worker exits without replying
+//   hang                        never replies (the function hangs)
 // WARM is served WARM once an instance has run (FORK before); FORK is
 // served by a spare while --spares allows; --cold serves one invocation
 // and exits. Stats follow every reply, as swift_worker's do.
@@ -166,6 +167,9 @@ class StubWorker {
   InvokeReply Serve(const InvokeRequest& request) {
     if (request.payload() == "exit") {
       _exit(3);
+    }
+    while (request.payload() == "hang") {
+      pause();
     }
     InvokeReply reply;
     reply.set_id(request.id());

@@ -104,6 +104,10 @@ absl::StatusOr<PrefaultStats> PrefaultForkedChild(pid_t parent) {
     if (!readable || entry.shared()) {
       continue;  // Shared memory is never copied; PROT_NONE is a guard.
     }
+    if (entry.end - entry.begin > kMaxPrefaultMapping) {
+      ++stats.skipped_mappings;
+      continue;
+    }
     if (writable) {
       // Present and not exclusively ours: still shared with the parent.
       absl::StatusOr<size_t> copied = ForEachRun(

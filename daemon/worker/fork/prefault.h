@@ -29,14 +29,24 @@ struct PrefaultStats {
   size_t copied_pages = 0;
   // Code and read-only file pages the parent had mapped, now mapped here.
   size_t mapped_pages = 0;
+  // Mappings larger than kMaxPrefaultMapping, left to fault lazily.
+  size_t skipped_mappings = 0;
 };
+
+// Mappings above this size are not walked: they are address-space
+// reservations (a sanitizer's shadow memory, allocator arenas) that are
+// mostly unpopulated, and walking a mapping reads 8 bytes of pagemap per
+// page whether present or not (ASan's 15 TiB shadow: 30 GiB of reads, a
+// spare instance that never became ready).
+inline constexpr size_t kMaxPrefaultMapping = size_t{4} << 30;
 
 // PrefaultForkedChild()
 //
 // In a child of `parent`: copies now every private writable page it still
 // shares with its parent, and maps every file-backed read-only or
 // executable page that `parent` has mapped (skipped when `parent`'s
-// pagemap is closed to this process). Errors: the errno of reading our own
+// pagemap is closed to this process), in mappings of at most
+// kMaxPrefaultMapping. Errors: the errno of reading our own
 // /proc maps or pagemap, kUnimplemented when the kernel lacks
 // MADV_POPULATE_*.
 absl::StatusOr<PrefaultStats> PrefaultForkedChild(pid_t parent);

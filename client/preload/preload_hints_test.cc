@@ -1,0 +1,129 @@
+// The hints file's parser and trust checks (preload_hints.h): what the
+// preload acts on, and every way a file is refused.
+#include "client/preload/preload_hints.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+struct Parsed {
+  int result = -1;
+  swift_preload_hints hints;
+  std::string error;
+};
+
+Parsed Parse(const std::string& text) {
+  Parsed parsed;
+  const char* error = nullptr;
+  parsed.result = swift_parse_preload_hints(text.data(), text.size(),
+                                            &parsed.hints, &error);
+  parsed.error = error != nullptr ? error : "";
+  return parsed;
+}
+
+TEST(PreloadHintsTest, ParsesWhatSwiftdWrites) {
+  const Parsed parsed = Parse(
+      "swift-preload-hints 1\n"
+      "pid 4242\n"
+      "provider /usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so\n"
+      "provider /usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so\n"
+      "env MLX5_STALL_CQ_POLL 0\n"
+      "device rxe0 rxe\n");  // An unknown key (a newer swiftd): ignored.
+  ASSERT_EQ(parsed.result, 0) << parsed.error;
+  EXPECT_EQ(parsed.hints.pid, 4242);
+  ASSERT_EQ(parsed.hints.provider_count, 2);
+  EXPECT_STREQ(parsed.hints.providers[0],
+               "/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so");
+  ASSERT_EQ(parsed.hints.env_count, 1);
+  EXPECT_STREQ(parsed.hints.env_names[0], "MLX5_STALL_CQ_POLL");
+  EXPECT_STREQ(parsed.hints.env_values[0], "0");
+}
+
+TEST(PreloadHintsTest, RefusesBadFilesNamingWhy) {
+  const std::string header = "swift-preload-hints 1\n";
+  const struct {
+    std::string text;
+    std::string error;
+  } cases[] = {
+      {"", "not a version 1 hints file"},
+      {"swift-preload-hints 2\npid 1\n", "not a version 1 hints file"},
+      {header, "no pid line"},
+      {header + "pid 12x\n", "pid is not a number"},
+      {header + "pid 0\n", "pid is not positive"},
+      {header + "pid 1", "the last line is unterminated"},
+      {header + "pid\n", "a line without a value"},
+      {header + "pid 1\nprovider librxe.so\n",
+       "a provider path is not absolute or too long"},
+      {header + "pid 1\nprovider /" + std::string(300, 'a') + "\n",
+       "a provider path is not absolute or too long"},
+      {header + "pid 1\nenv LD_LIBRARY_PATH 1\n",
+       "env names a variable swiftd never sets"},
+      {header + "pid 1\nenv MLX5_STALL_CQ_POLL yes\n",
+       "env value is not a short number"},
+      {header + "pid 1\nenv MLX5_STALL_CQ_POLL\n",
+       "env needs a name and a value"},
+      {header + "pid 1\n" + std::string(5000, '#') + "\n",
+       "the file is too big"},
+  };
+  for (const auto& c : cases) {
+    const Parsed parsed = Parse(c.text);
+    EXPECT_EQ(parsed.result, -1) << c.text;
+    EXPECT_EQ(parsed.error, c.error) << c.text;
+  }
+  std::string many = header + "pid 1\n";
+  for (int i = 0; i <= kSwiftHintsMaxProviders; ++i) {
+    many += "provider /lib/p" + std::to_string(i) + ".so\n";
+  }
+  EXPECT_EQ(Parse(many).error, "too many providers");
+}
+
+class TrustedFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/swift-hints-XXXXXX";
+    fd_ = mkstemp(pattern);
+    ASSERT_GE(fd_, 0);
+    path_ = pattern;
+  }
+  void TearDown() override {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+  std::string Check(mode_t mode, uid_t euid) {
+    EXPECT_EQ(fchmod(fd_, mode), 0);
+    const char* error = nullptr;
+    return swift_check_trusted_file(fd_, euid, &error) == 0 ? "trusted"
+                                                            : error;
+  }
+  int fd_ = -1;
+  std::string path_;
+};
+
+TEST_F(TrustedFileTest, OnlyTheOwnerOrRootMayHaveWrittenIt) {
+  const uid_t owner = geteuid();
+  EXPECT_EQ(Check(0644, owner), "trusted");
+  EXPECT_EQ(Check(0664, owner), "writable by group or others");
+  EXPECT_EQ(Check(0646, owner), "writable by group or others");
+  if (owner != 0) {
+    EXPECT_EQ(Check(0644, owner + 1), "owned by another user");
+  } else {
+    // A root-owned file is trusted by everyone.
+    EXPECT_EQ(Check(0644, 65534), "trusted");
+    ASSERT_EQ(fchown(fd_, 65534, 65534), 0);
+    EXPECT_EQ(Check(0644, 1000), "owned by another user");
+  }
+  const int directory = open("/tmp", O_RDONLY | O_DIRECTORY);
+  const char* error = nullptr;
+  EXPECT_EQ(swift_check_trusted_file(directory, owner, &error), -1);
+  EXPECT_STREQ(error, "not a regular file");
+  close(directory);
+}
+
+}  // namespace

@@ -1,0 +1,93 @@
+// cold_start_swift: libswift's cold start for `tools/bench/run cold_start`:
+// a fresh process creates a Session (4 MiB registered buffer, one RC QP in
+// INIT in its pool), the same end state as cold_start_raw.
+//
+//   cold_start_swift SOCKET DEVICE [READY_FD] [--no-hinted-providers]
+//
+// Prints ONE JSON line with Session::start_steps() ("steps_us"), main_us
+// (main() to the session ready) and the provider libraries mapped; writes
+// one byte to READY_FD when ready (spawn_ready times the whole process).
+// Exit code 0 on success, 1 with the status on stderr otherwise.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "swift/session.h"
+
+namespace {
+
+int CountProviders() {
+  std::ifstream maps("/proc/self/maps");
+  std::set<std::string> providers;
+  std::string line;
+  while (std::getline(maps, line)) {
+    const size_t path = line.find('/');
+    if (path != std::string::npos &&
+        line.find("-rdmav", path) != std::string::npos) {
+      providers.insert(line.substr(path));
+    }
+  }
+  return static_cast<int>(providers.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const absl::Time start = absl::Now();
+  if (argc < 3) {
+    std::fprintf(stderr,
+                 "usage: %s SOCKET DEVICE [READY_FD] [--no-hinted-providers]\n",
+                 argv[0]);
+    return 2;
+  }
+  swift::SessionOptions options;
+  options.socket_path = argv[1];
+  options.device = argv[2];
+  options.client_name = "cold_start_swift";
+  options.buffer_bytes = 4 << 20;
+  options.pool_low = 1;
+  options.pool_high = 1;
+  int ready_fd = -1;
+  for (int i = 3; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-hinted-providers") == 0) {
+      options.load_hinted_providers = false;
+    } else {
+      ready_fd = std::atoi(argv[i]);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<swift::Session>> session =
+      swift::Session::Create(options);
+  if (!session.ok()) {
+    std::fprintf(stderr, "Session::Create: %s\n",
+                 session.status().ToString().c_str());
+    std::printf("{\"variant\":\"libswift\",\"ok\":false}\n");
+    return 1;
+  }
+  const double main_us = absl::ToDoubleMicroseconds(absl::Now() - start);
+  if (ready_fd >= 0) {
+    const char byte = 'R';
+    if (write(ready_fd, &byte, 1) != 1) return 1;
+    close(ready_fd);
+  }
+  const swift::StartSteps& steps = (*session)->start_steps();
+  std::printf(
+      "{\"variant\":\"libswift\",\"ok\":true,\"steps_us\":{\"providers\":%.1f,"
+      "\"swiftd\":%.1f,\"open_device\":%.1f,\"alloc_pd\":%.1f,"
+      "\"memory\":%.1f,\"reg_mr\":%.1f,\"qp_pool\":%.1f},\"main_us\":%.1f,"
+      "\"providers\":%d,\"providers_loaded\":%d}\n",
+      steps.providers_us, steps.swiftd_us, steps.open_device_us,
+      steps.alloc_pd_us, steps.memory_us, steps.reg_mr_us, steps.qp_pool_us,
+      main_us, CountProviders(), steps.providers_loaded);
+  if (!steps.providers_skipped_because.empty()) {
+    std::fprintf(stderr, "providers not loaded ahead: %s\n",
+                 steps.providers_skipped_because.c_str());
+  }
+  return 0;
+}

@@ -1,0 +1,111 @@
+#!/bin/bash
+# soak.sh: the soak of issue 10, run INSIDE the two-host Soft-RoCE guest by
+# `tools/bench/run soak` (from the workspace root).
+#
+# Host A (rxeA): swiftd A, a service `soak` and the function's sink `sink`
+# (connect_bench --role=server each). Host B (rxeB): swiftd B with the
+# function `soak_write` registered (soak_function.so: a verified 64 B RDMA
+# WRITE + READ to `sink`). Both swiftds are the real daemon/swiftd binary,
+# started as the systemd unit starts it (its LimitNOFILE, peers
+# authenticated by the cluster's secret and allowed by address). Then
+# soak_run.py: many soak_client processes on B doing connect/close and
+# fork/warm invocations, some SIGKILLed at random, while swiftd A, swiftd B
+# and the worker are sampled every second (fds, RSS, threads, verbs
+# objects in the kernel).
+#
+# usage: tools/bench/soak.sh OPT_BAZEL_BIN [soak_run.py options]
+#   e.g. --cycles 2000 --clients 12 --kill_rate 0.02 --batch 50
+# Output: one JSON line per sample, then the summary as the LAST line.
+# swiftd runs with its defaults (peer link connections idle up to 120 s on
+# the server side, 60 s in the calling side's pool, at most 8 of them kept:
+# a lower --peer_link_idle_timeout than the caller's 60 s makes connects
+# fail on connections the peer already closed); the function's idle
+# instances expire after 3 s. The warm-up runs as many clients at once as
+# the soak, so the baseline and the end both hold a full idle pool.
+# Exit code: 0 when the soak ran (flat or not: see "flat" in the summary),
+# 2 when it could not.
+set -uo pipefail
+BIN=${1:-}
+[ -n "$BIN" ] && [ -d "$BIN" ] || { echo "usage: tools/bench/soak.sh OPT_BAZEL_BIN [options]" >&2; exit 2; }
+shift
+log() { echo "[soak $(date +%T)] $*" >&2; }
+die() { log "ERROR: $*"; exit 2; }
+for b in daemon/swiftd daemon/worker/swift_worker tools/bench/soak_client \
+  tools/bench/connect_bench tools/bench/soak_function.so; do
+  [ -x "$BIN/$b" ] || [ -f "$BIN/$b" ] || die "no $BIN/$b (build it with -c opt)"
+done
+[ "${RXE_HOSTS:-1}" = 2 ] || die "needs the two-host guest: tools/rxe-vm/run --hosts 2"
+command -v rdma >/dev/null || die "rdma (iproute2) not found"
+A_IP=$RXE_A_IP B_IP=$RXE_B_IP PORT=7471
+WORK=$(mktemp -d /tmp/soak.XXXXXX) || die "mktemp failed"
+ASLR_KNOB=/proc/sys/kernel/randomize_va_space
+ORIGINAL_ASLR=$(cat "$ASLR_KNOB")
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  echo "$ORIGINAL_ASLR" >"$ASLR_KNOB"
+  for f in swiftd-a.log swiftd-b.log soak.err sink.err; do
+    if grep -qE '^[EF][0-9]{4}' "$WORK/$f" 2>/dev/null; then
+      log "$f: $(grep -cE '^[EF][0-9]{4}' "$WORK/$f") error lines, the last:"
+      grep -E '^[EF][0-9]{4}' "$WORK/$f" | tail -3 >&2
+    fi
+  done
+  if [ -s "$WORK/clients.stderr" ]; then
+    log "clients' stderr (tail):"; tail -3 "$WORK/clients.stderr" >&2
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 2' INT TERM
+wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; die "no socket $1"; }
+wait_ready() { for _ in $(seq 600); do grep -q ready "$1" && return 0; sleep 0.1; done; die "$1: not ready"; }
+
+# Processes start with ASLR off, as in the other benchmarks: under QEMU TCG
+# every new process with ASLR re-translates its code (ARCHITECTURE.md).
+echo 0 >"$ASLR_KNOB"
+# As tools/systemd/swiftd.service: LimitNOFILE=65536.
+ulimit -n 65536 || die "cannot raise the fd limit"
+(umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || die "no peer key"
+COMMON=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP")
+"$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \
+  --peer_address="$A_IP:$PORT" --state_dir="$WORK/state-a" "${COMMON[@]}" \
+  2>"$WORK/swiftd-a.log" &
+SWIFTD_A=$!
+"$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" \
+  --peer_address="$B_IP:$PORT" --state_dir="$WORK/state-b" "${COMMON[@]}" \
+  --worker_binary="$BIN/daemon/worker/swift_worker" \
+  2>"$WORK/swiftd-b.log" &
+SWIFTD_B=$!
+PIDS+=("$SWIFTD_A" "$SWIFTD_B")
+wait_socket "$WORK/a.sock"
+wait_socket "$WORK/b.sock"
+log "swiftd A pid $SWIFTD_A ($RXE_A_DEV), swiftd B pid $SWIFTD_B ($RXE_B_DEV)"
+"$BIN/tools/bench/connect_bench" --role=server --socket="$WORK/a.sock" \
+  --service=soak --backlog=32 >"$WORK/soak.out" 2>"$WORK/soak.err" &
+SERVER=$!
+"$BIN/tools/bench/connect_bench" --role=server --socket="$WORK/a.sock" \
+  --service=sink --backlog=16 >"$WORK/sink.out" 2>"$WORK/sink.err" &
+SINK=$!
+PIDS+=("$SERVER" "$SINK")
+wait_ready "$WORK/soak.out"
+wait_ready "$WORK/sink.out"
+timeout 120 "$BIN/tools/bench/soak_client" --role=register \
+  --socket="$WORK/b.sock" --function=soak_write \
+  --library="$BIN/tools/bench/soak_function.so" --host="$A_IP:$PORT" \
+  --sink=sink >"$WORK/register.out" 2>&1 || {
+  cat "$WORK/register.out" >&2; die "could not register the function"
+}
+log "function: $(cat "$WORK/register.out")"
+
+PYTHONDONTWRITEBYTECODE=1 python3 "$(dirname "$0")/soak_run.py" --client="$BIN/tools/bench/soak_client" \
+  --b_sock="$WORK/b.sock" --host="$A_IP:$PORT" --service=soak \
+  --function=soak_write --swiftd_a="$SWIFTD_A" --swiftd_b="$SWIFTD_B" \
+  --server_a="$SERVER" --sink_a="$SINK" --a_dev="$RXE_A_DEV" \
+  --b_dev="$RXE_B_DEV" --work="$WORK" "$@"
+rc=$?
+for p in "$SWIFTD_A" "$SWIFTD_B"; do
+  kill -0 "$p" 2>/dev/null || { log "swiftd pid $p died during the soak"; rc=2; }
+done
+exit $rc
