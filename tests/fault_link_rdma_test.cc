@@ -78,13 +78,10 @@ class FaultLinkRdmaTest : public FaultPairTest {
   FaultLinkRdmaTest() : FaultPairTest(kPeerPort) {}
 };
 
-// DISABLED: finds an open bug (issue 10). The connect A gives up on while
-// the link is down was already accepted by B's service: B keeps that half
-// connection (one QP and CQ on rxeB) because A never tells B it abandoned
-// it. The clear errors and the recovery after the link comes back pass;
-// enable once an abandoned handshake is closed at the peer.
-TEST_F(FaultLinkRdmaTest,
-       DISABLED_ConnectFailsClearlyWhileTheLinkIsDownAndWorksAfter) {
+// The connect A gives up on while the link is down may already be accepted
+// by B's service: B kept that half connection (one QP and CQ on rxeB) until
+// A learned to close an abandoned connect by its id once B answers again.
+TEST_F(FaultLinkRdmaTest, ConnectFailsClearlyWhileTheLinkIsDownAndWorksAfter) {
   ASSERT_FALSE(b_.netdev.empty()) << "RXE_B_NETDEV is not set";
   ASSERT_TRUE(StartService(b_, "echo").ok());
   // A knows B (the peer link is up and pooled) before the link goes.

@@ -73,12 +73,10 @@ class FaultSwiftdKillRdmaTest : public FaultPairTest {
   }
 };
 
-// DISABLED: finds an open bug (issue 10). After swiftd B restarts, the
-// service's swiftd A keeps the connections B's previous incarnation made
-// (B no longer knows them, so nobody closes them): 1 left after 30 s.
-// Everything else here passes; enable once A closes a restarted peer's
-// connections.
-TEST_F(FaultSwiftdKillRdmaTest, DISABLED_KilledAndRestartedUnderAClient) {
+// After swiftd B restarts, swiftd A must close the connections B's previous
+// incarnation made (B no longer knows them): A kept one for good before
+// ServiceRegistry::CloseOlderIncarnations().
+TEST_F(FaultSwiftdKillRdmaTest, KilledAndRestartedUnderAClient) {
   ASSERT_TRUE(StartService(a_, "echo").ok());
   std::unique_ptr<Session> session = SessionOn(b_);
   ASSERT_NE(session, nullptr);

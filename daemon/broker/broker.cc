@@ -4,6 +4,7 @@
 #include <grpcpp/client_context.h>
 
 #include <algorithm>
+#include <random>
 #include <iterator>
 #include <utility>
 #include <vector>
@@ -18,6 +19,14 @@
 
 namespace swift {
 namespace {
+
+// The first connection id of this swiftd: random, below 2^48, so that ids
+// do not repeat across restarts and never run out.
+uint64_t FirstConnectionId() {
+  std::random_device random;
+  const uint64_t high = random();
+  return ((high << 16) | (random() & 0xffff)) + 1;
+}
 
 // An error `peer` answered, in its words (e.g. "service went away"),
 // naming the host that said it, and still marked as an answer.
@@ -103,7 +112,8 @@ Broker::Broker(PeerDirectory* peers, AdmissionController* admission,
       options_(options),
       own_quotas_(options.quotas == nullptr ? std::make_unique<BrokerQuotas>()
                                             : nullptr),
-      quotas_(options.quotas == nullptr ? own_quotas_.get() : options.quotas) {
+      quotas_(options.quotas == nullptr ? own_quotas_.get() : options.quotas),
+      next_id_(FirstConnectionId()) {
   closer_ = std::thread([this] { CloserLoop(); });
 }
 
@@ -292,6 +302,8 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       connection.peer_incarnation = response->incarnation();
       absl::MutexLock lock(&mu_);
       connections_[id] = std::move(connection);
+      // The peer answers again: close what we gave up on while it did not.
+      ReleaseAbandonedLocked((*peer)->address);
       ++counters_.connected;
       ++tenant_counters_[caller.uid].connected;
       v1::ConnectResult connected;
@@ -320,6 +332,20 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     if (restarted || transport_failed) {
       peers_->Invalidate((*peer)->address, std::string(result.message()));
     }
+    if (transport_failed) {
+      // The peer may have accepted it (its answer was lost with the link):
+      // remembered, and closed by our id once the peer answers again.
+      Connection abandoned;
+      abandoned.view.peer = (*peer)->address;
+      abandoned.peer_incarnation = (*peer)->hello.incarnation();
+      abandoned.abandoned_client_id = id;
+      abandoned.abandoned_at = absl::Now();
+      absl::MutexLock lock(&mu_);
+      abandoned_.push_back(std::move(abandoned));
+      if (abandoned_.size() > kMaxAbandoned) {
+        abandoned_.pop_front();
+      }
+    }
     if (!restarted) {
       break;
     }
@@ -329,6 +355,17 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
   quotas_->Release(caller.uid, BrokerQuotas::Resource::kConnections);
   CountFailure(caller.uid, result);
   return result;
+}
+
+void Broker::ReleaseAbandonedLocked(const std::string& peer) {
+  for (auto it = abandoned_.begin(); it != abandoned_.end();) {
+    if (it->view.peer == peer) {
+      to_close_.push_back(std::move(*it));
+      it = abandoned_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void Broker::CloseRemote(std::vector<Connection> connections) {
@@ -359,6 +396,7 @@ void Broker::CloseRemote(std::vector<Connection> connections) {
         request->set_expected_incarnation(group[i].peer_incarnation);
         request->set_server_connection_id(
             group[i].view.server_connection_id);
+        request->set_client_connection_id(group[i].abandoned_client_id);
       }
       closed = (*peer)->link->CallPipelined(std::move(requests), deadline);
       for (absl::Status& status : closed) {
@@ -370,11 +408,24 @@ void Broker::CloseRemote(std::vector<Connection> connections) {
         request.set_api_version(kControlApiVersion);
         request.set_expected_incarnation(group[i].peer_incarnation);
         request.set_server_connection_id(group[i].view.server_connection_id);
+        request.set_client_connection_id(group[i].abandoned_client_id);
         closed[i] = CallClose(**peer, request, deadline);
       }
     }
     for (size_t i = 0; i < group.size(); ++i) {
       peers_->CountCall(address, closed[i]);
+      if (group[i].abandoned_client_id != 0) {
+        // kNotFound: the peer never completed it; nothing to close.
+        const bool unreachable =
+            !IsPeerAnswer(closed[i]) && (absl::IsUnavailable(closed[i]) ||
+                                         absl::IsDeadlineExceeded(closed[i]));
+        if (unreachable &&
+            absl::Now() - group[i].abandoned_at < kAbandonedRetention) {
+          absl::MutexLock lock(&mu_);
+          abandoned_.push_back(std::move(group[i]));
+        }
+        continue;
+      }
       if (!closed[i].ok()) {
         LOG(WARNING) << "Telling " << address << " that connection "
                      << group[i].view.id << " closed: " << closed[i];

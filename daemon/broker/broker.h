@@ -127,7 +127,20 @@ class Broker final {
     ConnectionView view;
     uint64_t channel_id = 0;
     uint64_t peer_incarnation = 0;
+    // Non-zero for a connect given up on before its answer came (the link
+    // broke, the deadline passed): the peer may have accepted it, so it is
+    // closed by this client id once the peer is reachable again.
+    uint64_t abandoned_client_id = 0;
+    absl::Time abandoned_at;
   };
+
+  // Abandoned connects are retried for this long, and at most this many
+  // are kept (oldest dropped first).
+  static constexpr absl::Duration kAbandonedRetention = absl::Minutes(10);
+  static constexpr size_t kMaxAbandoned = 1024;
+  // Queues `peer`'s abandoned connects for closing (mu_ held).
+  void ReleaseAbandonedLocked(const std::string& peer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Tells `connections`' peers of their close: per peer, one pipelined
   // batch over its lean link (or one gRPC call each); logs failures.
@@ -160,7 +173,11 @@ class Broker final {
   std::unique_ptr<BrokerQuotas> own_quotas_;
   BrokerQuotas* const quotas_;
   mutable absl::Mutex mu_;
-  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Starts at a random point (FirstConnectionId()): a connection handle
+  // from before a restart must not name one of the new swiftd's
+  // connections (a stale Close closed another connection of the same
+  // process when both swiftds counted from 1).
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Connection> connections_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
   // Per tenant; bounded by the uids that ever connected here.
@@ -174,6 +191,8 @@ class Broker final {
   // closer thread takes them in batches, so a burst of closes costs the
   // peer link about one round trip, not one each.
   std::deque<Connection> to_close_ ABSL_GUARDED_BY(mu_);
+  // Connects given up on, waiting for their peer to be reachable again.
+  std::deque<Connection> abandoned_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread closer_;
 };

@@ -83,8 +83,12 @@ absl::StatusOr<peer::v1::ConnectResponse> PeerHandler::Connect(
     return absl::InvalidArgumentError(
         absl::StrCat("bad client endpoint: ", client.status().message()));
   }
-  absl::StatusOr<ServiceRegistry::Accepted> accepted =
-      registry_->Accept(request.service(), *client, deadline, caller);
+  // A caller with a new incarnation restarted: what it made before is
+  // nobody's now.
+  registry_->CloseOlderIncarnations(caller, request.from_incarnation());
+  absl::StatusOr<ServiceRegistry::Accepted> accepted = registry_->Accept(
+      request.service(), *client, deadline, caller, request.from_incarnation(),
+      request.client_connection_id());
   if (!accepted.ok()) {
     return accepted.status();
   }
@@ -105,6 +109,10 @@ absl::Status PeerHandler::Close(const peer::v1::CloseRequest& request,
           CheckCaller(request.api_version(), request.expected_incarnation());
       !ok.ok()) {
     return ok;
+  }
+  if (request.server_connection_id() == 0 &&
+      request.client_connection_id() != 0) {
+    return registry_->CloseAbandoned(caller, request.client_connection_id());
   }
   return registry_->Close(request.server_connection_id(), caller);
 }

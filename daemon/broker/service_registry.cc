@@ -225,7 +225,8 @@ absl::Status ServiceRegistry::SendDown(Service& service,
 
 absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
     const std::string& name, const verbs::QpEndpoint& client,
-    absl::Time deadline, const std::string& peer) {
+    absl::Time deadline, const std::string& peer, uint64_t peer_incarnation,
+    uint64_t client_connection_id) {
   std::shared_ptr<Service> service;
   std::shared_ptr<PendingAccept> pending = std::make_shared<PendingAccept>();
   verbs::QpEndpoint pooled;
@@ -284,7 +285,8 @@ absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
     return pending->status;
   }
   ++service->accepted;
-  connection_services_[id] = ConnectionOwner{name, peer};
+  connection_services_[id] =
+      ConnectionOwner{name, peer, peer_incarnation, client_connection_id};
   return Accepted{pooled, id, absl::Now() - sent_at,
                   absl::Microseconds(pending->accept_us)};
 }
@@ -324,6 +326,58 @@ absl::Status ServiceRegistry::Close(uint64_t connection_id,
   closed.mutable_closed()->set_connection_id(connection_id);
   closed.mutable_closed()->set_qpn(qpn);
   return SendDown(*service, closed);
+}
+
+int ServiceRegistry::CloseOlderIncarnations(const std::string& peer,
+                                            uint64_t incarnation) {
+  if (incarnation == 0) {
+    return 0;
+  }
+  std::vector<uint64_t> stale;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, owner] : connection_services_) {
+      if (owner.peer == peer && owner.peer_incarnation != 0 &&
+          owner.peer_incarnation != incarnation) {
+        stale.push_back(id);
+      }
+    }
+  }
+  int closed = 0;
+  for (uint64_t id : stale) {
+    // Close() checks the owner again: a racing close simply wins.
+    if (Close(id, peer).ok()) {
+      ++closed;
+    }
+  }
+  if (closed > 0) {
+    LOG(INFO) << "Closed " << closed << " connection(s) of swiftd " << peer
+              << " from before its restart (incarnation " << incarnation
+              << " now)";
+  }
+  return closed;
+}
+
+absl::Status ServiceRegistry::CloseAbandoned(const std::string& peer,
+                                             uint64_t client_connection_id) {
+  uint64_t id = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [connection_id, owner] : connection_services_) {
+      if (owner.peer == peer && client_connection_id != 0 &&
+          owner.client_connection_id == client_connection_id) {
+        id = connection_id;
+        break;
+      }
+    }
+  }
+  if (id == 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "no connection made for ", peer, "'s connect ", client_connection_id));
+  }
+  LOG(INFO) << "Closing connection " << id << ": swiftd " << peer
+            << " gave up on its connect " << client_connection_id;
+  return Close(id, peer);
 }
 
 std::vector<std::string> ServiceRegistry::ServiceNames() const {

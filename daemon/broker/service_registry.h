@@ -90,7 +90,9 @@ class ServiceRegistry final {
   // application's own error. Blocks up to the accept timeout or `deadline`.
   absl::StatusOr<Accepted> Accept(const std::string& service,
                                   const verbs::QpEndpoint& client,
-                                  absl::Time deadline, const std::string& peer);
+                                  absl::Time deadline, const std::string& peer,
+                                  uint64_t peer_incarnation = 0,
+                                  uint64_t client_connection_id = 0);
 
   // Close()
   //
@@ -99,6 +101,25 @@ class ServiceRegistry final {
   // service gone); kPermissionDenied when another peer made it (ids are
   // sequential: any authenticated peer could otherwise close another's).
   absl::Status Close(uint64_t connection_id, const std::string& peer);
+
+  // CloseOlderIncarnations()
+  //
+  // Closes every connection `peer` made in an incarnation other than
+  // `incarnation` (0 for either means unknown: kept). Called when a peer
+  // calls with a new incarnation: it restarted, its new swiftd knows
+  // nothing of the old connections, and nobody would ever close them
+  // (found by the fault tests: a service kept them for good). Returns how
+  // many were closed.
+  int CloseOlderIncarnations(const std::string& peer, uint64_t incarnation);
+
+  // CloseAbandoned()
+  //
+  // Closes the connection `peer` asked for as `client_connection_id` and
+  // then gave up on before it saw the answer (the link broke): nobody else
+  // knows its server id. kNotFound when there is none (the accept never
+  // completed here, or it was closed already).
+  absl::Status CloseAbandoned(const std::string& peer,
+                              uint64_t client_connection_id);
 
   std::vector<std::string> ServiceNames() const;
   std::vector<ServiceStats> Stats() const;
@@ -149,6 +170,8 @@ class ServiceRegistry final {
   struct ConnectionOwner {
     std::string service;
     std::string peer;
+    uint64_t peer_incarnation = 0;
+    uint64_t client_connection_id = 0;
   };
   // connection id -> its service and peer.
   absl::flat_hash_map<uint64_t, ConnectionOwner> connection_services_

@@ -3,6 +3,8 @@
 // answers and an application that goes away. No RDMA: endpoints are data.
 #include "daemon/broker/service_registry.h"
 
+#include <algorithm>
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -142,6 +144,53 @@ TEST(ServiceRegistryTest, CloseTellsTheApplicationOnce) {
             std::vector<uint64_t>{accepted->connection_id});
   EXPECT_TRUE(
       absl::IsNotFound(registry.Close(accepted->connection_id, "10.0.0.2")));
+}
+
+// A peer that calls with a new incarnation restarted: the connections its
+// previous incarnation made are closed (the fault tests found a service
+// keeping them for good), and nobody else's.
+TEST(ServiceRegistryTest, ARestartedPeersOldConnectionsAreClosed) {
+  ServiceRegistry registry;
+  FakeApplication app(&registry, WithEndpoints(4));
+  auto accept = [&](const std::string& peer, uint64_t incarnation) {
+    absl::StatusOr<ServiceRegistry::Accepted> accepted =
+        registry.Accept("echo", Client(), Soon(), peer, incarnation);
+    EXPECT_TRUE(accepted.ok()) << accepted.status();
+    return accepted.ok() ? accepted->connection_id : 0;
+  };
+  const uint64_t old1 = accept("10.0.0.2", 11);
+  const uint64_t old2 = accept("10.0.0.2", 11);
+  const uint64_t other = accept("10.0.0.3", 11);
+  const uint64_t fresh = accept("10.0.0.2", 12);
+  EXPECT_EQ(registry.CloseOlderIncarnations("10.0.0.2", 0), 0);  // Unknown.
+  EXPECT_EQ(registry.CloseOlderIncarnations("10.0.0.2", 12), 2);
+  ASSERT_TRUE(app.WaitForCloses(2));
+  std::vector<uint64_t> closed = app.closed_connections();
+  std::sort(closed.begin(), closed.end());
+  EXPECT_EQ(closed, (std::vector<uint64_t>{old1, old2}));
+  EXPECT_EQ(registry.CloseOlderIncarnations("10.0.0.2", 12), 0);
+  EXPECT_TRUE(registry.Close(fresh, "10.0.0.2").ok());
+  EXPECT_TRUE(registry.Close(other, "10.0.0.3").ok());
+}
+
+// A connect the calling swiftd gave up on (the link broke before the
+// answer came) is closed by its client id once it can tell us; the fault
+// test found such half connections kept for good.
+TEST(ServiceRegistryTest, AnAbandonedConnectIsClosedByTheCallersId) {
+  ServiceRegistry registry;
+  FakeApplication app(&registry, WithEndpoints(4));
+  absl::StatusOr<ServiceRegistry::Accepted> accepted = registry.Accept(
+      "echo", Client(), Soon(), "10.0.0.2", /*peer_incarnation=*/7,
+      /*client_connection_id=*/41);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_TRUE(absl::IsNotFound(registry.CloseAbandoned("10.0.0.2", 40)));
+  EXPECT_TRUE(absl::IsNotFound(registry.CloseAbandoned("10.0.0.3", 41)))
+      << "another peer's id of the same number";
+  ASSERT_TRUE(registry.CloseAbandoned("10.0.0.2", 41).ok());
+  ASSERT_TRUE(app.WaitForCloses(1));
+  EXPECT_EQ(app.closed_connections(),
+            std::vector<uint64_t>{accepted->connection_id});
+  EXPECT_TRUE(absl::IsNotFound(registry.CloseAbandoned("10.0.0.2", 41)));
 }
 
 // The accept gave up before the application answered: its late OK means a
