@@ -4,6 +4,7 @@
 #include "absl/base/call_once.h"
 #include "absl/strings/str_cat.h"
 #include "client/preload/preload_hints.h"
+#include "common/unix_socket.h"
 
 namespace swift {
 namespace {
@@ -35,14 +36,8 @@ HintedProviders LoadHintedProviders(absl::string_view socket_path) {
   static absl::once_flag once;
   HintedProviders result;
   result.skipped_because = "already loaded by an earlier session";
-  absl::call_once(once, [&] {
-    const size_t slash = socket_path.rfind('/');
-    const std::string directory =
-        slash == absl::string_view::npos
-            ? std::string(".")
-            : std::string(socket_path.substr(0, slash));
-    result = LoadOnce(absl::StrCat(directory, "/preload.hints"));
-  });
+  absl::call_once(once,
+                  [&] { result = LoadOnce(PreloadHintsPath(socket_path)); });
   return result;
 }
 

@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <utility>
@@ -30,6 +31,7 @@ absl::StatusOr<LeasedMemory> LeasedMemory::Take(FastPathClient* fast_path,
   // From here the destructor gives the lease back on every failure.
   lease.fast_path_ = fast_path;
   lease.lease_id_ = result.lease_id();
+  lease.owner_pid_ = getpid();
   if (!response->has_lease() || fds.size() != 1) {
     return absl::InternalError(absl::StrCat("swiftd's lease answer carried ",
                                             fds.size(), " fds, not one"));
@@ -67,7 +69,8 @@ LeasedMemory::LeasedMemory(LeasedMemory&& other) noexcept
       size_(std::exchange(other.size_, 0)),
       hugepage_(other.hugepage_),
       from_pool_(other.from_pool_),
-      lease_id_(std::exchange(other.lease_id_, 0)) {}
+      lease_id_(std::exchange(other.lease_id_, 0)),
+      owner_pid_(std::exchange(other.owner_pid_, 0)) {}
 
 LeasedMemory& LeasedMemory::operator=(LeasedMemory&& other) noexcept {
   if (this != &other) {
@@ -79,6 +82,7 @@ LeasedMemory& LeasedMemory::operator=(LeasedMemory&& other) noexcept {
     hugepage_ = other.hugepage_;
     from_pool_ = other.from_pool_;
     lease_id_ = std::exchange(other.lease_id_, 0);
+    owner_pid_ = std::exchange(other.owner_pid_, 0);
   }
   return *this;
 }
@@ -91,13 +95,16 @@ void LeasedMemory::Reset() {
     data_ = nullptr;
   }
   fd_.Reset();
-  if (fast_path_ != nullptr && lease_id_ != 0) {
+  // A forked child shares its parent's fast path connection and lease:
+  // releasing it there would take the lease from under the parent.
+  if (fast_path_ != nullptr && lease_id_ != 0 && owner_pid_ == getpid()) {
     v1::FastRequest release;
     release.mutable_release_lease()->set_lease_id(lease_id_);
     (void)fast_path_->Call(std::move(release));
   }
   fast_path_ = nullptr;
   lease_id_ = 0;
+  owner_pid_ = 0;
 }
 
 }  // namespace swift

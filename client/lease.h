@@ -7,13 +7,18 @@
 // its memfd (SCM_RIGHTS) and maps it MAP_SHARED (so a forked child shares
 // it too); the memory starts zeroed and cannot be resized (swiftd sealed
 // it). The owner unmaps it, closes the fd and gives the lease back on
-// destruction. swiftd also reclaims it when the FastPathClient's
-// connections close (this process exits or crashes); the mapping stays
-// valid until unmapped either way.
+// destruction, in the process that took it only: a forked child that
+// destroys its copy unmaps it and releases nothing, since its parent still
+// holds the lease (the child shares the parent's fast path connections).
+// swiftd also reclaims it when the FastPathClient's connections close
+// (this process exits or crashes); the mapping stays valid until unmapped
+// either way.
 //
 // Thread-compatible; move-only.
 #ifndef SWIFT_CLIENT_LEASE_H_
 #define SWIFT_CLIENT_LEASE_H_
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -57,7 +62,7 @@ class LeasedMemory final {
   LeasedMemory& operator=(const LeasedMemory&) = delete;
   // Unmaps, closes and releases the lease (one fast path round trip; a
   // failure is ignored: swiftd reclaims the lease when the connection
-  // closes).
+  // closes). In a forked child of the taker: unmaps and closes only.
   ~LeasedMemory();
 
   void* data() const { return data_; }
@@ -80,6 +85,8 @@ class LeasedMemory final {
   bool hugepage_ = false;
   bool from_pool_ = false;
   uint64_t lease_id_ = 0;
+  // The process that took the lease: the only one that releases it.
+  pid_t owner_pid_ = 0;
 };
 
 }  // namespace swift

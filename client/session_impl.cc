@@ -99,17 +99,27 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
     return port.status();
   }
   session->port_ = *port;
-  // MAP_SHARED memory: a forked child writes the very pages the NIC reads.
+  // The buffer: swiftd's lease when it grants one, else a memfd of our own
+  // (both MAP_SHARED: a forked child writes the very pages the NIC reads).
   lap = absl::Now();  // The port query is not a step of its own.
-  absl::StatusOr<verbs::SharedRegion> region =
-      verbs::SharedRegion::Create("swift-session", options.buffer_bytes);
-  if (!region.ok()) {
-    return region.status();
+  SessionBuffer::Options buffer_options;
+  buffer_options.bytes = options.buffer_bytes;
+  buffer_options.device = device;
+  buffer_options.lease = options.lease_buffer;
+  buffer_options.lease_min_bytes = options.lease_buffer_min_bytes;
+  absl::StatusOr<SessionBuffer> buffer =
+      SessionBuffer::Acquire(session->fast_path_.get(), buffer_options);
+  if (!buffer.ok()) {
+    return buffer.status();
   }
-  session->region_ = std::make_unique<verbs::SharedRegion>(*std::move(region));
+  session->buffer_.emplace(*std::move(buffer));
+  steps.buffer_leased = session->buffer_->leased();
+  steps.buffer_lease_id = session->buffer_->lease_id();
+  steps.buffer_hugepage = session->buffer_->hugepage();
+  steps.buffer_not_leased_because = session->buffer_->not_leased_because();
   steps.memory_us = Lap(&lap);
   absl::StatusOr<std::unique_ptr<verbs::Mr>> mr = verbs::Mr::Register(
-      session->pd_, session->region_->data(), session->region_->size(),
+      session->pd_, session->buffer_->data(), session->buffer_->size(),
       verbs::Mr::kRemoteReadWrite);
   if (!mr.ok()) {
     return mr.status();

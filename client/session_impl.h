@@ -6,16 +6,17 @@
 #define SWIFT_CLIENT_SESSION_IMPL_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "client/fast_path_client.h"
 #include "client/qp_pool.h"
+#include "client/session_buffer.h"
 #include "common/verbs/context.h"
 #include "common/verbs/endpoint.h"
 #include "common/verbs/mr.h"
 #include "common/verbs/pd.h"
 #include "common/verbs/port_address.h"
-#include "common/verbs/shared_region.h"
 #include "swift/session.h"
 
 namespace swift {
@@ -53,7 +54,9 @@ class SessionImpl final : public Session {
   std::shared_ptr<verbs::Context> context_;
   std::shared_ptr<verbs::Pd> pd_;
   verbs::PortAddress port_;
-  std::unique_ptr<verbs::SharedRegion> region_;
+  // After fast_path_ (a lease is released through it) and before mr_ (the
+  // MR is deregistered before its memory goes).
+  std::optional<SessionBuffer> buffer_;
   std::unique_ptr<verbs::Mr> mr_;
   std::unique_ptr<QpPool> pool_;
 };

@@ -30,6 +30,7 @@ absl::StatusCode ErrnoToCode(int error_number) {
       return absl::StatusCode::kInvalidArgument;
     case EBUSY:
     case EEXIST:
+    case EROFS:  // The operator must make it writable first.
       return absl::StatusCode::kFailedPrecondition;
     case ETIMEDOUT:
       return absl::StatusCode::kDeadlineExceeded;

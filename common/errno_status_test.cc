@@ -15,6 +15,7 @@ TEST(ErrnoStatusTest, MapsErrnoToSwiftCodes) {
   EXPECT_EQ(ErrnoToCode(ENOMEM), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ErrnoToCode(EINVAL), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ErrnoToCode(EBUSY), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrnoToCode(EROFS), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ErrnoToCode(ENODEV), absl::StatusCode::kNotFound);
   EXPECT_EQ(ErrnoToCode(ECONNREFUSED), absl::StatusCode::kUnavailable);
   EXPECT_EQ(ErrnoToCode(ETIMEDOUT), absl::StatusCode::kDeadlineExceeded);

@@ -55,4 +55,13 @@ std::string FastPathSocketPath(absl::string_view control_socket_path) {
   return absl::StrCat(control_socket_path, ".fast.sock");
 }
 
+std::string PreloadHintsPath(absl::string_view control_socket_path) {
+  const size_t slash = control_socket_path.rfind('/');
+  if (slash == absl::string_view::npos) {
+    return "./preload.hints";
+  }
+  return absl::StrCat(control_socket_path.substr(0, slash + 1),
+                      "preload.hints");
+}
+
 }  // namespace swift

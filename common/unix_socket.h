@@ -31,6 +31,13 @@ absl::Status ProbeUnixSocket(absl::string_view path);
 // API socket: "/run/swift/swiftd.sock" -> "/run/swift/swiftd.fast.sock".
 std::string FastPathSocketPath(absl::string_view control_socket_path);
 
+// PreloadHintsPath()
+//
+// Where swiftd keeps the preload hints (client/preload/preload_hints.h),
+// in the Control API socket's directory: "/run/swift/swiftd.sock" ->
+// "/run/swift/preload.hints" ("./preload.hints" for a bare file name).
+std::string PreloadHintsPath(absl::string_view control_socket_path);
+
 }  // namespace swift
 
 #endif  // SWIFT_COMMON_UNIX_SOCKET_H_

@@ -49,6 +49,15 @@ TEST(ProbeUnixSocketTest, RejectsPathsThatDoNotFitSunPath) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(SocketPathsTest, FastPathAndHintsLiveBesideTheControlSocket) {
+  EXPECT_EQ(FastPathSocketPath("/run/swift/swiftd.sock"),
+            "/run/swift/swiftd.fast.sock");
+  EXPECT_EQ(PreloadHintsPath("/run/swift/swiftd.sock"),
+            "/run/swift/preload.hints");
+  EXPECT_EQ(PreloadHintsPath("/swiftd.sock"), "/preload.hints");
+  EXPECT_EQ(PreloadHintsPath("swiftd.sock"), "./preload.hints");
+}
+
 TEST(UniqueFdTest, ClosesOnDestructionAndTransfersOnMove) {
   int pipe_fds[2];
   ASSERT_EQ(pipe(pipe_fds), 0);

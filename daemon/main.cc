@@ -76,6 +76,12 @@ ABSL_FLAG(int, max_instances_per_tenant, 64,
 ABSL_FLAG(int, max_cold_workers_per_tenant, 4,
           "COLD invocations of one uid's functions running at once, each in "
           "a worker of its own (root exempt); 0: no limit.");
+ABSL_FLAG(absl::Duration, cold_template_idle_timeout, absl::Seconds(30),
+          "COLD invocations run in a child forked from the tenant's cold "
+          "template (one swift_worker --template per uid, gid and memory "
+          "limit, started on first use: runtime, device, PD, registered "
+          "memory and QPs ready), which is stopped once idle this long; 0: "
+          "no templates, every COLD invocation starts a fresh worker.");
 ABSL_FLAG(int, max_workers, 256,
           "Function workers in all: one per registered function, plus "
           "registrations being started and COLD invocations; 0: no limit.");
@@ -162,6 +168,17 @@ ABSL_FLAG(bool, lease_hugepages, true,
 ABSL_FLAG(absl::Duration, lease_pool_idle_timeout, absl::Minutes(5),
           "A tenant's pool is freed after this long unused while the "
           "tenant holds no leases.");
+// Metrics (issue 15, daemon/metrics): loopback by default, because they
+// name tenants (uids), functions and services; port 7473 is near the peer
+// port of the README (7471; 7472 is the benchmarks' rdma_cm port):
+// Prometheus' exporter range 9100-9999 is fully allocated, and 9464
+// (OpenTelemetry's exporter) may be taken on the same host.
+ABSL_FLAG(std::string, metrics_address, "auto",
+          "Serve Prometheus metrics (GET /metrics) on this ip:port; an "
+          "address swiftd cannot listen on (port in use, not this host's) "
+          "stops it from starting. \"auto\": 127.0.0.1:7473, and when that "
+          "is taken (a second swiftd on the host) swiftd warns and runs "
+          "without metrics. Empty: no metrics.");
 
 namespace {
 
@@ -316,6 +333,13 @@ int main(int argc, char** argv) {
   if (options.worker_binary.empty()) {
     options.worker_binary = DefaultWorkerBinary();
   }
+  options.cold_template_idle_timeout =
+      absl::GetFlag(FLAGS_cold_template_idle_timeout);
+  if (options.cold_template_idle_timeout < absl::ZeroDuration()) {
+    LOG(ERROR) << "--cold_template_idle_timeout must be at least 0 (0: no "
+                  "cold templates)";
+    return 2;
+  }
   options.insecure_peers = absl::GetFlag(FLAGS_insecure_peers);
   options.peer_allow = absl::GetFlag(FLAGS_peer_allow);
   options.peer_auth_max_skew = absl::GetFlag(FLAGS_peer_auth_max_skew);
@@ -438,6 +462,11 @@ int main(int argc, char** argv) {
                   "--lease_pool_region_bytes at least 1, "
                   "--lease_pool_idle_timeout positive";
     return 2;
+  }
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.metrics_required = options.metrics_address != "auto";
+  if (!options.metrics_required) {
+    options.metrics_address = "127.0.0.1:7473";
   }
   // The descriptor reserve only helps if the limit is as high as allowed.
   if (absl::StatusOr<uint64_t> fds = swift::RaiseFdSoftLimit(); fds.ok()) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -112,10 +113,8 @@ absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
                          DeviceCache::OpenAll(options.devices));
   std::unique_ptr<SwiftdServer> swiftd(
       new SwiftdServer(options, std::move(socket_lock), std::move(devices)));
-  const std::string socket_dir =
-      options.socket_path.substr(0, options.socket_path.rfind('/') + 1);
   absl::StatusOr<std::unique_ptr<PreloadHintsKeeper>> hints =
-      PreloadHintsKeeper::Start(socket_dir + "preload.hints",
+      PreloadHintsKeeper::Start(PreloadHintsPath(options.socket_path),
                                 &swiftd->devices_->table());
   if (hints.ok()) {
     swiftd->preload_hints_ = *std::move(hints);
@@ -137,6 +136,24 @@ absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
 }
 
 absl::Status SwiftdServer::StartServing() {
+  std::optional<MetricsAddress> metrics_address;
+  if (!options_.metrics_address.empty()) {
+    // Checked before anything listens: a bad address or a port in use is
+    // refused at once, naming --metrics_address.
+    SWIFT_ASSIGN_OR_RETURN(metrics_address,
+                           ParseMetricsAddress(options_.metrics_address));
+    if (absl::Status free = CheckCanListen(*metrics_address); !free.ok()) {
+      if (options_.metrics_required) {
+        return free;
+      }
+      LOG(WARNING) << "Serving no metrics: " << free.message()
+                   << " (that is the default --metrics_address: give one, "
+                      "or an empty one to turn metrics off)";
+      metrics_address.reset();
+    } else {
+      metrics_ = std::make_unique<SwiftdMetrics>();
+    }
+  }
   if (!options_.peer_address.empty()) {
     PeerGateOptions gate_options;
     gate_options.secret = options_.peer_secret;
@@ -164,6 +181,12 @@ absl::Status SwiftdServer::StartServing() {
     broker_options.max_timeout = options_.max_connect_timeout;
     broker_options.max_peer_entries = options_.max_peer_entries;
     broker_options.quotas = &broker_quotas_;
+    if (metrics_ != nullptr) {
+      broker_options.on_connected =
+          [metrics = metrics_.get()](const v1::ConnectResult& result) {
+            metrics->connects().Observe(result);
+          };
+    }
     broker_ = std::make_unique<Broker>(peers_.get(), admission_.get(),
                                        broker_options);
     peer_handler_ =
@@ -192,6 +215,8 @@ absl::Status SwiftdServer::StartServing() {
     worker_options.worker_binary = options_.worker_binary;
     worker_options.swiftd_socket = options_.socket_path;
     worker_options.quotas = options_.function_quotas;
+    worker_options.cold_template_idle_timeout =
+        options_.cold_template_idle_timeout;
     if (!options_.state_dir.empty()) {
       absl::StatusOr<std::unique_ptr<FunctionStore>> store =
           FunctionStore::Open(options_.state_dir);
@@ -205,6 +230,20 @@ absl::Status SwiftdServer::StartServing() {
       }
     }
     worker_options.store = function_store_.get();
+    if (metrics_ != nullptr) {
+      worker_options.observers.on_invoked =
+          [metrics = metrics_.get()](const std::string& function,
+                                     v1::InvokeRequest::Mode mode,
+                                     const absl::Status& result,
+                                     absl::Duration elapsed) {
+            metrics->functions().ObserveInvocation(function, mode, result,
+                                                   elapsed);
+          };
+      worker_options.observers.on_worker_started =
+          [metrics = metrics_.get()](const char* reason) {
+            metrics->functions().CountWorkerStarted(reason);
+          };
+    }
     workers_ = std::make_unique<WorkerManager>(worker_options);
   }
 
@@ -287,6 +326,26 @@ absl::Status SwiftdServer::StartServing() {
                                      options_.socket_group));
   SWIFT_RETURN_IF_ERROR(SecureSocket(fast_path_path_, options_.socket_mode,
                                      options_.socket_group));
+  if (metrics_ != nullptr) {
+    SwiftdMetrics::Sources sources;
+    sources.devices = &devices_->table();
+    sources.broker = broker_.get();
+    sources.services = &services_;
+    sources.clients = &clients_;
+    sources.leases = leases_.get();
+    sources.workers = workers_.get();
+    absl::Status serving = metrics_->Serve(*metrics_address, sources);
+    if (!serving.ok() && options_.metrics_required) {
+      return serving;
+    }
+    if (serving.ok()) {
+      LOG(INFO) << "Serving Prometheus metrics on http://"
+                << metrics_address->ip << ":" << metrics_->port()
+                << "/metrics";
+    } else {
+      LOG(WARNING) << "Serving no metrics: " << serving.message();
+    }
+  }
   server_->GetHealthCheckService()->SetServingStatus(true);
   if (function_store_ != nullptr) {
     // Now that the sockets serve: restored workers connect to them.
@@ -308,6 +367,10 @@ void SwiftdServer::Shutdown(absl::Duration grace) {
     return;
   }
   shut_down_ = true;
+  // Metrics first: their exporter reads every subsystem below.
+  if (metrics_ != nullptr) {
+    metrics_->Stop();
+  }
   // Workers first (they are clients of this swiftd), then local clients
   // (their fast path threads may be waiting on peers), then the Peer API.
   if (workers_ != nullptr) {

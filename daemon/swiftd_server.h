@@ -32,6 +32,7 @@
 #include "daemon/functions/function_store.h"
 #include "daemon/functions/worker_manager.h"
 #include "daemon/leases/lease_manager.h"
+#include "daemon/metrics/swiftd_metrics.h"
 #include "daemon/transport/fast_path_server.h"
 #include "daemon/transport/socket_path.h"
 
@@ -78,6 +79,9 @@ struct SwiftdOptions {
   // Functions, instances and COLD workers per tenant, workers in all
   // (TenantQuotas, issue 10).
   TenantQuotas::Limits function_quotas;
+  // How long a tenant's cold template stays once idle; zero: none
+  // (WorkerManager::Options).
+  absl::Duration cold_template_idle_timeout = absl::ZeroDuration();
   // Bounds on the fast path and the peer link: connections (in all, per
   // uid), descriptors kept in reserve, deadlines (issue 10).
   FastPathLimits fast_path_limits;
@@ -88,6 +92,13 @@ struct SwiftdOptions {
   // per-tenant pools populated ahead of time (daemon/leases). Its
   // check_device is set by swiftd (the devices it holds).
   LeaseManager::Options leases;
+  // Where Prometheus scrapes swiftd's metrics (daemon/metrics), "ip:port";
+  // empty: no metrics. When the exporter cannot listen there, Start()
+  // fails if `metrics_required` (the flag was given), else swiftd logs a
+  // warning and serves without metrics (the default address taken, e.g.
+  // by a second swiftd on the host).
+  std::string metrics_address;
+  bool metrics_required = true;
 };
 
 class SwiftdServer final {
@@ -132,6 +143,10 @@ class SwiftdServer final {
   uint64_t incarnation() const { return incarnation_; }
   const std::string& socket_path() const { return options_.socket_path; }
   const std::string& fast_path_socket_path() const { return fast_path_path_; }
+  // The port metrics are served on; 0 when they are not.
+  uint16_t metrics_port() const {
+    return metrics_ == nullptr ? 0 : metrics_->port();
+  }
 
  private:
   SwiftdServer(SwiftdOptions options, SocketLock socket_lock,
@@ -155,6 +170,10 @@ class SwiftdServer final {
   // Shared by the service registry and the broker (before both).
   BrokerQuotas broker_quotas_;
   ServiceRegistry services_;
+  // Metrics (null without a metrics address): before the broker and the
+  // workers, whose observers feed it; its exporter, which reads them all,
+  // is stopped first in Shutdown().
+  std::unique_ptr<SwiftdMetrics> metrics_;
   // Brokering (null without a peer address). The gate first: the
   // directory, the Peer API and the link use it.
   std::unique_ptr<PeerGate> peer_gate_;

@@ -24,6 +24,7 @@ namespace {
 
 using ::swift::testing::SwiftdHost;
 using ::swift::testing::TwoSwiftdTest;
+using ::swift::testing::WriteTo;
 
 constexpr int kPeerPort = 17471;
 
@@ -52,18 +53,6 @@ bool PoolIsWhole(const Session& session) {
   ADD_FAILURE() << "pool: created " << stats.created << ", destroyed "
                 << stats.destroyed << ", ready " << stats.ready;
   return false;
-}
-
-absl::Status WriteTo(Connection& connection, const std::string& bytes,
-                     size_t remote_offset) {
-  std::memcpy(connection.buffer(), bytes.data(), bytes.size());
-  ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer()),
-                 static_cast<uint32_t>(bytes.size()), connection.mr()->lkey};
-  ibv_send_wr wr = verbs::SignaledRdmaRequest(
-      IBV_WR_RDMA_WRITE, &sge, connection.remote().addr + remote_offset,
-      connection.remote().rkey, /*wr_id=*/1);
-  return verbs::PostAndWait(connection.qp(), connection.cq(), wr,
-                            absl::Seconds(10));
 }
 
 TEST_F(BrokerRdmaTest, DataMovesBothWaysOverABrokeredConnection) {

@@ -61,7 +61,8 @@ class FaultInvokeKillRdmaTest : public FaultPairTest {
     auto registered = Control(b_)->RegisterFunction(request);
     ASSERT_TRUE(registered.ok()) << registered.status();
     worker_pid_ = static_cast<pid_t>(registered->worker_pid());
-    ASSERT_TRUE(InvokeWrites("start").ok());
+    absl::Status started = InvokeWrites("start");
+    ASSERT_TRUE(started.ok()) << started;
     TakeBaseline();
     worker_fds_ = CountFds(worker_pid_);
   }

@@ -22,7 +22,9 @@
 namespace swift {
 namespace {
 
+using ::swift::testing::AsUser;
 using ::swift::testing::CommandResult;
+using ::swift::testing::CopyRunfileForAnyone;
 using ::swift::testing::RunCommand;
 using ::swift::testing::RunfilePath;
 using ::swift::testing::TempDir;
@@ -64,14 +66,10 @@ class FunctionAccessApiTest : public ::testing::Test {
   // The command prefix that runs swiftctl as nobody against this swiftd,
   // on a copy of swiftctl (Bazel's tree is closed to other users).
   std::string SwiftctlAsNobody() {
-    const std::string swiftctl = dir_.path() + "/swiftctl";
-    EXPECT_EQ(
-        RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
-                                " ", swiftctl, " && chmod 0755 ", swiftctl))
-            .exit_code,
-        0);
-    return absl::StrCat("setpriv --reuid=", kNobody, " --regid=", kNobody,
-                        " --clear-groups ", swiftctl, " --socket=", dir_.path(),
+    const std::string swiftctl =
+        CopyRunfileForAnyone("tools/swiftctl/swiftctl", dir_.path());
+    EXPECT_FALSE(swiftctl.empty());
+    return absl::StrCat(AsUser(kNobody), swiftctl, " --socket=", dir_.path(),
                         "/swiftd.sock ");
   }
 
@@ -198,9 +196,7 @@ TEST(FunctionInvokeAccessTest, OnlyTheFunctionsUserAndRootMayInvokeIt) {
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string as_root =
       absl::StrCat(swiftctl, " --socket=", options.socket_path, " ");
-  const std::string as_nobody =
-      absl::StrCat("setpriv --reuid=", kNobody, " --regid=", kNobody,
-                   " --clear-groups ", as_root);
+  const std::string as_nobody = AsUser(kNobody) + as_root;
   const CommandResult registered =
       RunCommand(as_root + "register f --library=" + dir.path() + "/f.so");
   ASSERT_EQ(registered.exit_code, 0) << registered.err;

@@ -3,7 +3,7 @@
 // still being restored, shows each as failed-and-retrying while its worker
 // cannot start, refuses to register the name anew, and an unregister ends
 // the retries and deletes the stored file. (A restore that succeeds is
-// covered on the host by worker_manager_test, with a stub worker, and
+// covered on the host by worker_manager_stub_test, with a stub worker, and
 // across two hosts by the guest test function_restore_rdma_test.)
 #include <sys/stat.h>
 #include <unistd.h>
@@ -208,7 +208,7 @@ TEST_F(FunctionRestoreTest, AWorkerWithoutRdmaIsRetried) {
   StartSwiftd();
   ASSERT_NE(client_, nullptr);
   // The worker itself starts and says why it cannot serve (see
-  // worker_manager_test): swiftd keeps retrying.
+  // worker_manager_stub_test): swiftd keeps retrying.
   const std::string state = AwaitState("f", "retrying in");
   EXPECT_TRUE(absl::StartsWith(state, "failed: ")) << state;
   EXPECT_TRUE(absl::StrContains(state, "copies pinned pages") ||

@@ -24,9 +24,10 @@
 namespace swift {
 namespace {
 
+using ::swift::testing::AsUser;
 using ::swift::testing::CommandResult;
+using ::swift::testing::CopyRunfileForAnyone;
 using ::swift::testing::RunCommand;
-using ::swift::testing::RunfilePath;
 using ::swift::testing::TempDir;
 
 constexpr uid_t kNobody = 65534;
@@ -66,15 +67,11 @@ class LeaseIsolationTest : public ::testing::Test {
 
   // swiftctl run as nobody (a copy: Bazel's tree is closed to others).
   CommandResult SwiftctlAsNobody(const std::string& arguments) {
-    const std::string swiftctl = dir_.path() + "/swiftctl";
-    EXPECT_EQ(
-        RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
-                                " ", swiftctl, " && chmod 0755 ", swiftctl))
-            .exit_code,
-        0);
-    return RunCommand(absl::StrCat(
-        "setpriv --reuid=", kNobody, " --regid=", kNobody, " --clear-groups ",
-        swiftctl, " --socket=", dir_.path(), "/swiftd.sock ", arguments));
+    const std::string swiftctl =
+        CopyRunfileForAnyone("tools/swiftctl/swiftctl", dir_.path());
+    EXPECT_FALSE(swiftctl.empty());
+    return RunCommand(absl::StrCat(AsUser(kNobody), swiftctl, " --socket=",
+                                   dir_.path(), "/swiftd.sock ", arguments));
   }
 
   TempDir dir_;

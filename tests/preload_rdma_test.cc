@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "common/testing/eventually.h"
 #include "common/testing/rdma_test_env.h"
+#include "common/testing/sanitizer_build.h"
 #include "gtest/gtest.h"
 #include "tests/swiftd_process.h"
 
@@ -43,8 +44,15 @@ class PreloadRdmaTest : public ::testing::Test {
         << ReadWholeFile(dir_.path() + "/swiftd.log");
   }
 
+  // The environment that puts the preload under a program (for `env`, in
+  // a shell). An ASan-built program must be told that a library preloaded
+  // ahead of ASan's runtime is fine (sanitizer_build.h).
   std::string Preload() const {
     return absl::StrCat(
+        testing::kAddressSanitizerBuild
+            ? "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}"
+              "verify_asan_link_order=0 "
+            : "",
         "SWIFT_PRELOAD_DEBUG=1 SWIFT_PRELOAD_HINTS=", hints_, " LD_PRELOAD=",
         Absolute(RunfilePath("client/preload/libswift_preload.so")), " ");
   }
@@ -107,7 +115,8 @@ TEST_F(PreloadRdmaTest, PerftestMeasuresUnderThePreloadAndWithoutSwiftd) {
   EXPECT_TRUE(absl::StrContains(preloaded.err, "provider loaded"))
       << preloaded.err;
 
-  ASSERT_EQ(swiftd_->StopWith(SIGTERM), 0);
+  ASSERT_EQ(swiftd_->StopWith(SIGTERM), 0)
+      << ReadWholeFile(dir_.path() + "/swiftd.log");
   EXPECT_NE(access(hints_.c_str(), F_OK), 0) << "swiftd removes its hints";
   const CommandResult alone = WriteLatency(Preload(), 18812);
   EXPECT_EQ(alone.exit_code, 0) << alone.out << alone.err;

@@ -28,14 +28,19 @@
 #include "common/version.h"
 #include "proto/fast_path.pb.h"
 #include "proto/wire_status.h"
+#include "tests/raw_fast_path.h"
 #include "tests/test_swiftd.h"
 
 namespace swift {
 namespace {
 
+using ::swift::testing::AsUser;
 using ::swift::testing::CommandResult;
+using ::swift::testing::CopyRunfileForAnyone;
+using ::swift::testing::ListenRaw;
+using ::swift::testing::OpenRaw;
+using ::swift::testing::RawCall;
 using ::swift::testing::RunCommand;
-using ::swift::testing::RunfilePath;
 using ::swift::testing::TempDir;
 
 constexpr uid_t kNobody = 65534;
@@ -56,76 +61,8 @@ int FreePort() {
   return port;
 }
 
-// One request and its answer on a greeted connection.
-absl::StatusOr<v1::FastResponse> Call(SeqpacketSocket& socket,
-                                      const v1::FastRequest& request) {
-  if (absl::Status sent = socket.Send(request.SerializeAsString());
-      !sent.ok()) {
-    return sent;
-  }
-  absl::StatusOr<SeqpacketSocket::Message> message = socket.Receive();
-  if (!message.ok()) {
-    return message.status();
-  }
-  v1::FastResponse response;
-  if (!response.ParseFromString(message->data)) {
-    return absl::InternalError("malformed answer");
-  }
-  if (absl::Status status = DecodeStatus(response); !status.ok()) {
-    return status;
-  }
-  return response;
-}
-
-// A fast path connection of `kind`, greeted as `name`.
-absl::StatusOr<SeqpacketSocket> Open(const std::string& path,
-                                     const std::string& name,
-                                     v1::FastHello::Channel kind) {
-  absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path);
-  if (!socket.ok()) {
-    return socket.status();
-  }
-  v1::FastRequest hello;
-  hello.mutable_hello()->set_api_version(kControlApiVersion);
-  hello.mutable_hello()->set_client_name(name);
-  hello.mutable_hello()->set_pid(getpid());
-  hello.mutable_hello()->set_channel(kind);
-  if (absl::StatusOr<v1::FastResponse> answer = Call(*socket, hello);
-      !answer.ok()) {
-    return answer.status();
-  }
-  return socket;
-}
-
-// Listens on `service` over a SERVICE channel; the ListenReply's status.
-absl::Status Listen(SeqpacketSocket& channel, const std::string& service) {
-  v1::ServiceUp up;
-  up.mutable_listen()->set_service(service);
-  for (uint32_t qpn = 0x100; qpn < 0x104; ++qpn) {
-    verbs::QpEndpoint endpoint;
-    endpoint.qpn = qpn;
-    up.mutable_listen()->add_endpoints(verbs::EncodeEndpoint(endpoint));
-  }
-  if (absl::Status sent = channel.Send(up.SerializeAsString()); !sent.ok()) {
-    return sent;
-  }
-  absl::StatusOr<SeqpacketSocket::Message> message = channel.Receive();
-  v1::ServiceDown down;
-  if (!message.ok() || !down.ParseFromString(message->data) ||
-      !down.has_listen_reply()) {
-    return absl::UnavailableError("no ListenReply");
-  }
-  return DecodeStatus(down.listen_reply());
-}
-
 v1::FastRequest ConnectTo(const std::string& service) {
-  v1::FastRequest request;
-  request.mutable_connect()->set_host("self");
-  request.mutable_connect()->set_service(service);
-  request.mutable_connect()->set_client_endpoint(
-      verbs::EncodeEndpoint(verbs::QpEndpoint()));
-  request.mutable_connect()->set_timeout_ms(5000);
-  return request;
+  return testing::RawConnectRequest(service, absl::Seconds(5));
 }
 
 // Drops the calling thread (only) to `uid`; false if the kernel refused.
@@ -155,18 +92,14 @@ class TenantIsolationTest : public ::testing::Test {
     fast_path_ = server_->fast_path_socket_path();
 
     // swiftctl as nobody (a copy: Bazel's tree is closed to other users).
-    swiftctl_ = dir_.path() + "/swiftctl";
-    ASSERT_EQ(
-        RunCommand(absl::StrCat("cp ", RunfilePath("tools/swiftctl/swiftctl"),
-                                " ", swiftctl_, " && chmod 0755 ", swiftctl_))
-            .exit_code,
-        0);
+    swiftctl_ = CopyRunfileForAnyone("tools/swiftctl/swiftctl", dir_.path());
+    ASSERT_FALSE(swiftctl_.empty());
 
     // Root's service, answering every accept.
-    auto channel = Open(fast_path_, "root-app", v1::FastHello::SERVICE);
+    auto channel = OpenRaw(fast_path_, "root-app", v1::FastHello::SERVICE);
     ASSERT_TRUE(channel.ok()) << channel.status();
     root_service_.emplace(*std::move(channel));
-    ASSERT_TRUE(Listen(*root_service_, "root-svc").ok());
+    ASSERT_TRUE(ListenRaw(*root_service_, "root-svc", 4).ok());
     acceptor_ = std::thread([this] { AnswerAccepts(); });
   }
 
@@ -196,11 +129,9 @@ class TenantIsolationTest : public ::testing::Test {
   }
 
   CommandResult Swiftctl(const std::string& command, bool as_nobody) {
-    return RunCommand(absl::StrCat(
-        as_nobody ? absl::StrCat("setpriv --reuid=", kNobody,
-                                 " --regid=", kNobody, " --clear-groups ")
-                  : std::string(),
-        swiftctl_, " --socket=", dir_.path(), "/swiftd.sock ", command));
+    return RunCommand(absl::StrCat(as_nobody ? AsUser(kNobody) : std::string(),
+                                   swiftctl_, " --socket=", dir_.path(),
+                                   "/swiftd.sock ", command));
   }
 
   TempDir dir_;
@@ -213,10 +144,10 @@ class TenantIsolationTest : public ::testing::Test {
 
 TEST_F(TenantIsolationTest, ATenantSeesAndTouchesOnlyItsOwn) {
   // Root's connection, on a connection root keeps open.
-  auto root_calls = Open(fast_path_, "root-client", v1::FastHello::CALLS);
+  auto root_calls = OpenRaw(fast_path_, "root-client", v1::FastHello::CALLS);
   ASSERT_TRUE(root_calls.ok()) << root_calls.status();
   absl::StatusOr<v1::FastResponse> roots =
-      Call(*root_calls, ConnectTo("root-svc"));
+      RawCall(*root_calls, ConnectTo("root-svc"));
   ASSERT_TRUE(roots.ok()) << roots.status();
   const uint64_t root_connection = roots->connect().connection_id();
 
@@ -228,42 +159,42 @@ TEST_F(TenantIsolationTest, ATenantSeesAndTouchesOnlyItsOwn) {
   v1::ListTenantsResponse seen_tenants;
   std::thread nobody([&] {
     ASSERT_TRUE(BecomeOnThisThread(kNobody));
-    auto channel = Open(fast_path_, "nobody-app", v1::FastHello::SERVICE);
+    auto channel = OpenRaw(fast_path_, "nobody-app", v1::FastHello::SERVICE);
     ASSERT_TRUE(channel.ok()) << channel.status();
     nobody_service.emplace(*std::move(channel));
-    ASSERT_TRUE(Listen(*nobody_service, "nobody-svc").ok());
-    auto squatter = Open(fast_path_, "squatter", v1::FastHello::SERVICE);
+    ASSERT_TRUE(ListenRaw(*nobody_service, "nobody-svc", 4).ok());
+    auto squatter = OpenRaw(fast_path_, "squatter", v1::FastHello::SERVICE);
     ASSERT_TRUE(squatter.ok());
-    squat = Listen(*squatter, "root-svc");
+    squat = ListenRaw(*squatter, "root-svc", 4);
 
-    auto calls = Open(fast_path_, "nobody-client", v1::FastHello::CALLS);
+    auto calls = OpenRaw(fast_path_, "nobody-client", v1::FastHello::CALLS);
     ASSERT_TRUE(calls.ok()) << calls.status();
     nobody_calls.emplace(*std::move(calls));
     absl::StatusOr<v1::FastResponse> own =
-        Call(*nobody_calls, ConnectTo("root-svc"));
+        RawCall(*nobody_calls, ConnectTo("root-svc"));
     ASSERT_TRUE(own.ok()) << own.status();
     v1::FastRequest close;
     close.mutable_close()->set_connection_id(root_connection);
-    stolen = Call(*nobody_calls, close).status();
+    stolen = RawCall(*nobody_calls, close).status();
     // Its own second connection it may close.
     absl::StatusOr<v1::FastResponse> second =
-        Call(*nobody_calls, ConnectTo("root-svc"));
+        RawCall(*nobody_calls, ConnectTo("root-svc"));
     ASSERT_TRUE(second.ok()) << second.status();
     close.mutable_close()->set_connection_id(
         second->connect().connection_id());
-    own_close = Call(*nobody_calls, close).status();
+    own_close = RawCall(*nobody_calls, close).status();
 
     v1::FastRequest list;
     list.mutable_list_services();
-    auto services = Call(*nobody_calls, list);
+    auto services = RawCall(*nobody_calls, list);
     ASSERT_TRUE(services.ok()) << services.status();
     seen_services = services->list_services().DebugString();
     list.mutable_list_connections();
-    auto connections = Call(*nobody_calls, list);
+    auto connections = RawCall(*nobody_calls, list);
     ASSERT_TRUE(connections.ok()) << connections.status();
     seen_connections = connections->list_connections().DebugString();
     list.mutable_list_tenants();
-    auto tenants = Call(*nobody_calls, list);
+    auto tenants = RawCall(*nobody_calls, list);
     ASSERT_TRUE(tenants.ok()) << tenants.status();
     seen_tenants = tenants->list_tenants();
   });

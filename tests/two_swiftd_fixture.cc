@@ -4,8 +4,11 @@
 #include <random>
 #include <utility>
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/testing/rdma_test_env.h"
+#include "common/verbs/post_and_wait.h"
 
 namespace swift::testing {
 namespace {
@@ -75,6 +78,18 @@ std::unique_ptr<Session> TwoSwiftdTest::SessionOn(const SwiftdHost& host,
   absl::StatusOr<std::unique_ptr<Session>> session = Session::Create(options);
   EXPECT_TRUE(session.ok()) << session.status();
   return session.ok() ? *std::move(session) : nullptr;
+}
+
+absl::Status WriteTo(Connection& connection, const std::string& bytes,
+                     size_t remote_offset) {
+  std::memcpy(connection.buffer(), bytes.data(), bytes.size());
+  ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer()),
+                 static_cast<uint32_t>(bytes.size()), connection.mr()->lkey};
+  ibv_send_wr wr = verbs::SignaledRdmaRequest(
+      IBV_WR_RDMA_WRITE, &sge, connection.remote().addr + remote_offset,
+      connection.remote().rkey, /*wr_id=*/1);
+  return verbs::PostAndWait(connection.qp(), connection.cq(), wr,
+                            absl::Seconds(10));
 }
 
 }  // namespace swift::testing

@@ -11,9 +11,11 @@
 #ifndef SWIFT_TESTS_TWO_SWIFTD_FIXTURE_H_
 #define SWIFT_TESTS_TWO_SWIFTD_FIXTURE_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "daemon/swiftd_server.h"
 #include "gtest/gtest.h"
 #include "swift/session.h"
@@ -60,6 +62,12 @@ class TwoSwiftdTest : public ::testing::Test {
   SwiftdHost a_;
   SwiftdHost b_;
 };
+
+// Copies `bytes` to the start of `connection`'s buffer and writes them to
+// the remote buffer at `remote_offset` (one signaled RDMA WRITE, waited for
+// up to 10 s).
+absl::Status WriteTo(Connection& connection, const std::string& bytes,
+                     size_t remote_offset);
 
 }  // namespace swift::testing
 

@@ -84,6 +84,27 @@ inline std::string Absolute(const std::string& path) {
   return std::string(getcwd(cwd, sizeof(cwd))) + "/" + path;
 }
 
+// A copy of runfile `workspace_relative` in `directory` that any user may
+// run (Bazel's output tree is closed to other users); its path, or "" when
+// the copy failed.
+inline std::string CopyRunfileForAnyone(const std::string& workspace_relative,
+                                        const std::string& directory) {
+  const std::string name =
+      workspace_relative.substr(workspace_relative.rfind('/') + 1);
+  const std::string copy = directory + "/" + name;
+  const CommandResult copied =
+      RunCommand("cp " + RunfilePath(workspace_relative) + " " + copy +
+                 " && chmod 0755 " + copy);
+  return copied.exit_code == 0 ? copy : std::string();
+}
+
+// The command prefix that runs the rest of a shell command as user and
+// group `id` with no supplementary groups (util-linux's setpriv).
+inline std::string AsUser(unsigned id) {
+  const std::string ids = std::to_string(id);
+  return "setpriv --reuid=" + ids + " --regid=" + ids + " --clear-groups ";
+}
+
 }  // namespace swift::testing
 
 #endif  // SWIFT_COMMON_TESTING_COMMAND_TESTING_H_

@@ -1,11 +1,9 @@
 // Broker implementation; see broker.h.
 #include "daemon/broker/broker.h"
 
-#include <grpcpp/client_context.h>
-
 #include <algorithm>
-#include <random>
 #include <iterator>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -14,7 +12,7 @@
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
 #include "common/wire_micros.h"
-#include "daemon/broker/peer_answer.h"
+#include "daemon/broker/peer_calls.h"
 #include "glog/logging.h"
 
 namespace swift {
@@ -28,82 +26,7 @@ uint64_t FirstConnectionId() {
   return ((high << 16) | (random() & 0xffff)) + 1;
 }
 
-// An error `peer` answered, in its words (e.g. "service went away"),
-// naming the host that said it, and still marked as an answer.
-absl::Status Answered(const absl::Status& answer, const std::string& peer) {
-  return MarkPeerAnswer(absl::Status(
-      answer.code(), absl::StrCat("swiftd on ", peer, ": ", answer.message())));
-}
-
-absl::Status FromPeer(const grpc::Status& status, const std::string& peer) {
-  absl::Status answered = FromPeerGrpc(status);
-  if (IsPeerAnswer(answered)) {
-    return Answered(answered, peer);
-  }
-  const auto code = static_cast<absl::StatusCode>(status.error_code());
-  if (code == absl::StatusCode::kUnavailable) {
-    return absl::UnavailableError(absl::StrCat(
-        "swiftd on ", peer, " is unreachable: ", status.error_message()));
-  }
-  if (code == absl::StatusCode::kDeadlineExceeded) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("swiftd on ", peer, " did not answer in time"));
-  }
-  return absl::Status(code, status.error_message());
-}
-
-// Link errors in the words gRPC's would be; the peer's answers as it
-// said them.
-absl::Status FromLink(const absl::Status& status, const std::string& peer) {
-  if (IsPeerAnswer(status)) {
-    return Answered(status, peer);
-  }
-  if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
-    return absl::Status(status.code(), absl::StrCat("swiftd on ", peer, ": ",
-                                                    status.message()));
-  }
-  return status;
-}
-
 }  // namespace
-
-absl::StatusOr<peer::v1::ConnectResponse> Broker::CallConnect(
-    const PeerDirectory::Peer& peer, const peer::v1::ConnectRequest& request,
-    absl::Time deadline) {
-  if (peer.link != nullptr) {
-    peer::v1::LinkRequest link_request;
-    *link_request.mutable_connect() = request;
-    absl::StatusOr<peer::v1::LinkResponse> response =
-        peer.link->Call(std::move(link_request), deadline);
-    if (!response.ok()) {
-      return FromLink(response.status(), peer.address);
-    }
-    return response->connect();
-  }
-  peer::v1::ConnectResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(deadline));
-  grpc::Status status = peer.stub->Connect(&context, request, &response);
-  if (!status.ok()) {
-    return FromPeer(status, peer.address);
-  }
-  return response;
-}
-
-absl::Status Broker::CallClose(const PeerDirectory::Peer& peer,
-                               const peer::v1::CloseRequest& request,
-                               absl::Time deadline) {
-  if (peer.link != nullptr) {
-    peer::v1::LinkRequest link_request;
-    *link_request.mutable_close() = request;
-    return FromLink(peer.link->Call(std::move(link_request), deadline).status(),
-                    peer.address);
-  }
-  peer::v1::CloseResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(deadline));
-  return FromPeer(peer.stub->Close(&context, request, &response), peer.address);
-}
 
 Broker::Broker(PeerDirectory* peers, AdmissionController* admission,
                Options options)
@@ -113,38 +36,10 @@ Broker::Broker(PeerDirectory* peers, AdmissionController* admission,
       own_quotas_(options.quotas == nullptr ? std::make_unique<BrokerQuotas>()
                                             : nullptr),
       quotas_(options.quotas == nullptr ? own_quotas_.get() : options.quotas),
-      next_id_(FirstConnectionId()) {
-  closer_ = std::thread([this] { CloserLoop(); });
-}
+      next_id_(FirstConnectionId()),
+      closer_(peers, options.default_timeout) {}
 
-Broker::~Broker() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  closer_.join();
-}
-
-void Broker::CloserLoop() {
-  while (true) {
-    std::vector<Connection> batch;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !to_close_.empty();
-      };
-      mu_.Await(absl::Condition(&ready));
-      if (to_close_.empty()) {
-        return;  // Stopping, and nothing left to tell.
-      }
-      while (!to_close_.empty() && batch.size() < PeerLinkClient::kMaxPipelined) {
-        batch.push_back(std::move(to_close_.front()));
-        to_close_.pop_front();
-      }
-    }
-    CloseRemote(std::move(batch));
-  }
-}
+Broker::~Broker() = default;
 
 void Broker::CountFailure(uid_t uid, const absl::Status& status) {
   const std::string reason = absl::StatusCodeToString(status.code());
@@ -152,6 +47,8 @@ void Broker::CountFailure(uid_t uid, const absl::Status& status) {
   ++counters_.failed[reason];
   ++tenant_counters_[uid].failed[reason];
 }
+
+size_t Broker::undelivered_closes() const { return closer_.undelivered(); }
 
 int Broker::peer_entries() const {
   absl::flat_hash_set<std::string> addresses;
@@ -284,7 +181,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     request.set_client_endpoint(call.client_endpoint());
     request.set_client_connection_id(id);
     absl::StatusOr<peer::v1::ConnectResponse> response =
-        CallConnect(**peer, request, deadline);
+        CallPeerConnect(**peer, request, deadline);
     const absl::Duration peer_call = absl::Now() - admitted;
     peers_->CountCall((*peer)->address, response.status());
     if (response.ok()) {
@@ -300,10 +197,10 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       connection.view.handshake_time = absl::Now() - start;
       connection.channel_id = caller.channel_id;
       connection.peer_incarnation = response->incarnation();
+      // The peer answers again: close what it did not hear meanwhile.
+      closer_.PeerAnswered((*peer)->address);
       absl::MutexLock lock(&mu_);
       connections_[id] = std::move(connection);
-      // The peer answers again: close what we gave up on while it did not.
-      ReleaseAbandonedLocked((*peer)->address);
       ++counters_.connected;
       ++tenant_counters_[caller.uid].connected;
       v1::ConnectResult connected;
@@ -315,6 +212,9 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       connected.set_remote_app_wait_us(response->app_wait_us());
       connected.set_app_accept_us(response->app_accept_us());
       connected.set_broker_us(WireMicros(absl::Now() - start));
+      if (options_.on_connected) {
+        options_.on_connected(connected);
+      }
       return connected;
     }
     result = response.status();
@@ -326,25 +226,18 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     // went away during the handshake") says it is alive and its Hello
     // still holds; forgetting it hid its services from `swiftctl peers`
     // while connects kept working (issue 10, finding 11).
-    const bool transport_failed =
-        !IsPeerAnswer(result) &&
-        (absl::IsUnavailable(result) || absl::IsDeadlineExceeded(result));
+    const bool transport_failed = PeerMayNotHaveHeard(result);
     if (restarted || transport_failed) {
       peers_->Invalidate((*peer)->address, std::string(result.message()));
     }
     if (transport_failed) {
       // The peer may have accepted it (its answer was lost with the link):
       // remembered, and closed by our id once the peer answers again.
-      Connection abandoned;
-      abandoned.view.peer = (*peer)->address;
+      RemoteClose abandoned;
+      abandoned.peer = (*peer)->address;
       abandoned.peer_incarnation = (*peer)->hello.incarnation();
       abandoned.abandoned_client_id = id;
-      abandoned.abandoned_at = absl::Now();
-      absl::MutexLock lock(&mu_);
-      abandoned_.push_back(std::move(abandoned));
-      if (abandoned_.size() > kMaxAbandoned) {
-        abandoned_.pop_front();
-      }
+      closer_.KeepUndelivered(std::move(abandoned));
     }
     if (!restarted) {
       break;
@@ -357,90 +250,18 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
   return result;
 }
 
-void Broker::ReleaseAbandonedLocked(const std::string& peer) {
-  for (auto it = abandoned_.begin(); it != abandoned_.end();) {
-    if (it->view.peer == peer) {
-      to_close_.push_back(std::move(*it));
-      it = abandoned_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void Broker::CloseRemote(std::vector<Connection> connections) {
-  // By peer, in the order the closes came.
-  std::vector<std::pair<std::string, std::vector<Connection>>> by_peer;
-  for (Connection& connection : connections) {
-    auto same = std::find_if(by_peer.begin(), by_peer.end(), [&](auto& group) {
-      return group.first == connection.view.peer;
-    });
-    if (same == by_peer.end()) {
-      by_peer.emplace_back(connection.view.peer, std::vector<Connection>());
-      same = by_peer.end() - 1;
-    }
-    same->second.push_back(std::move(connection));
-  }
-  for (auto& [address, group] : by_peer) {
-    const absl::Time deadline = absl::Now() + options_.default_timeout;
-    std::vector<absl::Status> closed(group.size());
-    absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
-        peers_->Get(address, deadline);
-    if (!peer.ok()) {
-      std::fill(closed.begin(), closed.end(), peer.status());
-    } else if ((*peer)->link != nullptr) {
-      std::vector<peer::v1::LinkRequest> requests(group.size());
-      for (size_t i = 0; i < group.size(); ++i) {
-        peer::v1::CloseRequest* request = requests[i].mutable_close();
-        request->set_api_version(kControlApiVersion);
-        request->set_expected_incarnation(group[i].peer_incarnation);
-        request->set_server_connection_id(
-            group[i].view.server_connection_id);
-        request->set_client_connection_id(group[i].abandoned_client_id);
-      }
-      closed = (*peer)->link->CallPipelined(std::move(requests), deadline);
-      for (absl::Status& status : closed) {
-        status = FromLink(status, address);
-      }
-    } else {
-      for (size_t i = 0; i < group.size(); ++i) {
-        peer::v1::CloseRequest request;
-        request.set_api_version(kControlApiVersion);
-        request.set_expected_incarnation(group[i].peer_incarnation);
-        request.set_server_connection_id(group[i].view.server_connection_id);
-        request.set_client_connection_id(group[i].abandoned_client_id);
-        closed[i] = CallClose(**peer, request, deadline);
-      }
-    }
-    for (size_t i = 0; i < group.size(); ++i) {
-      peers_->CountCall(address, closed[i]);
-      if (group[i].abandoned_client_id != 0) {
-        // kNotFound: the peer never completed it; nothing to close.
-        const bool unreachable =
-            !IsPeerAnswer(closed[i]) && (absl::IsUnavailable(closed[i]) ||
-                                         absl::IsDeadlineExceeded(closed[i]));
-        if (unreachable &&
-            absl::Now() - group[i].abandoned_at < kAbandonedRetention) {
-          absl::MutexLock lock(&mu_);
-          abandoned_.push_back(std::move(group[i]));
-        }
-        continue;
-      }
-      if (!closed[i].ok()) {
-        LOG(WARNING) << "Telling " << address << " that connection "
-                     << group[i].view.id << " closed: " << closed[i];
-      }
-    }
-  }
-}
-
 void Broker::EndLocked(
     absl::flat_hash_map<uint64_t, Connection>::iterator it) {
   const uid_t uid = it->second.view.uid;
   quotas_->Release(uid, BrokerQuotas::Resource::kConnections);
   ++counters_.closed;
   ++tenant_counters_[uid].closed;
-  to_close_.push_back(std::move(it->second));
+  RemoteClose close;
+  close.peer = it->second.view.peer;
+  close.peer_incarnation = it->second.peer_incarnation;
+  close.connection_id = it->second.view.id;
+  close.server_connection_id = it->second.view.server_connection_id;
+  closer_.Enqueue(std::move(close));
   connections_.erase(it);
 }
 

@@ -17,10 +17,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -33,6 +32,7 @@
 #include "daemon/broker/broker_quotas.h"
 #include "daemon/broker/defaults.h"
 #include "daemon/broker/peer_directory.h"
+#include "daemon/broker/remote_closer.h"
 #include "daemon/transport/fast_path_server.h"
 #include "proto/fast_path.pb.h"
 
@@ -77,6 +77,11 @@ class Broker final {
     int max_peer_entries = 256;
     // Per-tenant connection quotas; null: the broker's own, with defaults.
     BrokerQuotas* quotas = nullptr;
+    // Told of every connect that succeeded, with its steps (metrics:
+    // daemon/metrics/connect_metrics.h). Called on the connecting thread
+    // with the broker's lock held: it must be quick and must not call the
+    // broker. Empty: nobody is told.
+    std::function<void(const v1::ConnectResult&)> on_connected;
   };
 
   // `peers`, `admission` and `options.quotas` must outlive the broker.
@@ -121,38 +126,17 @@ class Broker final {
   const Options& options() const { return options_; }
   // Peers known to the directory now (configured ones included).
   int peer_entries() const;
+  // Closes (and abandoned connects) their peer has not heard of yet: it
+  // was unreachable; they are told again once it answers.
+  size_t undelivered_closes() const;
 
  private:
   struct Connection {
     ConnectionView view;
     uint64_t channel_id = 0;
     uint64_t peer_incarnation = 0;
-    // Non-zero for a connect given up on before its answer came (the link
-    // broke, the deadline passed): the peer may have accepted it, so it is
-    // closed by this client id once the peer is reachable again.
-    uint64_t abandoned_client_id = 0;
-    absl::Time abandoned_at;
   };
 
-  // Abandoned connects are retried for this long, and at most this many
-  // are kept (oldest dropped first).
-  static constexpr absl::Duration kAbandonedRetention = absl::Minutes(10);
-  static constexpr size_t kMaxAbandoned = 1024;
-  // Queues `peer`'s abandoned connects for closing (mu_ held).
-  void ReleaseAbandonedLocked(const std::string& peer)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // Tells `connections`' peers of their close: per peer, one pipelined
-  // batch over its lean link (or one gRPC call each); logs failures.
-  void CloseRemote(std::vector<Connection> connections);
-  // One Connect/Close to `peer`: over its lean link when it has one, else
-  // over gRPC.
-  static absl::StatusOr<peer::v1::ConnectResponse> CallConnect(
-      const PeerDirectory::Peer& peer, const peer::v1::ConnectRequest& request,
-      absl::Time deadline);
-  static absl::Status CallClose(const PeerDirectory::Peer& peer,
-                                const peer::v1::CloseRequest& request,
-                                absl::Time deadline);
   void CountFailure(uid_t uid, const absl::Status& status);
   // Ends `it`'s connection (mu_ held): queued for the remote close, its
   // quota given back.
@@ -165,7 +149,6 @@ class Broker final {
   // *first_dial says whether it was one.
   absl::Status BeginDial(const std::string& host, bool* first_dial);
   void EndFirstDial(const std::string& host, bool known);
-  void CloserLoop();
 
   PeerDirectory* const peers_;
   AdmissionController* const admission_;
@@ -187,14 +170,9 @@ class Broker final {
   // max_peer_entries plus the configured names.
   absl::flat_hash_set<std::string> known_hosts_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<std::string> dialing_ ABSL_GUARDED_BY(mu_);
-  // Connections whose remote side still has to hear of the close; the
-  // closer thread takes them in batches, so a burst of closes costs the
-  // peer link about one round trip, not one each.
-  std::deque<Connection> to_close_ ABSL_GUARDED_BY(mu_);
-  // Connects given up on, waiting for their peer to be reachable again.
-  std::deque<Connection> abandoned_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread closer_;
+  // Tells peers of closes (declared last: destroyed first, after telling
+  // what is queued).
+  RemoteCloser closer_;
 };
 
 }  // namespace swift

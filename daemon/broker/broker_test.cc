@@ -83,6 +83,60 @@ TEST_P(BrokerTest, CloseAllOfEndsAChannelsConnections) {
   EXPECT_TRUE(app.WaitForCloses(2));
 }
 
+// issue 10 (faults): a close the peer cannot hear (its host unreachable,
+// the link down) was logged and dropped, and the peer's service held the
+// connection for ever. It is now kept and told once the peer answers: at
+// the next connect to it, or by the closer on its own (every 10 s).
+class UnheardCloseTest : public BrokerTest {
+ protected:
+  UnheardCloseTest() {
+    Broker::Options options;
+    options.default_timeout = absl::Seconds(2);
+    broker_ = std::make_unique<Broker>(&directory_, &admission_, options);
+  }
+
+  // A connection through the broker, closed while the peer is down: the
+  // close is kept, unheard.
+  void CloseWhileThePeerIsDown() {
+    absl::StatusOr<v1::ConnectResult> connected =
+        broker_->Connect(Caller(), Call("b"));
+    ASSERT_TRUE(connected.ok()) << connected.status();
+    remote_.Stop();
+    ASSERT_TRUE(broker_->Close(Caller(), connected->connection_id()).ok());
+    ASSERT_TRUE(testing::Eventually([&] {
+      return broker_->undelivered_closes() == 1;
+    })) << "the close was not kept";
+    EXPECT_TRUE(app_.closed_connections().empty());
+  }
+
+  FakeApplication app_{&remote_.registry(), {}};
+  std::unique_ptr<Broker> broker_;
+};
+
+TEST_P(UnheardCloseTest, IsToldAtTheNextConnectToThePeer) {
+  CloseWhileThePeerIsDown();
+  remote_.Resume();
+  absl::StatusOr<v1::ConnectResult> again;
+  ASSERT_TRUE(testing::Eventually([&] {
+    again = broker_->Connect(Caller(), Call("b"));
+    return again.ok();
+  })) << again.status();
+  EXPECT_TRUE(app_.WaitForCloses(1));
+  EXPECT_TRUE(
+      testing::Eventually([&] { return broker_->undelivered_closes() == 0; }));
+}
+
+TEST_P(UnheardCloseTest, IsToldAgainOnItsOwn) {
+  CloseWhileThePeerIsDown();
+  remote_.Resume();
+  EXPECT_TRUE(testing::Eventually(
+      [&] { return app_.closed_connections().size() == 1; },
+      absl::Seconds(30)));
+  EXPECT_EQ(broker_->undelivered_closes(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(LinkOrGrpc, UnheardCloseTest, ::testing::Bool());
+
 TEST_P(BrokerTest, RefusalsAreCountedByReason) {
   Broker broker(&directory_, &admission_);
   EXPECT_TRUE(

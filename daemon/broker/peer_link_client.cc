@@ -1,6 +1,8 @@
 // PeerLinkClient implementation; see peer_link_client.h.
 #include "daemon/broker/peer_link_client.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -19,6 +21,16 @@ uint32_t TimeoutMs(absl::Duration left) {
       absl::ToInt64Milliseconds(left) + 1, 1, UINT32_MAX));
 }
 
+// Whether the peer has closed (or reset) an idle connection: between calls
+// a link connection carries nothing, so anything to read is its end. The
+// peer closes connections idle for its --peer_link_idle_timeout, which may
+// be shorter than the time this side keeps them; a request sent on such a
+// connection would fail the caller's connect for nothing.
+bool ClosedByPeer(int fd) {
+  pollfd ready = {fd, POLLIN | POLLRDHUP, 0};
+  return ::poll(&ready, 1, 0) != 0;
+}
+
 }  // namespace
 
 absl::StatusOr<UniqueFd> PeerLinkClient::TakeConnection(absl::Time deadline) {
@@ -27,9 +39,14 @@ absl::StatusOr<UniqueFd> PeerLinkClient::TakeConnection(absl::Time deadline) {
     return absl::DeadlineExceededError("no time left for the peer link call");
   }
   UniqueFd connection;
-  if (std::optional<UniqueFd> idle = idle_.Take(); idle.has_value()) {
-    connection = *std::move(idle);
-  } else {
+  while (std::optional<UniqueFd> idle = idle_.Take()) {
+    if (!ClosedByPeer(idle->get())) {
+      connection = *std::move(idle);
+      break;
+    }
+    ++idle_closed_by_peer_;  // `idle` closes here.
+  }
+  if (!connection.valid()) {
     absl::StatusOr<UniqueFd> fresh = ConnectTcp(address_);
     if (!fresh.ok()) {
       return fresh.status();

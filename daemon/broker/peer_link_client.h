@@ -3,8 +3,10 @@
 //
 // Keeps the connections it is not using in an IdlePool (bounded and aged:
 // a burst's extra connections are closed when they come back, and one
-// idle past the pool's limit is dropped, the peer may have closed it), so
-// concurrent connects do not queue behind each other. With an
+// idle past the pool's limit is dropped), so concurrent connects do not
+// queue behind each other. An idle connection the peer has closed since
+// (its own idle timeout, which may be shorter than this pool's) is
+// dropped when taken, never sent on. With an
 // authenticator, every request carries a fresh PeerCredential (see
 // peer_authenticator.h; the server refuses requests without one when it
 // holds the cluster's secret), and a successful answer must carry the
@@ -13,7 +15,9 @@
 #ifndef SWIFT_DAEMON_BROKER_PEER_LINK_CLIENT_H_
 #define SWIFT_DAEMON_BROKER_PEER_LINK_CLIENT_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -62,6 +66,8 @@ class PeerLinkClient final {
 
   // Connections kept idle right now.
   size_t idle_count() const { return idle_.size(); }
+  // Idle connections found closed by the peer when taken, and dropped.
+  uint64_t idle_closed_by_peer() const { return idle_closed_by_peer_; }
 
  private:
   // An idle connection, or a new one, set to give up at `deadline`.
@@ -75,6 +81,7 @@ class PeerLinkClient final {
 
   const HostPort address_;
   IdlePool<UniqueFd> idle_;
+  std::atomic<uint64_t> idle_closed_by_peer_{0};
   const PeerAuthenticator* const signer_;
 };
 

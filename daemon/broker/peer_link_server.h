@@ -48,8 +48,10 @@ struct PeerLinkLimits {
   // A new connection's first frame is due within this.
   absl::Duration hello_timeout = absl::Seconds(10);
   // An idle connection is closed after this (--peer_link_idle_timeout).
-  // Longer than the calling side keeps idle connections (IdlePool's 60 s),
-  // so that a peer never picks one this side is closing.
+  // Longer than the calling side keeps idle connections (IdlePool's 60 s)
+  // by default, so that peers rarely hold one this side closed; when it is
+  // shorter, the caller drops such a connection when it takes it
+  // (PeerLinkClient).
   absl::Duration idle_timeout = absl::Seconds(120);
   // A frame once begun, and a send, must complete within this.
   absl::Duration io_timeout = absl::Seconds(10);

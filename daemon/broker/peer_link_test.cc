@@ -164,6 +164,29 @@ TEST_F(PeerLinkTest, IdlePoolIsBounded) {
       << server_->connection_count();
 }
 
+// issue 10: a peer whose --peer_link_idle_timeout is shorter than the
+// time this side keeps idle connections closes one this side still holds;
+// the next call must not be sent on it and fail.
+TEST_F(PeerLinkTest, AnIdleConnectionThePeerClosedIsNotUsed) {
+  PeerLinkLimits limits;
+  limits.idle_timeout = absl::Milliseconds(200);
+  absl::StatusOr<std::unique_ptr<PeerLinkServer>> impatient =
+      PeerLinkServer::Start(HostPort{"127.0.0.1", 0}, &handler_, gate_.get(),
+                            limits);
+  ASSERT_TRUE(impatient.ok()) << impatient.status();
+  FakeApplication app(&registry_, {});
+  PeerLinkClient client(HostPort{"127.0.0.1", (*impatient)->port()});
+  ASSERT_TRUE(client.Call(Connect("echo"), Soon()).ok());
+  ASSERT_EQ(client.idle_count(), 1u);
+  ASSERT_TRUE(Eventually([&] { return (*impatient)->connection_count() == 0; }))
+      << "the server kept its idle connection";
+  absl::StatusOr<peer::v1::LinkResponse> again =
+      client.Call(Connect("echo"), Soon());
+  EXPECT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(client.idle_closed_by_peer(), 1u);
+  EXPECT_EQ(client.idle_count(), 1u);
+}
+
 TEST_F(PeerLinkTest, ShutdownEndsConnectionsAndCallsFailCleanly) {
   PeerLinkClient client(address_);
   ASSERT_TRUE(absl::IsNotFound(client.Call(Connect("x"), Soon()).status()));

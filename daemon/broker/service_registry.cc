@@ -287,6 +287,13 @@ absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
   ++service->accepted;
   connection_services_[id] =
       ConnectionOwner{name, peer, peer_incarnation, client_connection_id};
+  if (auto seen = peer_incarnations_.find(peer);
+      seen != peer_incarnations_.end() && peer_incarnation != 0 &&
+      seen->second != peer_incarnation) {
+    // A call of an older incarnation finished after the newer one's first
+    // call (the restart raced it): the next call scans again.
+    seen->second = 0;
+  }
   return Accepted{pooled, id, absl::Now() - sent_at,
                   absl::Microseconds(pending->accept_us)};
 }
@@ -336,6 +343,11 @@ int ServiceRegistry::CloseOlderIncarnations(const std::string& peer,
   std::vector<uint64_t> stale;
   {
     absl::MutexLock lock(&mu_);
+    uint64_t& seen = peer_incarnations_[peer];
+    if (seen == incarnation) {
+      return 0;  // The common case: scanned when it was first seen.
+    }
+    seen = incarnation;
     for (const auto& [id, owner] : connection_services_) {
       if (owner.peer == peer && owner.peer_incarnation != 0 &&
           owner.peer_incarnation != incarnation) {

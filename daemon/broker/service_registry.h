@@ -177,6 +177,11 @@ class ServiceRegistry final {
   absl::flat_hash_map<uint64_t, ConnectionOwner> connection_services_
       ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // The incarnation each peer last called with: CloseOlderIncarnations()
+  // scans the connections only when it changes, not on every connect.
+  // Bounded by the peers admitted (authenticated and allowed).
+  absl::flat_hash_map<std::string, uint64_t> peer_incarnations_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace swift

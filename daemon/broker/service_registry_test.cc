@@ -173,6 +173,22 @@ TEST(ServiceRegistryTest, ARestartedPeersOldConnectionsAreClosed) {
   EXPECT_TRUE(registry.Close(other, "10.0.0.3").ok());
 }
 
+// The scan runs when a peer's incarnation changes, not on every call; a
+// call of the old incarnation that finishes after the new one's first call
+// (the restart raced it) is still closed at the next call.
+TEST(ServiceRegistryTest, AnOldIncarnationsLateConnectionIsClosedNextTime) {
+  ServiceRegistry registry;
+  FakeApplication app(&registry, WithEndpoints(4));
+  EXPECT_EQ(registry.CloseOlderIncarnations("10.0.0.2", 12), 0);
+  absl::StatusOr<ServiceRegistry::Accepted> late =
+      registry.Accept("echo", Client(), Soon(), "10.0.0.2", 11);
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(registry.CloseOlderIncarnations("10.0.0.2", 12), 1);
+  ASSERT_TRUE(app.WaitForCloses(1));
+  EXPECT_EQ(app.closed_connections().front(), late->connection_id);
+  EXPECT_EQ(registry.CloseOlderIncarnations("10.0.0.2", 12), 0);
+}
+
 // A connect the calling swiftd gave up on (the link broke before the
 // answer came) is closed by its client id once it can tell us; the fault
 // test found such half connections kept for good.

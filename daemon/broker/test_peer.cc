@@ -61,6 +61,11 @@ void TestPeer::Stop() {
   }
 }
 
+void TestPeer::Resume() {
+  Stop();
+  Serve(handler_->incarnation());
+}
+
 void TestPeer::Restart(uint64_t incarnation) {
   Stop();
   registry_ = std::make_unique<ServiceRegistry>(absl::Seconds(2));

@@ -45,6 +45,9 @@ class TestPeer final {
   // Serves again on the same port as incarnation `incarnation`, with a new
   // registry (a restarted swiftd knows no services yet).
   void Restart(uint64_t incarnation);
+  // Serves again on the same port, the same swiftd (incarnation and
+  // registry kept): its host was unreachable for a while.
+  void Resume();
 
  private:
   void Serve(uint64_t incarnation);

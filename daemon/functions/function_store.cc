@@ -98,7 +98,7 @@ absl::StatusOr<std::unique_ptr<FunctionStore>> FunctionStore::Open(
   if (!resolved.ok()) {
     return absl::Status(resolved.status().code(),
                         absl::StrCat("the state directory ", directory,
-                                     " is not safe to keep registrations in: ",
+                                     " cannot keep registrations: ",
                                      resolved.status().message()));
   }
   const struct stat& info = resolved->info;

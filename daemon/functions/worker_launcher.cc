@@ -18,11 +18,11 @@ namespace {
 
 // What a worker failing to start within its memory limit adds to the error
 // (nothing when the function has no limit).
-std::string MemoryLimitHint(const v1::RegisterFunctionRequest& spec) {
-  if (spec.memory_limit_bytes() == 0) {
+std::string MemoryLimitHint(uint64_t memory_limit_bytes) {
+  if (memory_limit_bytes == 0) {
     return "";
   }
-  return absl::StrCat(" (memory_limit_bytes=", spec.memory_limit_bytes(),
+  return absl::StrCat(" (memory_limit_bytes=", memory_limit_bytes,
                       " may be too small: the worker maps its device, "
                       "threads and libraries within it)");
 }
@@ -64,18 +64,52 @@ std::vector<std::string> WorkerLauncher::Arguments(
   return args;
 }
 
-absl::StatusOr<std::shared_ptr<WorkerProcess>> WorkerLauncher::Launch(
-    const v1::RegisterFunctionRequest& spec, bool cold,
-    worker::v1::WorkerReady* ready, const Started& started) const {
-  SpawnCommand command;
+absl::StatusOr<TenantIdentity> WorkerLauncher::CheckTenant(
+    const v1::RegisterFunctionRequest& spec) const {
   SWIFT_ASSIGN_OR_RETURN(
-      command.identity,
+      TenantIdentity identity,
       ResolveTenantIdentity(spec.uid(), spec.gid(),
                             {options_.swiftd_socket,
                              FastPathSocketPath(options_.swiftd_socket)}));
   // As the tenant, before anything else looks at the library.
-  SWIFT_RETURN_IF_ERROR(
-      CheckFunctionLibrary(command.identity, spec.library_path()));
+  SWIFT_RETURN_IF_ERROR(CheckFunctionLibrary(identity, spec.library_path()));
+  return identity;
+}
+
+std::vector<std::string> WorkerLauncher::TemplateArguments(
+    int control_fd) const {
+  return {options_.worker_binary, absl::StrCat("--control_fd=", control_fd),
+          absl::StrCat("--socket=", options_.swiftd_socket), "--template"};
+}
+
+absl::StatusOr<std::shared_ptr<WorkerProcess>> WorkerLauncher::Launch(
+    const v1::RegisterFunctionRequest& spec, bool cold,
+    worker::v1::WorkerReady* ready, const Started& started) const {
+  SpawnCommand command;
+  SWIFT_ASSIGN_OR_RETURN(command.identity, CheckTenant(spec));
+  command.memory_limit_bytes = spec.memory_limit_bytes();
+  return Spawn(
+      std::move(command),
+      [&](int control_fd) { return Arguments(spec, cold, control_fd); }, ready,
+      started);
+}
+
+absl::StatusOr<std::shared_ptr<WorkerProcess>> WorkerLauncher::LaunchTemplate(
+    const TenantIdentity& identity, uint64_t memory_limit_bytes) const {
+  SpawnCommand command;
+  command.identity = identity;
+  command.memory_limit_bytes = memory_limit_bytes;
+  worker::v1::WorkerReady ready;
+  return Spawn(
+      std::move(command),
+      [this](int control_fd) { return TemplateArguments(control_fd); }, &ready,
+      nullptr);
+}
+
+absl::StatusOr<std::shared_ptr<WorkerProcess>> WorkerLauncher::Spawn(
+    SpawnCommand command,
+    const std::function<std::vector<std::string>(int)>& arguments,
+    worker::v1::WorkerReady* ready, const Started& started) const {
   if (access(options_.worker_binary.c_str(), X_OK) != 0) {
     return absl::NotFoundError(
         absl::StrCat("the worker binary ", options_.worker_binary,
@@ -84,12 +118,12 @@ absl::StatusOr<std::shared_ptr<WorkerProcess>> WorkerLauncher::Launch(
   SWIFT_ASSIGN_OR_RETURN(auto pair, SeqpacketSocket::Pair());
   SeqpacketSocket ours = std::move(pair.first);
   SeqpacketSocket theirs = std::move(pair.second);
-  command.argv = Arguments(spec, cold, theirs.fd());
+  const uint64_t memory_limit_bytes = command.memory_limit_bytes;
+  command.argv = arguments(theirs.fd());
   command.name = absl::StrCat("the worker binary ", options_.worker_binary);
-  command.memory_limit_bytes = spec.memory_limit_bytes();
   command.unlimited_memlock = true;
   command.inherited_fd = theirs.fd();
-  command.out_of_memory_hint = MemoryLimitHint(spec);
+  command.out_of_memory_hint = MemoryLimitHint(memory_limit_bytes);
   SWIFT_ASSIGN_OR_RETURN(std::unique_ptr<OwnedProcess> process,
                          SpawnProcess(command));
   {
@@ -102,11 +136,12 @@ absl::StatusOr<std::shared_ptr<WorkerProcess>> WorkerLauncher::Launch(
     started(worker);
   }
   absl::Status startup = worker->AwaitStartup(options_.startup_timeout, ready);
-  if (!startup.ok() && spec.memory_limit_bytes() > 0 &&
+  if (!startup.ok() && memory_limit_bytes > 0 &&
       (absl::IsInternal(startup) || absl::IsResourceExhausted(startup))) {
     // The likeliest cause of a worker dying or failing to map at startup.
     return absl::Status(startup.code(),
-                        absl::StrCat(startup.message(), MemoryLimitHint(spec)));
+                        absl::StrCat(startup.message(),
+                                     MemoryLimitHint(memory_limit_bytes)));
   }
   SWIFT_RETURN_IF_ERROR(startup);
   return worker;

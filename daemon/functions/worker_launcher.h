@@ -20,6 +20,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/functions/process_spawner.h"
+#include "daemon/functions/tenant_identity.h"
 #include "daemon/functions/worker_process.h"
 #include "proto/swift.pb.h"
 #include "proto/worker.pb.h"
@@ -85,7 +87,38 @@ class WorkerLauncher final {
       const v1::RegisterFunctionRequest& spec, bool cold,
       worker::v1::WorkerReady* ready, const Started& started = nullptr) const;
 
+  // CheckTenant()
+  //
+  // What Launch() checks before it starts anything, in the same order and
+  // with the same errors: the tenant of `spec` resolved
+  // (ResolveTenantIdentity()), then its library checked as the tenant
+  // (CheckFunctionLibrary()). Returns the identity.
+  absl::StatusOr<TenantIdentity> CheckTenant(
+      const v1::RegisterFunctionRequest& spec) const;
+
+  // TemplateArguments(): the command line of a cold template
+  // (swift_worker --template) that inherits its control socket as
+  // `control_fd`.
+  std::vector<std::string> TemplateArguments(int control_fd) const;
+
+  // LaunchTemplate()
+  //
+  // Starts a cold template (ColdTemplates) as `identity` (resolved by
+  // CheckTenant()) within `memory_limit_bytes` (RLIMIT_AS; 0: none) and
+  // waits until it is ready. Errors as Launch()'s from the worker binary
+  // on.
+  absl::StatusOr<std::shared_ptr<WorkerProcess>> LaunchTemplate(
+      const TenantIdentity& identity, uint64_t memory_limit_bytes) const;
+
  private:
+  // Spawns `command` (argv without its control fd, which is added) with a
+  // new control socket and waits for the worker's first message; `hint`
+  // is added to errors a memory limit may explain.
+  absl::StatusOr<std::shared_ptr<WorkerProcess>> Spawn(
+      SpawnCommand command,
+      const std::function<std::vector<std::string>(int)>& arguments,
+      worker::v1::WorkerReady* ready, const Started& started) const;
+
   const Options options_;
 };
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "daemon/functions/tenant_identity.h"
 #include "daemon/functions/worker_process.h"
 #include "glog/logging.h"
 #include "proto/invoke_reply.h"
@@ -36,7 +37,8 @@ absl::Status WorkerExited(const std::string& name) {
 }  // namespace
 
 WorkerManager::WorkerManager(Options options)
-    : launcher_(WorkerLauncher::Options{options.worker_binary,
+    : observers_(options.observers),
+      launcher_(WorkerLauncher::Options{options.worker_binary,
                                         options.swiftd_socket,
                                         options.startup_timeout}),
       quotas_(
@@ -56,10 +58,21 @@ WorkerManager::WorkerManager(Options options)
           [this](const v1::RegisterFunctionRequest& spec,
                  worker::v1::WorkerReady* ready,
                  const WorkerLauncher::Started& started) {
-            return launcher_.Launch(spec, /*cold=*/false, ready, started);
+            absl::StatusOr<std::shared_ptr<WorkerProcess>> worker =
+                launcher_.Launch(spec, /*cold=*/false, ready, started);
+            if (worker.ok() && observers_.on_worker_started) {
+              observers_.on_worker_started("restore");
+            }
+            return worker;
           },
           FunctionRestorer::Options{options.restore_backoff,
-                                    options.restore_backoff_max}) {}
+                                    options.restore_backoff_max}) {
+  if (options.cold_template_idle_timeout > absl::ZeroDuration()) {
+    ColdTemplates::Options templates;
+    templates.idle_timeout = options.cold_template_idle_timeout;
+    templates_ = std::make_unique<ColdTemplates>(templates);
+  }
+}
 
 WorkerManager::~WorkerManager() { registry_.Close(); }
 
@@ -89,6 +102,9 @@ absl::StatusOr<v1::RegisterFunctionResponse> WorkerManager::Register(
   const pid_t pid = (*worker)->pid();
   // A worker the registry does not keep is killed and reaped on return.
   SWIFT_RETURN_IF_ERROR(registry_.Add(request, *std::move(worker)));
+  if (observers_.on_worker_started) {
+    observers_.on_worker_started("register");
+  }
   LOG(INFO) << "Function '" << request.name() << "' ready: worker pid " << pid
             << ", started in " << ready.startup_us() << " us with "
             << ready.ready_connections() << " connection(s)";
@@ -118,25 +134,10 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
     // The tenant is the function's user (only it and root may invoke it).
     absl::StatusOr<TenantQuotas::Claim> claim =
         quotas_.ClaimColdWorker(target.spec.uid());
-    if (claim.ok()) {
-      worker::v1::WorkerReady ready;
-      // The cold worker is killed and reaped once this scope ends, before
-      // the claim is given back.
-      absl::StatusOr<std::shared_ptr<WorkerProcess>> worker =
-          launcher_.Launch(target.spec, /*cold=*/true, &ready);
-      // The function runs in the cold worker itself, which cannot enforce
-      // its timeout: swiftd does, and the worker is killed with this scope
-      // (a hung COLD invocation held a worker and its QPs for 30 s more).
-      reply = worker.ok() ? (*worker)->Call(call, timeout, kColdGrace)
-                          : worker.status();
-      if (absl::IsDeadlineExceeded(reply.status())) {
-        reply = absl::DeadlineExceededError(absl::StrCat(
-            "the function did not return within its timeout (",
-            absl::FormatDuration(timeout), "); its cold worker was killed"));
-      }
-    } else {
-      reply = claim.status();
-    }
+    // The claim is given back once the cold worker (or the template's
+    // child) is gone.
+    reply = claim.ok() ? InvokeCold(target.spec, call, timeout)
+                       : claim.status();
   } else if (target.worker == nullptr || target.worker->exited()) {
     reply = WorkerExited(request.function());
   } else {
@@ -147,6 +148,11 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
   absl::StatusOr<v1::InvokeResponse> response =
       reply.ok() ? ToInvokeResponse(*reply, request.function())
                  : ForFunction(request.function(), reply.status());
+  if (observers_.on_invoked) {
+    observers_.on_invoked(
+        request.function(), request.mode(), response.status(),
+        absl::FromChrono(std::chrono::steady_clock::now() - start));
+  }
   if (!response.ok()) {
     registry_.CountFailure(request.function());
     return response;
@@ -156,6 +162,90 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
                                 std::chrono::steady_clock::now() - start)
                                 .count()));
   return response;
+}
+
+absl::StatusOr<worker::v1::InvokeReply> WorkerManager::InvokeCold(
+    const v1::RegisterFunctionRequest& spec, worker::v1::InvokeRequest call,
+    absl::Duration timeout) {
+  if (templates_ != nullptr) {
+    SWIFT_ASSIGN_OR_RETURN(std::optional<worker::v1::InvokeReply> served,
+                           InvokeFromTemplate(spec, call, timeout));
+    if (served.has_value()) {
+      return *std::move(served);
+    }
+  }
+  worker::v1::WorkerReady ready;
+  // The cold worker is killed and reaped once this scope ends.
+  absl::StatusOr<std::shared_ptr<WorkerProcess>> worker =
+      launcher_.Launch(spec, /*cold=*/true, &ready);
+  if (worker.ok() && observers_.on_worker_started) {
+    observers_.on_worker_started("cold");
+  }
+  // The function runs in the cold worker itself, which cannot enforce
+  // its timeout: swiftd does, and the worker is killed with this scope
+  // (a hung COLD invocation held a worker and its QPs for 30 s more).
+  absl::StatusOr<worker::v1::InvokeReply> reply =
+      worker.ok() ? (*worker)->Call(call, timeout, kColdGrace)
+                  : worker.status();
+  if (absl::IsDeadlineExceeded(reply.status())) {
+    reply = absl::DeadlineExceededError(absl::StrCat(
+        "the function did not return within its timeout (",
+        absl::FormatDuration(timeout), "); its cold worker was killed"));
+  }
+  return reply;
+}
+
+absl::StatusOr<std::optional<worker::v1::InvokeReply>>
+WorkerManager::InvokeFromTemplate(const v1::RegisterFunctionRequest& spec,
+                                  worker::v1::InvokeRequest call,
+                                  absl::Duration timeout) {
+  // The same checks, in the same order, as a fresh worker's launch: the
+  // template runs as the tenant, and its child opens only what the tenant
+  // may read and nobody else may change.
+  SWIFT_ASSIGN_OR_RETURN(TenantIdentity identity,
+                         launcher_.CheckTenant(spec));
+  const ColdTemplates::Key key{identity.uid, identity.gid,
+                               spec.memory_limit_bytes()};
+  absl::StatusOr<ColdTemplates::Lease> lease =
+      templates_->Acquire(key, [&] {
+        return launcher_.LaunchTemplate(identity, spec.memory_limit_bytes());
+      });
+  if (!lease.ok()) {
+    LOG(WARNING) << "COLD invocation of '" << spec.name()
+                 << "' runs in a fresh worker: no cold template for uid "
+                 << key.uid << " gid " << key.gid << " memory limit "
+                 << key.memory_limit_bytes << ": " << lease.status();
+    return std::nullopt;
+  }
+  const pid_t pid = lease->process().pid();
+  if (lease->launched()) {
+    LOG(INFO) << "Cold template for uid " << key.uid << " gid " << key.gid
+              << " memory limit " << key.memory_limit_bytes << " ready: pid "
+              << pid;
+  }
+  call.mutable_cold_function()->set_library_path(spec.library_path());
+  for (const v1::FunctionPeer& peer : spec.peers()) {
+    call.mutable_cold_function()->add_targets(
+        absl::StrCat(peer.host(), "/", peer.service()));
+  }
+  // The template kills a child past its timeout and says so; swiftd's
+  // grace covers only a template that stopped answering, which is killed.
+  absl::StatusOr<worker::v1::InvokeReply> reply =
+      lease->process().Call(call, timeout, kColdGrace);
+  if (absl::IsDeadlineExceeded(reply.status())) {
+    lease->Discard();
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the function did not return within its timeout (",
+        absl::FormatDuration(timeout), ") and its cold template (pid ", pid,
+        ") stopped answering; the template was killed"));
+  }
+  if (absl::IsUnavailable(reply.status())) {
+    return absl::UnavailableError(absl::StrCat(
+        "the cold template (pid ", pid, ") serving uid ", key.uid,
+        " exited during the invocation (killed?); the invocation's outcome "
+        "is unknown, and the next COLD invocation starts another template"));
+  }
+  return reply;
 }
 
 absl::Status WorkerManager::AttachChannel(
@@ -210,6 +300,9 @@ std::vector<v1::WorkerInfo> WorkerManager::List() const {
 
 void WorkerManager::Shutdown() {
   // What the destructor leaves to RAII, in the same order.
+  if (templates_ != nullptr) {
+    templates_->Shutdown();
+  }
   registry_.Close();
   restorer_.Join();
 }

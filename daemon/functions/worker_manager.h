@@ -23,6 +23,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
+#include "daemon/functions/cold_templates.h"
 #include "daemon/functions/function_registry.h"
 #include "daemon/functions/function_restorer.h"
 #include "daemon/functions/function_store.h"
@@ -59,6 +62,25 @@ class WorkerManager final {
     // What each tenant (the uid a function runs as) may hold, and the
     // workers swiftd runs in all (tenant_quotas.h).
     TenantQuotas::Limits quotas;
+    // COLD invocations are served by a child of the tenant's cold template
+    // (ColdTemplates), which is stopped once idle for this long; zero: no
+    // templates, every COLD invocation starts a fresh worker.
+    absl::Duration cold_template_idle_timeout = absl::ZeroDuration();
+    // Told of events as they happen (metrics: daemon/metrics/
+    // function_metrics.h); each may be empty. Called on the thread the
+    // event happened on, without the manager's locks: quick, and never
+    // calling the manager.
+    struct Observers {
+      // An invocation that reached a registered function ended.
+      std::function<void(const std::string& function,
+                         v1::InvokeRequest::Mode mode,
+                         const absl::Status& result, absl::Duration elapsed)>
+          on_invoked;
+      // A worker got ready: "register", "cold" (a COLD invocation's fresh
+      // worker) or "restore".
+      std::function<void(const char* reason)> on_worker_started;
+    };
+    Observers observers;
   };
 
   explicit WorkerManager(Options options);
@@ -93,7 +115,11 @@ class WorkerManager final {
 
   // Invoke()
   //
-  // Runs the invocation and returns the function's result. Errors:
+  // Runs the invocation and returns the function's result. A COLD one
+  // runs in a child forked for it by its tenant's cold template (one per
+  // uid, gid and memory limit; started on first use) when templates are
+  // on, else (or when the template cannot start, the reason logged) in a
+  // fresh worker. Errors:
   // kNotFound (no such function), kAborted (the function returned non-zero),
   // kInternal (its instance crashed), kDeadlineExceeded (it hung and was
   // killed), kResourceExhausted (max_instances busy; for COLD, over
@@ -157,22 +183,42 @@ class WorkerManager final {
   const TenantQuotas::Limits& quota_limits() const { return quotas_.limits(); }
   // Workers held in all, against --max_workers.
   uint32_t workers_held() const { return quotas_.workers(); }
+  // The pids of the cold templates running now (none when they are off).
+  std::vector<pid_t> cold_template_pids() const {
+    return templates_ == nullptr ? std::vector<pid_t>() : templates_->Pids();
+  }
 
   // Shutdown(): kills every worker (and so their instances) and every
   // worker still starting for Restore(), fails the invocations in flight,
-  // joins the restore threads. Idempotent.
+  // joins the restore threads, and kills the cold templates. Idempotent.
   void Shutdown();
 
  private:
+  // A COLD invocation's reply: from a template's child when one can serve
+  // it, else from a fresh worker.
+  absl::StatusOr<worker::v1::InvokeReply> InvokeCold(
+      const v1::RegisterFunctionRequest& spec,
+      worker::v1::InvokeRequest call, absl::Duration timeout);
+  // From the tenant's cold template; nullopt when none can be had (the
+  // caller falls back), or the error of the tenant's checks.
+  absl::StatusOr<std::optional<worker::v1::InvokeReply>> InvokeFromTemplate(
+      const v1::RegisterFunctionRequest& spec,
+      worker::v1::InvokeRequest call, absl::Duration timeout);
+
   // Members are torn down in reverse order: once the registry is closed
   // (which makes blocked work return), the restore threads are joined,
   // then the workers are reaped.
+  // First: the restore threads may call them until they are joined.
+  const Options::Observers observers_;
   const WorkerLauncher launcher_;
   // Counts the registry's functions (through a callback) and the claims of
   // registrations and COLD invocations in flight.
   TenantQuotas quotas_;
   FunctionRegistry registry_;
   FunctionRestorer restorer_;
+  // Null when templates are off. Destroyed first: its templates are
+  // killed before anything else goes.
+  std::unique_ptr<ColdTemplates> templates_;
 };
 
 }  // namespace swift

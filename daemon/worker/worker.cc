@@ -6,16 +6,112 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "daemon/worker/cold_child.h"
 #include "daemon/worker/fork/fork_support.h"
 #include "daemon/worker/instance_runtime.h"
 #include "proto/wire_status.h"
 
 namespace swift {
+namespace {
+
+// How long after a cold reply the template connects the next set ahead:
+// the reply's way back (swiftd, the caller) goes first.
+constexpr absl::Duration kColdRefillDelay = absl::Milliseconds(20);
+
+}  // namespace
 
 Worker::Worker(Options options, SeqpacketSocket control)
     : options_(std::move(options)), swiftd_(std::move(control)) {}
 
+absl::Status Worker::StartTemplate() {
+  if (absl::Status fork_ok = CheckCopyOnForkKernel(); !fork_ok.ok()) {
+    return fork_ok;
+  }
+  SessionOptions session_options;
+  session_options.socket_path = options_.socket_path;
+  session_options.client_name = absl::StrCat("swift_worker-template-", getpid());
+  // Cold invocations of one tenant at a time are few (its quota).
+  session_options.pool_low = 2;
+  session_options.pool_high = 4;
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(session_options);
+  if (!session.ok()) {
+    return session.status();
+  }
+  session_ = *std::move(session);
+  cold_retired_ = std::make_unique<ConnectionSetPool>(
+      session_.get(), ConnectionSetPool::Targets(), 0);
+  cold_retired_->StartMaintaining();
+  const pid_t self = getpid();
+  cold_ = std::make_unique<ColdInstances>(
+      [this](const worker::v1::InvokeRequest& request) {
+        return ConnectCold(request);
+      },
+      [this, self](SeqpacketSocket socket, const ConnectionSet& set,
+                   const worker::v1::InvokeRequest& request) {
+        ServeColdInstance(doorbell_, self, std::move(socket), set, cold_lkeys_,
+                          request);
+      },
+      [this](uint64_t route, worker::v1::InvokeReply reply) {
+        Reply(route, std::move(reply));
+        if (!cold_to_refill_.empty()) {
+          cold_refill_at_ = absl::Now() + kColdRefillDelay;
+        }
+      },
+      [this](ConnectionSet set) { cold_retired_->Retire(std::move(set)); },
+      [this] { return ForeignFds(); });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConnectionSet> Worker::ConnectCold(
+    const worker::v1::InvokeRequest& request) {
+  const auto& names = request.cold_function().targets();
+  const std::string key = absl::StrJoin(names, ",");
+  std::unique_ptr<ConnectionSetPool>& pool = cold_pools_[key];
+  if (pool == nullptr) {
+    ConnectionSetPool::Targets targets;
+    for (const std::string& name : names) {
+      const size_t slash = name.rfind('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == name.size()) {
+        cold_pools_.erase(key);
+        return absl::InvalidArgumentError(
+            absl::StrCat("a peer is host/service, not '", name, "'"));
+      }
+      targets.emplace_back(name.substr(0, slash), name.substr(slash + 1));
+    }
+    // After this first one (connected now), RefillCold() connects one
+    // set for these peers ahead, off the next invocation's path: a child
+    // still gets a connection nobody used before it.
+    pool = std::make_unique<ConnectionSetPool>(session_.get(),
+                                               std::move(targets), 1);
+  }
+  absl::StatusOr<ConnectionSet> set = pool->Take(/*connect_if_none=*/true);
+  if (!set.ok()) {
+    return set.status();
+  }
+  cold_to_refill_.insert(key);
+  if (!doorbell_detected_ && !set->empty()) {
+    absl::StatusOr<ProviderDoorbell> doorbell =
+        DetectDoorbell(set->front()->qp()->context);
+    if (!doorbell.ok()) {
+      cold_retired_->Retire(*std::move(set));
+      return doorbell.status();
+    }
+    doorbell_ = *std::move(doorbell);
+    doorbell_detected_ = true;
+  }
+  // Read by the child without a lock (it must take none after fork).
+  for (uint32_t lkey : pool->SharedLkeys()) {
+    cold_lkeys_.insert(lkey);
+  }
+  return set;
+}
+
 absl::Status Worker::Start() {
+  if (options_.template_mode) {
+    return StartTemplate();
+  }
   if (!options_.cold) {
     // Fork mode relies on the kernel copying pinned pages at fork.
     if (absl::Status fork_ok = CheckCopyOnForkKernel(); !fork_ok.ok()) {
@@ -94,6 +190,11 @@ worker::v1::WorkerStats Worker::Stats() {
   if (instances_ != nullptr) {
     instances_->FillStats(&stats);
   }
+  if (cold_ != nullptr) {
+    stats.set_instances(cold_->running());
+    stats.set_busy(cold_->running());
+    stats.set_forks(cold_->forks());
+  }
   stats.set_prepared_sets(
       sets_ == nullptr ? 0 : static_cast<uint32_t>(sets_->prepared_count()));
   stats.set_channel_invocations(channels_.invocations());
@@ -134,6 +235,17 @@ void Worker::HandleRequest(const worker::v1::InvokeRequest& request,
     RunCold(request, route);
     return;
   }
+  if (cold_ != nullptr) {
+    if (absl::Status served = cold_->Serve(request, route); !served.ok()) {
+      worker::v1::InvokeReply reply;
+      reply.set_id(request.id());
+      EncodeStatus(served, &reply);
+      reply.set_served_by(worker::v1::COLD);
+      reply.set_from_template(true);
+      Reply(route, std::move(reply));
+    }
+    return;
+  }
   if (absl::Status served = instances_->Serve(request, route); !served.ok()) {
     worker::v1::InvokeReply reply;
     reply.set_id(request.id());
@@ -151,6 +263,11 @@ std::vector<EventLoop::Watch> Worker::Watches() {
       watches.push_back({fd, kInstance, id});
     }
   }
+  if (cold_ != nullptr) {
+    for (const auto& [id, fd] : cold_->Fds()) {
+      watches.push_back({fd, kColdInstance, id});
+    }
+  }
   for (const auto& [id, fd] : channels_.Fds()) {
     watches.push_back({fd, kChannel, id});
   }
@@ -159,6 +276,9 @@ std::vector<EventLoop::Watch> Worker::Watches() {
 }
 
 absl::Time Worker::NextWake() {
+  if (cold_ != nullptr) {
+    return std::min(cold_->NextWake(), cold_refill_at_);
+  }
   return instances_ == nullptr ? absl::InfiniteFuture()
                                : instances_->NextWake();
 }
@@ -167,6 +287,9 @@ bool Worker::OnReadable(const EventLoop::Watch& watch) {
   switch (watch.kind) {
     case kInstance:
       instances_->OnReadable(watch.id);
+      return true;
+    case kColdInstance:
+      cold_->OnReadable(watch.id);
       return true;
     case kChannel:
       if (std::optional<worker::v1::InvokeRequest> request =
@@ -197,7 +320,7 @@ bool Worker::OnControl() {
     return true;
   }
   if (down->message->has_open_channel()) {
-    if (down->fds.size() == 1 && !options_.cold) {
+    if (down->fds.size() == 1 && !options_.cold && cold_ == nullptr) {
       channels_.Open(down->message->open_channel(), std::move(down->fds[0]));
     }
     // Otherwise dropped: the client sees its channel close.
@@ -207,7 +330,30 @@ bool Worker::OnControl() {
   return !options_.cold;
 }
 
+void Worker::RefillCold(absl::Time now) {
+  if (now < cold_refill_at_) {
+    return;
+  }
+  if (cold_->running() > 0) {
+    cold_refill_at_ = now + kColdRefillDelay;  // After the last reply.
+    return;
+  }
+  cold_refill_at_ = absl::InfiniteFuture();
+  for (const std::string& key : cold_to_refill_) {
+    auto pool = cold_pools_.find(key);
+    if (pool != cold_pools_.end() && pool->second->prepared_count() == 0) {
+      // One attempt: a peer that is down is met again on the next request.
+      (void)pool->second->Fill(1);
+    }
+  }
+  cold_to_refill_.clear();
+}
+
 void Worker::OnRound() {
+  if (cold_ != nullptr) {
+    cold_->Expire(absl::Now());
+    RefillCold(absl::Now());
+  }
   if (instances_ != nullptr) {
     instances_->Expire(absl::Now());
     // Off the request path: fork the spares used since.
@@ -225,7 +371,9 @@ absl::Status Worker::Run() {
   worker::v1::WorkerReady ready;
   ready.set_pid(getpid());
   ready.set_ready_connections(
-      static_cast<uint32_t>(sets_->prepared_count() * options_.targets.size()));
+      sets_ == nullptr ? 0
+                       : static_cast<uint32_t>(sets_->prepared_count() *
+                                               options_.targets.size()));
   ready.set_startup_us(absl::ToInt64Microseconds(absl::Now() - start));
   swiftd_.SendReady(ready);
   return EventLoop::Run(*this);

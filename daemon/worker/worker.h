@@ -14,6 +14,11 @@
 //         instance; the worker forks the next spare once traffic pauses;
 //   WARM  sends the request to an idle instance (or as FORK when none is);
 //   COLD  (a worker started with `cold`) runs the function itself, once.
+// A worker started with `template_mode` is a tenant's cold template
+// instead: it loads no function and connects nothing at start (only the
+// session: device, PD, registered buffer, QPs in INIT) and serves only
+// COLD requests that name their function, each in a child forked for it
+// (ColdInstances, cold_child.h).
 // A crashing or hanging function is reported and its instance cleaned up
 // (killed, reaped, its QPs recycled); the worker goes on.
 //
@@ -38,6 +43,9 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "daemon/worker/cold_instances.h"
 #include "daemon/worker/connection_set_pool.h"
 #include "daemon/worker/direct_channels.h"
 #include "daemon/worker/event_loop.h"
@@ -64,6 +72,8 @@ class Worker final : private EventLoop::Handler {
     int max_instances = 8;
     absl::Duration idle_timeout = absl::Seconds(60);
     bool cold = false;
+    // A cold template (see above); function_path and targets unused.
+    bool template_mode = false;
   };
 
   // `control` is the worker's end of its socket to swiftd.
@@ -84,9 +94,18 @@ class Worker final : private EventLoop::Handler {
   // The route of requests that came from swiftd; channels have ids from 1.
   static constexpr uint64_t kSwiftd = 0;
   // EventLoop::Watch kinds.
-  enum Kind : int { kInstance, kChannel, kControl };
+  enum Kind : int { kInstance, kChannel, kControl, kColdInstance };
 
   absl::Status Start();
+  // A cold template's start: the session only.
+  absl::Status StartTemplate();
+  // A connected set for a cold template's request (its cold_function's
+  // targets), the doorbell detected on the first one.
+  absl::StatusOr<ConnectionSet> ConnectCold(
+      const worker::v1::InvokeRequest& request);
+  // Once no cold child runs, connects one set ahead for each peer list a
+  // cold request took a set of since (one attempt each).
+  void RefillCold(absl::Time now);
   // Serves `request` from `route`; the reply goes back the same way.
   void HandleRequest(const worker::v1::InvokeRequest& request, uint64_t route);
   // A cold worker's one invocation, in this process.
@@ -120,6 +139,19 @@ class Worker final : private EventLoop::Handler {
   // One device: its doorbell is detected once, not in every instance.
   ProviderDoorbell doorbell_;
   std::unique_ptr<ConnectionSetPool> sets_;
+  // A cold template's: a pool per distinct targets (the first set
+  // connected on demand; then one connected ahead after each reply, off
+  // the request's path, by RefillCold(); it keeps the MAP_SHARED checks),
+  // the pools to refill and when, one pool that closes retired sets on its
+  // thread, the memory regions verified so far, and the children.
+  absl::flat_hash_map<std::string, std::unique_ptr<ConnectionSetPool>>
+      cold_pools_;
+  absl::flat_hash_set<std::string> cold_to_refill_;
+  absl::Time cold_refill_at_ = absl::InfiniteFuture();
+  std::unique_ptr<ConnectionSetPool> cold_retired_;
+  absl::flat_hash_set<uint32_t> cold_lkeys_;
+  bool doorbell_detected_ = false;
+  std::unique_ptr<ColdInstances> cold_;
   std::unique_ptr<InstanceSupervisor> instances_;
   DirectChannels channels_;
 };

@@ -4,6 +4,7 @@
 //   swift_worker --control_fd=N --function=/path/f.so --socket=SWIFTD_SOCK
 //       [--connect=host/service]... [--prepared=2] [--max_instances=8]
 //       [--spares=1] [--idle_timeout_ms=60000] [--cold]
+//   swift_worker --control_fd=N --socket=SWIFTD_SOCK --template
 #include <fcntl.h>
 
 #include <iostream>
@@ -26,6 +27,10 @@ ABSL_FLAG(int, spares, 1,
 ABSL_FLAG(int, max_instances, 8, "Instances (children) at most.");
 ABSL_FLAG(int, idle_timeout_ms, 60000, "An idle instance exits after this.");
 ABSL_FLAG(bool, cold, false, "Serve one invocation in-process, then exit.");
+ABSL_FLAG(bool, template, false,
+          "Be a tenant's cold template: build the session only, and fork a "
+          "child for each COLD invocation, which loads the function it "
+          "names.");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -56,6 +61,7 @@ int main(int argc, char** argv) {
   options.idle_timeout =
       absl::Milliseconds(absl::GetFlag(FLAGS_idle_timeout_ms));
   options.cold = absl::GetFlag(FLAGS_cold);
+  options.template_mode = absl::GetFlag(FLAGS_template);
   swift::Worker worker(options,
                        swift::SeqpacketSocket(swift::UniqueFd(control_fd)));
   absl::Status status = worker.Run();

@@ -13,6 +13,11 @@ import statistics
 import sys
 
 HEADLINE_ASLR = 0
+# cold_start.sh's variants; the *_hugepages pair runs with guest ASLR off
+# only, after huge pages were reserved for swiftd's leases.
+VARIANTS = ("raw", "preload", "libswift", "libswift_dynamic",
+            "libswift_nolease", "libswift_nocut", "raw_hugepages",
+            "libswift_hugepages")
 
 
 def median_spread(values):
@@ -50,7 +55,7 @@ def main():
     table = {}
     failures = 0
     for aslr in (0, 2):
-        for name in ("raw", "preload", "libswift", "libswift_nocut"):
+        for name in VARIANTS:
             chosen = [r for r in runs if r["name"] == name and r["aslr"] == aslr]
             ok = [r for r in chosen if r.get("ok") and r.get("exit_code") == 0]
             failures += len(chosen) - len(ok)
@@ -59,12 +64,20 @@ def main():
             steps = {}
             for step in ok[0].get("steps_us", {}):
                 steps[step] = median_spread([r["steps_us"][step] for r in ok])
-            table[f"{name}_aslr{aslr}"] = {
+            entry = {
                 "main_us": median_spread([r["main_us"] for r in ok]),
                 "whole_us": median_spread([r["whole_us"] for r in ok]),
                 "providers_mapped": statistics.median(r["providers"] for r in ok),
                 "steps_us": steps,
             }
+            if "leased" in ok[0]:
+                # libswift: how many runs got their buffer from a lease (on
+                # huge pages), and the shared libraries the process mapped.
+                entry["leased_runs"] = sum(r["leased"] for r in ok)
+                entry["hugepage_runs"] = sum(r["hugepage"] for r in ok)
+                entry["shared_libraries"] = statistics.median(
+                    r["shared_libraries"] for r in ok)
+            table[f"{name}_aslr{aslr}"] = entry
         for name in ("plain", "preload"):
             ok = [p for p in perftest
                   if p["name"] == name and p["aslr"] == aslr and p["ok"]]
@@ -98,6 +111,22 @@ def main():
             get("perftest_plain", "t_typical_us")),
         "provider_cut_share_libswift": ratio(get("libswift_nocut", "main_us"),
                                              get("libswift", "main_us")),
+        # Each cut alone: the variant without it against libswift (>1: the
+        # cut helps), in-process for the lease, whole process for linking.
+        "lease_cut_share_libswift": ratio(get("libswift_nolease", "main_us"),
+                                          get("libswift", "main_us")),
+        "static_link_cut_share_whole_process": ratio(
+            get("libswift_dynamic", "whole_us"), get("libswift", "whole_us")),
+        "speedup_libswift_dynamic_link": ratio(get("raw", "main_us"),
+                                               get("libswift_dynamic", "main_us")),
+        "speedup_libswift_whole_process_dynamic_link": ratio(
+            get("raw", "whole_us"), get("libswift_dynamic", "whole_us")),
+        # Huge pages reserved for swiftd's leases (guest ASLR off).
+        "speedup_libswift_hugepage_leases": ratio(
+            get("raw_hugepages", "main_us"), get("libswift_hugepages", "main_us")),
+        "speedup_libswift_whole_process_hugepage_leases": ratio(
+            get("raw_hugepages", "whole_us"),
+            get("libswift_hugepages", "whole_us")),
         "aslr_on": {
             "speedup_libswift": ratio(get("raw", "main_us", 2),
                                       get("libswift", "main_us", 2)),
@@ -124,8 +153,8 @@ def draw(table, path):
     except ImportError:
         print("matplotlib missing: no plot", file=sys.stderr)
         return
-    names = ["raw", "preload", "libswift", "libswift_nocut"]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    names = list(VARIANTS)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 5))
     for axis, aslr in zip(axes, (0, 2)):
         present = [n for n in names if f"{n}_aslr{aslr}" in table]
         for x, name in enumerate(present):
@@ -143,7 +172,7 @@ def draw(table, path):
                      yerr=[[(whole["median"] - whole["p25"]) / 1000],
                            [(whole["p75"] - whole["median"]) / 1000]])
         axis.set_xticks(range(len(present)))
-        axis.set_xticklabels(present, fontsize=8)
+        axis.set_xticklabels(present, fontsize=7, rotation=20)
         axis.set_ylabel("ms (median; left: in-process steps, right: whole process)")
         axis.set_title(f"cold start to a QP in INIT, guest ASLR {'off' if aslr == 0 else 'on'}")
     fig.tight_layout()

@@ -3,11 +3,16 @@
 // INIT in its pool), the same end state as cold_start_raw.
 //
 //   cold_start_swift SOCKET DEVICE [READY_FD] [--no-hinted-providers]
+//                    [--no-lease]
 //
 // Prints ONE JSON line with Session::start_steps() ("steps_us"), main_us
-// (main() to the session ready) and the provider libraries mapped; writes
-// one byte to READY_FD when ready (spawn_ready times the whole process).
-// Exit code 0 on success, 1 with the status on stderr otherwise.
+// (main() to the session ready), the provider libraries mapped, whether
+// the buffer is swiftd's lease (on huge pages) and the shared libraries
+// the process loaded; writes one byte to READY_FD when ready (spawn_ready
+// times the whole process). Exit code 0 on success, 1 with the status on
+// stderr otherwise. Built twice (tools/bench/BUILD): linked as
+// applications are told to for a fast start (//client:session_static) and
+// against the plain //client:session, to measure the linking's share.
 #include <unistd.h>
 
 #include <cstdio>
@@ -23,18 +28,18 @@
 
 namespace {
 
-int CountProviders() {
+// Distinct mapped files whose path contains `what`.
+int CountMapped(const char* what) {
   std::ifstream maps("/proc/self/maps");
-  std::set<std::string> providers;
+  std::set<std::string> files;
   std::string line;
   while (std::getline(maps, line)) {
     const size_t path = line.find('/');
-    if (path != std::string::npos &&
-        line.find("-rdmav", path) != std::string::npos) {
-      providers.insert(line.substr(path));
+    if (path != std::string::npos && line.find(what, path) != std::string::npos) {
+      files.insert(line.substr(path));
     }
   }
-  return static_cast<int>(providers.size());
+  return static_cast<int>(files.size());
 }
 
 }  // namespace
@@ -43,7 +48,8 @@ int main(int argc, char** argv) {
   const absl::Time start = absl::Now();
   if (argc < 3) {
     std::fprintf(stderr,
-                 "usage: %s SOCKET DEVICE [READY_FD] [--no-hinted-providers]\n",
+                 "usage: %s SOCKET DEVICE [READY_FD] [--no-hinted-providers] "
+                 "[--no-lease]\n",
                  argv[0]);
     return 2;
   }
@@ -58,6 +64,8 @@ int main(int argc, char** argv) {
   for (int i = 3; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-hinted-providers") == 0) {
       options.load_hinted_providers = false;
+    } else if (std::strcmp(argv[i], "--no-lease") == 0) {
+      options.lease_buffer = false;
     } else {
       ready_fd = std::atoi(argv[i]);
     }
@@ -81,13 +89,20 @@ int main(int argc, char** argv) {
       "{\"variant\":\"libswift\",\"ok\":true,\"steps_us\":{\"providers\":%.1f,"
       "\"swiftd\":%.1f,\"open_device\":%.1f,\"alloc_pd\":%.1f,"
       "\"memory\":%.1f,\"reg_mr\":%.1f,\"qp_pool\":%.1f},\"main_us\":%.1f,"
-      "\"providers\":%d,\"providers_loaded\":%d}\n",
+      "\"providers\":%d,\"providers_loaded\":%d,\"leased\":%d,"
+      "\"hugepage\":%d,\"shared_libraries\":%d}\n",
       steps.providers_us, steps.swiftd_us, steps.open_device_us,
       steps.alloc_pd_us, steps.memory_us, steps.reg_mr_us, steps.qp_pool_us,
-      main_us, CountProviders(), steps.providers_loaded);
+      main_us, CountMapped("-rdmav"), steps.providers_loaded,
+      steps.buffer_leased ? 1 : 0, steps.buffer_hugepage ? 1 : 0,
+      CountMapped(".so"));
   if (!steps.providers_skipped_because.empty()) {
     std::fprintf(stderr, "providers not loaded ahead: %s\n",
                  steps.providers_skipped_because.c_str());
+  }
+  if (!steps.buffer_not_leased_because.empty()) {
+    std::fprintf(stderr, "buffer not leased: %s\n",
+                 steps.buffer_not_leased_because.c_str());
   }
   return 0;
 }

@@ -9,6 +9,14 @@
 # it, in the same boot: the raw-verbs baseline (raw_verbs_connect.sh: new
 # processes doing the whole control plane and a verified 4 KiB WRITE) and
 # fork_latency (a forked child's data-plane latency against its parent's).
+# Then cold against raw in interleaved rounds: each round one fresh
+# raw-verbs client process (a raw_verbs_connect server on host A, the
+# client on host B, fork to exit) and one COLD invocation, so that both
+# meet the same machine: cold_invoke_speedup_vs_raw is the raw process's
+# median over the COLD invocation's median. swiftd B serves COLD from its
+# cold template (--cold_template_idle_timeout, on by default); the first
+# COLD invocation starts the template (cold_first_us).
+# INVOKE_QUICK=1: few invocations of each kind (a smoke run).
 #
 # usage: tools/bench/invoke.sh OPT_BAZEL_BIN
 # Output: the parts' JSON lines, then the summary as the LAST line.
@@ -45,11 +53,24 @@ wait_socket "$WORK/b.sock"
   --service=sink --backlog=16 >"$WORK/sink.out" 2>"$WORK/sink.log" &
 PIDS+=($!)
 for _ in $(seq 300); do grep -q ready "$WORK/sink.out" && break; sleep 0.1; done
+# The raw baseline's server for the interleaved rounds (host A).
+RAW_PORT=18617
+"$BIN/tools/bench/raw_verbs_connect" --server --device="$RXE_A_DEV" \
+  --gid_index="$RXE_A_GID_INDEX" --listen="$A_IP:$RAW_PORT" \
+  >"$WORK/raw_server.jsonl" 2>"$WORK/raw_server.err" &
+PIDS+=($!)
+for _ in $(seq 300); do grep -q '"ready":true' "$WORK/raw_server.jsonl" && break; sleep 0.1; done
+RAW_CLIENT="$BIN/tools/bench/raw_verbs_connect,--device=$RXE_B_DEV,--gid_index=$RXE_B_GID_INDEX,--peer=$A_IP:$RAW_PORT,--mr_bytes=4096"
+if [ "${INVOKE_QUICK:-0}" = 1 ]; then
+  COUNTS=(--fork=20 --warm=20 --cold=3 --rounds=3)
+else
+  COUNTS=(--fork=200 --warm=200 --cold=10 --rounds=20)
+fi
 
-log "invocations: fork, warm, cold (4 KiB WRITE + READ-back each)"
+log "invocations: fork, warm, cold (4 KiB WRITE + READ-back each), then cold and raw interleaved"
 INVOKE=$(timeout 900 "$BIN/tools/bench/invoke_bench" --socket="$WORK/b.sock" \
   --library="$BIN/tools/bench/write_function.so" --connect="$A_IP:$PORT/sink" \
-  --fork=200 --warm=200 --cold=10 | tail -1)
+  "${COUNTS[@]}" --raw_client="$RAW_CLIENT" | tail -1)
 echo "$INVOKE"
 kill "${PIDS[@]}" 2>/dev/null
 wait 2>/dev/null
@@ -57,7 +78,7 @@ PIDS=()
 
 log "raw-verbs baseline: fresh processes, 4 KiB MR"
 RAW=$(RAW_VERBS_CONNECT_PORT=18616 timeout 900 tools/bench/raw_verbs_connect.sh \
-  --runs 10 --mr_bytes 4096 "$BIN/tools/bench/raw_verbs_connect" 2>"$WORK/raw.log" | tail -1)
+  --runs "$([ "${INVOKE_QUICK:-0}" = 1 ] && echo 2 || echo 10)" --mr_bytes 4096 "$BIN/tools/bench/raw_verbs_connect" 2>"$WORK/raw.log" | tail -1)
 echo "$RAW"
 
 log "data-plane latency: forked child against its parent"
@@ -69,6 +90,7 @@ python3 - "$INVOKE" "$RAW" "$FORK_LAT" <<'PY'
 import json, sys
 invoke, raw, fork_lat = (json.loads(a) for a in sys.argv[1:4])
 raw_total = raw["total_us"]
+rounds = invoke.get("rounds", {})
 raw_process = raw.get("process_us") or raw.get("steps_us", {}).get("process_us")
 def ratio(a, b):
     return round(a / b, 2) if a and b else None
@@ -103,6 +125,13 @@ summary = {
     "cold_p50_us": invoke["cold"]["p50_us"], "cold_p99_us": invoke["cold"]["p99_us"],
     "cold_per_s": invoke["cold"]["per_s"],
     "worker_startup_us": invoke["worker_startup_us"],
+    # The first COLD invocation: it starts the tenant's cold template.
+    "cold_first_us": invoke["cold"].get("first_us"),
+    # Interleaved rounds: one raw-verbs new process (fork to exit), then
+    # one COLD invocation (as its caller sees it), N times.
+    "cold_vs_raw_rounds": rounds,
+    "cold_invoke_speedup_vs_raw": ratio(rounds.get("raw_process_p50_us"), rounds.get("cold_p50_us")),
+    "cold_invoke_speedup_vs_raw_inprocess": ratio(rounds.get("raw_inprocess_p50_us"), rounds.get("cold_p50_us")),
     "fork_speedup_vs_raw": ratio(raw_total, invoke["fork"]["p50_us"]),
     "warm_speedup_vs_raw": ratio(raw_total, invoke["warm"]["p50_us"]),
     "cold_speedup_vs_raw": ratio(raw_total, invoke["cold"]["p50_us"]),
@@ -112,7 +141,8 @@ summary = {
     "parent_write_p50_us": fork_lat.get("parent_write_p50_us"),
     "child_write_p50_us": fork_lat.get("child_write_p50_us"),
     "child_vs_parent_latency_ratio": fork_lat.get("child_vs_parent_latency_ratio"),
-    "failed": sum(invoke[m]["failed"] for m in ("fork", "fork_burst", "fork_on_demand", "warm", "warm_paced", "cold")),
+    "failed": sum(invoke[m]["failed"] for m in ("fork", "fork_burst", "fork_on_demand", "warm", "warm_paced", "cold"))
+              + rounds.get("raw_failed", 0) + rounds.get("cold_failed", 0),
     "aslr": "off",
 }
 print(json.dumps(summary))

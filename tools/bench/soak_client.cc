@@ -1,11 +1,11 @@
 // soak_client: one client process of the soak (`tools/bench/run soak`).
 //
 //   soak_client --role=register --socket=B.sock --function=soak_write
-//       --library=/abs/soak_function.so --host=A_IP:PORT --sink=sink
+//       --library=/abs/write_function.so --host=A_IP:PORT --sink=sink
 //   soak_client --role=client --socket=B.sock --host=A_IP:PORT
 //       --service=soak --function=soak_write --cycles=50 --slot=3
 //
-// register: registers `function` (soak_function.so: a verified RDMA WRITE
+// register: registers `function` (write_function.so: a verified RDMA WRITE
 // to `sink` on `host`) with short idle expiry, so an idle swiftd returns to
 // the same state before and after the soak; prints "registered PID".
 // client: runs `cycles` cycles, each one of

@@ -2,7 +2,8 @@
 process and the kernel, inside the guest: fds, RSS and threads from /proc,
 verbs objects from `rdma -j resource show` (per device and per process), TCP
 connections (swiftd's peer links) and, for the start/end comparison, what a
-process holds (fds by kind, threads by name)."""
+process holds (fds by kind, threads by name) and the connections each
+swiftd's table lists (`swiftctl --json connections`)."""
 import json
 import os
 import subprocess
@@ -167,3 +168,16 @@ def describe(pid):
     except (FileNotFoundError, ProcessLookupError):
         return None
     return {"fds": dict(sorted(fds.items())), "threads": dict(sorted(threads.items()))}
+
+
+def swiftd_connections(swiftctl, socket):
+    """How many connections swiftd at `socket` lists (brokered for its local
+    clients and accepted for its services), or None when swiftctl fails."""
+    try:
+        out = subprocess.run([swiftctl, f"--socket={socket}", "--json", "connections"],
+                             capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            return None
+        return len(json.loads(out.stdout or "{}").get("connections", []))
+    except (subprocess.TimeoutExpired, ValueError, OSError):
+        return None

@@ -1,10 +1,15 @@
-// The function tools/bench/run invoke measures (see swift/function.h):
-// writes the payload's size in pattern bytes (4 KiB in the benchmark) into
-// connection 0's remote buffer with one RDMA WRITE, reads them back with an
-// RDMA READ (the peer's memory now holds them: verified), and returns
-// "ok N". Returns non-zero, with no result, when anything differs.
+// The function the invoke benchmark and the soak run (tools/bench/run invoke,
+// tools/bench/run soak; see swift/function.h): one RDMA WRITE of the payload
+// into connection 0's remote buffer and an RDMA READ back, compared; returns
+// "ok N" (non-zero, with no result, when anything differs or the payload
+// does not fit). Each instance works in its own slice of the local and the
+// remote buffer, chosen by its QP number: a worker hands every instance the
+// SAME local buffer (the worker session's), and up to max_instances run at
+// once, so instances using the same bytes would overwrite each other's
+// read-back.
 #include <infiniband/verbs.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -13,7 +18,7 @@
 namespace {
 
 int PostAndWait(const swift_invocation* invocation, ibv_wr_opcode opcode,
-                uint8_t* local, uint32_t length) {
+                uint8_t* local, uint64_t remote, uint32_t length) {
   const swift_connection_view& connection = invocation->connections[0];
   ibv_sge sge = {reinterpret_cast<uint64_t>(local), length,
                  connection.mr->lkey};
@@ -23,7 +28,7 @@ int PostAndWait(const swift_invocation* invocation, ibv_wr_opcode opcode,
   wr.num_sge = 1;
   wr.opcode = opcode;
   wr.send_flags = IBV_SEND_SIGNALED;
-  wr.wr.rdma.remote_addr = connection.remote_addr;
+  wr.wr.rdma.remote_addr = connection.remote_addr + remote;
   wr.wr.rdma.rkey = connection.remote_rkey;
   if (invocation->post_send(invocation->context, 0, &wr) != 0) {
     return 2;
@@ -47,20 +52,29 @@ extern "C" int swift_function(const swift_invocation* invocation) {
     return 1;
   }
   const swift_connection_view& connection = invocation->connections[0];
-  const uint32_t length = static_cast<uint32_t>(invocation->payload_size);
-  if (length == 0 || 2 * static_cast<size_t>(length) > connection.buffer_size ||
-      length > connection.remote_length) {
+  const size_t length = invocation->payload_size;
+  if (length == 0 || length > UINT32_MAX) {
     return 5;
   }
-  uint8_t* out = connection.buffer;
-  uint8_t* back = connection.buffer + length;
+  const size_t local_slots = connection.buffer_size / (2 * length);
+  const size_t remote_slots = connection.remote_length / length;
+  const size_t slots = local_slots < remote_slots ? local_slots : remote_slots;
+  if (slots == 0) {
+    return 5;
+  }
+  const size_t slot = connection.qp->qp_num % slots;
+  uint8_t* out = connection.buffer + slot * 2 * length;
+  uint8_t* back = out + length;
   std::memcpy(out, invocation->payload, length);
   std::memset(back, 0, length);
-  if (int rc = PostAndWait(invocation, IBV_WR_RDMA_WRITE, out, length);
+  const uint32_t bytes = static_cast<uint32_t>(length);
+  if (int rc = PostAndWait(invocation, IBV_WR_RDMA_WRITE, out,
+                           slot * length, bytes);
       rc != 0) {
     return rc;
   }
-  if (int rc = PostAndWait(invocation, IBV_WR_RDMA_READ, back, length);
+  if (int rc = PostAndWait(invocation, IBV_WR_RDMA_READ, back,
+                           slot * length, bytes);
       rc != 0) {
     return rc;
   }

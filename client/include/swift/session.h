@@ -10,7 +10,8 @@
 //   // Then plain verbs on connection->qp(), ->cq(), ->mr(), ->remote().
 //
 // A Session opens its own device context, PD, a registered buffer (memfd,
-// MAP_SHARED, so forked children share it) and a pool of RC QPs in INIT,
+// MAP_SHARED, so forked children share it; leased from swiftd, populated
+// ahead of time, when swiftd grants it) and a pool of RC QPs in INIT,
 // refilled in the background. Connect() takes a pooled QP and asks the
 // local swiftd, which brokers it with the remote host's swiftd: the remote
 // service's QP is in RTR/RTS before this side goes to RTS. The data path
@@ -55,6 +56,20 @@ struct SessionOptions {
   // verbs call). On by default; off to measure it or when the program has
   // listed devices already.
   bool load_hinted_providers = true;
+  // Cold start: take the registered buffer from a memory lease of swiftd
+  // (a memfd it populated ahead of time, MAP_SHARED like the session's
+  // own) rather than allocating one here. The lease lives as long as the
+  // Session; swiftd reclaims it if the process dies. When swiftd refuses
+  // (a quota, no leases, an older swiftd) the session allocates its own
+  // memfd and says why (StartSteps::buffer_not_leased_because, and a log
+  // line once per process). On by default; off to measure it.
+  bool lease_buffer = true;
+  // Buffers smaller than this are allocated here even with lease_buffer:
+  // populating a few pages costs less than the round trip to swiftd (and
+  // swiftd would repopulate a whole pooled region, 4 MiB by default, to
+  // hand out a few KiB). Measured in the guest: a page ~25 us to allocate
+  // here, ~10 us to map from a lease, a lease round trip ~1 ms.
+  size_t lease_buffer_min_bytes = 256 * 1024;
 };
 
 // StartSteps: where Session::Create()'s time went, in microseconds (a new
@@ -64,12 +79,19 @@ struct StartSteps {
   double swiftd_us = 0;       // Connecting to swiftd (fast-path hello).
   double open_device_us = 0;  // The device list and ibv_open_device.
   double alloc_pd_us = 0;
-  double memory_us = 0;       // The buffer's memory (memfd, mapped).
+  double memory_us = 0;       // The buffer's memory (lease or memfd, mapped).
   double reg_mr_us = 0;
   double qp_pool_us = 0;      // CQs and QPs in INIT for pool_low.
   int providers_loaded = 0;
   // Why no provider was loaded ahead, if none was.
   std::string providers_skipped_because;
+  // The registered buffer is swiftd's memory lease `buffer_lease_id` (see
+  // `swiftctl leases`), on huge pages or not; else why not ("lease_buffer
+  // is off", or swiftd's refusal).
+  bool buffer_leased = false;
+  uint64_t buffer_lease_id = 0;
+  bool buffer_hugepage = false;
+  std::string buffer_not_leased_because;
 };
 
 // Memory of the peer that RDMA WRITE/READ may target.

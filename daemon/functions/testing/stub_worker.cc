@@ -19,6 +19,12 @@
 // WARM is served WARM once an instance has run (FORK before); FORK is
 // served by a spare while --spares allows; --cold serves one invocation
 // and exits. Stats follow every reply, as swift_worker's do.
+// With --template it is a cold template: it takes no --function, serves
+// COLD requests naming their library (cold_function) in its own process
+// (instance_pid is the template's), with the payloads above ("exit": the
+// template dies mid-invocation), and answers "echo:PAYLOAD" from
+// template; it refuses to start (kFailedPrecondition) while a file
+// SOCKET.refuse_template exists (--socket's path), appending a line to it.
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -50,6 +56,7 @@ using worker::v1::InvokeRequest;
 struct Flags {
   std::map<std::string, std::string> values;
   bool cold = false;
+  bool template_mode = false;
 
   int Int(const std::string& name, int fallback) const {
     int value = fallback;
@@ -69,6 +76,10 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
     const std::string arg = argv[i];
     if (arg == "--cold") {
       flags->cold = true;
+      continue;
+    }
+    if (arg == "--template") {
+      flags->template_mode = true;
       continue;
     }
     const size_t equals = arg.find('=');
@@ -176,7 +187,17 @@ class StubWorker {
     reply.set_instance_pid(getpid());
     reply.set_worker_us(2);
     reply.set_function_us(1);
-    if (flags_.cold || request.mode() == worker::v1::COLD) {
+    if (flags_.template_mode) {
+      reply.set_served_by(worker::v1::COLD);
+      reply.set_from_template(true);
+      if (request.mode() != worker::v1::COLD ||
+          request.cold_function().library_path().empty()) {
+        EncodeStatus(absl::InvalidArgumentError("not a COLD call with its "
+                                                "function"),
+                     &reply);
+        return reply;
+      }
+    } else if (flags_.cold || request.mode() == worker::v1::COLD) {
       reply.set_served_by(worker::v1::COLD);
     } else if (request.mode() == worker::v1::WARM && ran_) {
       reply.set_served_by(worker::v1::WARM);
@@ -287,7 +308,20 @@ int main(int argc, char** argv) {
   }
   fcntl(control_fd, F_SETFD, FD_CLOEXEC);
   swift::SeqpacketSocket control((swift::UniqueFd(control_fd)));
-  if (!swift::FollowDirectives(flags, argc, argv, control)) {
+  if (flags.template_mode) {
+    const std::string refuse =
+        (flags.values.count("socket") != 0 ? flags.values.at("socket") : "") +
+        ".refuse_template";
+    if (access(refuse.c_str(), F_OK) == 0) {
+      std::ofstream(refuse, std::ios::app) << "refused\n";
+      swift::worker::v1::WorkerUp up;
+      swift::EncodeStatus(
+          absl::FailedPreconditionError("this template may not start"),
+          up.mutable_failed());
+      (void)control.Send(up.SerializeAsString());
+      return 1;
+    }
+  } else if (!swift::FollowDirectives(flags, argc, argv, control)) {
     return 1;
   }
   return swift::StubWorker(flags, std::move(control)).Run();

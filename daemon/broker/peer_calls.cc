@@ -1,0 +1,96 @@
+// Calls to another host's swiftd; see peer_calls.h.
+#include "daemon/broker/peer_calls.h"
+
+#include <grpcpp/client_context.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/broker/peer_answer.h"
+
+namespace swift {
+namespace {
+
+// An error `peer` answered, in its words (e.g. "service went away"),
+// naming the host that said it, and still marked as an answer.
+absl::Status Answered(const absl::Status& answer, const std::string& peer) {
+  return MarkPeerAnswer(absl::Status(
+      answer.code(), absl::StrCat("swiftd on ", peer, ": ", answer.message())));
+}
+
+absl::Status FromGrpc(const grpc::Status& status, const std::string& peer) {
+  absl::Status answered = FromPeerGrpc(status);
+  if (IsPeerAnswer(answered)) {
+    return Answered(answered, peer);
+  }
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  if (code == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(absl::StrCat(
+        "swiftd on ", peer, " is unreachable: ", status.error_message()));
+  }
+  if (code == absl::StatusCode::kDeadlineExceeded) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("swiftd on ", peer, " did not answer in time"));
+  }
+  return absl::Status(code, status.error_message());
+}
+
+}  // namespace
+
+absl::Status FromLinkStatus(const absl::Status& status,
+                            const std::string& peer) {
+  if (IsPeerAnswer(status)) {
+    return Answered(status, peer);
+  }
+  if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
+    return absl::Status(status.code(), absl::StrCat("swiftd on ", peer, ": ",
+                                                    status.message()));
+  }
+  return status;
+}
+
+bool PeerMayNotHaveHeard(const absl::Status& status) {
+  return !IsPeerAnswer(status) &&
+         (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status));
+}
+
+absl::StatusOr<peer::v1::ConnectResponse> CallPeerConnect(
+    const PeerDirectory::Peer& peer, const peer::v1::ConnectRequest& request,
+    absl::Time deadline) {
+  if (peer.link != nullptr) {
+    peer::v1::LinkRequest link_request;
+    *link_request.mutable_connect() = request;
+    absl::StatusOr<peer::v1::LinkResponse> response =
+        peer.link->Call(std::move(link_request), deadline);
+    if (!response.ok()) {
+      return FromLinkStatus(response.status(), peer.address);
+    }
+    return response->connect();
+  }
+  peer::v1::ConnectResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  grpc::Status status = peer.stub->Connect(&context, request, &response);
+  if (!status.ok()) {
+    return FromGrpc(status, peer.address);
+  }
+  return response;
+}
+
+absl::Status CallPeerClose(const PeerDirectory::Peer& peer,
+                           const peer::v1::CloseRequest& request,
+                           absl::Time deadline) {
+  if (peer.link != nullptr) {
+    peer::v1::LinkRequest link_request;
+    *link_request.mutable_close() = request;
+    return FromLinkStatus(
+        peer.link->Call(std::move(link_request), deadline).status(),
+        peer.address);
+  }
+  peer::v1::CloseResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  return FromGrpc(peer.stub->Close(&context, request, &response), peer.address);
+}
+
+}  // namespace swift

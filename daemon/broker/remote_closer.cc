@@ -1,0 +1,203 @@
+// RemoteCloser implementation; see remote_closer.h.
+#include "daemon/broker/remote_closer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/version.h"
+#include "daemon/broker/peer_calls.h"
+#include "daemon/broker/peer_link_client.h"
+#include "glog/logging.h"
+
+namespace swift {
+
+RemoteCloser::RemoteCloser(PeerDirectory* peers, absl::Duration timeout)
+    : peers_(peers), timeout_(timeout) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+RemoteCloser::~RemoteCloser() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void RemoteCloser::Enqueue(RemoteClose close) {
+  absl::MutexLock lock(&mu_);
+  queued_.push_back(std::move(close));
+}
+
+void RemoteCloser::KeepUndelivered(RemoteClose close) {
+  if (close.undelivered_since == absl::Time()) {
+    close.undelivered_since = absl::Now();
+  }
+  absl::MutexLock lock(&mu_);
+  KeepLocked(std::move(close));
+}
+
+void RemoteCloser::PeerAnswered(const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  ReleaseLocked(peer);
+}
+
+size_t RemoteCloser::undelivered() const {
+  absl::MutexLock lock(&mu_);
+  return kept_.size();
+}
+
+void RemoteCloser::KeepLocked(RemoteClose close) {
+  kept_.push_back(std::move(close));
+  if (kept_.size() > kMaxKept) {
+    LOG_EVERY_N(WARNING, 100)
+        << "More than " << kMaxKept << " closes wait for peers to answer; "
+        << "forgetting the oldest (" << kept_.front().peer
+        << " will not hear of it)";
+    kept_.pop_front();
+  }
+}
+
+void RemoteCloser::ReleaseLocked(const std::string& peer) {
+  for (auto it = kept_.begin(); it != kept_.end();) {
+    if (it->peer == peer) {
+      queued_.push_back(std::move(*it));
+      it = kept_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void RemoteCloser::Loop() {
+  absl::Time next_retry = absl::Now() + kRetryInterval;
+  while (true) {
+    std::vector<RemoteClose> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queued_.empty();
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&ready), next_retry);
+      if (stopping_ && queued_.empty()) {
+        return;  // Nothing left to tell.
+      }
+      if (queued_.empty() && absl::Now() >= next_retry) {
+        // Idle: try the kept ones again, in case nothing else (a connect
+        // to their peer) comes to release them.
+        for (RemoteClose& close : kept_) {
+          queued_.push_back(std::move(close));
+        }
+        kept_.clear();
+        next_retry = absl::Now() + kRetryInterval;
+      }
+      while (!queued_.empty() && batch.size() < PeerLinkClient::kMaxPipelined) {
+        batch.push_back(std::move(queued_.front()));
+        queued_.pop_front();
+      }
+    }
+    if (!batch.empty()) {
+      Tell(std::move(batch));
+    }
+  }
+}
+
+std::vector<absl::Status> RemoteCloser::TellPeer(
+    const std::string& address, const std::vector<RemoteClose>& closes) {
+  const absl::Time deadline = absl::Now() + timeout_;
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
+      peers_->Get(address, deadline);
+  if (!peer.ok()) {
+    return std::vector<absl::Status>(closes.size(), peer.status());
+  }
+  std::vector<peer::v1::CloseRequest> requests(closes.size());
+  for (size_t i = 0; i < closes.size(); ++i) {
+    requests[i].set_api_version(kControlApiVersion);
+    requests[i].set_expected_incarnation(closes[i].peer_incarnation);
+    requests[i].set_server_connection_id(closes[i].server_connection_id);
+    requests[i].set_client_connection_id(closes[i].abandoned_client_id);
+  }
+  std::vector<absl::Status> closed(closes.size());
+  if ((*peer)->link != nullptr) {
+    std::vector<peer::v1::LinkRequest> link_requests(closes.size());
+    for (size_t i = 0; i < closes.size(); ++i) {
+      *link_requests[i].mutable_close() = std::move(requests[i]);
+    }
+    closed = (*peer)->link->CallPipelined(std::move(link_requests), deadline);
+    for (absl::Status& status : closed) {
+      status = FromLinkStatus(status, address);
+    }
+  } else {
+    for (size_t i = 0; i < closes.size(); ++i) {
+      closed[i] = CallPeerClose(**peer, requests[i], deadline);
+    }
+  }
+  return closed;
+}
+
+void RemoteCloser::Tell(std::vector<RemoteClose> batch) {
+  // By peer, in the order the closes came.
+  std::vector<std::pair<std::string, std::vector<RemoteClose>>> by_peer;
+  for (RemoteClose& close : batch) {
+    auto same = std::find_if(by_peer.begin(), by_peer.end(), [&](auto& group) {
+      return group.first == close.peer;
+    });
+    if (same == by_peer.end()) {
+      by_peer.emplace_back(close.peer, std::vector<RemoteClose>());
+      same = by_peer.end() - 1;
+    }
+    same->second.push_back(std::move(close));
+  }
+  for (auto& [address, group] : by_peer) {
+    const std::vector<absl::Status> closed = TellPeer(address, group);
+    bool answered = false;
+    std::vector<RemoteClose> unheard;
+    absl::Status unheard_status;
+    for (size_t i = 0; i < group.size(); ++i) {
+      peers_->CountCall(address, closed[i]);
+      RemoteClose& close = group[i];
+      if (!PeerMayNotHaveHeard(closed[i])) {
+        answered = true;
+        // (An abandoned connect the peer never completed is kNotFound:
+        // nothing to close.)
+        if (!closed[i].ok() && close.abandoned_client_id == 0) {
+          LOG(WARNING) << "Telling " << address << " that connection "
+                       << close.connection_id << " closed: " << closed[i];
+        }
+        continue;
+      }
+      if (close.undelivered_since == absl::Time()) {
+        close.undelivered_since = absl::Now();
+      }
+      if (absl::Now() - close.undelivered_since >= kRetention) {
+        LOG(WARNING) << "Giving up telling " << address << " that "
+                     << (close.abandoned_client_id != 0
+                             ? std::string("an abandoned connect")
+                             : absl::StrCat("connection ", close.connection_id))
+                     << " closed: unreachable for " << kRetention;
+        continue;
+      }
+      unheard_status = closed[i];
+      unheard.push_back(std::move(close));
+    }
+    if (!unheard.empty()) {
+      LOG(WARNING) << unheard.size() << " close(s) not heard by " << address
+                   << " (" << unheard_status << "); told again once it answers";
+      // As after a connect: its cached metadata (the link's port) may be
+      // what is stale; the next attempt says Hello again.
+      peers_->Invalidate(address, std::string(unheard_status.message()));
+    }
+    absl::MutexLock lock(&mu_);
+    // Those kept before this batch go again now that the peer answers;
+    // this batch's unheard ones wait for the next sign of life.
+    if (answered) {
+      ReleaseLocked(address);
+    }
+    for (RemoteClose& close : unheard) {
+      KeepLocked(std::move(close));
+    }
+  }
+}
+
+}  // namespace swift

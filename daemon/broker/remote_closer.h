@@ -1,0 +1,95 @@
+// RemoteCloser: tells other hosts' swiftds that connections they accepted
+// for our clients are closed, so that their services recycle the QPs.
+//
+// Closes are queued (Enqueue(), cheap, from any thread) and told by one
+// thread of its own, off the callers' path, in batches: per peer one
+// pipelined batch over its lean link (or one gRPC call each), so a burst
+// of closes costs a peer link about one round trip. A close the peer did
+// not hear (it was unreachable, the link broke, it did not answer in
+// time) is kept and told again once the peer answers anything (a connect
+// to it succeeds: PeerAnswered(), or another close reaches it), and when
+// idle every kRetryInterval on its own; without that, the peer's service
+// would hold the connection for ever (issue 10, faults). Connects given
+// up on before their answer came are kept the same way
+// (KeepUndelivered()) and closed by the caller's connection id. Kept
+// closes are dropped, with a warning, after kRetention or beyond kMaxKept.
+// A peer that restarted meanwhile refuses them (its incarnation changed),
+// which ends them: its new swiftd holds none of the old connections.
+// Thread-safe.
+#ifndef SWIFT_DAEMON_BROKER_REMOTE_CLOSER_H_
+#define SWIFT_DAEMON_BROKER_REMOTE_CLOSER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "daemon/broker/peer_directory.h"
+
+namespace swift {
+
+// One connection the peer must hear is closed.
+struct RemoteClose {
+  std::string peer;  // The address the PeerDirectory knows it by.
+  uint64_t peer_incarnation = 0;
+  uint64_t connection_id = 0;         // Ours, for logs; 0 when abandoned.
+  uint64_t server_connection_id = 0;  // The peer's.
+  // Non-zero for a connect given up on before its answer came: the peer
+  // may have accepted it, so it is closed by this id (our connection id).
+  uint64_t abandoned_client_id = 0;
+  // When the peer first failed to hear it; absl::Time() until then.
+  absl::Time undelivered_since;
+};
+
+class RemoteCloser final {
+ public:
+  static constexpr absl::Duration kRetention = absl::Minutes(10);
+  static constexpr size_t kMaxKept = 1024;
+  static constexpr absl::Duration kRetryInterval = absl::Seconds(10);
+
+  // Calls peers through `peers` (which must outlive this), each batch
+  // bounded by `timeout`.
+  RemoteCloser(PeerDirectory* peers, absl::Duration timeout);
+  RemoteCloser(const RemoteCloser&) = delete;
+  RemoteCloser& operator=(const RemoteCloser&) = delete;
+  // Tells what is queued (each batch bounded by the timeout; kept closes
+  // are not retried), then stops the thread.
+  ~RemoteCloser();
+
+  // Queues `close` to be told.
+  void Enqueue(RemoteClose close);
+  // Keeps `close` (an abandoned connect) until its peer answers.
+  void KeepUndelivered(RemoteClose close);
+  // `peer` answered a call: what it has not heard goes again.
+  void PeerAnswered(const std::string& peer);
+  // Closes kept because their peer has not heard them yet.
+  size_t undelivered() const;
+
+ private:
+  void Loop();
+  // Tells `batch`'s peers; keeps what they did not hear.
+  void Tell(std::vector<RemoteClose> batch);
+  // One peer's share of a batch: a status per close.
+  std::vector<absl::Status> TellPeer(const std::string& address,
+                                     const std::vector<RemoteClose>& closes);
+  void KeepLocked(RemoteClose close) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseLocked(const std::string& peer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  PeerDirectory* const peers_;
+  const absl::Duration timeout_;
+  mutable absl::Mutex mu_;
+  std::deque<RemoteClose> queued_ ABSL_GUARDED_BY(mu_);
+  std::deque<RemoteClose> kept_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace swift
+
+#endif  // SWIFT_DAEMON_BROKER_REMOTE_CLOSER_H_
