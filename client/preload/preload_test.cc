@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/testing/command_testing.h"
+#include "common/testing/sanitizer_build.h"
 #include "gtest/gtest.h"
 
 namespace swift::testing {
@@ -57,6 +58,12 @@ class PreloadTest : public ::testing::Test {
                     const std::string& program = "") {
     return RunCommand(absl::StrCat(
         "env SWIFT_PRELOAD_DEBUG=1 SWIFT_PRELOAD_HINTS=", hints_, " ",
+        // An ASan-built probe must be told that a library preloaded ahead
+        // of ASan's runtime is fine (sanitizer_build.h).
+        testing::kAddressSanitizerBuild
+            ? "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}"
+              "verify_asan_link_order=0 "
+            : "",
         extra_env, " LD_PRELOAD=",
         Absolute(RunfilePath("client/preload/libswift_preload.so")), " ",
         program.empty() ? Absolute(RunfilePath("client/preload/preload_probe"))
