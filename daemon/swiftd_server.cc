@@ -361,6 +361,13 @@ absl::Status SwiftdServer::StartServing() {
 
 SwiftdServer::~SwiftdServer() { Shutdown(absl::Seconds(1)); }
 
+void SwiftdServer::ApplyLiveOptions(const SwiftdOptions& next) {
+  if (admission_ != nullptr) admission_->SetLimits(next.admission);
+  broker_quotas_.SetLimits(next.broker_quotas);
+  if (workers_ != nullptr) workers_->SetQuotaLimits(next.function_quotas);
+  if (leases_ != nullptr) leases_->SetQuotaLimits(next.leases.quotas);
+}
+
 void SwiftdServer::Shutdown(absl::Duration grace) {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) {

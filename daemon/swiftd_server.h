@@ -131,6 +131,15 @@ class SwiftdServer final {
   // file. Blocks until done. Later calls do nothing.
   void Shutdown(absl::Duration grace);
 
+  // ApplyLiveOptions()
+  //
+  // Takes the settings of `next` that change while swiftd runs (a config
+  // reload; daemon/config/config_changes.h lists them): handshake
+  // admission, and the per-tenant quotas of the broker, the functions and
+  // the memory leases. They apply to what is asked from now on. The rest
+  // of `next` is ignored: it needs a restart.
+  void ApplyLiveOptions(const SwiftdOptions& next);
+
   const DeviceCache& devices() const { return *devices_; }
   const ClientRegistry& clients() const { return clients_; }
   const ServiceRegistry& services() const { return services_; }

@@ -36,7 +36,10 @@ class SwiftdProcess {
 
   explicit SwiftdProcess(const Options& options) {
     const std::string binary = RunfilePath("daemon/swiftd");
-    std::vector<std::string> args = {binary, "--socket=" + options.socket};
+    // No config file unless the test names one: the host's
+    // /etc/swift/swiftd.conf is the operator's, not the test's.
+    std::vector<std::string> args = {binary, "--socket=" + options.socket,
+                                     "--config="};
     args.insert(args.end(), options.flags.begin(), options.flags.end());
     std::vector<char*> argv;
     for (std::string& arg : args) {

@@ -21,7 +21,7 @@ fi
 # TasksMax and LimitNOFILE bound what a flood of connections can cost
 # (issue 10); swiftd's connection caps are set to fit inside them.
 for directive in 'Type=notify' 'LimitMEMLOCK=infinity' 'RuntimeDirectory=swift' 'StateDirectory=swift' \
-    'ExecStart=/usr/local/sbin/swiftd' 'TasksMax=' 'LimitNOFILE='; do
+    'ExecStart=/usr/local/sbin/swiftd' 'ExecReload=' 'TasksMax=' 'LimitNOFILE='; do
   grep -q "^$directive" "$unit_src" || {
     echo "FAIL: swiftd.service lacks $directive" >&2
     exit 1

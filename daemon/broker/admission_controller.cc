@@ -26,6 +26,17 @@ void AdmissionController::Ticket::Release() {
 
 AdmissionController::AdmissionController(Limits limits) : limits_(limits) {}
 
+AdmissionController::Limits AdmissionController::limits() const {
+  absl::MutexLock lock(&mu_);
+  return limits_;
+}
+
+void AdmissionController::SetLimits(const Limits& limits) {
+  absl::MutexLock lock(&mu_);
+  limits_ = limits;
+  Dispatch();
+}
+
 bool AdmissionController::HasRoom(const std::string& peer,
                                   uid_t tenant) const {
   if (in_flight_ >= limits_.total) {

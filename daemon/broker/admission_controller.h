@@ -101,7 +101,11 @@ class AdmissionController final {
   TenantStats GetTenantStats(uid_t tenant) const;
   // Every tenant with handshakes in flight or waiting, by uid.
   std::vector<TenantStats> ListTenants() const;
-  const Limits& limits() const { return limits_; }
+  // The limits now, and new ones (a config reload): they apply to what is
+  // asked from now on; what is held already is not taken back.
+  Limits limits() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Raised limits let queued connects in at once.
+  void SetLimits(const Limits& limits) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Waiter {
@@ -122,8 +126,8 @@ class AdmissionController final {
   // Drops `tenant`'s entry once it has nothing in flight or waiting.
   void ForgetIdleTenant(uid_t tenant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const Limits limits_;
   mutable absl::Mutex mu_;
+  Limits limits_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, int> in_flight_per_peer_
       ABSL_GUARDED_BY(mu_);

@@ -52,6 +52,30 @@ TEST(AdmissionControllerTest, ReleasingATicketAdmitsTheNextWaiter) {
   EXPECT_EQ(controller.GetStats().admitted, 2u);
 }
 
+// A config reload: raised limits let a queued connect in at once, with
+// the held slot still held; lowered ones hold back new arrivals only.
+TEST(AdmissionControllerTest, NewLimitsApplyToTheQueueAtOnce) {
+  AdmissionController controller({1, 1, 100});
+  auto held = controller.Admit("B", 1, kTenant, Soon());
+  ASSERT_TRUE(held.ok());
+  absl::Notification admitted;
+  std::thread waiter([&] {
+    auto ticket = controller.Admit("B", 2, kTenant, Soon());
+    EXPECT_TRUE(ticket.ok());
+    admitted.Notify();
+  });
+  EXPECT_FALSE(admitted.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  controller.SetLimits({2, 2, 100});
+  EXPECT_TRUE(admitted.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  waiter.join();
+  EXPECT_EQ(controller.limits().total, 2);
+
+  controller.SetLimits({1, 1, 0});
+  EXPECT_EQ(controller.Admit("B", 3, kTenant, Soon()).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(controller.GetStats().in_flight, 1);  // Held, not taken back.
+}
+
 TEST(AdmissionControllerTest, FreedSlotsRotateBetweenClients) {
   AdmissionController controller({1, 1, 100});
   auto held = controller.Admit("B", 0, kTenant, Soon());

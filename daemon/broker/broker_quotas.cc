@@ -46,6 +46,16 @@ int64_t& BrokerQuotas::CountOf(Usage& usage, Resource resource) {
   return usage.pooled_endpoints;
 }
 
+BrokerQuotas::Limits BrokerQuotas::limits() const {
+  absl::MutexLock lock(&mu_);
+  return limits_;
+}
+
+void BrokerQuotas::SetLimits(const Limits& limits) {
+  absl::MutexLock lock(&mu_);
+  limits_ = limits;
+}
+
 int64_t BrokerQuotas::LimitOf(Resource resource) const {
   switch (resource) {
     case Resource::kConnections:

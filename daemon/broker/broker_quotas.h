@@ -82,17 +82,20 @@ class BrokerQuotas final {
   // Every tenant that holds something, by uid.
   std::vector<Usage> List() const;
 
-  const Limits& limits() const { return limits_; }
+  // The limits now, and new ones (a config reload): they apply to what is
+  // asked from now on; what is held already is not taken back.
+  Limits limits() const ABSL_LOCKS_EXCLUDED(mu_);
+  void SetLimits(const Limits& limits) ABSL_LOCKS_EXCLUDED(mu_);
 
   // The flag that sets `resource`'s quota.
   static const char* FlagOf(Resource resource);
 
  private:
   static int64_t& CountOf(Usage& usage, Resource resource);
-  int64_t LimitOf(Resource resource) const;
+  int64_t LimitOf(Resource resource) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const Limits limits_;
   mutable absl::Mutex mu_;
+  Limits limits_ ABSL_GUARDED_BY(mu_);
   // Only tenants holding something: the map is bounded by live objects.
   absl::flat_hash_map<uid_t, Usage> usage_ ABSL_GUARDED_BY(mu_);
 };

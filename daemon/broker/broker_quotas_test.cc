@@ -47,6 +47,25 @@ TEST(BrokerQuotasTest, OverAQuotaIsResourceExhaustedNamingItsFlag) {
   EXPECT_TRUE(quotas.Acquire(1000, Resource::kPooledEndpoints, 10).ok());
 }
 
+// A config reload: a lowered quota refuses what is asked next and takes
+// nothing back; a raised one lets it in.
+TEST(BrokerQuotasTest, NewLimitsApplyToWhatIsAskedNext) {
+  BrokerQuotas quotas(Small());
+  ASSERT_TRUE(quotas.Acquire(1000, Resource::kConnections).ok());
+  ASSERT_TRUE(quotas.Acquire(1000, Resource::kConnections).ok());
+  BrokerQuotas::Limits lower = Small();
+  lower.connections = 1;
+  quotas.SetLimits(lower);
+  EXPECT_TRUE(
+      absl::IsResourceExhausted(quotas.Acquire(1000, Resource::kConnections)));
+  EXPECT_EQ(quotas.Of(1000).connections, 2);
+  BrokerQuotas::Limits higher = Small();
+  higher.connections = 3;
+  quotas.SetLimits(higher);
+  EXPECT_TRUE(quotas.Acquire(1000, Resource::kConnections).ok());
+  EXPECT_EQ(quotas.limits().connections, 3);
+}
+
 TEST(BrokerQuotasTest, TenantsAreCountedApart) {
   BrokerQuotas quotas(Small());
   ASSERT_TRUE(quotas.Acquire(1000, Resource::kServices).ok());

@@ -117,6 +117,16 @@ absl::StatusOr<TenantQuotas::Claim> TenantQuotas::ClaimColdWorker(
   return Claim(this, AddClaim(Pending{tenant, 0, /*cold=*/true}));
 }
 
+TenantQuotas::Limits TenantQuotas::limits() const {
+  absl::MutexLock lock(&mu_);
+  return limits_;
+}
+
+void TenantQuotas::SetLimits(const Limits& limits) {
+  absl::MutexLock lock(&mu_);
+  limits_ = limits;
+}
+
 TenantQuotas::Usage TenantQuotas::UsageOf(uid_t tenant) const {
   absl::MutexLock lock(&mu_);
   return UsageLocked(tenant, "", nullptr);

@@ -97,7 +97,7 @@ class TenantQuotas final {
   };
 
   TenantQuotas(Limits limits, RegisteredFunctions registered)
-      : limits_(limits), registered_(std::move(registered)) {}
+      : registered_(std::move(registered)), limits_(limits) {}
   TenantQuotas(const TenantQuotas&) = delete;
   TenantQuotas& operator=(const TenantQuotas&) = delete;
   // Claims must not outlive the quotas.
@@ -126,7 +126,10 @@ class TenantQuotas final {
   Usage UsageOf(uid_t tenant) const ABSL_LOCKS_EXCLUDED(mu_);
   // Workers held in all (what --max_workers bounds).
   uint32_t workers() const ABSL_LOCKS_EXCLUDED(mu_);
-  const Limits& limits() const { return limits_; }
+  // The limits now, and new ones (a config reload): they apply to what is
+  // asked from now on; what is held already is not taken back.
+  Limits limits() const ABSL_LOCKS_EXCLUDED(mu_);
+  void SetLimits(const Limits& limits) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // A claim: a function's registration, or a COLD worker.
@@ -144,9 +147,9 @@ class TenantQuotas final {
   // Gives back claim `id` (Claim's destructor).
   void Drop(uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
 
-  const Limits limits_;
   const RegisteredFunctions registered_;
   mutable absl::Mutex mu_;
+  Limits limits_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Pending> claims_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };

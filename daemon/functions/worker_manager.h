@@ -180,7 +180,11 @@ class WorkerManager final {
   TenantQuotas::Usage QuotaUsage(uid_t uid) const {
     return quotas_.UsageOf(uid);
   }
-  const TenantQuotas::Limits& quota_limits() const { return quotas_.limits(); }
+  TenantQuotas::Limits quota_limits() const { return quotas_.limits(); }
+  // New quotas (a config reload), for what is registered or invoked next.
+  void SetQuotaLimits(const TenantQuotas::Limits& limits) {
+    quotas_.SetLimits(limits);
+  }
   // Workers held in all, against --max_workers.
   uint32_t workers_held() const { return quotas_.workers(); }
   // The pids of the cold templates running now (none when they are off).

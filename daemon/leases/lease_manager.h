@@ -108,6 +108,10 @@ class LeaseManager final {
   int lease_count() const;
   uint64_t leased_bytes() const;
   const LeaseQuotas& quotas() const { return quotas_; }
+  // New quotas (a config reload), for the leases asked from now on.
+  void SetQuotaLimits(const LeaseQuotas::Limits& limits) {
+    quotas_.SetLimits(limits);
+  }
   const LeasePools& pools() const { return pools_; }
 
  private:

@@ -5,6 +5,16 @@
 
 namespace swift {
 
+LeaseQuotas::Limits LeaseQuotas::limits() const {
+  absl::MutexLock lock(&mu_);
+  return limits_;
+}
+
+void LeaseQuotas::SetLimits(const Limits& limits) {
+  absl::MutexLock lock(&mu_);
+  limits_ = limits;
+}
+
 absl::Status LeaseQuotas::CheckTenant(uid_t uid, const Usage& usage,
                                       uint64_t bytes) const {
   if (uid == 0) {

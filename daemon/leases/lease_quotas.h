@@ -83,14 +83,18 @@ class LeaseQuotas final {
   Usage UsageOf(uid_t uid) const;
   // Leased plus pooled bytes of every tenant.
   uint64_t total_bytes() const;
-  const Limits& limits() const { return limits_; }
+  // The limits now, and new ones (a config reload): they apply to what is
+  // asked from now on; what is held already is not taken back.
+  Limits limits() const ABSL_LOCKS_EXCLUDED(mu_);
+  void SetLimits(const Limits& limits) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  absl::Status CheckTenant(uid_t uid, const Usage& usage, uint64_t bytes) const;
+  absl::Status CheckTenant(uid_t uid, const Usage& usage, uint64_t bytes) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropIfEmpty(uid_t uid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const Limits limits_;
   mutable absl::Mutex mu_;
+  Limits limits_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uid_t, Usage> usage_ ABSL_GUARDED_BY(mu_);
   uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;
 };
