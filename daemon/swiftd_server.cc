@@ -362,6 +362,20 @@ absl::Status SwiftdServer::StartServing() {
 SwiftdServer::~SwiftdServer() { Shutdown(absl::Seconds(1)); }
 
 void SwiftdServer::ApplyLiveOptions(const SwiftdOptions& next) {
+  if (peer_gate_ != nullptr) {
+    std::vector<std::string> named;
+    for (const auto& [name, address] : next.peers) named.push_back(address);
+    // SwiftdOptionsFromConfig() checked the list already.
+    absl::StatusOr<PeerAllowList> allow =
+        PeerGate::BuildAllowList(next.peer_allow, named);
+    if (allow.ok()) {
+      LOG(INFO) << "Peer allow-list: " << allow->ToString();
+      peer_gate_->SetAllowList(*std::move(allow));
+    } else {
+      LOG(ERROR) << "Keeping the peer allow-list: " << allow.status();
+    }
+  }
+  if (peers_ != nullptr) peers_->SetNames(next.peers);
   if (admission_ != nullptr) admission_->SetLimits(next.admission);
   broker_quotas_.SetLimits(next.broker_quotas);
   if (workers_ != nullptr) workers_->SetQuotaLimits(next.function_quotas);

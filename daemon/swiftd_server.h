@@ -134,10 +134,11 @@ class SwiftdServer final {
   // ApplyLiveOptions()
   //
   // Takes the settings of `next` that change while swiftd runs (a config
-  // reload; daemon/config/config_changes.h lists them): handshake
-  // admission, and the per-tenant quotas of the broker, the functions and
-  // the memory leases. They apply to what is asked from now on. The rest
-  // of `next` is ignored: it needs a restart.
+  // reload; daemon/config/config_changes.h lists them): the peers' names
+  // and the allow-list, handshake admission, and the per-tenant quotas of
+  // the broker, the functions and the memory leases. They apply to what is
+  // asked from now on (connections made stay). The rest of `next` is
+  // ignored: it needs a restart.
   void ApplyLiveOptions(const SwiftdOptions& next);
 
   const DeviceCache& devices() const { return *devices_; }

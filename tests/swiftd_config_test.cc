@@ -182,6 +182,30 @@ TEST(SwiftdConfigTest, SighupAppliesLiveSettingsAndKeepsTheOldOnABadFile) {
   EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
 }
 
+// Peers' names and the allow-list are live too.
+TEST(SwiftdConfigTest, SighupRenamesPeers) {
+  TempDir dir;
+  const std::string socket = dir.path() + "/swiftd.sock";
+  const std::string config = dir.path() + "/swiftd.conf";
+  WriteConfig(config, "peers: \"old=127.0.0.1:7999\"\n");
+  NotifySocket notify(dir.path() + "/notify");
+  SwiftdProcess swiftd(socket, dir.path() + "/notify", dir.path() + "/log",
+                       BrokeringFlags(config));
+  ASSERT_TRUE(absl::StartsWith(notify.Receive(), "READY=1"));
+  const std::string peers = RunfilePath("tools/swiftctl/swiftctl") +
+                            " --socket=" + socket + " --json peers";
+  EXPECT_TRUE(absl::StrContains(RunCommand(peers).out, "\"old\""));
+
+  WriteConfig(config, "peers: \"new=127.0.0.1:7998\"\n");
+  swiftd.Signal(SIGHUP);
+  EXPECT_EQ(notify.Receive(), "RELOADING=1");
+  EXPECT_TRUE(absl::StrContains(notify.Receive(), "config reloaded"));
+  const std::string listed = RunCommand(peers).out;
+  EXPECT_TRUE(absl::StrContains(listed, "\"new\"")) << listed;
+  EXPECT_FALSE(absl::StrContains(listed, "\"old\"")) << listed;
+  EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
+}
+
 TEST(SwiftdConfigTest, AFlagOverridesTheFileAtStartAndOnReload) {
   TempDir dir;
   const std::string socket = dir.path() + "/swiftd.sock";

@@ -333,6 +333,31 @@ TEST(PeerAuthDialTest, DialsNamedPeersAndAllowedAddresses) {
   EXPECT_EQ((*gate)->counters().refused_dial, 0u);
 }
 
+// A config reload that adds a network lets swiftd dial it from then on; one
+// that takes it away refuses again.
+TEST(PeerAuthDialTest, ANewAllowListAppliesToTheNextDial) {
+  TestPeer remote(kIncarnation, /*link=*/true);  // Insecure, loopback.
+  PeerGateOptions options;
+  options.insecure = true;
+  options.allow = {"10.77.0.0/24"};
+  absl::StatusOr<std::unique_ptr<PeerGate>> gate = PeerGate::Create(options);
+  ASSERT_TRUE(gate.ok()) << gate.status();
+  PeerDirectory directory(1, "127.0.0.1:1", {}, gate->get());
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      directory.Get(remote.address(), Soon()).status()));
+
+  absl::StatusOr<PeerAllowList> wider =
+      PeerGate::BuildAllowList({"10.77.0.0/24", "127.0.0.1"}, {});
+  ASSERT_TRUE(wider.ok()) << wider.status();
+  (*gate)->SetAllowList(*std::move(wider));
+  EXPECT_TRUE(directory.Get(remote.address(), Soon()).ok());
+
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      PeerGate::BuildAllowList({"10.0.0.1/24"}, {}).status()));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(PeerGate::BuildAllowList({}, {}).status()));
+}
+
 // Mutual: a process answering on a peer's address without the secret (here
 // a swiftd in insecure mode, which serves anyone; as would a tenant that
 // bound the peer port while swiftd was down) cannot pass as its swiftd:

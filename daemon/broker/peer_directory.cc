@@ -6,6 +6,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include <chrono>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -34,13 +35,21 @@ PeerDirectory::PeerDirectory(
       names_(std::move(names)),
       gate_(gate) {}
 
-absl::StatusOr<std::string> PeerDirectory::Resolve(
-    const std::string& host) const {
+absl::StatusOr<std::string> PeerDirectory::Resolve(const std::string& host,
+                                                   bool* named) const {
+  absl::MutexLock lock(&mu_);
   auto it = names_.find(host);
   if (it != names_.end()) {
+    *named = true;
     return it->second;
   }
   if (LooksLikeAddress(host)) {
+    // An address from --peers is the operator's choice too (the Broker's
+    // closes name peers by address).
+    *named = false;
+    for (const auto& [name, named_address] : names_) {
+      *named = *named || named_address == host;
+    }
     return host;
   }
   return absl::InvalidArgumentError(absl::StrCat(
@@ -50,19 +59,15 @@ absl::StatusOr<std::string> PeerDirectory::Resolve(
 
 absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
     const std::string& host, absl::Time deadline) {
-  absl::StatusOr<std::string> address = Resolve(host);
+  bool named = false;
+  absl::StatusOr<std::string> address = Resolve(host, &named);
   if (!address.ok()) {
     return address.status();
   }
   if (gate_ != nullptr) {
     // Before any entry, channel or socket: a tenant must not make swiftd
     // dial hosts outside the allow-list (nor grow the directory with them).
-    // An address from --peers is the operator's choice, whatever its host
-    // (named, or by its address, as the Broker's closes name it).
-    bool named = names_.contains(host);
-    for (const auto& [name, named_address] : names_) {
-      named = named || named_address == *address;
-    }
+    // An address from --peers is the operator's choice, whatever its host.
     if (absl::Status allowed = gate_->CheckDial(*address, named);
         !allowed.ok()) {
       return allowed;
@@ -167,6 +172,25 @@ void PeerDirectory::CountCall(const std::string& address,
       ++it->second.call_errors;
     }
   }
+}
+
+void PeerDirectory::SetNames(
+    absl::flat_hash_map<std::string, std::string> names) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [address, entry] : entries_) {
+    // A cached peer is shown by its name if it has one now, else by the
+    // address (a name that is gone must not be shown).
+    const std::string old_name = std::exchange(entry.name, address);
+    for (const auto& [name, named_address] : names) {
+      if (named_address == address) {
+        entry.name = name;
+      }
+    }
+    if (entry.name == address && !names_.contains(old_name)) {
+      entry.name = old_name;  // It was an address a client named.
+    }
+  }
+  names_ = std::move(names);
 }
 
 std::vector<PeerDirectory::PeerView> PeerDirectory::List() const {

@@ -86,6 +86,11 @@ class PeerDirectory final {
   // peer's; others are not counted) that ended with `status`.
   void CountCall(const std::string& address, const absl::Status& status);
 
+  // SetNames(): new peer names (a config reload). Cached peers stay;
+  // their names follow the new map.
+  void SetNames(absl::flat_hash_map<std::string, std::string> names)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   std::vector<PeerView> List() const;
   uint64_t incarnation() const { return incarnation_; }
 
@@ -102,13 +107,16 @@ class PeerDirectory final {
     uint64_t call_errors = 0;
   };
 
-  absl::StatusOr<std::string> Resolve(const std::string& host) const;
+  // The address `host` names, and whether --peers named it.
+  absl::StatusOr<std::string> Resolve(const std::string& host,
+                                      bool* named) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   const uint64_t incarnation_;
   const std::string self_address_;
-  const absl::flat_hash_map<std::string, std::string> names_;
   PeerGate* const gate_;
   mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::string> names_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -27,6 +27,18 @@ TEST(PeerDirectoryTest, ResolvesNamesAndAddresses) {
   EXPECT_EQ(views[0].incarnation, 0u);
 }
 
+// A config reload renames peers: a new name resolves and is listed, a name
+// that is gone does not resolve any more.
+TEST(PeerDirectoryTest, NewNamesReplaceTheOld) {
+  PeerDirectory directory(1, "127.0.0.1:1", {{"b", "127.0.0.1:2"}});
+  directory.SetNames({{"c", "127.0.0.1:3"}});
+  EXPECT_TRUE(absl::IsInvalidArgument(directory.Get("b", Soon()).status()));
+  std::vector<PeerDirectory::PeerView> views = directory.List();
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].name, "c");
+  EXPECT_EQ(views[0].address, "127.0.0.1:3");
+}
+
 TEST(PeerDirectoryTest, CachesHelloUntilInvalidated) {
   TestPeer remote(/*incarnation=*/11, /*link=*/true);
   PeerDirectory directory(1, "127.0.0.1:1", {{"b", remote.address()}});

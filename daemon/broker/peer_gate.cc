@@ -26,23 +26,49 @@ absl::StatusOr<std::unique_ptr<PeerGate>> PeerGate::Create(
         "head -c 32 /dev/urandom > FILE, mode 0600, the same file on every "
         "host), or --insecure_peers for tests and development only");
   }
-  absl::StatusOr<PeerAllowList> allow = PeerAllowList::Parse(options.allow);
+  absl::StatusOr<PeerAllowList> allow =
+      BuildAllowList(options.allow, options.named_peers);
   if (!allow.ok()) {
     return allow.status();
   }
-  for (const std::string& named : options.named_peers) {
+  return std::unique_ptr<PeerGate>(new PeerGate(
+      std::move(authenticator), *std::move(allow), options.log_interval));
+}
+
+absl::StatusOr<PeerAllowList> PeerGate::BuildAllowList(
+    const std::vector<std::string>& allow,
+    const std::vector<std::string>& named_peers) {
+  absl::StatusOr<PeerAllowList> list = PeerAllowList::Parse(allow);
+  if (!list.ok()) {
+    return list.status();
+  }
+  for (const std::string& named : named_peers) {
     if (std::optional<IpAddress> ip = IpAddress::FromHostPort(named);
         ip.has_value()) {
-      allow->AddHost(*ip);
+      list->AddHost(*ip);
     }
   }
-  if (allow->empty()) {
+  if (list->empty()) {
     return absl::InvalidArgumentError(
         "no host may broker with this swiftd: give the peers' addresses "
         "with --peer_allow=CIDR,... or name them with --peers");
   }
-  return std::unique_ptr<PeerGate>(new PeerGate(
-      std::move(authenticator), *std::move(allow), options.log_interval));
+  return list;
+}
+
+PeerAllowList PeerGate::allow_list() const {
+  absl::MutexLock lock(&mu_);
+  return allow_;
+}
+
+void PeerGate::SetAllowList(PeerAllowList allow) {
+  absl::MutexLock lock(&mu_);
+  allow_ = std::move(allow);
+}
+
+bool PeerGate::Allows(const IpAddress& ip) const {
+  absl::MutexLock lock(&mu_);
+  return allow_.Allows(ip);
 }
 
 void PeerGate::CountFor(const std::optional<IpAddress>& ip,
@@ -90,7 +116,7 @@ absl::Status PeerGate::Admit(absl::string_view method,
                              const std::optional<IpAddress>& peer) {
   const std::string who =
       peer.has_value() ? peer->ToString() : std::string("an unknown address");
-  if (!peer.has_value() || !allow_.Allows(*peer)) {
+  if (!peer.has_value() || !Allows(*peer)) {
     return Refuse(&Counters::refused_address,
                   absl::PermissionDeniedError(absl::StrCat(
                       "peer ", who,
@@ -130,7 +156,7 @@ absl::Status PeerGate::CheckDial(const std::string& address, bool named) {
     return absl::OkStatus();
   }
   const std::optional<IpAddress> ip = IpAddress::FromHostPort(address);
-  if (ip.has_value() && allow_.Allows(*ip)) {
+  if (ip.has_value() && Allows(*ip)) {
     return absl::OkStatus();
   }
   return Refuse(&Counters::refused_dial,

@@ -108,7 +108,15 @@ class PeerGate final {
     return authenticator_.get();
   }
   bool secure() const { return authenticator_ != nullptr; }
-  const PeerAllowList& allow_list() const { return allow_; }
+  // The allow-list now, and a new one (a config reload: it applies to the
+  // requests and dials from now on; connections made stay).
+  PeerAllowList allow_list() const ABSL_LOCKS_EXCLUDED(mu_);
+  void SetAllowList(PeerAllowList allow) ABSL_LOCKS_EXCLUDED(mu_);
+  // --peer_allow's entries plus the hosts of --peers' addresses.
+  // kInvalidArgument for a bad entry, or when that allows nobody.
+  static absl::StatusOr<PeerAllowList> BuildAllowList(
+      const std::vector<std::string>& allow,
+      const std::vector<std::string>& named_peers);
   // Every caller's, and the caller at `ip`'s (zero when never seen, or
   // seen after the first kMaxCountedAddresses).
   Counters counters() const;
@@ -119,9 +127,10 @@ class PeerGate final {
   PeerGate(std::unique_ptr<PeerAuthenticator> authenticator,
            PeerAllowList allow, absl::Duration log_interval)
       : authenticator_(std::move(authenticator)),
-        allow_(std::move(allow)),
-        log_interval_(log_interval) {}
+        log_interval_(log_interval),
+        allow_(std::move(allow)) {}
 
+  bool Allows(const IpAddress& ip) const ABSL_LOCKS_EXCLUDED(mu_);
   // Counts `why` in `counter` (in total and for `ip`) and logs it unless
   // logged recently.
   absl::Status Refuse(uint64_t Counters::*counter, absl::Status why,
@@ -132,9 +141,9 @@ class PeerGate final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::unique_ptr<PeerAuthenticator> authenticator_;
-  const PeerAllowList allow_;
   const absl::Duration log_interval_;
   mutable absl::Mutex mu_;
+  PeerAllowList allow_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
   // Per caller IP (text form), at most kMaxCountedAddresses.
   absl::flat_hash_map<std::string, Counters> by_address_ ABSL_GUARDED_BY(mu_);

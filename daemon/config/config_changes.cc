@@ -31,6 +31,9 @@ std::string FieldText(const config::SwiftdConfig& config,
 bool IsLiveSetting(absl::string_view setting) {
   static const auto* const kLive = new absl::flat_hash_set<absl::string_view>{
       "log_verbosity",
+      // Peers' names and who may broker (PeerDirectory::SetNames,
+      // PeerGate::SetAllowList).
+      "peers", "peer_allow",
       // Handshake admission (AdmissionController::SetLimits).
       "max_handshakes_per_peer", "max_handshakes", "max_queued_connects",
       "max_handshakes_per_tenant",

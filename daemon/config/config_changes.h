@@ -21,7 +21,8 @@ struct ConfigChange {
 };
 
 // True for the settings a reload applies at once: the log level, the
-// handshake admission limits and the per-tenant quotas.
+// peers' names and allow-list, the handshake admission limits and the
+// per-tenant quotas.
 bool IsLiveSetting(absl::string_view setting);
 
 // The settings whose value differs between `before` and `after`, in the

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "daemon/broker/peer_authenticator.h"
+#include "daemon/broker/peer_gate.h"
 
 namespace swift {
 namespace {
@@ -109,6 +110,16 @@ absl::StatusOr<SwiftdOptions> SwiftdOptionsFromConfig(
     } else {
       check.Fail("peer_secret_file",
                  absl::StrCat("is not usable: ", secret.status().message()));
+    }
+  }
+  if (!options.peer_address.empty()) {
+    std::vector<std::string> named;
+    for (const auto& [name, address] : options.peers) named.push_back(address);
+    if (absl::StatusOr<PeerAllowList> allow =
+            PeerGate::BuildAllowList(options.peer_allow, named);
+        !allow.ok()) {
+      check.Fail(options.peer_allow.empty() ? "peers" : "peer_allow",
+                 absl::StrCat("is not usable: ", allow.status().message()));
     }
   }
   options.max_peer_entries =
