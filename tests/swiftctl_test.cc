@@ -1,5 +1,11 @@
 // swiftctl as a user runs it: the real binary against a real swiftd.
+#include <set>
+#include <string>
+#include <vector>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "tests/test_swiftd.h"
 #include "tools/swiftctl/format.h"
 
@@ -130,6 +136,99 @@ TEST(SwiftctlTest, FunctionCommandsCheckTheirArgumentsAndExplainRefusals) {
   EXPECT_EQ(workers.exit_code, 0) << workers.err;
   EXPECT_TRUE(absl::StartsWith(workers.out, "No functions registered"))
       << workers.out;
+}
+
+// The flags defined in tools/swiftctl/ files, as absl's --helpfull lists
+// them ("  Flags from tools/swiftctl/main.cc:" then "    --name (...").
+std::set<std::string> SwiftctlFlags() {
+  const CommandResult full = RunCommand(Swiftctl() + " --helpfull");
+  std::set<std::string> flags;
+  bool ours = false;
+  for (absl::string_view line : absl::StrSplit(full.out, '\n')) {
+    if (absl::StartsWith(line, "  Flags from ")) {
+      ours = absl::StrContains(line, "tools/swiftctl/");
+      continue;
+    }
+    if (ours && absl::ConsumePrefix(&line, "    --")) {
+      flags.insert(std::string(line.substr(0, line.find(' '))));
+    }
+  }
+  return flags;
+}
+
+TEST(SwiftctlTest, HelpListsEveryCommandAndEveryFlagAndNothingElse) {
+  const std::set<std::string> flags = SwiftctlFlags();
+  // The flags swiftctl has had since issue 7, and top's.
+  for (const char* flag : {"socket", "json", "timeout_ms", "mode", "library",
+                           "interval", "once"}) {
+    EXPECT_EQ(flags.count(flag), 1u) << flag << " not found by --helpfull";
+  }
+  for (const char* asked : {" --help", " -h", " help", " -help"}) {
+    const CommandResult help = RunCommand(Swiftctl() + asked);
+    EXPECT_EQ(help.exit_code, 0) << asked << ": " << help.err;
+    EXPECT_TRUE(help.err.empty()) << asked << ": " << help.err;
+    EXPECT_TRUE(absl::StartsWith(help.out, "Usage: swiftctl ")) << help.out;
+    EXPECT_FALSE(absl::StrContains(help.out, "No flags matched")) << help.out;
+    EXPECT_FALSE(absl::StrContains(help.out, "swiftctl: swiftctl")) << help.out;
+    EXPECT_FALSE(absl::StrContains(help.out, "helpfull")) << help.out;
+    for (const std::string& flag : flags) {
+      // help2man's form: "  --flag=DEFAULT" at the start of a line.
+      EXPECT_TRUE(absl::StrContains(help.out, "\n  --" + flag + "="))
+          << asked << ": --" << flag << " missing in\n"
+          << help.out;
+    }
+    // No flag of absl's own, or of the libraries swiftctl links.
+    for (absl::string_view line : absl::StrSplit(help.out, '\n')) {
+      if (absl::ConsumePrefix(&line, "  --")) {
+        const std::string name(line.substr(0, line.find('=')));
+        EXPECT_EQ(flags.count(name), 1u)
+            << "--" << name << " is not swiftctl's";
+      }
+    }
+    // Every command, one line each.
+    for (const char* command :
+         {"status", "devices", "peers", "services", "pools", "connections",
+          "tenants", "workers", "register NAME", "unregister NAME",
+          "invoke NAME", "leases", "clients", "top", "version"}) {
+      EXPECT_TRUE(
+          absl::StrContains(help.out, absl::StrCat("\n  ", command, "  ")))
+          << command << " missing in\n"
+          << help.out;
+    }
+  }
+  // Defaults and groups.
+  const std::string help = RunCommand(Swiftctl() + " --help").out;
+  EXPECT_TRUE(absl::StrContains(help, "\n  --interval=1s ")) << help;
+  EXPECT_TRUE(absl::StrContains(help, "\n  --mode=fork ")) << help;
+  EXPECT_TRUE(absl::StrContains(help, "\nOptions of top:\n")) << help;
+  EXPECT_TRUE(absl::StrContains(help, "\nOptions of invoke:\n")) << help;
+  EXPECT_TRUE(absl::StrContains(help, "\nGeneral options:\n")) << help;
+  for (absl::string_view line : absl::StrSplit(help, '\n')) {
+    EXPECT_LE(line.size(), 80u) << line;
+  }
+}
+
+TEST(SwiftctlTest, VersionFlagSaysTheVersion) {
+  const CommandResult version = RunCommand(Swiftctl() + " --version");
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_TRUE(absl::StartsWith(version.out, "swiftctl ")) << version.out;
+  EXPECT_TRUE(absl::StrContains(version.out, "Control API v")) << version.out;
+}
+
+TEST(SwiftctlTest, TopWithoutSwiftdExitsOneWithAClearMessage) {
+  swift::testing::TempDir dir;
+  const CommandResult top = RunCommand(Swiftctl() + " --socket=" + dir.path() +
+                                       "/none.sock top --once");
+  EXPECT_EQ(top.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(top.err, "swiftd is not running")) << top.err;
+  EXPECT_TRUE(top.out.empty()) << top.out;
+
+  const CommandResult bad_interval =
+      RunCommand(Swiftctl() + " --interval=0s top --once");
+  EXPECT_EQ(bad_interval.exit_code, 2);
+  EXPECT_TRUE(
+      absl::StrContains(bad_interval.err, "--interval must be positive"))
+      << bad_interval.err;
 }
 
 TEST(SwiftctlFormatTest, ConnectionsShowFailuresByReason) {

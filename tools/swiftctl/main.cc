@@ -1,6 +1,6 @@
 // swiftctl: inspect and manage a running swiftd.
 //
-//   swiftctl [--socket=PATH] [--json] COMMAND (see kUsage)
+//   swiftctl [--socket=PATH] [--json] COMMAND (`swiftctl --help`: help.cc)
 //
 // Exit codes: 0 success, 1 swiftd unreachable or the call failed, 2 usage.
 #include <pwd.h>
@@ -14,32 +14,41 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "client/control/control_client.h"
+#include "client/fast_path_client.h"
+#include "common/unix_socket.h"
 #include "common/version.h"
 #include "proto/swift.pb.h"
 #include "tools/swiftctl/format.h"
 #include "tools/swiftctl/format_devices.h"
 #include "tools/swiftctl/format_leases.h"
+#include "tools/swiftctl/help.h"
 #include "tools/swiftctl/lease_listings.h"
-#include "client/fast_path_client.h"
-#include "common/unix_socket.h"
+#include "tools/swiftctl/top.h"
 
 ABSL_FLAG(std::string, socket, swift::kDefaultSocketPath,
           "swiftd's Control API socket.");
-ABSL_FLAG(bool, json, false, "Print JSON instead of a table.");
-ABSL_FLAG(int, timeout_ms, 5000, "Deadline of each call to swiftd.");
+ABSL_FLAG(bool, json, false, "print JSON instead of a table.");
+ABSL_FLAG(int, timeout_ms, 5000,
+          "deadline of each call to swiftd, in milliseconds.");
 ABSL_FLAG(std::string, mode, "fork", "invoke: cold, warm or fork.");
 ABSL_FLAG(std::string, payload, "", "invoke: the payload (text).");
 ABSL_FLAG(int, invoke_timeout_ms, 10000,
-          "invoke: the function is killed after this.");
-ABSL_FLAG(std::string, library, "", "register: the function's .so (absolute).");
+          "invoke: the function is killed after this many milliseconds.");
+ABSL_FLAG(std::string, library, "",
+          "register: the function's shared library (an absolute path).");
 ABSL_FLAG(std::vector<std::string>, connect, {},
-          "register: peers every instance connects to, as host/service.");
-ABSL_FLAG(int, max_instances, 8, "register: instances at most.");
-ABSL_FLAG(int, idle_timeout_ms, 60000, "register: idle instances exit after.");
+          "register: peers every instance connects to, as host/service, "
+          "comma-separated.");
+ABSL_FLAG(int, max_instances, 8,
+          "register: instances (forked children) at most.");
+ABSL_FLAG(int, idle_timeout_ms, 60000,
+          "register: idle instances exit after this many milliseconds.");
 ABSL_FLAG(int, spares, 1,
           "register: instances forked ahead of fork invocations (0: fork on "
           "arrival).");
@@ -48,7 +57,14 @@ ABSL_FLAG(std::string, user, "",
           "register: run the worker as this user (name or uid; swiftd must "
           "be root).");
 ABSL_FLAG(uint64_t, memory_limit_bytes, 0,
-          "register: address-space limit of the worker and its instances.");
+          "register: address-space limit of the worker and its instances, "
+          "in bytes (0: none).");
+ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
+          "top: time between two samples, e.g. 500ms or 2s; the rates shown "
+          "are over it.");
+ABSL_FLAG(bool, once, false,
+          "top: print one frame (two samples --interval apart) as plain "
+          "lines and exit.");
 
 namespace {
 
@@ -74,35 +90,6 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> LookUpUser(
   return absl::NotFoundError(absl::StrCat("--user: no user '", user, "'"));
 }
 
-constexpr char kUsage[] =
-    "swiftctl: inspect and manage swiftd, the Swift RDMA daemon.\n"
-    "Usage: swiftctl [--socket=PATH] [--json] [--timeout_ms=N] COMMAND\n"
-    "Commands:\n"
-    "  status    is swiftd alive; version, uptime, pid, devices, clients\n"
-    "  devices   the RDMA devices swiftd holds: state, provider, ports, GIDs,\n"
-    "            capabilities (and why not), limits; kept current\n"
-    "  peers     other hosts' swiftds and the metadata cached about them\n"
-    "  services  services listening here, with their QP pools\n"
-    "  pools     ready QPs per service, handshake admission state\n"
-    "  connections  connections brokered for local clients\n"
-    "  tenants   each tenant's (uid's) use against its quotas\n"
-    "  workers   registered functions, their workers and instances\n"
-    "            (services, pools, connections, tenants and workers show a\n"
-    "            user other than root only its own)\n"
-    "  register NAME --library=/abs/f.so [--connect=host/service,...]\n"
-    "            [--user=U] [--memory_limit_bytes=N] [--spares=1]\n"
-    "            [--max_instances=8] [--idle_timeout_ms=N] [--prepared=2]\n"
-    "            start a function's worker (see swift/function.h)\n"
-    "  unregister NAME  stop a function's worker and forget the function\n"
-    "  invoke NAME [--mode=fork|warm|cold] [--payload=TEXT]\n"
-    "            run a function and print its result\n"
-    "  leases    memory leases: id, tenant, holder, size, huge pages, age;\n"
-    "            totals, pools and quotas (a user other than root sees its\n"
-    "            own)\n"
-    "  clients   attached fast path clients: pid, uid, name, kind, since,\n"
-    "            leases held (a user other than root sees its own)\n"
-    "  version   swiftctl's own version and Control API version\n";
-
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
@@ -126,24 +113,39 @@ int Print(const absl::StatusOr<Response>& response,
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
+  // absl prefixes this with the program's name (--helpfull).
+  absl::SetProgramUsageMessage(
+      "inspect and manage swiftd; `swiftctl --help` lists its commands and "
+      "flags.");
+  absl::FlagsUsageConfig usage_config;
+  usage_config.version_string = [] {
+    return absl::StrCat("swiftctl ", swift::kSwiftVersion, " (Control API v",
+                        swift::kControlApiVersion, ")\n");
+  };
+  absl::SetFlagsUsageConfig(usage_config);
+  // absl's --help lists the flags of files named after the program (none
+  // here) and exits 1; ours lists swiftctl's own flags and exits 0.
+  if (swift::swiftctl::WantsHelp(argc, argv)) {
+    std::cout << swift::swiftctl::HelpText();
+    return 0;
+  }
   std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
   if (arguments.size() < 2) {
-    std::cerr << "swiftctl: no command given\n" << kUsage;
+    std::cerr << "swiftctl: no command given\n" << swift::swiftctl::UsageText();
     return kExitUsage;
   }
   const std::string command = arguments[1];
+  if (command == "help" && arguments.size() == 2) {
+    std::cout << swift::swiftctl::HelpText();
+    return 0;
+  }
   const bool takes_name =
       command == "invoke" || command == "register" || command == "unregister";
   if (arguments.size() != (takes_name ? 3u : 2u)) {
     std::cerr << "swiftctl: '" << command << "' takes "
               << (takes_name ? "one function name" : "no arguments") << "\n"
-              << kUsage;
+              << swift::swiftctl::UsageText();
     return kExitUsage;
-  }
-  if (command == "help") {
-    std::cout << kUsage;
-    return 0;
   }
   if (command == "version") {
     std::cout << "swiftctl " << swift::kSwiftVersion << " (Control API v"
@@ -153,10 +155,11 @@ int main(int argc, char** argv) {
   const std::vector<std::string> kCommands = {
       "status",      "devices", "peers",    "services", "pools",
       "connections", "workers", "register", "invoke",   "unregister",
-      "tenants",     "leases",  "clients"};
+      "tenants",     "leases",  "clients",  "top"};
   if (std::find(kCommands.begin(), kCommands.end(), command) ==
       kCommands.end()) {
-    std::cerr << "swiftctl: unknown command '" << command << "'\n" << kUsage;
+    std::cerr << "swiftctl: unknown command '" << command << "'\n"
+              << swift::swiftctl::UsageText();
     return kExitUsage;
   }
   if (absl::GetFlag(FLAGS_timeout_ms) <= 0) {
@@ -170,6 +173,24 @@ int main(int argc, char** argv) {
     std::cerr << "swiftctl: --mode is cold, warm or fork, got '" << mode
               << "'\n";
     return kExitUsage;
+  }
+  if (command == "top") {
+    if (absl::GetFlag(FLAGS_json)) {
+      std::cerr << "swiftctl: top has no JSON output (the listings have)\n";
+      return kExitUsage;
+    }
+    if (absl::GetFlag(FLAGS_interval) <= absl::ZeroDuration()) {
+      std::cerr << "swiftctl: --interval must be positive, got "
+                << absl::FormatDuration(absl::GetFlag(FLAGS_interval)) << "\n";
+      return kExitUsage;
+    }
+    swift::swiftctl::TopOptions top;
+    top.socket_path = absl::GetFlag(FLAGS_socket);
+    top.timeout = absl::Milliseconds(absl::GetFlag(FLAGS_timeout_ms));
+    top.interval = absl::GetFlag(FLAGS_interval);
+    top.once = absl::GetFlag(FLAGS_once);
+    const absl::Status shown = swift::swiftctl::RunTop(top);
+    return shown.ok() ? 0 : Fail(shown);
   }
   if (command == "leases" || command == "clients") {
     // Fast path only: swiftd answers per caller (SO_PEERCRED).

@@ -1,0 +1,325 @@
+// `swiftctl top` as an operator runs it: the real binary against the real
+// swiftd binary, which brokers with itself on loopback (fake endpoints, no
+// RDMA device needed) and runs functions on the stub worker. What the test
+// did (connects that succeed and fail, open connections, invocations, a
+// service's pool, an attached client) must be what the frame shows; rates
+// measured while invocations go on are real; the refreshing view ends
+// cleanly on SIGTERM, and on a terminal gives the screen back.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "client/control/control_client.h"
+#include "common/seqpacket_socket.h"
+#include "common/testing/eventually.h"
+#include "common/unix_socket.h"
+#include "common/version.h"
+#include "proto/fast_path.pb.h"
+#include "tests/metrics_prometheus.h"
+#include "tests/raw_fast_path.h"
+#include "tests/swiftd_process.h"
+
+namespace swift {
+namespace {
+
+using ::swift::testing::Absolute;
+using ::swift::testing::CommandResult;
+using ::swift::testing::Eventually;
+using ::swift::testing::FreeLoopbackPort;
+using ::swift::testing::RawCall;
+using ::swift::testing::RunCommand;
+using ::swift::testing::RunfilePath;
+using ::swift::testing::SwiftdProcess;
+using ::swift::testing::TempDir;
+
+constexpr int kEndpoints = 16;
+constexpr int kConnects = 5;
+constexpr int kFailedConnects = 3;
+constexpr int kInvocations = 4;
+
+// The service application: answers every accept on its channel from a
+// thread of its own until destroyed.
+class Acceptor {
+ public:
+  explicit Acceptor(SeqpacketSocket* channel)
+      : channel_(channel), thread_([channel] { Serve(channel); }) {}
+  ~Acceptor() {
+    shutdown(channel_->fd(), SHUT_RDWR);
+    thread_.join();
+  }
+
+ private:
+  static void Serve(SeqpacketSocket* channel) {
+    while (true) {
+      absl::StatusOr<SeqpacketSocket::Message> message = channel->Receive();
+      v1::ServiceDown down;
+      if (!message.ok() || !down.ParseFromString(message->data)) {
+        return;
+      }
+      if (down.has_accept()) {
+        v1::ServiceUp up;
+        up.mutable_accept_reply()->set_event_id(down.accept().event_id());
+        (void)channel->Send(up.SerializeAsString());
+      }
+    }
+  }
+
+  SeqpacketSocket* const channel_;
+  std::thread thread_;
+};
+
+// A FORK invocation of function "f" through swiftd (a fast path call:
+// counted by swiftd when it begins).
+v1::FastRequest InvokeF() {
+  v1::FastRequest request;
+  request.mutable_invoke()->mutable_header()->set_api_version(
+      kControlApiVersion);
+  request.mutable_invoke()->set_function("f");
+  request.mutable_invoke()->set_mode(v1::InvokeRequest::FORK);
+  request.mutable_invoke()->set_payload("x");
+  request.mutable_invoke()->set_timeout_ms(20000);
+  return request;
+}
+
+class SwiftctlTopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    socket_ = dir_.path() + "/swiftd.sock";
+    library_ = dir_.path() + "/f.so";
+    ASSERT_EQ(RunCommand("touch " + library_ + " && chmod 0644 " + library_)
+                  .exit_code,
+              0);
+    const std::string peer = absl::StrCat("127.0.0.1:", FreeLoopbackPort());
+    swiftd_ = std::make_unique<SwiftdProcess>(
+        socket_, "", dir_.path() + "/swiftd.log",
+        std::vector<std::string>{
+            "--peer_address=" + peer, "--peers=self=" + peer,
+            "--insecure_peers", "--state_dir=",
+            "--worker_binary=" +
+                Absolute(RunfilePath("daemon/functions/testing/stub_worker"))});
+    ASSERT_TRUE(Eventually([&] { return Swiftctl("status").exit_code == 0; },
+                           absl::Seconds(60)))
+        << testing::ReadWholeFile(dir_.path() + "/swiftd.log");
+  }
+
+  void TearDown() override {
+    if (swiftd_ != nullptr) {
+      EXPECT_EQ(swiftd_->StopWith(SIGTERM), 0);
+    }
+  }
+
+  std::string SwiftctlCommand(const std::string& args) {
+    return absl::StrCat(RunfilePath("tools/swiftctl/swiftctl"),
+                        " --socket=", socket_, " ", args);
+  }
+  CommandResult Swiftctl(const std::string& args) {
+    return RunCommand(SwiftctlCommand(args));
+  }
+
+  // A service "kv" with kEndpoints fake endpoints, answered by an
+  // Acceptor, and a CALLS connection for the test's own calls.
+  void OpenServiceAndCalls() {
+    const std::string fast_path = FastPathSocketPath(socket_);
+    absl::StatusOr<SeqpacketSocket> service =
+        testing::OpenRaw(fast_path, "top_test", v1::FastHello::SERVICE);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = std::make_unique<SeqpacketSocket>(*std::move(service));
+    ASSERT_TRUE(testing::ListenRaw(*service_, "kv", kEndpoints).ok());
+    acceptor_ = std::make_unique<Acceptor>(service_.get());
+    absl::StatusOr<SeqpacketSocket> calls =
+        testing::OpenRaw(fast_path, "top_test", v1::FastHello::CALLS);
+    ASSERT_TRUE(calls.ok()) << calls.status();
+    calls_ = std::make_unique<SeqpacketSocket>(*std::move(calls));
+  }
+
+  void RegisterF() {
+    const CommandResult registered =
+        Swiftctl("register f --library=" + library_);
+    ASSERT_EQ(registered.exit_code, 0) << registered.err;
+  }
+
+  TempDir dir_;
+  std::string socket_;
+  std::string library_;
+  std::unique_ptr<SwiftdProcess> swiftd_;
+  std::unique_ptr<SeqpacketSocket> service_;
+  std::unique_ptr<Acceptor> acceptor_;
+  std::unique_ptr<SeqpacketSocket> calls_;
+};
+
+// The number before "/s" after `label` in `frame`; -1 when absent.
+double RateAfter(const std::string& frame, const std::string& label) {
+  const size_t at = frame.find(label);
+  if (at == std::string::npos) {
+    return -1;
+  }
+  const size_t start = at + label.size();
+  const size_t end = frame.find("/s", start);
+  double rate = -1;
+  if (end == std::string::npos ||
+      !absl::SimpleAtod(frame.substr(start, end - start), &rate)) {
+    return -1;
+  }
+  return rate;
+}
+
+TEST_F(SwiftctlTopTest, OneFrameShowsWhatTheTestDid) {
+  OpenServiceAndCalls();
+  for (int i = 0; i < kConnects; ++i) {
+    absl::StatusOr<v1::FastResponse> connected =
+        RawCall(*calls_, testing::RawConnectRequest("kv", absl::Seconds(20)));
+    ASSERT_TRUE(connected.ok()) << connected.status();
+  }
+  for (int i = 0; i < kFailedConnects; ++i) {
+    absl::StatusOr<v1::FastResponse> refused = RawCall(
+        *calls_, testing::RawConnectRequest("nothing", absl::Seconds(20)));
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
+  }
+  RegisterF();
+  for (int i = 0; i < kInvocations; ++i) {
+    absl::StatusOr<v1::FastResponse> invoked = RawCall(*calls_, InvokeF());
+    ASSERT_TRUE(invoked.ok()) << invoked.status();
+  }
+  // One client attached on the Control API (without a fast path, so that
+  // the fast path holds the test's two connections only).
+  ClientOptions options;
+  options.socket_path = socket_;
+  options.use_fast_path = false;
+  absl::StatusOr<std::unique_ptr<ControlClient>> attached =
+      ControlClient::Connect(options);
+  ASSERT_TRUE(attached.ok()) << attached.status();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        absl::StatusOr<v1::GetStatusResponse> status = (*attached)->GetStatus();
+        return status.ok() && status->clients_count() == 1;
+      },
+      absl::Seconds(10)));
+
+  const CommandResult top = Swiftctl("top --once --interval=200ms");
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  const std::string& frame = top.out;
+  // Not a terminal (RunCommand writes to a file): plain lines.
+  EXPECT_EQ(frame.find('\x1b'), std::string::npos) << frame;
+  EXPECT_TRUE(absl::StrContains(frame, "(rates over 0.")) << frame;
+  // Nothing happened during the interval.
+  EXPECT_TRUE(absl::StrContains(frame, "connects     0.0/s  failed 0.0/s"))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(frame, "invocations  0.0/s  failed 0.0/s"))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, absl::StrCat("(total ", kConnects, " ok, ", kFailedConnects,
+                          " failed, 0 closed)")))
+      << frame;
+  // The handshakes of the open connections give real percentiles.
+  EXPECT_TRUE(absl::StrContains(frame, "handshake  p50 ")) << frame;
+  EXPECT_FALSE(absl::StrContains(frame, "handshake  p50 n/a")) << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, absl::StrCat("(of the ", kConnects, " open connections)")))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, absl::StrCat("(total ", kInvocations, ", 0 failed)")))
+      << frame;
+  // What swiftd's API does not carry.
+  EXPECT_TRUE(absl::StrContains(frame, "cold n/a  warm n/a  fork n/a"))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(frame, "latency    p50 n/a  p99 n/a")) << frame;
+  EXPECT_TRUE(absl::StrContains(frame, "0 in flight, 0 queued")) << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, absl::StrCat("1 services, ", kEndpoints - kConnects,
+                          " ready QPs, ", kConnects, " connections")))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, "1 attached; 2 fast path connections from 1 process\n"))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(frame, "SERVICE  OWNER")) << frame;
+  for (absl::string_view line : absl::StrSplit(frame, '\n')) {
+    EXPECT_LE(line.size(), 80u) << line;
+  }
+  EXPECT_TRUE(absl::StrContains(frame, "\nkv ")) << frame;
+  EXPECT_TRUE(absl::StrContains(frame, "\nf         ready")) << frame;
+}
+
+TEST_F(SwiftctlTopTest, RatesAreMeasuredWhileWorkGoesOn) {
+  OpenServiceAndCalls();
+  RegisterF();
+  // Invocations go on for as long as top runs: between its two samples
+  // (at least --interval apart) some, and at most all of them, happen.
+  std::atomic<bool> done{false};
+  CommandResult top;
+  std::thread viewer([&] {
+    top = Swiftctl("top --once --interval=1s");
+    done = true;
+  });
+  int invoked = 0;
+  while (!done) {
+    absl::StatusOr<v1::FastResponse> response = RawCall(*calls_, InvokeF());
+    ASSERT_TRUE(response.ok()) << response.status();
+    ++invoked;
+  }
+  viewer.join();
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  const double rate = RateAfter(top.out, "invocations  ");
+  EXPECT_GT(rate, 0) << top.out;
+  EXPECT_LE(rate, invoked) << top.out;
+  // The function's row agrees with the total.
+  EXPECT_TRUE(absl::StrContains(
+      top.out, absl::StrFormat("\nf         ready  %.1f", rate)))
+      << top.out;
+}
+
+TEST_F(SwiftctlTopTest, RefreshesUntilSigtermThenExitsZero) {
+  // Plain output (not a terminal): one block per refresh.
+  const CommandResult top = RunCommand(
+      absl::StrCat("sh -c '", SwiftctlCommand("top --interval=200ms"),
+                   " & pid=$!; sleep 2; kill -TERM $pid; wait $pid'"));
+  EXPECT_EQ(top.exit_code, 0) << top.err;
+  const std::vector<std::string> frames =
+      absl::StrSplit(top.out, "\n\nswiftd ");
+  EXPECT_GE(frames.size(), 2u) << top.out;
+  EXPECT_EQ(top.out.find('\x1b'), std::string::npos) << top.out;
+  EXPECT_TRUE(top.err.empty()) << top.err;
+}
+
+TEST_F(SwiftctlTopTest, OnATerminalTheScreenIsGivenBack) {
+  // script(1) gives swiftctl a pseudo-terminal and copies what it draws.
+  if (RunCommand("script -qec true /dev/null").exit_code != 0) {
+    GTEST_SKIP() << "script(1) cannot open a pseudo-terminal here";
+  }
+  const CommandResult top = RunCommand(absl::StrCat(
+      "TERM=xterm script -qec \"timeout --preserve-status -s TERM 2 ",
+      SwiftctlCommand("top --interval=200ms"), "\" /dev/null"));
+  EXPECT_EQ(top.exit_code, 0) << top.out << top.err;
+  // Alternate screen in, frames drawn in place, and out again at the end.
+  EXPECT_TRUE(absl::StrContains(top.out, "\x1b[?1049h")) << top.out;
+  EXPECT_TRUE(absl::StrContains(top.out, "\x1b[H\x1b[1mswiftd")) << top.out;
+  EXPECT_TRUE(absl::StrContains(top.out, "connects")) << top.out;
+  EXPECT_TRUE(absl::EndsWith(top.out, "\x1b[?25h\x1b[?1049l")) << top.out;
+}
+
+TEST_F(SwiftctlTopTest, ASwiftdThatGoesAwayEndsTheViewWithExitOne) {
+  CommandResult top;
+  std::thread viewer(
+      [&] { top = Swiftctl("top --interval=200ms --timeout_ms=2000"); });
+  // A frame or more, then swiftd stops under the view.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(swiftd_->StopWith(SIGTERM), 0);
+  swiftd_.reset();
+  viewer.join();
+  EXPECT_EQ(top.exit_code, 1) << top.out << top.err;
+  EXPECT_TRUE(absl::StartsWith(top.err, "swiftctl: ")) << top.err;
+  EXPECT_TRUE(absl::StrContains(top.out, "connects")) << top.out;
+}
+
+}  // namespace
+}  // namespace swift
