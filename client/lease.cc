@@ -89,6 +89,15 @@ LeasedMemory& LeasedMemory::operator=(LeasedMemory&& other) noexcept {
 
 LeasedMemory::~LeasedMemory() { Reset(); }
 
+absl::Status LeasedMemory::Check() const {
+  if (fast_path_ == nullptr || lease_id_ == 0) {
+    return absl::FailedPreconditionError("no lease is held here");
+  }
+  v1::FastRequest check;
+  check.mutable_check_lease()->set_lease_id(lease_id_);
+  return fast_path_->Call(std::move(check)).status();
+}
+
 void LeasedMemory::Reset() {
   if (data_ != nullptr) {
     munmap(data_, size_);

@@ -65,6 +65,15 @@ class LeasedMemory final {
   // closes). In a forked child of the taker: unmaps and closes only.
   ~LeasedMemory();
 
+  // Check()
+  //
+  // Asks swiftd whether the lease is still good: OK while the device it
+  // was taken for is there; kFailedPrecondition saying why once that device
+  // has gone from the host (what was registered on it went with it; the
+  // memory stays mapped until this object goes); kUnavailable when swiftd
+  // is gone.
+  absl::Status Check() const;
+
   void* data() const { return data_; }
   // The lease's size: what is mapped (>= the bytes asked for).
   uint64_t size() const { return size_; }

@@ -76,6 +76,11 @@ class SessionBuffer final {
   uint64_t lease_id() const { return leased() ? lease_->lease_id() : 0; }
   // A leased buffer on huge pages.
   bool hugepage() const { return leased() && lease_->hugepage(); }
+  // OK unless the buffer is a lease whose device has gone from the host
+  // (LeasedMemory::Check()).
+  absl::Status Check() const {
+    return leased() ? lease_->Check() : absl::OkStatus();
+  }
   // Why the buffer is not a lease ("" when it is).
   const std::string& not_leased_because() const { return not_leased_because_; }
 

@@ -34,6 +34,7 @@ class SessionImpl final : public Session {
   PoolStats pool_stats() const override { return pool_->stats(); }
   const StartSteps& start_steps() const override { return start_steps_; }
   const std::string& device() const override { return context_->name(); }
+  absl::Status CheckBuffer() const override { return buffer_->Check(); }
 
   // For listeners.
   QpPool& pool() { return *pool_; }

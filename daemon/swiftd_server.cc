@@ -263,20 +263,32 @@ absl::Status SwiftdServer::StartServing() {
 
   LeaseManager::Options lease_options = options_.leases;
   lease_options.check_device = [this](const std::string& device) {
-    for (const DeviceCache::Entry& entry : devices_->entries()) {
-      if (entry.name == device) {
-        return entry.error.ok()
-                   ? absl::OkStatus()
-                   : absl::FailedPreconditionError(absl::StrCat(
-                         "lease: device ", device,
-                         " is not usable: ", entry.error.message()));
-      }
+    // The table, not the devices opened at start: it knows what vanished.
+    const std::optional<DeviceRecord> record = devices_->table().Find(device);
+    if (!record.has_value()) {
+      return absl::NotFoundError(
+          absl::StrCat("lease: swiftd holds no RDMA device '", device,
+                       "' (see swiftctl devices)"));
     }
-    return absl::NotFoundError(absl::StrCat(
-        "lease: swiftd holds no RDMA device '", device,
-        "' (see swiftctl devices)"));
+    if (record->state == DeviceState::kOpen) {
+      return absl::OkStatus();
+    }
+    return absl::Status(
+        record->state == DeviceState::kRemoved
+            ? absl::StatusCode::kUnavailable
+            : absl::StatusCode::kFailedPrecondition,
+        absl::StrCat("lease: RDMA device ", device,
+                     " is not usable: ", record->error.message()));
   };
   leases_ = std::make_unique<LeaseManager>(std::move(lease_options));
+  // Leases taken for a device that vanishes are marked for their holders
+  // (LeaseManager::Check, swiftctl leases).
+  lease_device_watch_ = std::make_unique<DeviceSubscription>(
+      &devices_->table(), [leases = leases_.get()](const DeviceChange& change) {
+        if (change.state == DeviceState::kRemoved) {
+          leases->DeviceRemoved(change.device, change.what);
+        }
+      });
   fast_path_service_ = std::make_unique<FastPathService>(
       broker_.get(), workers_.get(), &services_);
   FastPathServer::Handlers handlers;

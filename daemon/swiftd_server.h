@@ -20,14 +20,15 @@
 #include "daemon/api/fast_path_service.h"
 #include "daemon/broker/admission_controller.h"
 #include "daemon/broker/broker.h"
+#include "daemon/broker/broker_quotas.h"
 #include "daemon/broker/peer_directory.h"
 #include "daemon/broker/peer_gate.h"
 #include "daemon/broker/peer_handler.h"
 #include "daemon/broker/peer_link_server.h"
 #include "daemon/broker/peer_service.h"
 #include "daemon/broker/service_registry.h"
-#include "daemon/broker/broker_quotas.h"
 #include "daemon/devices/device_cache.h"
+#include "daemon/devices/device_subscription.h"
 #include "daemon/devices/preload_hints_keeper.h"
 #include "daemon/functions/function_store.h"
 #include "daemon/functions/worker_manager.h"
@@ -201,6 +202,8 @@ class SwiftdServer final {
   // Memory leases: before the fast path, which hands them out and
   // reclaims them as its connections end.
   std::unique_ptr<LeaseManager> leases_;
+  // Tells leases_ of vanished devices; after it, so it goes first.
+  std::unique_ptr<DeviceSubscription> lease_device_watch_;
   // Local APIs.
   std::unique_ptr<ControlServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -2,18 +2,25 @@
 // memfd swiftd leased is registered with ibv_reg_mr and an RC RDMA WRITE
 // lands in it, seen through a second mapping of the lease's fd too.
 // Prints ibv_reg_mr's time on the leased (populated) 4 MiB against 4 MiB
-// of untouched memory (a measurement, not asserted). Tag "rdma": fails
-// without a device under SWIFT_RDMA_REQUIRED=1, skips elsewhere.
+// of untouched memory (a measurement, not asserted). And a lease taken for
+// a device deleted at run time (`rdma link delete`) fails its check with
+// the reason, lists it, refuses new leases there, and releases cleanly.
+// Tag "rdma": fails without a device under SWIFT_RDMA_REQUIRED=1, skips
+// elsewhere.
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/fast_path_client.h"
 #include "client/lease.h"
+#include "common/testing/command_testing.h"
 #include "common/testing/rdma_test_env.h"
 #include "common/unix_socket.h"
 #include "common/verbs/context.h"
@@ -29,6 +36,7 @@ namespace swift {
 namespace {
 
 using ::swift::testing::RdmaRequired;
+using ::swift::testing::RunCommand;
 using ::swift::testing::TempDir;
 using ::swift::testing::TestDeviceName;
 
@@ -142,6 +150,98 @@ TEST(LeaseRdmaTest, LeasedMemoryRegistersAndReceivesAnRdmaWrite) {
       0);
   munmap(second, lease->size());
   EXPECT_EQ((*swiftd)->leases()->List(0).leases(0).device(), device);
+}
+
+// An rxe device of the test's own on a dummy netdev, deleted with it.
+class ScratchRxeDevice {
+ public:
+  ScratchRxeDevice(std::string name, std::string netdev)
+      : name_(std::move(name)), netdev_(std::move(netdev)) {
+    Remove();
+    added_ =
+        RunCommand(absl::StrCat("ip link add ", netdev_,
+                                " type dummy && ip addr add 10.81.0.1/24 dev ",
+                                netdev_, " && ip link set ", netdev_,
+                                " up && rdma link add ", name_,
+                                " type rxe netdev ", netdev_))
+            .exit_code == 0;
+  }
+  ~ScratchRxeDevice() { Remove(); }
+  bool added() const { return added_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  void Remove() {
+    RunCommand(absl::StrCat("timeout 60 rdma link delete ", name_,
+                            "; ip link del ", netdev_));
+  }
+  const std::string name_;
+  const std::string netdev_;
+  bool added_ = false;
+};
+
+TEST(LeaseRdmaTest, ALeaseOfADeletedDeviceFailsCleanly) {
+  if (!verbs::Context::OpenByName(TestDeviceName()).ok()) {
+    if (RdmaRequired()) FAIL() << "no RDMA device " << TestDeviceName();
+    GTEST_SKIP() << "no RDMA device";
+  }
+  ScratchRxeDevice scratch("rxeLease", "swlease0");
+  ASSERT_TRUE(scratch.added()) << "cannot add an rxe device (root? rdma_rxe?)";
+  TempDir dir;
+  SwiftdOptions options;
+  options.socket_path = dir.path() + "/swiftd.sock";
+  options.state_dir = "";
+  options.devices = {scratch.name()};
+  absl::StatusOr<std::unique_ptr<SwiftdServer>> swiftd =
+      SwiftdServer::Start(options);
+  ASSERT_TRUE(swiftd.ok()) << swiftd.status();
+  absl::StatusOr<std::unique_ptr<FastPathClient>> client =
+      FastPathClient::Connect(FastPathSocketPath(options.socket_path),
+                              "lease_rdma_test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  LeasedMemory::Options on_device;
+  on_device.device = scratch.name();
+  absl::StatusOr<LeasedMemory> lease =
+      LeasedMemory::Take(client->get(), kMiB, on_device);
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_TRUE(lease->Check().ok()) << lease->Check();
+
+  // The kernel finishes the delete once swiftd let go of its context.
+  const testing::CommandResult deleted =
+      RunCommand("timeout 60 rdma link delete " + scratch.name());
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  absl::Status check;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    check = lease->Check();
+    if (!check.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(check.code(), absl::StatusCode::kFailedPrecondition) << check;
+  EXPECT_TRUE(absl::StrContains(
+      check.message(), absl::StrCat("taken for RDMA device ", scratch.name(),
+                                    ", which is gone: ")))
+      << check;
+  EXPECT_TRUE(absl::StrContains(check.message(), "removed")) << check;
+  const v1::ListLeasesResponse listed = (*swiftd)->leases()->List(0);
+  ASSERT_EQ(listed.leases_size(), 1);
+  EXPECT_NE(listed.leases(0).device_error(), "");
+  // The memory stays the holder's until released: still mapped, writable.
+  static_cast<uint8_t*>(lease->data())[0] = 1;
+
+  // No new lease for the gone device, with the reason.
+  absl::StatusOr<LeasedMemory> refused =
+      LeasedMemory::Take(client->get(), kMiB, on_device);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable)
+      << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "not usable"))
+      << refused.status();
+
+  // Released cleanly: nothing held, nothing counted.
+  lease = absl::CancelledError("released by the test");
+  EXPECT_EQ((*swiftd)->leases()->lease_count(), 0);
+  EXPECT_EQ((*swiftd)->leases()->quotas().UsageOf(getuid()).leases, 0);
+  EXPECT_EQ((*swiftd)->leases()->quotas().UsageOf(getuid()).leased_bytes, 0u);
 }
 
 }  // namespace

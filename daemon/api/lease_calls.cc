@@ -14,6 +14,7 @@ bool LeaseCalls::Handles(const v1::FastRequest& request) {
   switch (request.call_case()) {
     case v1::FastRequest::kLease:
     case v1::FastRequest::kReleaseLease:
+    case v1::FastRequest::kCheckLease:
     case v1::FastRequest::kListLeases:
     case v1::FastRequest::kListClients:
       return true;
@@ -64,6 +65,16 @@ v1::FastResponse LeaseCalls::Handle(const FastPathCaller& caller,
         return response;
       }
       response.mutable_release_lease()->set_size_bytes(*released);
+      return response;
+    }
+    case v1::FastRequest::kCheckLease: {
+      absl::StatusOr<std::string> device =
+          leases_->Check(caller.uid, request.check_lease().lease_id());
+      if (!device.ok()) {
+        EncodeStatus(device.status(), &response);
+        return response;
+      }
+      response.mutable_check_lease()->set_device(*device);
       return response;
     }
     default:

@@ -1,7 +1,7 @@
 // LeaseCalls: the fast path's memory-lease calls (lease, release_lease,
-// list_leases) and the attached-clients listing (list_clients), checked
-// once and handed to daemon/leases' LeaseManager and the ClientRegistry.
-// FastPathService delegates these calls here.
+// check_lease, list_leases) and the attached-clients listing (list_clients),
+// checked once and handed to daemon/leases' LeaseManager and the
+// ClientRegistry. FastPathService delegates these calls here.
 //
 // Who calls decides everything (SO_PEERCRED): a lease is its caller's
 // tenant's (uid) and its connection's (reclaimed when that connection

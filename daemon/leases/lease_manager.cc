@@ -75,7 +75,7 @@ absl::StatusOr<LeaseManager::Grant> LeaseManager::Lease(
     return fd.status();
   }
   auto lease = std::make_unique<Held>(
-      Held{0, holder, *std::move(region), absl::Now(), call.device()});
+      Held{0, holder, *std::move(region), absl::Now(), call.device(), ""});
   Grant grant;
   grant.result.set_size_bytes(lease->region.size());
   grant.result.set_hugepage(lease->region.hugepage());
@@ -121,6 +121,45 @@ absl::StatusOr<uint64_t> LeaseManager::Release(uid_t caller_uid,
   return lease->region.size();  // swiftd's fd closes with `lease`.
 }
 
+absl::StatusOr<std::string> LeaseManager::Check(uid_t caller_uid,
+                                                uint64_t lease_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(lease_id);
+  if (it == leases_.end() ||
+      (caller_uid != 0 && it->second->holder.uid != caller_uid)) {
+    return absl::NotFoundError(absl::StrCat("check_lease: uid ", caller_uid,
+                                            " holds no lease ", lease_id,
+                                            " (see swiftctl leases)"));
+  }
+  const Held& lease = *it->second;
+  if (!lease.device_error.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "lease ", lease_id, " was taken for RDMA device ", lease.device,
+        ", which is gone: ", lease.device_error,
+        ". What was registered on it is gone too; release the lease (its "
+        "memory stays mapped until then) and start again on another "
+        "device"));
+  }
+  return lease.device;
+}
+
+int LeaseManager::DeviceRemoved(const std::string& device,
+                                const std::string& reason) {
+  int marked = 0;
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, lease] : leases_) {
+    if (lease->device == device && lease->device_error.empty()) {
+      lease->device_error = reason;
+      ++marked;
+    }
+  }
+  if (marked > 0) {
+    LOG(WARNING) << marked << " memory lease(s) were taken for RDMA device "
+                 << device << ", which is gone: " << reason;
+  }
+  return marked;
+}
+
 int LeaseManager::ReleaseAllOf(uint64_t channel_id) {
   std::vector<std::unique_ptr<Held>> ended;
   {
@@ -148,9 +187,10 @@ v1::ListLeasesResponse LeaseManager::List(uid_t caller_uid,
                                           uint32_t offset) const {
   v1::ListLeasesResponse response;
   const bool all = caller_uid == 0;
-  response.set_max_leases_per_tenant(options_.quotas.leases_per_tenant);
-  response.set_max_lease_bytes_per_tenant(options_.quotas.bytes_per_tenant);
-  response.set_max_lease_bytes_total(options_.quotas.bytes_total);
+  const LeaseQuotas::Limits limits = quotas_.limits();  // Reloads change them.
+  response.set_max_leases_per_tenant(limits.leases_per_tenant);
+  response.set_max_lease_bytes_per_tenant(limits.bytes_per_tenant);
+  response.set_max_lease_bytes_total(limits.bytes_total);
   response.set_populated_bytes(pools_.populated_bytes());
   response.set_populate_us(absl::ToInt64Microseconds(pools_.populate_time()));
   for (const LeasePools::PoolStats& stats : pools_.Stats()) {
@@ -179,6 +219,7 @@ v1::ListLeasesResponse LeaseManager::List(uid_t caller_uid,
       row.set_hugepage(lease->region.hugepage());
       row.set_age_us(absl::ToInt64Microseconds(now - lease->since));
       row.set_device(lease->device);
+      row.set_device_error(lease->device_error);
       rows.push_back(std::move(row));
     }
   }

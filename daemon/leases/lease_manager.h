@@ -87,6 +87,21 @@ class LeaseManager final {
   // has that id or it is another tenant's (root may release any).
   absl::StatusOr<uint64_t> Release(uid_t caller_uid, uint64_t lease_id);
 
+  // Check()
+  //
+  // Whether lease `lease_id` is still good; returns its device. kNotFound
+  // as Release(); kFailedPrecondition, naming the device and why, once
+  // DeviceRemoved() marked it.
+  absl::StatusOr<std::string> Check(uid_t caller_uid, uint64_t lease_id) const;
+
+  // DeviceRemoved()
+  //
+  // `device` has gone from the host (`reason`, the device cache's): the
+  // leases taken for it are marked, for Check() and List(). They still
+  // count against the quotas until released (their memory stays mapped in
+  // the holders). Returns how many were marked.
+  int DeviceRemoved(const std::string& device, const std::string& reason);
+
   // ReleaseAllOf(): reclaims every lease held on fast path connection
   // `channel_id` (it closed); returns how many.
   int ReleaseAllOf(uint64_t channel_id);
@@ -121,6 +136,8 @@ class LeaseManager final {
     MemfdRegion region;
     absl::Time since;
     std::string device;
+    // Why `device` is gone; empty while it is there.
+    std::string device_error;
   };
 
   // Ends `lease` (taken out of leases_): counts and pools told.

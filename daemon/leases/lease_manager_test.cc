@@ -153,6 +153,42 @@ TEST(LeaseManagerTest, UnknownDeviceIsNotFound) {
   EXPECT_EQ(leases.List(0).leases(0).device(), "rxe0");
 }
 
+// A device gone from the host: its leases (only its) say so to their
+// tenant, still count until released, and release cleanly.
+TEST(LeaseManagerTest, LeasesOfARemovedDeviceFailTheirCheckAndRelease) {
+  LeaseManager leases(SmallOptions());
+  absl::StatusOr<LeaseManager::Grant> gone =
+      leases.Lease(HolderOf(1000, 1), Call(4096, "rxeB"));
+  absl::StatusOr<LeaseManager::Grant> kept =
+      leases.Lease(HolderOf(1000, 1), Call(4096, "rxeA"));
+  ASSERT_TRUE(gone.ok() && kept.ok());
+  const uint64_t gone_id = gone->result.lease_id();
+  const uint64_t kept_id = kept->result.lease_id();
+  EXPECT_EQ(*leases.Check(1000, gone_id), "rxeB");
+
+  EXPECT_EQ(leases.DeviceRemoved("rxeB", "RDMA device rxeB was removed"), 1);
+  absl::StatusOr<std::string> check = leases.Check(1000, gone_id);
+  EXPECT_EQ(check.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(check.status().message(),
+                                "RDMA device rxeB, which is gone: RDMA device "
+                                "rxeB was removed"))
+      << check.status();
+  EXPECT_EQ(*leases.Check(1000, kept_id), "rxeA");
+  // Another tenant learns nothing of it.
+  EXPECT_EQ(leases.Check(1001, gone_id).status().code(),
+            absl::StatusCode::kNotFound);
+  const v1::ListLeasesResponse listed = leases.List(1000);
+  ASSERT_EQ(listed.leases_size(), 2);
+  EXPECT_EQ(listed.leases(0).device_error(), "RDMA device rxeB was removed");
+  EXPECT_EQ(listed.leases(1).device_error(), "");
+  EXPECT_EQ(leases.lease_count(), 2);  // Counted until released.
+
+  ASSERT_TRUE(leases.Release(1000, gone_id).ok());
+  ASSERT_TRUE(leases.Release(1000, kept_id).ok());
+  EXPECT_EQ(leases.lease_count(), 0);
+  EXPECT_EQ(leases.quotas().UsageOf(1000).leases, 0);
+}
+
 TEST(LeaseManagerTest, IdlePoolsOfTenantsWithoutLeasesAreDropped) {
   LeaseManager::Options options = SmallOptions();
   options.pools.idle_timeout = absl::Milliseconds(50);

@@ -208,6 +208,17 @@ class Session {
   virtual const StartSteps& start_steps() const = 0;
   // The device this session uses.
   virtual const std::string& device() const = 0;
+
+  // CheckBuffer()
+  //
+  // Whether the registered buffer is still good. A buffer leased from
+  // swiftd (StartSteps::buffer_leased) is checked with swiftd: once its
+  // device has gone from the host (`rdma link delete`, a hot unplug) the
+  // answer is kFailedPrecondition naming the device and why, and this
+  // session's connections, PD and MR are gone with the device: destroy the
+  // session and create one on another device. OK for a buffer of the
+  // session's own; kUnavailable when swiftd is not there to ask.
+  virtual absl::Status CheckBuffer() const = 0;
 };
 
 }  // namespace swift
