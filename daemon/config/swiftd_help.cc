@@ -76,7 +76,7 @@ std::string SwiftdHelp() {
       "swiftd: the Swift RDMA control-plane daemon.\n"
       "\n"
       "Usage: swiftd [--config=FILE] [--SETTING=VALUE ...]\n"
-      "       swiftd --check_config[=FILE] [--SETTING=VALUE ...]\n"
+      "  or:  swiftd --check_config[=FILE] [--SETTING=VALUE ...]\n"
       "\n"
       "Every setting below is a flag and a field of the config file\n"
       "(protobuf text format, /etc/swift/swiftd.conf unless --config says\n"
