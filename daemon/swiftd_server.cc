@@ -181,12 +181,14 @@ absl::Status SwiftdServer::StartServing() {
     broker_options.max_timeout = options_.max_connect_timeout;
     broker_options.max_peer_entries = options_.max_peer_entries;
     broker_options.quotas = &broker_quotas_;
-    if (metrics_ != nullptr) {
-      broker_options.on_connected =
-          [metrics = metrics_.get()](const v1::ConnectResult& result) {
-            metrics->connects().Observe(result);
-          };
-    }
+    broker_options.on_connected = [this, metrics = metrics_.get()](
+                                      uid_t uid,
+                                      const v1::ConnectResult& result) {
+      connect_stats_.Record(uid, absl::Microseconds(result.broker_us()));
+      if (metrics != nullptr) {
+        metrics->connects().Observe(result);
+      }
+    };
     broker_ = std::make_unique<Broker>(peers_.get(), admission_.get(),
                                        broker_options);
     peer_handler_ =
@@ -290,7 +292,7 @@ absl::Status SwiftdServer::StartServing() {
         }
       });
   fast_path_service_ = std::make_unique<FastPathService>(
-      broker_.get(), workers_.get(), &services_);
+      broker_.get(), workers_.get(), &services_, &connect_stats_);
   FastPathServer::Handlers handlers;
   handlers.call = [this](const FastPathCaller& caller,
                          const v1::FastRequest& request) {

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/api/client_registry.h"
+#include "daemon/api/connect_stats.h"
 #include "daemon/api/control_service.h"
 #include "daemon/api/fast_path_service.h"
 #include "daemon/broker/admission_controller.h"
@@ -185,6 +186,9 @@ class SwiftdServer final {
   // workers, whose observers feed it; its exporter, which reads them all,
   // is stopped first in Shutdown().
   std::unique_ptr<SwiftdMetrics> metrics_;
+  // The connects' latencies ListConnections shows, metrics on or off:
+  // before the broker, whose on_connected feeds it.
+  ConnectStats connect_stats_;
   // Brokering (null without a peer address). The gate first: the
   // directory, the Peer API and the link use it.
   std::unique_ptr<PeerGate> peer_gate_;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -46,7 +47,9 @@ using ::swift::testing::TempDir;
 constexpr int kEndpoints = 16;
 constexpr int kConnects = 5;
 constexpr int kFailedConnects = 3;
+// FORK and WARM invocations in the one-frame test.
 constexpr int kInvocations = 4;
+constexpr int kWarmInvocations = 3;
 
 // The service application: answers every accept on its channel from a
 // thread of its own until destroyed.
@@ -79,14 +82,15 @@ class Acceptor {
   std::thread thread_;
 };
 
-// A FORK invocation of function "f" through swiftd (a fast path call:
-// counted by swiftd when it begins).
-v1::FastRequest InvokeF() {
+// An invocation of function "f" through swiftd (a fast path call:
+// counted by swiftd when it begins), FORK unless told.
+v1::FastRequest InvokeF(
+    v1::InvokeRequest::Mode mode = v1::InvokeRequest::FORK) {
   v1::FastRequest request;
   request.mutable_invoke()->mutable_header()->set_api_version(
       kControlApiVersion);
   request.mutable_invoke()->set_function("f");
-  request.mutable_invoke()->set_mode(v1::InvokeRequest::FORK);
+  request.mutable_invoke()->set_mode(mode);
   request.mutable_invoke()->set_payload("x");
   request.mutable_invoke()->set_timeout_ms(20000);
   return request;
@@ -191,6 +195,11 @@ TEST_F(SwiftctlTopTest, OneFrameShowsWhatTheTestDid) {
     absl::StatusOr<v1::FastResponse> invoked = RawCall(*calls_, InvokeF());
     ASSERT_TRUE(invoked.ok()) << invoked.status();
   }
+  for (int i = 0; i < kWarmInvocations; ++i) {
+    absl::StatusOr<v1::FastResponse> invoked =
+        RawCall(*calls_, InvokeF(v1::InvokeRequest::WARM));
+    ASSERT_TRUE(invoked.ok()) << invoked.status();
+  }
   // One client attached on the Control API (without a fast path, so that
   // the fast path holds the test's two connections only).
   ClientOptions options;
@@ -227,13 +236,49 @@ TEST_F(SwiftctlTopTest, OneFrameShowsWhatTheTestDid) {
   EXPECT_TRUE(absl::StrContains(
       frame, absl::StrCat("(of the ", kConnects, " open connections)")))
       << frame;
+  // The connects' latencies (those that succeeded, from swiftd's
+  // histogram): none in the interval; all of them are numbers.
+  const size_t connect_latency =
+      frame.find("\n  latency    ", frame.find("connects     "));
+  ASSERT_NE(connect_latency, std::string::npos) << frame;
+  EXPECT_TRUE(absl::StartsWith(frame.substr(connect_latency + 1),
+                               "  latency    p50 n/a  p99 n/a  in the last 0."))
+      << frame;
+  const size_t connects_since =
+      frame.find(absl::StrCat("  since start (", kConnects, " connects)\n"));
+  ASSERT_NE(connects_since, std::string::npos) << frame;
+  const size_t line_start = frame.rfind('\n', connects_since) + 1;
+  EXPECT_FALSE(absl::StrContains(
+      frame.substr(line_start, connects_since - line_start), "n/a"))
+      << frame;
   EXPECT_TRUE(absl::StrContains(
-      frame, absl::StrCat("(total ", kInvocations, ", 0 failed)")))
+      frame,
+      absl::StrCat("(total ", kInvocations + kWarmInvocations, ", 0 failed)")))
       << frame;
-  // What swiftd's API does not carry.
-  EXPECT_TRUE(absl::StrContains(frame, "cold n/a  warm n/a  fork n/a"))
+  // By mode: none during the interval, the test's in the totals.
+  EXPECT_TRUE(absl::StrContains(
+      frame, "\n  cold       0.0/s  failed 0.0/s  (total 0, 0 failed)\n"))
       << frame;
-  EXPECT_TRUE(absl::StrContains(frame, "latency    p50 n/a  p99 n/a")) << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, absl::StrCat("\n  warm       0.0/s  failed 0.0/s  (total ",
+                          kWarmInvocations, ", 0 failed)\n")))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, absl::StrCat("\n  fork       0.0/s  failed 0.0/s  (total ",
+                          kInvocations, ", 0 failed; by spares ")))
+      << frame;
+  // Latencies: none in the interval; those of all of them are numbers.
+  EXPECT_TRUE(
+      absl::StrContains(frame, "  latency    p50 n/a  p99 n/a  in the last 0."))
+      << frame;
+  const size_t since = frame.find(absl::StrCat(
+      "  since start (", kInvocations + kWarmInvocations, " invocations)"));
+  ASSERT_NE(since, std::string::npos) << frame;
+  const std::string all_line = frame.substr(
+      frame.rfind('\n', since) + 1, since - frame.rfind('\n', since) - 1);
+  EXPECT_TRUE(absl::StartsWith(all_line, "             p50 ")) << all_line;
+  EXPECT_FALSE(absl::StrContains(all_line, "n/a")) << all_line;
+  EXPECT_TRUE(absl::EndsWith(all_line, "s")) << all_line;
   EXPECT_TRUE(absl::StrContains(frame, "0 in flight, 0 queued")) << frame;
   EXPECT_TRUE(absl::StrContains(
       frame, absl::StrCat("1 services, ", kEndpoints - kConnects,
@@ -276,6 +321,49 @@ TEST_F(SwiftctlTopTest, RatesAreMeasuredWhileWorkGoesOn) {
   EXPECT_TRUE(absl::StrContains(
       top.out, absl::StrFormat("\nf         ready  %.1f", rate)))
       << top.out;
+  // All of them were FORK ones, whose latencies over the interval are
+  // numbers. Counted when they end (the total when they begin): the one
+  // in flight at each sample may be missing.
+  EXPECT_NEAR(RateAfter(top.out, "\n  fork       "), rate, 2.0) << top.out;
+  EXPECT_EQ(RateAfter(top.out, "\n  warm       "), 0) << top.out;
+  const size_t latency =
+      top.out.find("\n  latency    p50 ", top.out.find("invocations  "));
+  ASSERT_NE(latency, std::string::npos) << top.out;
+  const std::string line = top.out.substr(
+      latency + 1, top.out.find('\n', latency + 1) - latency - 1);
+  EXPECT_FALSE(absl::StrContains(line, "n/a")) << line;
+  EXPECT_TRUE(absl::StrContains(line, " in the last 1.")) << line;
+  EXPECT_TRUE(absl::EndsWith(line, " invocations)")) << line;
+  std::cout << "A frame while FORK invocations go on:\n" << top.out;
+}
+
+// What top reads is what `swiftctl workers` shows: the counts by mode, in
+// the table and the JSON (with the latency histograms); a function
+// registered again counts from 0.
+TEST_F(SwiftctlTopTest, WorkersListInvocationsByModeUntilUnregistered) {
+  OpenServiceAndCalls();
+  RegisterF();
+  for (v1::InvokeRequest::Mode mode :
+       {v1::InvokeRequest::FORK, v1::InvokeRequest::WARM,
+        v1::InvokeRequest::FORK}) {
+    absl::StatusOr<v1::FastResponse> invoked = RawCall(*calls_, InvokeF(mode));
+    ASSERT_TRUE(invoked.ok()) << invoked.status();
+  }
+  const CommandResult table = Swiftctl("workers");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(absl::StrContains(table.out, "COLD/WARM/FORK")) << table.out;
+  EXPECT_TRUE(absl::StrContains(table.out, "  0/1/2  ")) << table.out;
+  const CommandResult json = Swiftctl("--json workers");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_TRUE(absl::StrContains(json.out, "\"by_mode\"")) << json.out;
+  EXPECT_TRUE(absl::StrContains(json.out, "\"mode\":\"WARM\"")) << json.out;
+  EXPECT_TRUE(absl::StrContains(json.out, "\"upper_bounds_us\"")) << json.out;
+
+  ASSERT_EQ(Swiftctl("unregister f").exit_code, 0);
+  RegisterF();
+  const CommandResult again = Swiftctl("workers");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(absl::StrContains(again.out, "  0/0/0  ")) << again.out;
 }
 
 TEST_F(SwiftctlTopTest, RefreshesUntilSigtermThenExitsZero) {

@@ -28,12 +28,14 @@ class FastPathService final {
  public:
   // `broker` may be null (no peer API): connects are then refused;
   // `workers` may be null (no worker binary): invocations are refused;
-  // `services` (listings only) may be null. All must outlive the service.
+  // `services` and `connects` (listings only) may be null. All must
+  // outlive the service.
   FastPathService(Broker* broker, WorkerManager* workers,
-                  const ServiceRegistry* services = nullptr)
+                  const ServiceRegistry* services = nullptr,
+                  const ConnectStats* connects = nullptr)
       : broker_(broker),
         workers_(workers),
-        listings_(services, broker, workers) {}
+        listings_(services, broker, workers, connects) {}
   FastPathService(const FastPathService&) = delete;
   FastPathService& operator=(const FastPathService&) = delete;
 

@@ -115,6 +115,10 @@ v1::ListConnectionsResponse Listings::Connections(
   for (const auto& [reason, count] : counters.failed) {
     (*response.mutable_failed_by_reason())[reason] = count;
   }
+  if (connects_ != nullptr) {
+    *response.mutable_connect_latency() =
+        SeesAll(caller) ? connects_->All() : connects_->Of(caller.uid);
+  }
   FillAdmission(broker_->admission(), caller, response.mutable_admission());
   response.set_remaining(
       Paginate(offset, response, response.mutable_connections()));
@@ -131,6 +135,10 @@ v1::ListWorkersResponse Listings::Workers(const FastPathCaller& caller,
     // A function's tenant is the user its worker runs as.
     if (!SeesAll(caller) && info.uid() != caller.uid) {
       continue;
+    }
+    for (v1::InvocationModeStats& mode :
+         workers_->invocation_stats().Of(info.function())) {
+      *info.add_by_mode() = std::move(mode);
     }
     *response.add_workers() = std::move(info);
   }

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "common/seqpacket_socket.h"
+#include "daemon/api/connect_stats.h"
 #include "daemon/broker/broker.h"
 #include "daemon/broker/service_registry.h"
 #include "daemon/functions/worker_manager.h"
@@ -23,10 +24,15 @@ class Listings final {
  public:
   // Every pointer may be null (that subsystem is off) and must outlive
   // the listings. The quotas shown are `services`' (swiftd gives the
-  // registry and the broker one BrokerQuotas).
+  // registry and the broker one BrokerQuotas). `connects` is fed by the
+  // broker's on_connected; null: ListConnections carries no
+  // connect_latency.
   Listings(const ServiceRegistry* services, const Broker* broker,
-           const WorkerManager* workers)
-      : services_(services), broker_(broker), workers_(workers) {}
+           const WorkerManager* workers, const ConnectStats* connects = nullptr)
+      : services_(services),
+        broker_(broker),
+        workers_(workers),
+        connects_(connects) {}
 
   // Whether `caller` sees every tenant's objects: root only. A caller
   // whose uid the kernel did not tell is nobody's superuser.
@@ -52,6 +58,7 @@ class Listings final {
   const ServiceRegistry* const services_;
   const Broker* const broker_;
   const WorkerManager* const workers_;
+  const ConnectStats* const connects_;
 };
 
 }  // namespace swift

@@ -213,7 +213,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       connected.set_app_accept_us(response->app_accept_us());
       connected.set_broker_us(WireMicros(absl::Now() - start));
       if (options_.on_connected) {
-        options_.on_connected(connected);
+        options_.on_connected(caller.uid, connected);
       }
       return connected;
     }

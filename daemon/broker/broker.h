@@ -77,11 +77,12 @@ class Broker final {
     int max_peer_entries = 256;
     // Per-tenant connection quotas; null: the broker's own, with defaults.
     BrokerQuotas* quotas = nullptr;
-    // Told of every connect that succeeded, with its steps (metrics:
-    // daemon/metrics/connect_metrics.h). Called on the connecting thread
-    // with the broker's lock held: it must be quick and must not call the
-    // broker. Empty: nobody is told.
-    std::function<void(const v1::ConnectResult&)> on_connected;
+    // Told of every connect that succeeded, with the tenant (uid) that
+    // made it and its steps (metrics: daemon/metrics/connect_metrics.h;
+    // listings: daemon/api/connect_stats.h). Called on the connecting
+    // thread with the broker's lock held: it must be quick and must not
+    // call the broker. Empty: nobody is told.
+    std::function<void(uid_t uid, const v1::ConnectResult&)> on_connected;
   };
 
   // `peers`, `admission` and `options.quotas` must outlive the broker.

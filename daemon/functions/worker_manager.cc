@@ -148,10 +148,13 @@ absl::StatusOr<v1::InvokeResponse> WorkerManager::Invoke(
   absl::StatusOr<v1::InvokeResponse> response =
       reply.ok() ? ToInvokeResponse(*reply, request.function())
                  : ForFunction(request.function(), reply.status());
+  const absl::Duration elapsed =
+      absl::FromChrono(std::chrono::steady_clock::now() - start);
+  invocation_stats_.Record(request.function(), request.mode(),
+                           response.status(), elapsed);
   if (observers_.on_invoked) {
-    observers_.on_invoked(
-        request.function(), request.mode(), response.status(),
-        absl::FromChrono(std::chrono::steady_clock::now() - start));
+    observers_.on_invoked(request.function(), request.mode(), response.status(),
+                          elapsed);
   }
   if (!response.ok()) {
     registry_.CountFailure(request.function());
@@ -270,6 +273,7 @@ absl::StatusOr<v1::UnregisterFunctionResponse> WorkerManager::Unregister(
     absl::Duration grace) {
   SWIFT_ASSIGN_OR_RETURN(FunctionRegistry::Removed removed,
                          registry_.Remove(name, authorize));
+  invocation_stats_.Forget(name);
   v1::UnregisterFunctionResponse response;
   if (removed.worker != nullptr) {
     response.set_worker_pid(removed.worker->pid());

@@ -37,6 +37,7 @@
 #include "daemon/functions/function_registry.h"
 #include "daemon/functions/function_restorer.h"
 #include "daemon/functions/function_store.h"
+#include "daemon/functions/invocation_stats.h"
 #include "daemon/functions/tenant_quotas.h"
 #include "daemon/functions/worker_launcher.h"
 #include "proto/swift.pb.h"
@@ -176,6 +177,11 @@ class WorkerManager final {
   // "exited", or a restore's state, see Restore()), counters and instances.
   std::vector<v1::WorkerInfo> List() const;
 
+  // Counts and latencies of the invocations Invoke() ran, per function
+  // and mode (WorkerInfo.by_mode); a function's go with Unregister().
+  // Kept whether or not observers are set.
+  const InvocationStats& invocation_stats() const { return invocation_stats_; }
+
   // What tenant `uid`'s functions hold against its quotas, and the quotas.
   TenantQuotas::Usage QuotaUsage(uid_t uid) const {
     return quotas_.UsageOf(uid);
@@ -214,6 +220,8 @@ class WorkerManager final {
   // then the workers are reaped.
   // First: the restore threads may call them until they are joined.
   const Options::Observers observers_;
+  // Invoke() records into it; kept past everything that may invoke.
+  InvocationStats invocation_stats_;
   const WorkerLauncher launcher_;
   // Counts the registry's functions (through a callback) and the claims of
   // registrations and COLD invocations in flight.

@@ -257,6 +257,33 @@ std::string FormatTenants(const v1::ListTenantsResponse& response) {
   return out;
 }
 
+namespace {
+
+// "COLD/WARM/FORK" invocations through swiftd, e.g. "0/3/4"; "-" from a
+// swiftd that does not count them by mode.
+std::string ByMode(const v1::WorkerInfo& worker) {
+  if (worker.by_mode().empty()) {
+    return "-";
+  }
+  uint64_t counts[3] = {0, 0, 0};
+  for (const v1::InvocationModeStats& mode : worker.by_mode()) {
+    switch (mode.mode()) {
+      case v1::InvokeRequest::COLD:
+        counts[0] += mode.invocations();
+        break;
+      case v1::InvokeRequest::WARM:
+        counts[1] += mode.invocations();
+        break;
+      default:
+        counts[2] += mode.invocations();
+        break;
+    }
+  }
+  return absl::StrCat(counts[0], "/", counts[1], "/", counts[2]);
+}
+
+}  // namespace
+
 std::string FormatWorkers(const v1::ListWorkersResponse& response) {
   if (response.workers().empty()) {
     return "No functions registered. (swiftctl register NAME --library=...)\n";
@@ -270,6 +297,7 @@ std::string FormatWorkers(const v1::ListWorkersResponse& response) {
     rows.push_back(
         {worker.function(), absl::StrCat(worker.worker_pid()), worker.state(),
          absl::StrCat(worker.invocations()), absl::StrCat(worker.failures()),
+         ByMode(worker),
          absl::StrCat(worker.instances(), "/", worker.max_instances(), " (",
                       worker.busy_instances(), " busy, ",
                       worker.spare_instances(), " spare)"),
@@ -279,10 +307,10 @@ std::string FormatWorkers(const v1::ListWorkersResponse& response) {
          peers.empty() ? "-" : absl::StrJoin(peers, ","),
          worker.library_path()});
   }
-  return FormatTable(
-      {"FUNCTION", "WORKER", "STATE", "INVOCATIONS", "FAILURES", "INSTANCES",
-       "QP SETS", "FORKS", "UID", "PEERS", "LIBRARY"},
-      rows);
+  return FormatTable({"FUNCTION", "WORKER", "STATE", "INVOCATIONS", "FAILURES",
+                      "COLD/WARM/FORK", "INSTANCES", "QP SETS", "FORKS", "UID",
+                      "PEERS", "LIBRARY"},
+                     rows);
 }
 
 std::string FormatRegistered(const v1::RegisterFunctionResponse& registered) {

@@ -2,6 +2,7 @@
 #include "tools/swiftctl/top_frame.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <utility>
@@ -56,11 +57,17 @@ class Rates {
   }
   // "12.0", for table cells whose header says "/S".
   std::string Number(uint64_t before, uint64_t after) const {
+    return NumberOf(Delta(before, after));
+  }
+  // As PerSecond() and Number(), of a difference already taken.
+  std::string PerSecondOf(uint64_t delta) const {
+    return comparable_ ? absl::StrCat(NumberOf(delta), "/s") : "n/a";
+  }
+  std::string NumberOf(uint64_t delta) const {
     if (!comparable_) {
       return "n/a";
     }
-    return absl::StrFormat(
-        "%.1f", static_cast<double>(Delta(before, after)) / seconds_);
+    return absl::StrFormat("%.1f", static_cast<double>(delta) / seconds_);
   }
 
  private:
@@ -101,6 +108,43 @@ std::string Percentiles(const std::vector<uint64_t>& samples) {
                       FormatLatency(Percentile(samples, 99)));
 }
 
+// As Percentiles(), from a histogram's buckets.
+std::string Percentiles(const v1::LatencyHistogram& histogram) {
+  const double p50 = HistogramQuantile(histogram, 0.5);
+  const double p99 = HistogramQuantile(histogram, 0.99);
+  if (p50 < 0 || p99 < 0) {
+    return "p50 n/a  p99 n/a";
+  }
+  return absl::StrCat("p50 ", FormatLatency(std::llround(p50)), "  p99 ",
+                      FormatLatency(std::llround(p99)));
+}
+
+uint64_t BucketTotal(const v1::LatencyHistogram& histogram) {
+  uint64_t total = 0;
+  for (uint64_t count : histogram.counts()) {
+    total += count;
+  }
+  return total;
+}
+
+// Adds `histogram` into `*sum` (empty: takes its bounds). Histograms with
+// other bounds than the sum's are left out (one swiftd serves one set).
+void AddInto(const v1::LatencyHistogram& histogram, v1::LatencyHistogram* sum) {
+  if (sum->counts_size() == 0) {
+    *sum = histogram;
+    return;
+  }
+  if (histogram.counts_size() != sum->counts_size() ||
+      histogram.upper_bounds_us_size() != sum->upper_bounds_us_size()) {
+    return;
+  }
+  for (int i = 0; i < histogram.counts_size(); ++i) {
+    sum->set_counts(i, sum->counts(i) + histogram.counts(i));
+  }
+  sum->set_sum_us(sum->sum_us() + histogram.sum_us());
+  sum->set_count(sum->count() + histogram.count());
+}
+
 // A table as lines, its header highlighted; at most `max_rows` rows (-1:
 // all), the rest summed up in a last line naming `what`.
 void AppendTable(const std::vector<std::string>& header,
@@ -125,8 +169,33 @@ void AppendTable(const std::vector<std::string>& header,
   }
 }
 
-// Connects: every attempt ends connected or failed (by reason); the
-// handshake times are those of the connections still open.
+// Two lines: the percentiles of the interval's `what`, and of all of them.
+// `reported`: whether swiftd's answer carried the histograms at all.
+void AppendLatencies(const v1::LatencyHistogram& interval,
+                     const v1::LatencyHistogram& all, bool reported,
+                     const Rates& rates, const std::string& what,
+                     std::vector<Line>* lines) {
+  if (!reported) {
+    lines->push_back({"  latency    n/a (not in this swiftd's answer)"});
+    return;
+  }
+  const uint64_t recent = BucketTotal(interval);
+  std::string last = absl::StrFormat("in the last %.1fs", rates.seconds());
+  lines->push_back({absl::StrCat(
+      "  latency    ",
+      rates.comparable() ? Percentiles(interval) : "p50 n/a  p99 n/a", "  ",
+      last,
+      !rates.comparable() ? ""
+      : recent == 0       ? " (none)"
+                          : absl::StrCat(" (", recent, " ", what, ")"))});
+  lines->push_back(
+      {absl::StrCat("             ", Percentiles(all), "  since start (",
+                    BucketTotal(all), " ", what, ")")});
+}
+
+// Connects: every attempt ends connected or failed (by reason); latencies
+// are those of the connects that succeeded, and, apart, the handshake
+// times of the connections still open.
 void AppendConnects(const TopSample& before, const TopSample& after,
                     const Rates& rates, std::vector<Line>* lines) {
   const v1::ListConnectionsResponse& connections = after.connections;
@@ -138,6 +207,11 @@ void AppendConnects(const TopSample& before, const TopSample& after,
       "  failed ", rates.PerSecond(FailedConnects(before.connections), failed),
       "  (total ", connections.connected_total(), " ok, ", failed, " failed, ",
       connections.closed_total(), " closed)")});
+  AppendLatencies(HistogramDelta(before.connections.connect_latency(),
+                                 connections.connect_latency()),
+                  connections.connect_latency(),
+                  connections.connect_latency().counts_size() > 0, rates,
+                  "connects", lines);
   std::vector<uint64_t> handshakes;
   for (const v1::ConnectionInfo& connection : connections.connections()) {
     handshakes.push_back(connection.handshake_us());
@@ -147,8 +221,67 @@ void AppendConnects(const TopSample& before, const TopSample& after,
                     handshakes.size(), " open connections)")});
 }
 
-// Invocations: swiftd counts them per function, not per mode, and keeps no
-// latencies of them in its listings.
+// One function's (or all functions') invocations through swiftd in one
+// mode: totals now, and what the interval added.
+struct ModeView {
+  uint64_t invocations = 0;
+  uint64_t failures = 0;
+  uint64_t interval_invocations = 0;
+  uint64_t interval_failures = 0;
+  v1::LatencyHistogram interval_latency;
+  v1::LatencyHistogram latency;
+};
+
+// The mode stats of `worker` for `mode` (empty when not listed).
+const v1::InvocationModeStats& ModeOf(const v1::WorkerInfo& worker,
+                                      v1::InvokeRequest::Mode mode) {
+  for (const v1::InvocationModeStats& stats : worker.by_mode()) {
+    if (stats.mode() == mode) {
+      return stats;
+    }
+  }
+  return v1::InvocationModeStats::default_instance();
+}
+
+// Indexed as kModes.
+constexpr v1::InvokeRequest::Mode kModes[] = {
+    v1::InvokeRequest::COLD, v1::InvokeRequest::WARM, v1::InvokeRequest::FORK};
+
+// Every function's invocations, per mode and in all modes ([3]); each
+// function against the one of the same name in `before` (none: counted
+// from 0).
+std::array<ModeView, 4> InvocationViews(const TopSample& before,
+                                        const TopSample& after) {
+  std::map<std::string, const v1::WorkerInfo*> earlier;
+  for (const v1::WorkerInfo& worker : before.workers.workers()) {
+    earlier[worker.function()] = &worker;
+  }
+  std::array<ModeView, 4> views;
+  for (const v1::WorkerInfo& worker : after.workers.workers()) {
+    const auto it = earlier.find(worker.function());
+    const v1::WorkerInfo& then =
+        it != earlier.end() ? *it->second : v1::WorkerInfo::default_instance();
+    for (size_t m = 0; m < 3; ++m) {
+      const v1::InvocationModeStats& now = ModeOf(worker, kModes[m]);
+      const v1::InvocationModeStats& was = ModeOf(then, kModes[m]);
+      const v1::LatencyHistogram interval =
+          HistogramDelta(was.latency(), now.latency());
+      for (ModeView* view : {&views[m], &views[3]}) {
+        view->invocations += now.invocations();
+        view->failures += now.failures();
+        view->interval_invocations +=
+            Delta(was.invocations(), now.invocations());
+        view->interval_failures += Delta(was.failures(), now.failures());
+        AddInto(interval, &view->interval_latency);
+        AddInto(now.latency(), &view->latency);
+      }
+    }
+  }
+  return views;
+}
+
+// Invocations: in all (direct channels included, as the workers report
+// them), then those through swiftd by mode, with their latencies.
 void AppendInvocations(const TopSample& before, const TopSample& after,
                        const Rates& rates, std::vector<Line>* lines) {
   const FunctionTotals earlier = Totals(before.workers);
@@ -157,10 +290,36 @@ void AppendInvocations(const TopSample& before, const TopSample& after,
       "invocations  ", rates.PerSecond(earlier.invocations, now.invocations),
       "  failed ", rates.PerSecond(earlier.failures, now.failures), "  (total ",
       now.invocations, ", ", now.failures, " failed)")});
-  lines->push_back({absl::StrCat(
-      "  by mode    cold n/a  warm n/a  fork n/a  (forks by a spare ",
-      rates.PerSecond(earlier.spare_hits, now.spare_hits), ")")});
-  lines->push_back({"  latency    p50 n/a  p99 n/a"});
+  bool reported = true;
+  for (const v1::WorkerInfo& worker : after.workers.workers()) {
+    reported = reported && worker.by_mode_size() > 0;
+  }
+  const std::array<ModeView, 4> views = InvocationViews(before, after);
+  constexpr const char* kNames[] = {"  cold       ", "  warm       ",
+                                    "  fork       "};
+  for (size_t m = 0; m < 3; ++m) {
+    const ModeView& view = views[m];
+    std::string line = absl::StrCat(kNames[m]);
+    if (!reported) {
+      absl::StrAppend(&line, "n/a");
+    } else {
+      absl::StrAppend(&line, rates.PerSecondOf(view.interval_invocations),
+                      "  failed ", rates.PerSecondOf(view.interval_failures),
+                      "  (total ", view.invocations, ", ", view.failures,
+                      " failed");
+    }
+    if (kModes[m] == v1::InvokeRequest::FORK) {
+      // FORK invocations a spare instance served (ahead-forked children).
+      absl::StrAppend(&line, reported ? "; " : "  (", "by spares ",
+                      rates.PerSecond(earlier.spare_hits, now.spare_hits));
+    }
+    if (reported || kModes[m] == v1::InvokeRequest::FORK) {
+      line += ")";
+    }
+    lines->push_back({std::move(line)});
+  }
+  AppendLatencies(views[3].interval_latency, views[3].latency, reported, rates,
+                  "invocations", lines);
 }
 
 // Handshake admission: what runs and waits now, what was refused lately.
@@ -239,10 +398,19 @@ std::vector<std::vector<std::string>> FunctionRows(const TopSample& before,
   for (const v1::WorkerInfo& worker : after.workers.workers()) {
     const auto it = earlier.find(worker.function());
     const v1::WorkerInfo& then = it != earlier.end() ? *it->second : none;
+    v1::LatencyHistogram interval;
+    for (v1::InvokeRequest::Mode mode : kModes) {
+      AddInto(HistogramDelta(ModeOf(then, mode).latency(),
+                             ModeOf(worker, mode).latency()),
+              &interval);
+    }
+    const double p99 = HistogramQuantile(interval, 0.99);
     rows.push_back(
         {worker.function(), worker.state(),
          rates.Number(then.invocations(), worker.invocations()),
          rates.Number(then.failures(), worker.failures()),
+         rates.comparable() && p99 >= 0 ? FormatLatency(std::llround(p99))
+                                        : "-",
          absl::StrCat(worker.instances(), "/", worker.max_instances()),
          absl::StrCat(worker.busy_instances()),
          absl::StrCat(worker.spare_instances())});
@@ -297,6 +465,66 @@ int64_t Percentile(std::vector<uint64_t> values, double percent) {
       values[std::clamp<size_t>(rank, 1, values.size()) - 1]);
 }
 
+v1::LatencyHistogram HistogramDelta(const v1::LatencyHistogram& before,
+                                    const v1::LatencyHistogram& after) {
+  const bool same_bounds = before.counts_size() == after.counts_size() &&
+                           std::equal(before.upper_bounds_us().begin(),
+                                      before.upper_bounds_us().end(),
+                                      after.upper_bounds_us().begin(),
+                                      after.upper_bounds_us().end());
+  bool grew = same_bounds;
+  for (int i = 0; grew && i < after.counts_size(); ++i) {
+    grew = after.counts(i) >= before.counts(i);
+  }
+  if (!grew) {
+    // Not the same histogram grown: counted again from 0 (a function
+    // registered again), or nothing before (`before` empty).
+    return after;
+  }
+  v1::LatencyHistogram delta = after;
+  for (int i = 0; i < after.counts_size(); ++i) {
+    delta.set_counts(i, after.counts(i) - before.counts(i));
+  }
+  delta.set_sum_us(Delta(before.sum_us(), after.sum_us()));
+  delta.set_count(Delta(before.count(), after.count()));
+  return delta;
+}
+
+double HistogramQuantile(const v1::LatencyHistogram& histogram,
+                         double quantile) {
+  const int finite = histogram.upper_bounds_us_size();
+  // A well-formed histogram has one count past the bounds (+Inf).
+  if (finite == 0 || histogram.counts_size() != finite + 1) {
+    return -1;
+  }
+  const uint64_t total = BucketTotal(histogram);
+  if (total == 0) {
+    return -1;
+  }
+  const double rank = std::clamp(quantile, 0.0, 1.0) * total;
+  uint64_t below = 0;
+  int bucket = 0;
+  // The first bucket whose cumulative count reaches the rank.
+  for (; bucket < histogram.counts_size(); ++bucket) {
+    if (static_cast<double>(below + histogram.counts(bucket)) >= rank &&
+        histogram.counts(bucket) > 0) {
+      break;
+    }
+    below += histogram.counts(bucket);
+  }
+  if (bucket >= finite) {
+    // In +Inf: nothing is known past the last bound.
+    return static_cast<double>(histogram.upper_bounds_us(finite - 1));
+  }
+  const double lower =
+      bucket == 0 ? 0.0
+                  : static_cast<double>(histogram.upper_bounds_us(bucket - 1));
+  const double upper = static_cast<double>(histogram.upper_bounds_us(bucket));
+  // Spread evenly inside the bucket.
+  return lower + (upper - lower) * (rank - static_cast<double>(below)) /
+                     static_cast<double>(histogram.counts(bucket));
+}
+
 std::string FormatLatency(uint64_t microseconds) {
   if (microseconds < 1000) {
     return absl::StrCat(microseconds, "us");
@@ -328,9 +556,6 @@ std::string FormatTopFrame(const TopSample& before, const TopSample& after,
   AppendInvocations(before, after, rates, &lines);
   AppendHandshakes(before, after, rates, &lines);
   AppendPoolsAndClients(after, &lines);
-  lines.push_back(
-      {"n/a: not in swiftd's API (no counts by mode, no invocation "
-       "latencies)"});
 
   std::vector<std::vector<std::string>> service_rows =
       ServiceRows(before, after, rates);
@@ -358,8 +583,8 @@ std::string FormatTopFrame(const TopSample& before, const TopSample& after,
   if (function_rows.empty()) {
     lines.push_back({"No function registered."});
   } else {
-    AppendTable({"FUNCTION", "STATE", "INVOCATIONS/S", "FAILED/S", "INSTANCES",
-                 "BUSY", "SPARES"},
+    AppendTable({"FUNCTION", "STATE", "INVOCATIONS/S", "FAILED/S", "P99",
+                 "INSTANCES", "BUSY", "SPARES"},
                 std::move(function_rows), function_budget, "functions", &lines);
   }
   return Render(lines, options);

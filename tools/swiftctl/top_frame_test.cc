@@ -1,10 +1,12 @@
 // `swiftctl top`'s frame from two hand-made samples: the rates are the
-// counters' differences over the time between the samples, percentiles come
-// from the connections' handshake times, and plain output has no escapes.
+// counters' differences over the time between the samples, latency
+// percentiles come from the histograms' differences (and the open
+// connections' handshake times), and plain output has no escapes.
 #include "tools/swiftctl/top_frame.h"
 
 #include <cctype>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -81,10 +83,164 @@ TEST(TopFrameTest, RatesAreCounterDifferencesOverTheInterval) {
                                 "            15.0       0.0"))
       << frame;
   EXPECT_TRUE(absl::StrContains(frame, "resize    ready  25.0")) << frame;
-  // What the API does not carry is said to be missing, not made up.
-  EXPECT_TRUE(absl::StrContains(frame, "cold n/a  warm n/a  fork n/a"))
+  // What an older swiftd's answer does not carry (no by_mode, no
+  // connect_latency) is said to be missing, not made up.
+  EXPECT_TRUE(absl::StrContains(frame, "\n  cold       n/a\n")) << frame;
+  EXPECT_TRUE(absl::StrContains(frame, "\n  warm       n/a\n")) << frame;
+  EXPECT_TRUE(absl::StrContains(frame, "\n  fork       n/a  (by spares"))
       << frame;
-  EXPECT_TRUE(absl::StrContains(frame, "latency    p50 n/a  p99 n/a")) << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, "  latency    n/a (not in this swiftd's answer)"))
+      << frame;
+}
+
+// A histogram with bounds 100, 250, 500 and 1000 us (and +Inf) and these
+// per-bucket counts.
+v1::LatencyHistogram Histogram(std::vector<uint64_t> counts) {
+  v1::LatencyHistogram histogram;
+  for (uint64_t bound : {100, 250, 500, 1000}) {
+    histogram.add_upper_bounds_us(bound);
+  }
+  counts.resize(5);
+  for (uint64_t count : counts) {
+    histogram.add_counts(count);
+    histogram.set_count(histogram.count() + count);
+  }
+  return histogram;
+}
+
+// `worker`'s stats of `mode`, with `invocations` and `latency`.
+void SetMode(v1::WorkerInfo* worker, v1::InvokeRequest::Mode mode,
+             uint64_t invocations, uint64_t failures,
+             const v1::LatencyHistogram& latency) {
+  v1::InvocationModeStats* stats = worker->add_by_mode();
+  stats->set_mode(mode);
+  stats->set_invocations(invocations);
+  stats->set_failures(failures);
+  *stats->mutable_latency() = latency;
+}
+
+TEST(TopFrameTest, QuantilesInterpolateInsideTheBucketAsPrometheusDoes) {
+  // 10 in (100, 250]: the median is halfway, the 99th near its top.
+  EXPECT_DOUBLE_EQ(HistogramQuantile(Histogram({0, 10}), 0.5), 175);
+  EXPECT_DOUBLE_EQ(HistogramQuantile(Histogram({0, 10}), 0.99), 248.5);
+  // The first bucket starts at 0.
+  EXPECT_DOUBLE_EQ(HistogramQuantile(Histogram({4}), 0.5), 50);
+  // 50 fast, 50 slow: the median at the top of the fast bucket (the first
+  // whose cumulative count reaches the rank), p99 among the slow ones.
+  EXPECT_DOUBLE_EQ(HistogramQuantile(Histogram({50, 0, 0, 50}), 0.5), 100);
+  EXPECT_DOUBLE_EQ(HistogramQuantile(Histogram({50, 0, 0, 50}), 0.99), 990);
+  // Past the last bound nothing is known: the last bound.
+  EXPECT_DOUBLE_EQ(HistogramQuantile(Histogram({1, 0, 0, 0, 9}), 0.99), 1000);
+  // Nothing counted, or no +Inf bucket: none.
+  EXPECT_EQ(HistogramQuantile(Histogram({}), 0.5), -1);
+  v1::LatencyHistogram malformed = Histogram({3});
+  malformed.mutable_counts()->RemoveLast();
+  EXPECT_EQ(HistogramQuantile(malformed, 0.5), -1);
+  EXPECT_EQ(HistogramQuantile(v1::LatencyHistogram(), 0.5), -1);
+}
+
+TEST(TopFrameTest, HistogramDeltaIsPerBucketUnlessTheHistogramStartedOver) {
+  const v1::LatencyHistogram delta =
+      HistogramDelta(Histogram({1, 2, 3}), Histogram({1, 5, 4, 1}));
+  ASSERT_EQ(delta.counts_size(), 5);
+  EXPECT_EQ(delta.counts(0), 0u);
+  EXPECT_EQ(delta.counts(1), 3u);
+  EXPECT_EQ(delta.counts(2), 1u);
+  EXPECT_EQ(delta.counts(3), 1u);
+  EXPECT_EQ(delta.count(), 5u);
+  // A bucket that shrank: counted from 0 again (registered again).
+  const v1::LatencyHistogram again =
+      HistogramDelta(Histogram({7, 2}), Histogram({1, 3}));
+  EXPECT_EQ(again.counts(0), 1u);
+  EXPECT_EQ(again.counts(1), 3u);
+  // Nothing before (a new function): all of it.
+  EXPECT_EQ(HistogramDelta(v1::LatencyHistogram(), Histogram({2})).counts(0),
+            2u);
+}
+
+TEST(TopFrameTest, InvocationsByModeAndTheirLatenciesOverTheInterval) {
+  const absl::Time start = absl::FromUnixSeconds(1700000000);
+  TopSample before = Sample(start, 0, 0, 30);
+  TopSample after = Sample(start + absl::Seconds(2), 0, 0, 70);
+  v1::WorkerInfo* then = before.workers.mutable_workers(0);
+  SetMode(then, v1::InvokeRequest::COLD, 0, 0, Histogram({}));
+  SetMode(then, v1::InvokeRequest::WARM, 10, 0, Histogram({0, 0, 10}));
+  SetMode(then, v1::InvokeRequest::FORK, 20, 1, Histogram({0, 0, 0, 20}));
+  v1::WorkerInfo* now = after.workers.mutable_workers(0);
+  SetMode(now, v1::InvokeRequest::COLD, 0, 0, Histogram({}));
+  // 2 s: 20 more WARM ones, in (100, 250]; 20 more FORK ones, one failed,
+  // in (500, 1000].
+  SetMode(now, v1::InvokeRequest::WARM, 30, 0, Histogram({0, 20, 10}));
+  SetMode(now, v1::InvokeRequest::FORK, 40, 2, Histogram({0, 0, 0, 40}));
+  now->set_spare_hits(8);
+  const std::string frame = FormatTopFrame(before, after, TopFrameOptions());
+  EXPECT_TRUE(absl::StrContains(
+      frame, "\n  cold       0.0/s  failed 0.0/s  (total 0, 0 failed)\n"))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, "\n  warm       10.0/s  failed 0.0/s  (total 30, 0 failed)\n"))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(frame,
+                                "\n  fork       10.0/s  failed 0.5/s  (total "
+                                "40, 2 failed; by spares 4.0/s)\n"))
+      << frame;
+  // The interval's 40: the median at the top of the WARM ones' bucket
+  // (cumulative 20 of 40), p99 high in the FORK ones'.
+  EXPECT_TRUE(absl::StrContains(
+      frame,
+      "  latency    p50 250us  p99 990us  in the last 2.0s (40 invocations)"))
+      << frame;
+  // All 70: 20 in (100, 250], 10 in (250, 500], 40 in (500, 1000].
+  EXPECT_TRUE(absl::StrContains(
+      frame, "             p50 563us  p99 991us  since start (70 invocations)"))
+      << frame;
+  // The function's own row: its p99 over the interval.
+  EXPECT_TRUE(absl::StrContains(frame,
+                                "resize    ready  20.0           0.0  "
+                                "     990us"))
+      << frame;
+  for (absl::string_view line : absl::StrSplit(frame, '\n')) {
+    EXPECT_LE(line.size(), 80u) << line;
+  }
+
+  // Nothing in the interval: no percentiles of it, the totals' still.
+  const std::string idle = FormatTopFrame(after, after, TopFrameOptions());
+  const std::string later = FormatTopFrame(
+      after,
+      [&] {
+        TopSample same = after;
+        same.taken += absl::Seconds(1);
+        return same;
+      }(),
+      TopFrameOptions());
+  EXPECT_TRUE(absl::StrContains(
+      later, "  latency    p50 n/a  p99 n/a  in the last 1.0s (none)"))
+      << later;
+  EXPECT_TRUE(absl::StrContains(
+      later, "             p50 563us  p99 991us  since start (70 invocations)"))
+      << later;
+  EXPECT_TRUE(absl::StrContains(idle, "no time passed")) << idle;
+}
+
+TEST(TopFrameTest, ConnectLatenciesComeFromTheHistogramOfRecentConnects) {
+  const absl::Time start = absl::FromUnixSeconds(1700000000);
+  TopSample before = Sample(start, 10, 0, 0);
+  TopSample after = Sample(start + absl::Seconds(1), 20, 0, 0);
+  *before.connections.mutable_connect_latency() = Histogram({0, 0, 10});
+  *after.connections.mutable_connect_latency() = Histogram({0, 0, 10, 10});
+  const std::string frame = FormatTopFrame(before, after, TopFrameOptions());
+  EXPECT_TRUE(absl::StrContains(
+      frame, "connects     10.0/s  failed 0.0/s  (total 20 ok"))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame,
+      "  latency    p50 750us  p99 995us  in the last 1.0s (10 "
+      "connects)"))
+      << frame;
+  EXPECT_TRUE(absl::StrContains(
+      frame, "             p50 500us  p99 990us  since start (20 connects)"))
+      << frame;
 }
 
 TEST(TopFrameTest, HandshakePercentilesComeFromTheOpenConnections) {
