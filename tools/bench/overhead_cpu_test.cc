@@ -1,0 +1,117 @@
+// overhead_cpu: real processes burn CPU, and the readings must show it where
+// overhead_cpu.h says it goes (own, live descendants, reaped descendants).
+#include "tools/bench/overhead_cpu.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace swift::bench {
+namespace {
+
+constexpr double kBurnS = 0.3;
+// One clock tick, plus scheduling slack on a busy machine.
+constexpr double kSlackS = 0.05;
+
+// Spins until this process has used `seconds` more CPU.
+void Burn(double seconds) {
+  auto used = [] {
+    timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return now.tv_sec + now.tv_nsec * 1e-9;
+  };
+  const double until = used() + seconds;
+  volatile uint64_t sink = 0;
+  while (used() < until) {
+    for (int i = 0; i < 10000; ++i) {
+      sink = sink + i;
+    }
+  }
+}
+
+TEST(ReadTreeCpuTest, CountsItsOwnTime) {
+  absl::StatusOr<TreeCpu> before = ReadTreeCpu(getpid());
+  ASSERT_TRUE(before.ok()) << before.status();
+  Burn(kBurnS);
+  absl::StatusOr<TreeCpu> after = ReadTreeCpu(getpid());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GE(after->own_s - before->own_s, kBurnS - kSlackS);
+  EXPECT_LT(after->descendants_s - before->descendants_s, kSlackS);
+}
+
+TEST(ReadTreeCpuTest, KeepsAReapedChildsTime) {
+  absl::StatusOr<TreeCpu> before = ReadTreeCpu(getpid());
+  ASSERT_TRUE(before.ok()) << before.status();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Burn(kBurnS);
+    _exit(0);
+  }
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  absl::StatusOr<TreeCpu> after = ReadTreeCpu(getpid());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GE(after->descendants_s - before->descendants_s, kBurnS - kSlackS);
+  EXPECT_LT(after->own_s - before->own_s, kSlackS);
+}
+
+// A live child that reaped a grandchild: the grandchild's time is in the
+// child's cutime, and the child's own time is counted too.
+TEST(ReadTreeCpuTest, CountsLiveChildrenAndWhatTheyReaped) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  absl::StatusOr<TreeCpu> before = ReadTreeCpu(getpid());
+  ASSERT_TRUE(before.ok()) << before.status();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    const pid_t grandchild = fork();
+    if (grandchild == 0) {
+      Burn(kBurnS);
+      _exit(0);
+    }
+    waitpid(grandchild, nullptr, 0);
+    Burn(kBurnS);
+    const char done = 'x';
+    (void)!write(ready[1], &done, 1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char done;
+  ASSERT_EQ(read(ready[0], &done, 1), 1);
+  close(ready[0]);
+  absl::StatusOr<TreeCpu> after = ReadTreeCpu(getpid());
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GE(after->descendants_s - before->descendants_s, 2 * kBurnS - kSlackS);
+  EXPECT_GE(after->live_descendants, 1);
+}
+
+TEST(ReadTreeCpuTest, NotFoundForAProcessThatEnded) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    _exit(0);
+  }
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  absl::StatusOr<TreeCpu> gone = ReadTreeCpu(child);
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << gone.status();
+}
+
+TEST(ReadSystemCpuTest, BusyTimeGrowsWhileBurning) {
+  absl::StatusOr<SystemCpu> before = ReadSystemCpu();
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_GT(before->busy_s + before->idle_s, 0);
+  Burn(kBurnS);
+  absl::StatusOr<SystemCpu> after = ReadSystemCpu();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GE(after->busy_s - before->busy_s, kBurnS - kSlackS);
+}
+
+}  // namespace
+}  // namespace swift::bench
