@@ -99,9 +99,9 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
     return port.status();
   }
   session->port_ = *port;
+  steps.port_us = Lap(&lap);
   // The buffer: swiftd's lease when it grants one, else a memfd of our own
   // (both MAP_SHARED: a forked child writes the very pages the NIC reads).
-  lap = absl::Now();  // The port query is not a step of its own.
   SessionBuffer::Options buffer_options;
   buffer_options.bytes = options.buffer_bytes;
   buffer_options.device = device;
@@ -144,6 +144,7 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   }
   steps.qp_pool_us = Lap(&lap);
   session->pool_->StartRefill();
+  steps.refill_start_us = Lap(&lap);
   return std::unique_ptr<Session>(std::move(session));
 }
 

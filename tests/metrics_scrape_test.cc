@@ -69,38 +69,6 @@ constexpr int kChannelWarms = 2;
 constexpr int kSwiftdForks = 3;
 constexpr int kSwiftdWarms = 2;
 
-// The service application's side: accepts every connect on `service` on
-// a thread of its own, until destroyed (which shuts the channel down).
-class Acceptor {
- public:
-  explicit Acceptor(SeqpacketSocket* service)
-      : service_(service), thread_([service] { AnswerAccepts(service); }) {}
-  ~Acceptor() {
-    shutdown(service_->fd(), SHUT_RDWR);
-    thread_.join();
-  }
-
- private:
-  static void AnswerAccepts(SeqpacketSocket* service);
-  SeqpacketSocket* const service_;
-  std::thread thread_;
-};
-
-void Acceptor::AnswerAccepts(SeqpacketSocket* service) {
-  while (true) {
-    absl::StatusOr<SeqpacketSocket::Message> message = service->Receive();
-    v1::ServiceDown down;
-    if (!message.ok() || !down.ParseFromString(message->data)) {
-      return;
-    }
-    if (down.has_accept()) {
-      v1::ServiceUp up;
-      up.mutable_accept_reply()->set_event_id(down.accept().event_id());
-      (void)service->Send(up.SerializeAsString());
-    }
-  }
-}
-
 v1::FastRequest ConnectTo(const std::string& service) {
   return testing::RawConnectRequest(service, absl::Seconds(20));
 }
@@ -108,14 +76,7 @@ v1::FastRequest ConnectTo(const std::string& service) {
 // An invocation of function "f" through swiftd, as a fast path call.
 v1::FastRequest InvokeF(v1::InvokeRequest::Mode mode,
                         const std::string& payload) {
-  v1::FastRequest request;
-  request.mutable_invoke()->mutable_header()->set_api_version(
-      kControlApiVersion);
-  request.mutable_invoke()->set_function("f");
-  request.mutable_invoke()->set_mode(mode);
-  request.mutable_invoke()->set_payload(payload);
-  request.mutable_invoke()->set_timeout_ms(20000);
-  return request;
+  return testing::RawInvokeRequest("f", mode, payload);
 }
 
 class MetricsScrapeTest : public ::testing::Test {
@@ -193,7 +154,7 @@ TEST_F(MetricsScrapeTest, PrometheusSeesWhatTheTestDid) {
       OpenRaw(fast_path, "metrics_scrape_test", v1::FastHello::SERVICE);
   ASSERT_TRUE(service.ok()) << service.status();
   ASSERT_TRUE(ListenRaw(*service, "metrics-svc", kEndpoints).ok());
-  const Acceptor acceptor(&*service);
+  const testing::RawAcceptor acceptor(&*service);
   absl::StatusOr<SeqpacketSocket> calls = OpenRaw(fast_path, "metrics_scrape_test", v1::FastHello::CALLS);
   ASSERT_TRUE(calls.ok()) << calls.status();
   for (int i = 0; i < kConnects; ++i) {

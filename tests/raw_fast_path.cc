@@ -1,6 +1,7 @@
 // A raw fast path client for tests; see raw_fast_path.h.
 #include "tests/raw_fast_path.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -81,6 +82,42 @@ absl::Status ListenRaw(SeqpacketSocket& channel, const std::string& service,
     return absl::UnavailableError("no ListenReply");
   }
   return DecodeStatus(down.listen_reply());
+}
+
+v1::FastRequest RawInvokeRequest(const std::string& function,
+                                 v1::InvokeRequest::Mode mode,
+                                 const std::string& payload) {
+  v1::FastRequest request;
+  request.mutable_invoke()->mutable_header()->set_api_version(
+      kControlApiVersion);
+  request.mutable_invoke()->set_function(function);
+  request.mutable_invoke()->set_mode(mode);
+  request.mutable_invoke()->set_payload(payload);
+  request.mutable_invoke()->set_timeout_ms(20000);
+  return request;
+}
+
+RawAcceptor::RawAcceptor(SeqpacketSocket* channel)
+    : channel_(channel), thread_([channel] { AnswerAccepts(channel); }) {}
+
+RawAcceptor::~RawAcceptor() {
+  shutdown(channel_->fd(), SHUT_RDWR);
+  thread_.join();
+}
+
+void RawAcceptor::AnswerAccepts(SeqpacketSocket* channel) {
+  while (true) {
+    absl::StatusOr<SeqpacketSocket::Message> message = channel->Receive();
+    v1::ServiceDown down;
+    if (!message.ok() || !down.ParseFromString(message->data)) {
+      return;
+    }
+    if (down.has_accept()) {
+      v1::ServiceUp up;
+      up.mutable_accept_reply()->set_event_id(down.accept().event_id());
+      (void)channel->Send(up.SerializeAsString());
+    }
+  }
 }
 
 }  // namespace swift::testing

@@ -7,6 +7,7 @@
 #define SWIFT_TESTS_RAW_FAST_PATH_H_
 
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,6 +37,29 @@ v1::FastRequest RawConnectRequest(const std::string& service,
 // endpoints (QP numbers from 0x100); the ListenReply's status.
 absl::Status ListenRaw(SeqpacketSocket& channel, const std::string& service,
                        int endpoints);
+
+// An invocation of `function` through swiftd as a fast path call, in
+// `mode`, with `payload` and a 20 s timeout.
+v1::FastRequest RawInvokeRequest(const std::string& function,
+                                 v1::InvokeRequest::Mode mode,
+                                 const std::string& payload);
+
+// The service application's side of a SERVICE channel: answers every
+// accept on `channel` from a thread of its own until destroyed (which
+// shuts the channel down).
+class RawAcceptor {
+ public:
+  explicit RawAcceptor(SeqpacketSocket* channel);
+  RawAcceptor(const RawAcceptor&) = delete;
+  RawAcceptor& operator=(const RawAcceptor&) = delete;
+  ~RawAcceptor();
+
+ private:
+  static void AnswerAccepts(SeqpacketSocket* channel);
+
+  SeqpacketSocket* const channel_;
+  std::thread thread_;
+};
 
 }  // namespace swift::testing
 

@@ -51,49 +51,11 @@ constexpr int kFailedConnects = 3;
 constexpr int kInvocations = 4;
 constexpr int kWarmInvocations = 3;
 
-// The service application: answers every accept on its channel from a
-// thread of its own until destroyed.
-class Acceptor {
- public:
-  explicit Acceptor(SeqpacketSocket* channel)
-      : channel_(channel), thread_([channel] { Serve(channel); }) {}
-  ~Acceptor() {
-    shutdown(channel_->fd(), SHUT_RDWR);
-    thread_.join();
-  }
-
- private:
-  static void Serve(SeqpacketSocket* channel) {
-    while (true) {
-      absl::StatusOr<SeqpacketSocket::Message> message = channel->Receive();
-      v1::ServiceDown down;
-      if (!message.ok() || !down.ParseFromString(message->data)) {
-        return;
-      }
-      if (down.has_accept()) {
-        v1::ServiceUp up;
-        up.mutable_accept_reply()->set_event_id(down.accept().event_id());
-        (void)channel->Send(up.SerializeAsString());
-      }
-    }
-  }
-
-  SeqpacketSocket* const channel_;
-  std::thread thread_;
-};
-
 // An invocation of function "f" through swiftd (a fast path call:
 // counted by swiftd when it begins), FORK unless told.
 v1::FastRequest InvokeF(
     v1::InvokeRequest::Mode mode = v1::InvokeRequest::FORK) {
-  v1::FastRequest request;
-  request.mutable_invoke()->mutable_header()->set_api_version(
-      kControlApiVersion);
-  request.mutable_invoke()->set_function("f");
-  request.mutable_invoke()->set_mode(mode);
-  request.mutable_invoke()->set_payload("x");
-  request.mutable_invoke()->set_timeout_ms(20000);
-  return request;
+  return testing::RawInvokeRequest("f", mode, "x");
 }
 
 class SwiftctlTopTest : public ::testing::Test {
@@ -140,7 +102,7 @@ class SwiftctlTopTest : public ::testing::Test {
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = std::make_unique<SeqpacketSocket>(*std::move(service));
     ASSERT_TRUE(testing::ListenRaw(*service_, "kv", kEndpoints).ok());
-    acceptor_ = std::make_unique<Acceptor>(service_.get());
+    acceptor_ = std::make_unique<testing::RawAcceptor>(service_.get());
     absl::StatusOr<SeqpacketSocket> calls =
         testing::OpenRaw(fast_path, "top_test", v1::FastHello::CALLS);
     ASSERT_TRUE(calls.ok()) << calls.status();
@@ -158,7 +120,7 @@ class SwiftctlTopTest : public ::testing::Test {
   std::string library_;
   std::unique_ptr<SwiftdProcess> swiftd_;
   std::unique_ptr<SeqpacketSocket> service_;
-  std::unique_ptr<Acceptor> acceptor_;
+  std::unique_ptr<testing::RawAcceptor> acceptor_;
   std::unique_ptr<SeqpacketSocket> calls_;
 };
 

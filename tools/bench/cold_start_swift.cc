@@ -88,14 +88,15 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"variant\":\"libswift\",\"ok\":true,\"steps_us\":{\"providers\":%.1f,"
       "\"swiftd\":%.1f,\"open_device\":%.1f,\"alloc_pd\":%.1f,"
-      "\"memory\":%.1f,\"reg_mr\":%.1f,\"qp_pool\":%.1f},\"main_us\":%.1f,"
+      "\"port\":%.1f,\"memory\":%.1f,\"reg_mr\":%.1f,\"qp_pool\":%.1f,"
+      "\"refill_start\":%.1f},\"main_us\":%.1f,"
       "\"providers\":%d,\"providers_loaded\":%d,\"leased\":%d,"
       "\"hugepage\":%d,\"shared_libraries\":%d}\n",
       steps.providers_us, steps.swiftd_us, steps.open_device_us,
-      steps.alloc_pd_us, steps.memory_us, steps.reg_mr_us, steps.qp_pool_us,
-      main_us, CountMapped("-rdmav"), steps.providers_loaded,
-      steps.buffer_leased ? 1 : 0, steps.buffer_hugepage ? 1 : 0,
-      CountMapped(".so"));
+      steps.alloc_pd_us, steps.port_us, steps.memory_us, steps.reg_mr_us,
+      steps.qp_pool_us, steps.refill_start_us, main_us, CountMapped("-rdmav"),
+      steps.providers_loaded, steps.buffer_leased ? 1 : 0,
+      steps.buffer_hugepage ? 1 : 0, CountMapped(".so"));
   if (!steps.providers_skipped_because.empty()) {
     std::fprintf(stderr, "providers not loaded ahead: %s\n",
                  steps.providers_skipped_because.c_str());

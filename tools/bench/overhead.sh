@@ -76,36 +76,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 2' INT TERM
-wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; die "no socket $1"; }
-wait_ready() { for _ in $(seq 600); do grep -q ready "$1" && return 0; sleep 0.1; done; die "$1: not ready"; }
-
-# As the other guest benchmarks: new processes start with ASLR off (under
-# QEMU TCG every new process with ASLR re-translates its code).
-echo 0 >"$ASLR_KNOB"
-ulimit -n 65536 || die "cannot raise the fd limit"
-(umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || die "no peer key"
-COMMON=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP")
-"$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \
-  --peer_address="$A_IP:$PORT" --state_dir="$WORK/state-a" "${COMMON[@]}" \
-  2>"$WORK/swiftd-a.log" &
-SWIFTD_A=$!
-"$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" \
-  --peer_address="$B_IP:$PORT" --state_dir="$WORK/state-b" "${COMMON[@]}" \
-  --worker_binary="$BIN/daemon/worker/swift_worker" \
-  2>"$WORK/swiftd-b.log" &
-SWIFTD_B=$!
-PIDS+=("$SWIFTD_A" "$SWIFTD_B")
-wait_socket "$WORK/a.sock"
-wait_socket "$WORK/b.sock"
-"$BIN/tools/bench/connect_bench" --role=server --socket="$WORK/a.sock" \
-  --service=bench --backlog=64 >"$WORK/bench.out" 2>"$WORK/bench.err" &
-SERVER=$!
-"$BIN/tools/bench/connect_bench" --role=server --socket="$WORK/a.sock" \
-  --service=sink --backlog=16 >"$WORK/sink.out" 2>"$WORK/sink.err" &
-SINK=$!
-PIDS+=("$SERVER" "$SINK")
-wait_ready "$WORK/bench.out"
-wait_ready "$WORK/sink.out"
+# shellcheck source=tools/bench/two_swiftds.sh
+. "$(dirname "$0")/two_swiftds.sh"
+start_two_swiftds bench 64
 timeout 120 "$BIN/tools/bench/soak_client" --role=register \
   --socket="$WORK/b.sock" --function=overhead_write \
   --library="$BIN/tools/bench/write_function.so" --host="$A_IP:$PORT" \

@@ -58,38 +58,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 2' INT TERM
-wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; die "no socket $1"; }
-wait_ready() { for _ in $(seq 600); do grep -q ready "$1" && return 0; sleep 0.1; done; die "$1: not ready"; }
-
-# Processes start with ASLR off, as in the other benchmarks: under QEMU TCG
-# every new process with ASLR re-translates its code (ARCHITECTURE.md).
-echo 0 >"$ASLR_KNOB"
-# As tools/systemd/swiftd.service: LimitNOFILE=65536.
-ulimit -n 65536 || die "cannot raise the fd limit"
-(umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || die "no peer key"
-COMMON=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP")
-"$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \
-  --peer_address="$A_IP:$PORT" --state_dir="$WORK/state-a" "${COMMON[@]}" \
-  2>"$WORK/swiftd-a.log" &
-SWIFTD_A=$!
-"$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" \
-  --peer_address="$B_IP:$PORT" --state_dir="$WORK/state-b" "${COMMON[@]}" \
-  --worker_binary="$BIN/daemon/worker/swift_worker" \
-  2>"$WORK/swiftd-b.log" &
-SWIFTD_B=$!
-PIDS+=("$SWIFTD_A" "$SWIFTD_B")
-wait_socket "$WORK/a.sock"
-wait_socket "$WORK/b.sock"
-log "swiftd A pid $SWIFTD_A ($RXE_A_DEV), swiftd B pid $SWIFTD_B ($RXE_B_DEV)"
-"$BIN/tools/bench/connect_bench" --role=server --socket="$WORK/a.sock" \
-  --service=soak --backlog=32 >"$WORK/soak.out" 2>"$WORK/soak.err" &
-SERVER=$!
-"$BIN/tools/bench/connect_bench" --role=server --socket="$WORK/a.sock" \
-  --service=sink --backlog=16 >"$WORK/sink.out" 2>"$WORK/sink.err" &
-SINK=$!
-PIDS+=("$SERVER" "$SINK")
-wait_ready "$WORK/soak.out"
-wait_ready "$WORK/sink.out"
+# shellcheck source=tools/bench/two_swiftds.sh
+. "$(dirname "$0")/two_swiftds.sh"
+start_two_swiftds soak 32
 timeout 120 "$BIN/tools/bench/soak_client" --role=register \
   --socket="$WORK/b.sock" --function=soak_write \
   --library="$BIN/tools/bench/write_function.so" --host="$A_IP:$PORT" \

@@ -79,9 +79,11 @@ struct StartSteps {
   double swiftd_us = 0;       // Connecting to swiftd (fast-path hello).
   double open_device_us = 0;  // The device list and ibv_open_device.
   double alloc_pd_us = 0;
+  double port_us = 0;         // The port's attributes and RoCE v2 GID.
   double memory_us = 0;       // The buffer's memory (lease or memfd, mapped).
   double reg_mr_us = 0;
   double qp_pool_us = 0;      // CQs and QPs in INIT for pool_low.
+  double refill_start_us = 0;  // Starting the pool's refill thread.
   int providers_loaded = 0;
   // Why no provider was loaded ahead, if none was.
   std::string providers_skipped_because;
