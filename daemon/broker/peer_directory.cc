@@ -32,8 +32,8 @@ PeerDirectory::PeerDirectory(
     absl::flat_hash_map<std::string, std::string> names, PeerGate* gate)
     : incarnation_(incarnation),
       self_address_(std::move(self_address)),
-      names_(std::move(names)),
-      gate_(gate) {}
+      gate_(gate),
+      names_(std::move(names)) {}
 
 absl::StatusOr<std::string> PeerDirectory::Resolve(const std::string& host,
                                                    bool* named) const {
