@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "common/verbs/endpoint.h"
@@ -82,6 +83,26 @@ absl::Status ListenRaw(SeqpacketSocket& channel, const std::string& service,
     return absl::UnavailableError("no ListenReply");
   }
   return DecodeStatus(down.listen_reply());
+}
+
+absl::Status AddRawEndpoints(SeqpacketSocket& channel, uint32_t first_qpn,
+                             int count) {
+  // An encoded endpoint is ~60 bytes: 512 of them stay well under a message.
+  constexpr int kPerMessage = 512;
+  for (int sent = 0; sent < count; sent += kPerMessage) {
+    v1::ServiceUp up;
+    for (int i = sent; i < std::min(count, sent + kPerMessage); ++i) {
+      verbs::QpEndpoint endpoint;
+      endpoint.qpn = first_qpn + static_cast<uint32_t>(i);
+      up.mutable_add_endpoints()->add_endpoints(
+          verbs::EncodeEndpoint(endpoint));
+    }
+    if (absl::Status status = channel.Send(up.SerializeAsString());
+        !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
 }
 
 v1::FastRequest RawInvokeRequest(const std::string& function,

@@ -38,6 +38,11 @@ v1::FastRequest RawConnectRequest(const std::string& service,
 absl::Status ListenRaw(SeqpacketSocket& channel, const std::string& service,
                        int endpoints);
 
+// On a SERVICE channel that listens: `count` more fake endpoints (QP
+// numbers from `first_qpn`), sent in messages that fit the fast path.
+absl::Status AddRawEndpoints(SeqpacketSocket& channel, uint32_t first_qpn,
+                             int count);
+
 // An invocation of `function` through swiftd as a fast path call, in
 // `mode`, with `payload` and a 20 s timeout.
 v1::FastRequest RawInvokeRequest(const std::string& function,
