@@ -35,6 +35,13 @@ absl::Status QpPool::Fill(int count) {
       return pooled.status();
     }
     absl::MutexLock lock(&mu_);
+    // A QP recycled or returned while this one was being created may have
+    // filled the pool already: never hold more than asked.
+    if (static_cast<int>(ready_.size()) >= count) {
+      ++stats_.destroyed;
+      return absl::OkStatus();  // `pooled` goes after the lock (declared
+                                // first).
+    }
     ready_.push_back(*std::move(pooled));
   }
 }

@@ -3,6 +3,7 @@
 #include "client/qp_pool.h"
 
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,6 +21,10 @@ class FakeQpFactory final : public QpFactory {
  public:
   absl::StatusOr<PooledQp> Create() override {
     absl::MutexLock lock(&mu_);
+    ++creating_;
+    mu_.Await(absl::Condition(
+        +[](bool* held) { return !*held; }, &hold_create_));
+    --creating_;
     if (fail_create_) {
       return absl::ResourceExhaustedError("QP limit");
     }
@@ -41,6 +46,17 @@ class FakeQpFactory final : public QpFactory {
     absl::MutexLock lock(&mu_);
     fail_create_ = fail;
   }
+  // While held, Create() waits (in the pool's own thread, say).
+  void set_hold_create(bool hold) {
+    absl::MutexLock lock(&mu_);
+    hold_create_ = hold;
+  }
+  bool WaitUntilCreating() {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(
+                                    +[](int* n) { return *n > 0; }, &creating_),
+                                absl::Seconds(10));
+  }
   void set_fail_reset(bool fail) {
     absl::MutexLock lock(&mu_);
     fail_reset_ = fail;
@@ -56,6 +72,8 @@ class FakeQpFactory final : public QpFactory {
   int resets_ ABSL_GUARDED_BY(mu_) = 0;
   bool fail_create_ ABSL_GUARDED_BY(mu_) = false;
   bool fail_reset_ ABSL_GUARDED_BY(mu_) = false;
+  bool hold_create_ ABSL_GUARDED_BY(mu_) = false;
+  int creating_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class QpPoolTest : public ::testing::Test {
@@ -138,6 +156,24 @@ TEST_F(QpPoolTest, RecycleResetsAndKeepsUpToHigh) {
   EXPECT_EQ(stats.recycled, 3u);
   EXPECT_EQ(stats.ready, 2);      // `high`,
   EXPECT_EQ(stats.destroyed, 1u);  // the third one dropped.
+}
+
+// A QP recycled while Fill() creates one must not take the pool past the
+// count (a fault test saw a service's pool end one QP over its high).
+TEST_F(QpPoolTest, ARecycleDuringAFillDoesNotOverfill) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 1);
+  ASSERT_TRUE(pool->Fill(1).ok());
+  absl::StatusOr<PooledQp> taken = pool->Take();
+  ASSERT_TRUE(taken.ok());
+  factory_->set_hold_create(true);
+  std::thread filler([&] { EXPECT_TRUE(pool->Fill(1).ok()); });
+  ASSERT_TRUE(factory_->WaitUntilCreating());
+  pool->Recycle(*std::move(taken));  // The pool is at its count again.
+  factory_->set_hold_create(false);
+  filler.join();
+  const PoolStats stats = pool->stats();
+  EXPECT_EQ(stats.ready, 1);
+  EXPECT_EQ(stats.destroyed, 1u);  // The QP created too late.
 }
 
 TEST_F(QpPoolTest, AQpThatCannotBeResetIsDestroyed) {
