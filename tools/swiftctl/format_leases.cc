@@ -42,7 +42,9 @@ std::string FormatLeases(const v1::ListLeasesResponse& response) {
           {absl::StrCat(lease.lease_id()), absl::StrCat(lease.tenant_uid()),
            absl::StrCat(lease.holder_pid()), lease.holder_name(),
            FormatBytes(lease.size_bytes()), lease.hugepage() ? "yes" : "no",
-           lease.device().empty() ? "-" : lease.device(),
+           lease.device().empty()         ? "-"
+           : lease.device_error().empty() ? lease.device()
+                                          : lease.device() + " (gone)",
            FormatDuration(lease.age_us())});
     }
     out = FormatTable(
@@ -51,6 +53,14 @@ std::string FormatLeases(const v1::ListLeasesResponse& response) {
   }
   absl::StrAppend(&out, "\ntotal: ", response.total_leases(), " lease(s), ",
                   FormatBytes(response.total_bytes()), "\n");
+  // A lease whose device left the host: its holder must start again
+  // elsewhere (LeaseManager::Check).
+  for (const v1::LeaseInfo& lease : response.leases()) {
+    if (!lease.device_error().empty()) {
+      absl::StrAppend(&out, "lease ", lease.lease_id(), ": device ",
+                      lease.device(), " is gone: ", lease.device_error(), "\n");
+    }
+  }
   for (const v1::LeasePoolInfo& pool : response.pools()) {
     absl::StrAppend(&out, "pool of uid ", pool.tenant_uid(), ": ",
                     pool.ready_regions(), " region(s) ready, ",

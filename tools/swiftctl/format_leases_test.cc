@@ -46,6 +46,25 @@ TEST(FormatLeasesTest, ShowsEachLeaseTotalsPoolsAndQuotas) {
   EXPECT_TRUE(absl::StrContains(table, "no limit in all")) << table;
 }
 
+TEST(FormatLeasesTest, ALeaseOfAGoneDeviceSaysSo) {
+  v1::ListLeasesResponse response;
+  v1::LeaseInfo* lease = response.add_leases();
+  lease->set_lease_id(9);
+  lease->set_device("rxeB");
+  lease->set_device_error("RDMA device rxeB was removed from the host");
+  v1::LeaseInfo* kept = response.add_leases();
+  kept->set_lease_id(10);
+  kept->set_device("rxeA");
+  const std::string table = FormatLeases(response);
+  EXPECT_TRUE(absl::StrContains(table, "rxeB (gone)")) << table;
+  EXPECT_FALSE(absl::StrContains(table, "rxeA (gone)")) << table;
+  EXPECT_TRUE(absl::StrContains(
+      table,
+      "lease 9: device rxeB is gone: RDMA device rxeB was removed from the "
+      "host\n"))
+      << table;
+}
+
 TEST(FormatLeasesTest, ShowsClientsWithTheirLeases) {
   v1::ListClientsResponse response;
   EXPECT_EQ(FormatClients(response), "No fast path clients attached.\n");
