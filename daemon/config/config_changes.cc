@@ -49,13 +49,6 @@ bool IsLiveSetting(absl::string_view setting) {
   return kLive->contains(setting);
 }
 
-std::string SettingText(const config::SwiftdConfig& config,
-                        absl::string_view setting) {
-  const FieldDescriptor* field =
-      config.GetDescriptor()->FindFieldByName(std::string(setting));
-  return field == nullptr ? "" : FieldText(config, field);
-}
-
 std::vector<ConfigChange> DiffConfigs(const config::SwiftdConfig& before,
                                       const config::SwiftdConfig& after) {
   std::vector<ConfigChange> changes;

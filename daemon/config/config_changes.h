@@ -36,10 +36,6 @@ std::vector<ConfigChange> DiffConfigs(const config::SwiftdConfig& before,
 config::SwiftdConfig RunningAfterReload(const config::SwiftdConfig& before,
                                         const config::SwiftdConfig& after);
 
-// The value of `setting` in `config` as text (lists comma-separated).
-std::string SettingText(const config::SwiftdConfig& config,
-                        absl::string_view setting);
-
 }  // namespace swift
 
 #endif  // SWIFT_DAEMON_CONFIG_CONFIG_CHANGES_H_

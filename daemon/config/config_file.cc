@@ -83,6 +83,13 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
 
 }  // namespace
 
+bool SettingIsSet(const config::SwiftdConfig& config,
+                  const google::protobuf::FieldDescriptor* field) {
+  const google::protobuf::Reflection* reflection = config.GetReflection();
+  return field->is_repeated() ? reflection->FieldSize(config, field) > 0
+                              : reflection->HasField(config, field);
+}
+
 absl::StatusOr<ConfigFile> ParseConfigText(const std::string& path,
                                            const std::string& text) {
   ConfigFile file;
@@ -100,13 +107,9 @@ absl::StatusOr<ConfigFile> ParseConfigText(const std::string& path,
     return absl::InvalidArgumentError(absl::StrJoin(errors.errors(), "\n"));
   }
   const google::protobuf::Descriptor* descriptor = file.config.GetDescriptor();
-  const google::protobuf::Reflection* reflection = file.config.GetReflection();
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const google::protobuf::FieldDescriptor* field = descriptor->field(i);
-    const bool set = field->is_repeated()
-                         ? reflection->FieldSize(file.config, field) > 0
-                         : reflection->HasField(file.config, field);
-    if (!set) continue;
+    if (!SettingIsSet(file.config, field)) continue;
     const google::protobuf::TextFormat::ParseLocation location =
         tree.GetLocation(field, field->is_repeated() ? 0 : -1);
     file.locations[field->name()] =

@@ -21,6 +21,11 @@ struct ConfigFile {
   absl::flat_hash_map<std::string, std::string> locations;
 };
 
+// Whether `config` sets `field`: a singular field present, a repeated one
+// with an entry.
+bool SettingIsSet(const config::SwiftdConfig& config,
+                  const google::protobuf::FieldDescriptor* field);
+
 // LoadConfigFile()
 //
 // Reads and parses `path`. kNotFound when it does not exist,

@@ -71,12 +71,6 @@ absl::Status SetFieldFromFlagText(config::SwiftdConfig& message,
   }
 }
 
-bool IsSet(const config::SwiftdConfig& message, const FieldDescriptor* field) {
-  const Reflection* reflection = message.GetReflection();
-  return field->is_repeated() ? reflection->FieldSize(message, field) > 0
-                              : reflection->HasField(message, field);
-}
-
 }  // namespace
 
 bool GivenOnCommandLine(absl::string_view name) {
@@ -108,7 +102,7 @@ absl::StatusOr<EffectiveConfig> MergeConfig(const ConfigFile* file) {
     }
     if (GivenOnCommandLine(field->name())) {
       merged.origins[field->name()] = absl::StrCat("--", field->name());
-    } else if (file != nullptr && IsSet(file->config, field)) {
+    } else if (file != nullptr && SettingIsSet(file->config, field)) {
       // The file's value, moved across from a copy of the file's message.
       config::SwiftdConfig from_file = file->config;
       reflection->SwapFields(&merged.config, &from_file, {field});

@@ -26,7 +26,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -41,8 +40,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "common/verbs/post_and_wait.h"
 #include "swift/session.h"
+#include "tools/bench/write_read_back.h"
 
 ABSL_FLAG(std::string, role, "client", "server or client.");
 ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "Local swiftd.");
@@ -57,7 +56,8 @@ ABSL_FLAG(int, storm_deadline_s, 0,
 
 namespace {
 
-constexpr size_t kPayload = 64;
+// Bytes written and read back per connection.
+constexpr size_t kPayload = swift::bench::kReadBackBytes;
 // A storm connection running this long past its deadline is stuck.
 constexpr int kStuckGraceS = 30;
 
@@ -94,21 +94,6 @@ constexpr StepField kStepFields[] = {
     {"transitions", &swift::ConnectSteps::transitions_us},
 };
 
-// One signaled WRITE or READ of kPayload bytes, waited for as the raw-verbs
-// baseline waits (verbs::Cq::WaitForCompletion: a short spin, then yield
-// between polls, so dozens of waiting threads on two cores leave the CPU
-// to the threads whose completions they need).
-absl::Status PostAndPoll(swift::Connection& connection, ibv_wr_opcode opcode,
-                         size_t local_offset, size_t remote_offset) {
-  ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer() + local_offset),
-                 static_cast<uint32_t>(kPayload), connection.mr()->lkey};
-  ibv_send_wr wr = swift::verbs::SignaledRdmaRequest(
-      opcode, &sge, connection.remote().addr + remote_offset,
-      connection.remote().rkey, /*wr_id=*/opcode);
-  return swift::verbs::PostAndWait(connection.qp(), connection.cq(), wr,
-                                   absl::Seconds(10));
-}
-
 // One connection: connect, write, read back, compare, close.
 Outcome OneConnection(swift::Session& session, int thread, int index,
                       absl::Duration timeout) {
@@ -131,23 +116,9 @@ Outcome OneConnection(swift::Session& session, int thread, int index,
         slot + kPayload > c.remote().length) {
       return absl::InvalidArgumentError("buffers too small for the threads");
     }
-    char* out = reinterpret_cast<char*>(c.buffer() + slot);
-    std::memset(out, 'a' + (index % 26), kPayload);
-    std::snprintf(out, kPayload, "t%d-c%d", thread, index);
-    std::memset(c.buffer() + slot + kPayload, 0, kPayload);
-    if (absl::Status write = PostAndPoll(c, IBV_WR_RDMA_WRITE, slot, slot);
-        !write.ok()) {
-      return write;
-    }
-    if (absl::Status read =
-            PostAndPoll(c, IBV_WR_RDMA_READ, slot + kPayload, slot);
-        !read.ok()) {
-      return read;
-    }
-    if (std::memcmp(out, c.buffer() + slot + kPayload, kPayload) != 0) {
-      return absl::DataLossError("read-back differs from what was written");
-    }
-    return absl::OkStatus();
+    return swift::bench::WriteAndReadBack(
+        c, slot, slot, static_cast<char>('a' + index % 26),
+        absl::StrFormat("t%d-c%d", thread, index));
   }();
   const Clock::time_point verified = Clock::now();
   outcome.verified_us = MicrosBetween(begin, verified);

@@ -56,28 +56,15 @@ for b in daemon/swiftd daemon/worker/swift_worker tools/bench/overhead_client \
   [ -e "$BIN/$b" ] || die "no $BIN/$b (build it with -c opt)"
 done
 [ "${RXE_HOSTS:-1}" = 2 ] || die "needs the two-host guest: tools/rxe-vm/run --hosts 2"
-A_IP=$RXE_A_IP B_IP=$RXE_B_IP PORT=7471
-WORK=$(mktemp -d /tmp/overhead.XXXXXX) || die "mktemp failed"
-ASLR_KNOB=/proc/sys/kernel/randomize_va_space
-ORIGINAL_ASLR=$(cat "$ASLR_KNOB")
-PIDS=()
+# shellcheck source=tools/bench/two_swiftds.sh
+. "$(dirname "$0")/two_swiftds.sh"
+init_two_swiftds overhead
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  echo "$ORIGINAL_ASLR" >"$ASLR_KNOB"
-  for f in swiftd-a.log swiftd-b.log bench.err sink.err; do
-    if grep -qE '^[EF][0-9]{4}' "$WORK/$f" 2>/dev/null; then
-      log "$f: $(grep -cE '^[EF][0-9]{4}' "$WORK/$f") error lines, the last:"
-      grep -E '^[EF][0-9]{4}' "$WORK/$f" | tail -3 >&2
-    fi
-  done
+  stop_two_swiftds bench
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 2' INT TERM
-# shellcheck source=tools/bench/two_swiftds.sh
-. "$(dirname "$0")/two_swiftds.sh"
 start_two_swiftds bench 64
 timeout 120 "$BIN/tools/bench/soak_client" --role=register \
   --socket="$WORK/b.sock" --function=overhead_write \

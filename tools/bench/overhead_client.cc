@@ -34,7 +34,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -52,10 +51,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "common/verbs/post_and_wait.h"
 #include "swift/client.h"
 #include "swift/session.h"
 #include "tools/bench/overhead_cpu.h"
+#include "tools/bench/write_read_back.h"
 
 ABSL_FLAG(std::string, mode, "idle", "idle, connect, warm or fork.");
 ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "Local swiftd.");
@@ -73,7 +72,8 @@ ABSL_FLAG(std::vector<std::string>, watch, {},
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr size_t kPayload = 64;  // connect: bytes written and read back.
+// Bytes written and read back per connection.
+constexpr size_t kPayload = swift::bench::kReadBackBytes;
 
 double SecondsBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -88,17 +88,6 @@ struct Done {
   bool spare = false;     // fork: served by a spare instance.
   std::string failure;    // Empty when it succeeded.
 };
-
-absl::Status PostAndPoll(swift::Connection& connection, ibv_wr_opcode opcode,
-                         size_t local_offset, size_t remote_offset) {
-  ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer() + local_offset),
-                 static_cast<uint32_t>(kPayload), connection.mr()->lkey};
-  ibv_send_wr wr = swift::verbs::SignaledRdmaRequest(
-      opcode, &sge, connection.remote().addr + remote_offset,
-      connection.remote().rkey, /*wr_id=*/opcode);
-  return swift::verbs::PostAndWait(connection.qp(), connection.cq(), wr,
-                                   absl::Seconds(10));
-}
 
 // Connect, write into this thread's slice, read back, compare, close.
 absl::Status ConnectOnce(swift::Session& session, int thread, uint64_t k) {
@@ -116,24 +105,9 @@ absl::Status ConnectOnce(swift::Session& session, int thread, uint64_t k) {
       return absl::InvalidArgumentError(
           "the buffers are too small for this many threads");
     }
-    char* out = reinterpret_cast<char*>(c.buffer() + slot);
-    std::memset(out, 'a' + static_cast<int>(k % 26), kPayload);
-    std::snprintf(out, kPayload, "t%d-op%llu", thread,
-                  static_cast<unsigned long long>(k));
-    std::memset(c.buffer() + slot + kPayload, 0, kPayload);
-    if (absl::Status write = PostAndPoll(c, IBV_WR_RDMA_WRITE, slot, slot);
-        !write.ok()) {
-      return write;
-    }
-    if (absl::Status read =
-            PostAndPoll(c, IBV_WR_RDMA_READ, slot + kPayload, slot);
-        !read.ok()) {
-      return read;
-    }
-    if (std::memcmp(out, c.buffer() + slot + kPayload, kPayload) != 0) {
-      return absl::DataLossError("read-back differs from what was written");
-    }
-    return absl::OkStatus();
+    return swift::bench::WriteAndReadBack(c, slot, slot,
+                                          static_cast<char>('a' + k % 26),
+                                          absl::StrCat("t", thread, "-op", k));
   }();
   absl::Status closed = c.Close();
   return verified.ok() ? closed : verified;

@@ -35,22 +35,11 @@ for b in daemon/swiftd daemon/worker/swift_worker tools/bench/soak_client \
 done
 [ "${RXE_HOSTS:-1}" = 2 ] || die "needs the two-host guest: tools/rxe-vm/run --hosts 2"
 command -v rdma >/dev/null || die "rdma (iproute2) not found"
-A_IP=$RXE_A_IP B_IP=$RXE_B_IP PORT=7471
-WORK=$(mktemp -d /tmp/soak.XXXXXX) || die "mktemp failed"
-ASLR_KNOB=/proc/sys/kernel/randomize_va_space
-ORIGINAL_ASLR=$(cat "$ASLR_KNOB")
-PIDS=()
+# shellcheck source=tools/bench/two_swiftds.sh
+. "$(dirname "$0")/two_swiftds.sh"
+init_two_swiftds soak
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  echo "$ORIGINAL_ASLR" >"$ASLR_KNOB"
-  for f in swiftd-a.log swiftd-b.log soak.err sink.err; do
-    if grep -qE '^[EF][0-9]{4}' "$WORK/$f" 2>/dev/null; then
-      log "$f: $(grep -cE '^[EF][0-9]{4}' "$WORK/$f") error lines, the last:"
-      grep -E '^[EF][0-9]{4}' "$WORK/$f" | tail -3 >&2
-    fi
-  done
+  stop_two_swiftds soak
   if [ -s "$WORK/clients.stderr" ]; then
     log "clients' stderr (tail):"; tail -3 "$WORK/clients.stderr" >&2
   fi
@@ -58,8 +47,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 2' INT TERM
-# shellcheck source=tools/bench/two_swiftds.sh
-. "$(dirname "$0")/two_swiftds.sh"
 start_two_swiftds soak 32
 timeout 120 "$BIN/tools/bench/soak_client" --role=register \
   --socket="$WORK/b.sock" --function=soak_write \

@@ -23,7 +23,6 @@
 // Exits 0 when every cycle succeeded, 1 otherwise.
 #include <unistd.h>
 
-#include <cstring>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -35,9 +34,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
-#include "common/verbs/post_and_wait.h"
 #include "swift/client.h"
 #include "swift/session.h"
+#include "tools/bench/write_read_back.h"
 
 ABSL_FLAG(std::string, role, "client", "register or client.");
 ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "Local swiftd.");
@@ -56,7 +55,8 @@ ABSL_FLAG(uint64_t, seed, 0, "Client: random seed; 0 = from the pid.");
 
 namespace {
 
-constexpr size_t kPayload = 64;
+// Bytes written and read back per connection.
+constexpr size_t kPayload = swift::bench::kReadBackBytes;
 constexpr size_t kSlotBytes = 2 * kPayload;
 // What the function writes and reads back; every invocation writes the
 // same bytes at the same place, so concurrent instances cannot disagree.
@@ -85,17 +85,6 @@ void ReportError(char kind, const absl::Status& status) {
                       absl::StrReplaceAll(status.message(), {{"\n", " "}})));
 }
 
-absl::Status PostAndPoll(swift::Connection& connection, ibv_wr_opcode opcode,
-                         size_t local_offset, size_t remote_offset) {
-  ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer() + local_offset),
-                 static_cast<uint32_t>(kPayload), connection.mr()->lkey};
-  ibv_send_wr wr = swift::verbs::SignaledRdmaRequest(
-      opcode, &sge, connection.remote().addr + remote_offset,
-      connection.remote().rkey, /*wr_id=*/opcode);
-  return swift::verbs::PostAndWait(connection.qp(), connection.cq(), wr,
-                                   absl::Seconds(10));
-}
-
 // Connect, write our bytes into our slot, read them back, compare, close.
 absl::Status ConnectCycle(swift::Session& session, int cycle) {
   absl::StatusOr<std::unique_ptr<swift::Connection>> connection =
@@ -114,23 +103,9 @@ absl::Status ConnectCycle(swift::Session& session, int cycle) {
                        " is past the service's buffer of ", c.remote().length,
                        " bytes: use a smaller --slot"));
     }
-    char* out = reinterpret_cast<char*>(c.buffer());
-    std::memset(out, 'a' + cycle % 26, kPayload);
-    std::snprintf(out, kPayload, "pid%d-cycle%d", static_cast<int>(getpid()),
-                  cycle);
-    std::memset(c.buffer() + kPayload, 0, kPayload);
-    if (absl::Status write = PostAndPoll(c, IBV_WR_RDMA_WRITE, 0, remote);
-        !write.ok()) {
-      return write;
-    }
-    if (absl::Status read = PostAndPoll(c, IBV_WR_RDMA_READ, kPayload, remote);
-        !read.ok()) {
-      return read;
-    }
-    if (std::memcmp(out, c.buffer() + kPayload, kPayload) != 0) {
-      return absl::DataLossError("read-back differs from what was written");
-    }
-    return absl::OkStatus();
+    return swift::bench::WriteAndReadBack(
+        c, 0, remote, static_cast<char>('a' + cycle % 26),
+        absl::StrCat("pid", getpid(), "-cycle", cycle));
   }();
   absl::Status closed = c.Close();
   return verified.ok() ? closed : verified;

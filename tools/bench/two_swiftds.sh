@@ -6,9 +6,33 @@
 # re-translates its code: ARCHITECTURE.md); then two connect_bench servers
 # on A, the benchmark's service and the "sink" its function writes to.
 #
-# The caller defines log, die, BIN, WORK, A_IP, B_IP, PORT, ASLR_KNOB and
-# the array PIDS (its cleanup kills them and restores ASLR). Sets
-# SWIFTD_A, SWIFTD_B, SERVER, SINK.
+# The caller defines log, die and BIN, calls init_two_swiftds NAME (which
+# sets A_IP, B_IP, PORT, WORK, ASLR_KNOB and the array PIDS of what to
+# stop), start_two_swiftds (which sets SWIFTD_A, SWIFTD_B, SERVER, SINK),
+# and stop_two_swiftds from its cleanup.
+
+init_two_swiftds() {
+  A_IP=$RXE_A_IP B_IP=$RXE_B_IP PORT=7471
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX") || die "mktemp failed"
+  ASLR_KNOB=/proc/sys/kernel/randomize_va_space
+  ORIGINAL_ASLR=$(cat "$ASLR_KNOB")
+  PIDS=()
+}
+
+# stop_two_swiftds SERVICE: stops what was started, restores ASLR, and
+# shows the last error lines the swiftds and the two services logged.
+stop_two_swiftds() {
+  local p f
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  echo "$ORIGINAL_ASLR" >"$ASLR_KNOB"
+  for f in swiftd-a.log swiftd-b.log "$1.err" sink.err; do
+    if grep -qE '^[EF][0-9]{4}' "$WORK/$f" 2>/dev/null; then
+      log "$f: $(grep -cE '^[EF][0-9]{4}' "$WORK/$f") error lines, the last:"
+      grep -E '^[EF][0-9]{4}' "$WORK/$f" | tail -3 >&2
+    fi
+  done
+}
 
 wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; die "no socket $1"; }
 wait_ready() { for _ in $(seq 600); do grep -q ready "$1" && return 0; sleep 0.1; done; die "$1: not ready"; }
