@@ -6,6 +6,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/unix_socket.h"
+#include "daemon/devices/irq_map.h"
 #include "daemon/transport/socket_path.h"
 #include "glog/logging.h"
 
@@ -80,6 +82,18 @@ std::vector<peer::v1::PeerDevice> PeerDevices(const DeviceCache& cache) {
   return devices;
 }
 
+// The open devices as IrqAffinity needs them.
+std::vector<IrqDevice> IrqDevices(const DeviceCache& cache) {
+  std::vector<IrqDevice> devices;
+  for (const DeviceRecord& record : cache.Snapshot()) {
+    if (record.state == DeviceState::kOpen) {
+      devices.push_back({record.name, ParentBusAddress(record.name),
+                         record.info.num_comp_vectors});
+    }
+  }
+  return devices;
+}
+
 std::string FirstOpenDevice(const DeviceCache& cache) {
   for (const DeviceCache::Entry& entry : cache.entries()) {
     if (entry.error.ok()) {
@@ -113,6 +127,11 @@ absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
                          DeviceCache::OpenAll(options.devices));
   std::unique_ptr<SwiftdServer> swiftd(
       new SwiftdServer(options, std::move(socket_lock), std::move(devices)));
+  IrqAffinityOptions irq_options;
+  irq_options.enabled = options.irq_affinity;
+  irq_options.privileged = geteuid() == 0;
+  swiftd->irq_affinity_ =
+      IrqAffinity::Apply(IrqDevices(*swiftd->devices_), irq_options);
   absl::StatusOr<std::unique_ptr<PreloadHintsKeeper>> hints =
       PreloadHintsKeeper::Start(PreloadHintsPath(options.socket_path),
                                 &swiftd->devices_->table());
@@ -258,6 +277,7 @@ absl::Status SwiftdServer::StartServing() {
   sources.incarnation = incarnation_;
   sources.gate = peer_gate_.get();
   sources.max_attach_streams = options_.control_limits.max_attach_streams;
+  sources.irqs = irq_affinity_.get();
   service_ = std::make_unique<ControlServiceImpl>(std::move(sources));
   SWIFT_ASSIGN_OR_RETURN(
       server_, Listen("unix:" + options_.socket_path, service_.get(),
@@ -428,6 +448,9 @@ void SwiftdServer::Shutdown(absl::Duration grace) {
   if (peer_server_ != nullptr) {
     peer_server_->Shutdown(deadline);
     peer_server_->Wait();
+  }
+  if (irq_affinity_ != nullptr) {
+    irq_affinity_->Restore();
   }
   LOG(INFO) << "Stopped serving on unix:" << options_.socket_path;
 }

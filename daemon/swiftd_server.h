@@ -33,6 +33,7 @@
 #include "daemon/devices/preload_hints_keeper.h"
 #include "daemon/functions/function_store.h"
 #include "daemon/functions/worker_manager.h"
+#include "daemon/irq/irq_affinity.h"
 #include "daemon/leases/lease_manager.h"
 #include "daemon/metrics/swiftd_metrics.h"
 #include "daemon/transport/fast_path_server.h"
@@ -101,6 +102,9 @@ struct SwiftdOptions {
   // by a second swiftd on the host).
   std::string metrics_address;
   bool metrics_required = true;
+  // Pin each RDMA device's completion-vector IRQs to the CPUs whose
+  // waiters use them, when root (daemon/irq/irq_affinity.h).
+  bool irq_affinity = true;
 };
 
 class SwiftdServer final {
@@ -108,7 +112,9 @@ class SwiftdServer final {
   // Start()
   //
   // Prepares the socket path (removing a stale socket), opens the RDMA
-  // devices, serves the Peer API on `peer_address` (if given), and the
+  // devices, pins their completion-vector IRQs when root and irq_affinity
+  // (IrqAffinity: never fatal, undone by Shutdown()),
+  // serves the Peer API on `peer_address` (if given), and the
   // Control API, gRPC health checking and server
   // reflection on `options.socket_path`, and the fast path beside it
   // (FastPathSocketPath()). With workers and a state_dir, begins
@@ -175,6 +181,9 @@ class SwiftdServer final {
   const std::string fast_path_path_;
   const uint64_t incarnation_;
   std::unique_ptr<DeviceCache> devices_;
+  // The completion-vector IRQs pinned at start (--irq_affinity), restored
+  // in Shutdown() (and at destruction, after what reads it is gone).
+  std::unique_ptr<IrqAffinity> irq_affinity_;
   // <socket dir>/preload.hints for libswift_preload.so and libswift's cold
   // start; null when it could not be written (a warning, not fatal).
   std::unique_ptr<PreloadHintsKeeper> preload_hints_;

@@ -127,6 +127,11 @@ class GrpcClient final : public ControlClient {
         &v1::Control::Stub::ListDevices, "ListDevices");
   }
 
+  absl::StatusOr<v1::ListIrqsResponse> ListIrqs() override {
+    return Unary<v1::ListIrqsRequest, v1::ListIrqsResponse>(
+        &v1::Control::Stub::ListIrqs, "ListIrqs");
+  }
+
   absl::StatusOr<v1::ListPeersResponse> ListPeers() override {
     return Unary<v1::ListPeersRequest, v1::ListPeersResponse>(
         &v1::Control::Stub::ListPeers, "ListPeers");

@@ -41,6 +41,10 @@ class ControlClient {
   // ListDevices(): the RDMA devices swiftd holds open.
   virtual absl::StatusOr<v1::ListDevicesResponse> ListDevices() = 0;
 
+  // ListIrqs(): the devices' completion-vector IRQs and the CPUs swiftd
+  // pinned them to (`swiftctl irq`).
+  virtual absl::StatusOr<v1::ListIrqsResponse> ListIrqs() = 0;
+
   // ListPeers(), ListServices(), ListConnections(): what swiftd brokers
   // (see `swiftctl peers|services|connections`). Services, connections,
   // workers and tenants are listed on the fast path (kFailedPrecondition

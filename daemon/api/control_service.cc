@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/version.h"
 #include "daemon/devices/device_report.h"
+#include "daemon/irq/irq_report.h"
 #include "daemon/transport/grpc_status.h"
 #include "glog/logging.h"
 
@@ -324,6 +325,19 @@ grpc::ServerUnaryReactor* ControlServiceImpl::ListWorkers(
     v1::ListWorkersResponse* response) {
   return Serve(context, *request,
                [] { return ListedOnFastPathOnly("ListWorkers"); });
+}
+
+grpc::ServerUnaryReactor* ControlServiceImpl::ListIrqs(
+    grpc::CallbackServerContext* context, const v1::ListIrqsRequest* request,
+    v1::ListIrqsResponse* response) {
+  return Serve(context, *request, [&] {
+    if (sources_.irqs == nullptr) {
+      return absl::UnavailableError("ListIrqs: swiftd keeps no IRQ state");
+    }
+    // Read at each call: the affinities and counts are the kernel's now.
+    *response = ListIrqsFromReport(sources_.irqs->Snapshot());
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace swift

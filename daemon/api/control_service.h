@@ -22,6 +22,7 @@
 #include "daemon/broker/peer_directory.h"
 #include "daemon/broker/peer_gate.h"
 #include "daemon/devices/device_cache.h"
+#include "daemon/irq/irq_affinity.h"
 #include "proto/control_service.grpc.pb.h"
 
 namespace swift {
@@ -73,6 +74,8 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
     uint64_t incarnation = 0;
     // Attach streams open at once at most (ControlApiLimits).
     int max_attach_streams = ControlApiLimits().max_attach_streams;
+    // The completion-vector IRQs swiftd pinned (ListIrqs); may be null.
+    const IrqAffinity* irqs = nullptr;
   };
 
   explicit ControlServiceImpl(Sources sources);
@@ -125,6 +128,10 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ListWorkersRequest* request,
       v1::ListWorkersResponse* response) override;
+
+  grpc::ServerUnaryReactor* ListIrqs(grpc::CallbackServerContext* context,
+                                     const v1::ListIrqsRequest* request,
+                                     v1::ListIrqsResponse* response) override;
 
  private:
   // Immutable after construction.

@@ -1,12 +1,14 @@
 // Host tests of the Control API's gRPC server on a Unix socket: its bounds
-// (issue 10: a local user could open thousands of gRPC streams) and what
-// ListPeers shows (host-wide counters, per peer and in total).
+// (issue 10: a local user could open thousands of gRPC streams), what
+// ListPeers shows (host-wide counters, per peer and in total) and what
+// ListIrqs shows (each device's completion-vector IRQs, issue 13).
 #include "daemon/api/control_service.h"
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +26,8 @@ class ControlServiceTest : public ::testing::Test {
  protected:
   void Serve(const ControlApiLimits& limits,
              const PeerDirectory* peers = nullptr,
-             const PeerGate* gate = nullptr) {
+             const PeerGate* gate = nullptr,
+             const IrqAffinity* irqs = nullptr) {
     DeviceCache::Options device_options;
     device_options.watch = false;
     absl::StatusOr<std::unique_ptr<DeviceCache>> devices =
@@ -37,6 +40,7 @@ class ControlServiceTest : public ::testing::Test {
     sources.peers = peers;
     sources.gate = gate;
     sources.max_attach_streams = limits.max_attach_streams;
+    sources.irqs = irqs;
     service_ = std::make_unique<ControlServiceImpl>(std::move(sources));
     address_ = "unix:" + dir_.path() + "/swiftd.sock";
     grpc::ServerBuilder builder;
@@ -204,6 +208,49 @@ TEST_F(ControlServiceTest, ListPeersShowsCountersPerPeerAndInTotal) {
   EXPECT_EQ(response.totals().admitted(), 1u);
   EXPECT_EQ(response.totals().refused_address(), 1u);
   EXPECT_EQ(response.totals().refused_dial(), 1u);
+}
+
+// ListIrqs answers from the IRQ state swiftd keeps, read at each call.
+TEST_F(ControlServiceTest, ListIrqsReportsEachDevicesIrqs) {
+  swift::testing::TempDir proc;
+  std::ofstream(proc.path() + "/interrupts")
+      << "           CPU0       CPU1\n"
+         "  0:         41          0   IO-APIC   2-edge      timer\n";
+  IrqAffinityOptions options;
+  options.proc_root = proc.path();
+  options.privileged = false;
+  std::unique_ptr<IrqAffinity> irqs =
+      IrqAffinity::Apply({{"rxe0", "", 1}}, options);
+  Serve(ControlApiLimits(), nullptr, nullptr, irqs.get());
+  std::unique_ptr<v1::Control::Stub> stub = Connect();
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::ListIrqsRequest request;
+  *request.mutable_header() = Header();
+  v1::ListIrqsResponse response;
+  const grpc::Status status = stub->ListIrqs(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(response.enabled());
+  EXPECT_FALSE(response.privileged());
+  EXPECT_EQ(response.cpus_size(), 2);
+  ASSERT_EQ(response.devices_size(), 1);
+  EXPECT_EQ(response.devices(0).device(), "rxe0");
+  EXPECT_EQ(response.devices(0).state(), "software");
+  EXPECT_TRUE(
+      absl::StartsWith(response.devices(0).detail(), "no IRQs (software"))
+      << response.devices(0).detail();
+}
+
+TEST_F(ControlServiceTest, ListIrqsWithoutIrqStateIsUnavailable) {
+  Serve(ControlApiLimits());
+  std::unique_ptr<v1::Control::Stub> stub = Connect();
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::ListIrqsRequest request;
+  *request.mutable_header() = Header();
+  v1::ListIrqsResponse response;
+  EXPECT_EQ(stub->ListIrqs(&context, request, &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
 }
 
 }  // namespace

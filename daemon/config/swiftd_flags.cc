@@ -180,3 +180,11 @@ ABSL_FLAG(std::string, metrics_address, "auto",
           "stops it from starting. \"auto\": 127.0.0.1:7473, and when that "
           "is taken (a second swiftd on the host) swiftd warns and runs "
           "without metrics. Empty: no metrics.");
+// Affinity-aware interrupts (issue 13, daemon/irq): libswift puts a CQ for
+// core c on completion vector c % num_comp_vectors (swift/wait.h).
+ABSL_FLAG(bool, irq_affinity, true,
+          "Pin the interrupt of each RDMA device's completion vector i to "
+          "the i-th online CPU (modulo their count), the core whose waiters "
+          "libswift puts on vector i, and put the original affinities back "
+          "when swiftd stops. Needs root; software devices (rxe) have no "
+          "IRQs. swiftctl irq shows what was done.");

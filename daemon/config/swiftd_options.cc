@@ -213,6 +213,7 @@ absl::StatusOr<SwiftdOptions> SwiftdOptionsFromConfig(
   if (!options.metrics_required) options.metrics_address = "127.0.0.1:7473";
   check.AtLeast("log_verbosity", c.log_verbosity(), -1,
                 " (-1: GLOG_v from the environment)");
+  options.irq_affinity = c.irq_affinity();
 
   if (absl::Status status = check.status(); !status.ok()) return status;
   return options;

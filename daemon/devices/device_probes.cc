@@ -2,8 +2,6 @@
 #include "daemon/devices/device_probes.h"
 
 #include <dirent.h>
-#include <limits.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -11,7 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "daemon/devices/irq_map.h"
 
 namespace swift {
 namespace {
@@ -89,19 +87,20 @@ Capability ProbeForkChildPost(ibv_context* context, std::string& doorbell) {
 
 int CountInterruptLines(absl::string_view proc_interrupts,
                         const std::vector<std::string>& tokens) {
+  absl::StatusOr<ProcInterrupts> parsed = ParseProcInterrupts(proc_interrupts);
+  if (!parsed.ok()) {
+    return 0;
+  }
   int count = 0;
-  bool header = true;
-  for (absl::string_view line : absl::StrSplit(proc_interrupts, '\n')) {
-    if (header) {
-      header = false;  // "           CPU0       CPU1"
-      continue;
-    }
-    for (const std::string& token : tokens) {
-      if (!token.empty() && absl::StrContains(line, token)) {
-        ++count;
-        break;
-      }
-    }
+  for (const IrqLine& line : parsed->irqs) {
+    const bool named = std::any_of(
+        line.actions.begin(), line.actions.end(), [&](const std::string& a) {
+          return std::any_of(
+              tokens.begin(), tokens.end(), [&](const std::string& token) {
+                return !token.empty() && absl::StrContains(a, token);
+              });
+        });
+    if (named) ++count;
   }
   return count;
 }
@@ -110,16 +109,13 @@ Capability ProbeHardwareIrqs(const std::string& name, uint32_t& irq_count,
                              const std::string& sysfs_class,
                              const std::string& proc_interrupts) {
   irq_count = 0;
-  const std::string parent = absl::StrCat(sysfs_class, "/", name, "/device");
-  char target[PATH_MAX] = {};
-  const ssize_t length = readlink(parent.c_str(), target, sizeof(target) - 1);
-  if (length <= 0) {
+  const std::string address = ParentBusAddress(name, sysfs_class);
+  if (address.empty()) {
     return {false,
             "software device: no parent bus device in sysfs, so completion "
             "events come from the kernel's software path, not interrupts"};
   }
-  const std::string path(target, static_cast<size_t>(length));
-  const std::string address = path.substr(path.rfind('/') + 1);
+  const std::string parent = absl::StrCat(sysfs_class, "/", name, "/device");
   const int msi = CountDirectoryEntries(parent + "/msi_irqs");
   const int lines =
       CountInterruptLines(ReadFile(proc_interrupts), {name, address});

@@ -42,9 +42,10 @@ Capability ProbeForkChildPost(ibv_context* context, std::string& doorbell);
 
 // CountInterruptLines()
 //
-// The lines of `proc_interrupts` (/proc/interrupts text) whose action names
-// contain any of `tokens` (e.g. "mlx5_comp", a PCI address). The header
-// line is never counted; empty tokens are ignored. Pure.
+// The IRQs of `proc_interrupts` (/proc/interrupts text, parsed by
+// ParseProcInterrupts() of irq_map.h) with an action name that contains any
+// of `tokens` (e.g. "mlx5_comp", a PCI address); 0 when the text does not
+// parse. Empty tokens are ignored. Pure.
 int CountInterruptLines(absl::string_view proc_interrupts,
                         const std::vector<std::string>& tokens);
 

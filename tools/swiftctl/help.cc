@@ -26,6 +26,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"status", "is swiftd alive: version, uptime, pid, devices, clients"},
     {"devices", "RDMA devices: state, provider, ports, GIDs, capabilities"},
+    {"irq", "completion vectors' IRQs and the CPUs swiftd pinned them to"},
     {"peers", "other hosts' swiftds and the metadata cached about them"},
     {"services", "services listening here, with their QP pools"},
     {"pools", "ready QPs per service and the handshake admission state"},

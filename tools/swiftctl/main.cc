@@ -26,6 +26,7 @@
 #include "proto/swift.pb.h"
 #include "tools/swiftctl/format.h"
 #include "tools/swiftctl/format_devices.h"
+#include "tools/swiftctl/format_irq.h"
 #include "tools/swiftctl/format_leases.h"
 #include "tools/swiftctl/help.h"
 #include "tools/swiftctl/lease_listings.h"
@@ -155,7 +156,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> kCommands = {
       "status",      "devices", "peers",    "services", "pools",
       "connections", "workers", "register", "invoke",   "unregister",
-      "tenants",     "leases",  "clients",  "top"};
+      "tenants",     "leases",  "clients",  "top",      "irq"};
   if (std::find(kCommands.begin(), kCommands.end(), command) ==
       kCommands.end()) {
     std::cerr << "swiftctl: unknown command '" << command << "'\n"
@@ -225,6 +226,9 @@ int main(int argc, char** argv) {
   }
   if (command == "devices") {
     return Print((*client)->ListDevices(), &swift::swiftctl::FormatDevices);
+  }
+  if (command == "irq") {
+    return Print((*client)->ListIrqs(), &swift::swiftctl::FormatIrqs);
   }
   if (command == "peers") {
     return Print((*client)->ListPeers(), &swift::swiftctl::FormatPeers);
