@@ -1,14 +1,31 @@
 // RcQpFactory implementation; see rc_qp_factory.h.
 #include "client/rc_qp_factory.h"
 
+#include <algorithm>
+
+#include "common/verbs/completion_channel.h"
 #include "common/verbs/qp_transitions.h"
 
 namespace swift {
 
 absl::StatusOr<PooledQp> RcQpFactory::Create() {
   PooledQp pooled;
-  absl::StatusOr<std::shared_ptr<verbs::Cq>> cq =
-      verbs::Cq::Create(pd_->context(), options_.cq_entries);
+  const std::shared_ptr<verbs::Context>& context = pd_->context();
+  std::shared_ptr<verbs::CompletionChannel> channel;
+  if (options_.completion_channel) {
+    absl::StatusOr<std::shared_ptr<verbs::CompletionChannel>> created =
+        verbs::CompletionChannel::Create(context);
+    if (!created.ok()) {
+      return created.status();
+    }
+    channel = *std::move(created);
+  }
+  const int vectors = std::max(context->get()->num_comp_vectors, 1);
+  const int vector = options_.comp_vector >= 0
+                         ? options_.comp_vector
+                         : static_cast<int>(created_.fetch_add(1) % vectors);
+  absl::StatusOr<std::shared_ptr<verbs::Cq>> cq = verbs::Cq::Create(
+      context, options_.cq_entries, std::move(channel), vector);
   if (!cq.ok()) {
     return cq.status();
   }

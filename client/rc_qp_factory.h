@@ -1,10 +1,13 @@
-// RcQpFactory: a Session's RC QPs, each with its own CQ, moved to INIT on
-// the session's port. Internal to libswift; see qp_factory.h.
+// RcQpFactory: a Session's RC QPs, each with its own CQ (and completion
+// channel, on a chosen completion vector), moved to INIT on the session's
+// port. Internal to libswift; see qp_factory.h.
 //
 // Thread-safe (verbs allow creating and modifying different QPs at once).
 #ifndef SWIFT_CLIENT_RC_QP_FACTORY_H_
 #define SWIFT_CLIENT_RC_QP_FACTORY_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "client/qp_factory.h"
@@ -20,6 +23,10 @@ class RcQpFactory final : public QpFactory {
   struct Options {
     int cq_entries = 128;
     verbs::QpCapacity capacity;
+    // A completion channel per CQ (SessionOptions::completion_channels).
+    bool completion_channel = true;
+    // -1: CQs spread over the context's completion vectors; else this one.
+    int comp_vector = -1;
   };
 
   // `pd` and `port` are those of the session; the factory keeps `pd` alive.
@@ -34,6 +41,8 @@ class RcQpFactory final : public QpFactory {
   const std::shared_ptr<verbs::Pd> pd_;
   const verbs::PortAddress port_;
   const Options options_;
+  // CQs created so far: the next spread vector.
+  std::atomic<uint32_t> created_{0};
 };
 
 // ConnectPooledQp()

@@ -43,6 +43,11 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
         "SessionOptions: buffer_bytes must be positive and "
         "0 <= pool_low <= pool_high, pool_high >= 1");
   }
+  if (options.comp_vector < -1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SessionOptions: comp_vector ", options.comp_vector,
+                     " (a vector >= 0, or -1 to spread over them)"));
+  }
   std::unique_ptr<SessionImpl> session(new SessionImpl());
   StartSteps& steps = session->start_steps_;
   absl::Time lap = absl::Now();
@@ -86,6 +91,13 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   }
   session->context_ = *std::move(context);
   steps.open_device_us = Lap(&lap);
+  if (const int vectors = session->context_->get()->num_comp_vectors;
+      options.comp_vector >= vectors) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("comp_vector ", options.comp_vector, ": ", device, " has ",
+                     vectors, " completion vectors (0 to ", vectors - 1,
+                     "), or -1 to spread over them"));
+  }
   absl::StatusOr<std::shared_ptr<verbs::Pd>> pd =
       verbs::Pd::Allocate(session->context_);
   if (!pd.ok()) {
@@ -132,6 +144,8 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   qp_options.capacity.max_recv_wr = options.max_recv_wr;
   qp_options.cq_entries =
       static_cast<int>(options.max_send_wr + options.max_recv_wr);
+  qp_options.completion_channel = options.completion_channels;
+  qp_options.comp_vector = options.comp_vector;
   QpPool::Options pool_options;
   pool_options.low = options.pool_low;
   pool_options.high = options.pool_high;

@@ -50,6 +50,18 @@ struct SessionOptions {
   // Work requests each connection's QP and CQ hold.
   uint32_t max_send_wr = 64;
   uint32_t max_recv_wr = 64;
+  // Each connection's CQ gets a completion channel of its own (one fd per
+  // pooled QP), so that it can be waited on in any swift::WaitMode
+  // (swift/wait.h: a swift::CqWaiter on connection->cq()). Off: the CQs
+  // can only be polled (busy_poll), and cost no fd.
+  bool completion_channels = true;
+  // The completion vector of each connection's CQ: -1 spreads the pool's
+  // CQs over the device's vectors (the n-th CQ on vector n modulo their
+  // count), so that their interrupts spread over the cores swiftd pinned
+  // the vectors to; otherwise this vector for all (for a thread that
+  // stays on one core: swift::CompVectorForCpu()). Checked against the
+  // device's num_comp_vectors.
+  int comp_vector = -1;
   // Cold start: before this process's first device list, load only the
   // provider libraries swiftd names for this host's devices, so that
   // libibverbs loads no other (the largest part of a new process's first
