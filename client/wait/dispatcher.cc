@@ -178,21 +178,24 @@ void Dispatcher::Run() {
 int Dispatcher::PollAll() {
   int moved = 0;
   for (const std::shared_ptr<DispatchTarget>& target : targets_) {
-    if (target->failed.load(std::memory_order_relaxed)) {
+    if (!target->waiting.load(std::memory_order_acquire) ||
+        target->failed.load(std::memory_order_relaxed)) {
       continue;
     }
     const int room = std::min(target->ring.free_slots(), kPollBatch);
-    if (room == 0) {
-      continue;
+    if (room == 0 || !target->TryLockPoll()) {
+      continue;  // The owner polls it itself right now.
     }
     ibv_wc batch[kPollBatch];
     absl::StatusOr<int> count = PollCq(target->cq, batch, room);
-    if (!count.ok()) {
-      target->Fail(count.status());
-    } else if (*count > 0) {
+    if (count.ok() && *count > 0) {
       target->ring.Push(batch, *count);
       moved += *count;
-    } else {
+    }
+    target->UnlockPoll();
+    if (!count.ok()) {
+      target->Fail(count.status());
+    } else if (*count == 0) {
       continue;
     }
     // Pairs with the owner's fence between announcing its sleep and its
@@ -206,10 +209,22 @@ int Dispatcher::PollAll() {
 }
 
 void Dispatcher::Sleep() {
+  // Announced before the last look at the waiting flags: an owner that
+  // starts waiting after that look sees it and pokes the eventfd.
+  asleep_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   bool any_full = false;
   for (const std::shared_ptr<DispatchTarget>& target : targets_) {
-    if (!target->armed && !target->failed.load(std::memory_order_relaxed)) {
-      if (absl::Status armed = ArmCq(target->cq); !armed.ok()) {
+    if (!target->waiting.load(std::memory_order_acquire) ||
+        target->failed.load(std::memory_order_relaxed)) {
+      continue;
+    }
+    // Under the poll lock: an owner that stopped waiting a moment ago may
+    // be polling its CQ again.
+    if (!target->armed && target->TryLockPoll()) {
+      absl::Status armed = ArmCq(target->cq);
+      target->UnlockPoll();
+      if (!armed.ok()) {
         target->Fail(armed);
         continue;
       }
@@ -219,13 +234,13 @@ void Dispatcher::Sleep() {
   }
   // A completion that arrived before its CQ was armed raises no event.
   if (PollAll() > 0 || changes_pending_.load(std::memory_order_acquire)) {
+    asleep_.store(false, std::memory_order_relaxed);
     return;
   }
   sleeps_.fetch_add(1, std::memory_order_relaxed);
   epoll_event events[64];
   // A full ring cannot take the CQ's completions, which then raise no new
   // event: look again soon rather than sleep on it.
-  asleep_.store(true, std::memory_order_relaxed);
   const int ready = epoll_wait(epoll_.get(), events, 64, any_full ? 1 : -1);
   asleep_.store(false, std::memory_order_relaxed);
   for (int i = 0; i < ready; ++i) {

@@ -1,11 +1,11 @@
 // Dispatcher: FastWake's per-core dispatcher. One thread, pinned to its
-// core, polls the CQs of every waiter registered on that core, moves their
-// completions into each waiter's ring and wakes exactly that waiter with a
-// futex. When no CQ has had a completion for a while it backs off: polling
-// with a pause, then yielding the core to the application's threads after
-// each empty pass, then arming every CQ and sleeping in epoll_wait on their
-// completion channels (and an eventfd for registrations), so that an idle
-// process costs no core.
+// core, polls the CQs of every waiter registered on that core whose owner
+// sleeps waiting for it, moves their completions into each waiter's ring
+// and wakes exactly that waiter with a futex. When no CQ has had a completion
+// for a while it backs off: polling with a pause, then yielding the core to the
+// application's threads after each empty pass, then arming every CQ and
+// sleeping in epoll_wait on their completion channels (and an eventfd for
+// registrations), so that an idle process costs no core.
 //
 // Thread-safe: Add() and Remove() from any thread while traffic flows.
 #ifndef SWIFT_CLIENT_WAIT_DISPATCHER_H_
@@ -60,6 +60,11 @@ class Dispatcher {
   // not the thread.
   pid_t pid() const { return pid_; }
 
+  // Poke()
+  //
+  // Wakes the thread if it sleeps (a waiter that starts waiting).
+  void Poke();
+
   // Passes over the CQs and sleeps so far, for tests and benchmarks.
   uint64_t passes() const { return passes_.load(std::memory_order_relaxed); }
   uint64_t sleeps() const { return sleeps_.load(std::memory_order_relaxed); }
@@ -78,7 +83,6 @@ class Dispatcher {
   void Sleep();
   void ReadEvents(DispatchTarget& target);
   void AckEvents(DispatchTarget& target);
-  void Poke();
 
   const int cpu_;
   const pid_t pid_;

@@ -107,7 +107,7 @@ class EventWaiter final : public CqWaiter {
     if (count.ok() && *count == 0) {
       count = sleeper_->Wait(wcs, max_entries, deadline);
       if (count.ok() && mode_ == WaitMode::kHybrid) {
-        spin_.Slept();
+        spin_.Slept(absl::Now() - start);
       }
     }
     if (count.ok()) {

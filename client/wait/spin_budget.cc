@@ -24,9 +24,13 @@ void SpinBudget::CaughtWhileSpinning(absl::Duration waited) {
   budget_ = std::min(max_spin_, std::max(caught_average_ * 2, waited));
 }
 
-void SpinBudget::Slept() {
-  // Halve toward zero: a few sleeps in a row stop the spinning, and the
-  // probes bring it back once completions come quickly again.
+void SpinBudget::Slept(absl::Duration waited) {
+  if (waited <= max_spin_ * kNearMiss) {
+    budget_ = std::min(max_spin_, std::max(budget_ * 2, absl::Microseconds(1)));
+    return;
+  }
+  // Halve toward zero: a few long waits in a row stop the spinning, and
+  // the probes bring it back once completions come quickly again.
   budget_ /= 2;
   if (budget_ < absl::Microseconds(1)) {
     budget_ = absl::ZeroDuration();

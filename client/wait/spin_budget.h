@@ -3,9 +3,11 @@
 //
 // Spinning pays when completions come within the spin, and wastes a core
 // otherwise. The budget follows a moving average of the waits that the
-// spin caught (twice it, so that most such waits fit), and shrinks while
-// waits outlast the spin and end asleep. A wait that ended asleep says
-// only "longer than the spin" (its time includes the wake-up), so every
+// spin caught (twice it, so that most such waits fit). A wait that ended
+// asleep says only "longer than the spin" (its time includes the
+// wake-up): when it still ended soon (within kNearMiss times max_spin) a
+// longer spin would likely have caught it, so the budget grows; a long
+// wait halves it, and a few in a row stop the spinning. Every
 // probe_every-th wait spins the whole max_spin to learn again.
 #ifndef SWIFT_CLIENT_WAIT_SPIN_BUDGET_H_
 #define SWIFT_CLIENT_WAIT_SPIN_BUDGET_H_
@@ -24,9 +26,13 @@ class SpinBudget {
   absl::Duration NextSpin();
 
   // The wait that NextSpin() was asked for: caught while spinning after
-  // `waited`, or not caught (it slept).
+  // `waited`, or not caught (it slept) and ended after `waited` in all.
   void CaughtWhileSpinning(absl::Duration waited);
-  void Slept();
+  void Slept(absl::Duration waited);
+
+  // A wait that slept yet ended within this many max_spins was a near
+  // miss.
+  static constexpr int kNearMiss = 4;
 
   absl::Duration current() const { return budget_; }
 

@@ -16,7 +16,7 @@ TEST(SpinBudgetTest, SleepsInARowStopTheSpinning) {
   SpinBudget budget(absl::Microseconds(50), /*probe_every=*/1000);
   for (int i = 0; i < 10; ++i) {
     budget.NextSpin();
-    budget.Slept();
+    budget.Slept(absl::Milliseconds(5));
   }
   EXPECT_EQ(budget.current(), absl::ZeroDuration());
   EXPECT_EQ(budget.NextSpin(), absl::ZeroDuration());
@@ -25,7 +25,7 @@ TEST(SpinBudgetTest, SleepsInARowStopTheSpinning) {
 TEST(SpinBudgetTest, EveryNthWaitProbesWithTheWholeSpin) {
   SpinBudget budget(absl::Microseconds(50), /*probe_every=*/4);
   for (int i = 0; i < 10; ++i) {
-    budget.Slept();
+    budget.Slept(absl::Milliseconds(5));
   }
   EXPECT_EQ(budget.NextSpin(), absl::ZeroDuration());
   EXPECT_EQ(budget.NextSpin(), absl::ZeroDuration());
@@ -36,7 +36,7 @@ TEST(SpinBudgetTest, EveryNthWaitProbesWithTheWholeSpin) {
 TEST(SpinBudgetTest, ACaughtProbeBringsTheSpinBack) {
   SpinBudget budget(absl::Microseconds(50), /*probe_every=*/4);
   for (int i = 0; i < 10; ++i) {
-    budget.Slept();
+    budget.Slept(absl::Milliseconds(5));
   }
   budget.CaughtWhileSpinning(absl::Microseconds(8));
   EXPECT_GE(budget.current(), absl::Microseconds(8));
@@ -51,6 +51,19 @@ TEST(SpinBudgetTest, QuickCompletionsKeepTheSpinNearTwiceTheirWait) {
   }
   EXPECT_GE(budget.current(), absl::Microseconds(5));
   EXPECT_LE(budget.current(), absl::Microseconds(12));
+}
+
+TEST(SpinBudgetTest, ANearMissGrowsTheSpinBackToTheMaximum) {
+  SpinBudget budget(absl::Microseconds(50), /*probe_every=*/1000);
+  for (int i = 0; i < 10; ++i) {
+    budget.Slept(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(budget.current(), absl::ZeroDuration());
+  // Woken 30 us after a wait began: spinning a little longer pays.
+  for (int i = 0; i < 8; ++i) {
+    budget.Slept(absl::Microseconds(180));
+  }
+  EXPECT_EQ(budget.current(), absl::Microseconds(50));
 }
 
 TEST(SpinBudgetTest, NeverExceedsTheMaximum) {

@@ -139,8 +139,24 @@ WaitOptions OptionsFor(WaitMode mode) {
   return options;
 }
 
+// A mode, and whether its waiters spin first (hybrid, dispatcher): without
+// the spin, every wait that finds the CQ empty sleeps, so the dispatcher
+// path carries every completion.
+struct Variant {
+  WaitMode mode;
+  bool spin;
+};
+
+WaitOptions OptionsFor(const Variant& variant) {
+  WaitOptions options = OptionsFor(variant.mode);
+  if (!variant.spin) {
+    options.max_spin = absl::ZeroDuration();
+  }
+  return options;
+}
+
 class WaitRdmaTest : public RdmaTest,
-                     public ::testing::WithParamInterface<WaitMode> {
+                     public ::testing::WithParamInterface<Variant> {
  protected:
   // `count` connected pairs on one device context, each side with its own
   // CQ and completion channel, a receive posted on each.
@@ -262,7 +278,7 @@ TEST_P(WaitRdmaTest, FewThreadsEachGetTheirCompletionsExactlyOnce) {
 TEST_P(WaitRdmaTest, HundredsOfThreadsOnTwoCoresLoseNothing) {
   // busy_poll spins a whole time slice per wait: with hundreds of spinners
   // on 2 cores each round trip takes many slices, so it does fewer rounds.
-  const int rounds = GetParam() == WaitMode::kBusyPoll ? 3 : 20;
+  const int rounds = GetParam().mode == WaitMode::kBusyPoll ? 3 : 20;
   std::vector<Pair> pairs = MakePairs(128);  // 256 threads.
   ASSERT_EQ(pairs.size(), 128u);
   PingPong(pairs, rounds);
@@ -361,11 +377,17 @@ TEST_P(WaitRdmaTest, ASecondWaiterOnOneCqIsRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, WaitRdmaTest,
-                         ::testing::Values(WaitMode::kBusyPoll,
-                                           WaitMode::kEvent, WaitMode::kHybrid,
-                                           WaitMode::kDispatcher),
-                         [](const ::testing::TestParamInfo<WaitMode>& info) {
-                           return std::string(WaitModeName(info.param));
+                         ::testing::Values(Variant{WaitMode::kBusyPoll, true},
+                                           Variant{WaitMode::kEvent, true},
+                                           Variant{WaitMode::kHybrid, true},
+                                           Variant{WaitMode::kHybrid, false},
+                                           Variant{WaitMode::kDispatcher, true},
+                                           Variant{WaitMode::kDispatcher,
+                                                   false}),
+                         [](const ::testing::TestParamInfo<Variant>& info) {
+                           return absl::StrCat(
+                               WaitModeName(info.param.mode),
+                               info.param.spin ? "" : "_no_spin");
                          });
 
 class WaitModeRulesRdmaTest : public RdmaTest {};
@@ -524,8 +546,11 @@ TEST_F(WaitModeRulesRdmaTest, AnIdleDispatcherSleeps) {
     CPU_ZERO(&one);
     CPU_SET(wait_internal::CurrentCpu(), &one);
     ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-    absl::StatusOr<std::unique_ptr<CqWaiter>> waiter = CqWaiter::Create(
-        client.rc().cq->get(), OptionsFor(WaitMode::kDispatcher));
+    // No spin: every wait that finds nothing goes to the dispatcher.
+    WaitOptions options = OptionsFor(WaitMode::kDispatcher);
+    options.max_spin = absl::ZeroDuration();
+    absl::StatusOr<std::unique_ptr<CqWaiter>> waiter =
+        CqWaiter::Create(client.rc().cq->get(), options);
     ASSERT_TRUE(waiter.ok()) << waiter.status();
     ASSERT_TRUE(client.Write(**b).ok());
     ASSERT_TRUE(client.WaitUntil(**waiter, 1, 0).ok());
@@ -543,9 +568,18 @@ TEST_F(WaitModeRulesRdmaTest, AnIdleDispatcherSleeps) {
     absl::SleepFor(absl::Milliseconds(300));
     EXPECT_TRUE((*dispatcher)->asleep());
     EXPECT_EQ((*dispatcher)->passes(), passes);
-    // And a completion wakes it.
-    ASSERT_TRUE(client.Write(**b).ok());
-    ASSERT_TRUE(client.WaitUntil(**waiter, 2, 0).ok());
+    // And a waiter that goes to sleep wakes it: the dispatcher polls the
+    // CQ and delivers the completion posted once the owner slept.
+    const uint64_t slept = (*waiter)->stats().sleeps;
+    std::thread poster([&] {
+      const absl::Time limit = absl::Now() + absl::Seconds(30);
+      while ((*waiter)->stats().sleeps == slept && absl::Now() < limit) {
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+      EXPECT_TRUE(client.Write(**b).ok());
+    });
+    EXPECT_TRUE(client.WaitUntil(**waiter, 2, 0).ok());
+    poster.join();
     EXPECT_GT((*dispatcher)->passes(), passes);
   });
   owner.join();

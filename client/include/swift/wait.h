@@ -15,12 +15,14 @@
 //               arm raises no event), acking events in batches.
 //   hybrid      spins on the CQ for an adaptive time (bounded by
 //               WaitOptions::max_spin), then waits as `event` does.
-//   dispatcher  FastWake's per-core dispatcher: one thread per core polls
-//               the CQs of every waiter registered on that core and wakes
-//               exactly the owner of a completion through a futex (no fd,
-//               no VFS on the wake-up). When every CQ is idle it backs off
-//               (polling, then yielding, then sleeping on the completion
-//               channels), so an idle process costs no core.
+//   dispatcher  FastWake's per-core dispatcher: the waiting thread polls
+//               its CQ itself for an adaptive time (as hybrid spins), then
+//               sleeps on a futex while one thread per core polls the CQs
+//               of every sleeping waiter on that core and wakes exactly the
+//               owner of a completion (no fd, no VFS on the wake-up). With
+//               nobody waiting it backs off (polling, then yielding, then
+//               sleeping on the completion channels), so an idle process
+//               costs no core.
 //
 // Every mode but busy_poll needs a CQ created with a completion channel:
 // swift::Session creates each connection's CQ with one (see
@@ -29,6 +31,13 @@
 // serves two waited CQs would hand one waiter the other's events, so
 // Create() refuses that. The completion vector is the CQ creator's choice;
 // CompVectorForCpu() gives the one matching a core.
+//
+// After fork(): a child may wait on a CQ it inherited only with busy_poll.
+// The kernel counts every CQ event read from a channel, by any process,
+// and the creating process's ibv_destroy_cq waits until it has acked that
+// many itself: events a child read and acked (in its own copy of the CQ)
+// would make the parent's destroy wait for ever. For the same reason a
+// dispatcher-mode waiter made before fork() refuses to wait in the child.
 //
 // Thread safety: a waiter is used by one thread at a time (the CQ's owner);
 // waiters of different CQs are independent. While a waiter exists, poll
@@ -70,10 +79,12 @@ WaitMode DefaultWaitMode();
 
 struct WaitOptions {
   WaitMode mode = DefaultWaitMode();
-  // hybrid: the longest spin before sleeping. The spin adapts between 0 and
-  // this: it grows while completions arrive soon after a wait starts and
-  // shrinks while they arrive only after sleeping.
-  absl::Duration max_spin = absl::Microseconds(50);
+  // hybrid and dispatcher: the longest time the waiting thread polls its
+  // CQ itself before it sleeps (on the channel, or until the dispatcher
+  // wakes it). The spin adapts between 0 and this: it grows while
+  // completions arrive within or soon after it, and shrinks while waits
+  // are long. About one sleep-and-wake-up is the classic choice.
+  absl::Duration max_spin = absl::Microseconds(100);
   // event, hybrid: CQ events acknowledged per ibv_ack_cq_events call (each
   // call takes the CQ's mutex). 1 acks every event at once. Outstanding
   // events are always acked before the waiter is destroyed.
@@ -87,7 +98,7 @@ struct WaitStats {
   uint64_t sleeps = 0;       // Times the caller slept (channel or futex).
   uint64_t events = 0;       // CQ events read from the channel.
   uint64_t ack_calls = 0;    // ibv_ack_cq_events calls.
-  uint64_t spin_hits = 0;    // hybrid: waits served while spinning.
+  uint64_t spin_hits = 0;    // hybrid, dispatcher: waits served spinning.
   uint64_t migrations = 0;   // dispatcher: moves to another core's one.
 };
 
