@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -14,6 +15,7 @@
 #include "client/wait/futex.h"
 #include "client/wait/poll_cq.h"
 #include "client/wait/spin_budget.h"
+#include "client/wait/spin_slots.h"
 #include "client/wait/wait_counters.h"
 #include "common/errno_status.h"
 
@@ -70,8 +72,12 @@ class DispatchedWaiter final : public CqWaiter {
                                     ? absl::InfiniteFuture()
                                     : start + timeout;
     // First the owner polls its CQ itself, for an adaptive spin: a
-    // completion due soon costs no hop through the dispatcher.
-    const absl::Time spin_end = std::min(start + spin_.NextSpin(), deadline);
+    // completion due soon costs no hop through the dispatcher. Only while
+    // fewer threads spin than there are cores; else one look, then sleep.
+    std::optional<SpinSlot> slot(SpinSlot::TryTake());
+    const absl::Duration spin = spin_.NextSpin();
+    const absl::Time spin_end =
+        slot->taken() ? std::min(start + spin, deadline) : start;
     for (int polls = 0;; ++polls) {
       absl::StatusOr<int> count = TakeDirectly(wcs, max_entries);
       if (!count.ok()) {
@@ -86,7 +92,9 @@ class DispatchedWaiter final : public CqWaiter {
       if (polls % kPollsPerClockRead == 0 && absl::Now() >= spin_end) {
         break;
       }
+      MaybeYield(polls);
     }
+    slot.reset();  // Asleep, it is not spinning.
     absl::StatusOr<int> count =
         SleepUntilDispatched(wcs, max_entries, deadline);
     if (count.ok()) {

@@ -1,6 +1,7 @@
 // The busy_poll, event and hybrid waiters; see polling_waiters.h.
 #include "client/wait/polling_waiters.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include "client/wait/event_sleeper.h"
 #include "client/wait/poll_cq.h"
 #include "client/wait/spin_budget.h"
+#include "client/wait/spin_slots.h"
 #include "client/wait/wait_counters.h"
 
 namespace swift::wait_internal {
@@ -23,9 +25,10 @@ absl::Time DeadlineAfter(absl::Duration timeout) {
 }
 
 // Polls `cq` until a completion, `spin_end` or an error; 0 at spin_end.
+// `yield`: give the core to another runnable thread now and then.
 absl::StatusOr<int> PollUntil(ibv_cq* cq, ibv_wc* wcs, int max_entries,
-                              absl::Time spin_end) {
-  while (true) {
+                              absl::Time spin_end, bool yield) {
+  for (int polls = 0;; polls += kPollsPerClockRead) {
     for (int i = 0; i < kPollsPerClockRead; ++i) {
       absl::StatusOr<int> count = PollCq(cq, wcs, max_entries);
       if (!count.ok() || *count > 0) {
@@ -34,6 +37,9 @@ absl::StatusOr<int> PollUntil(ibv_cq* cq, ibv_wc* wcs, int max_entries,
     }
     if (absl::Now() >= spin_end) {
       return 0;
+    }
+    if (yield) {
+      MaybeYield(polls + kPollsPerClockRead);
     }
   }
 }
@@ -46,8 +52,10 @@ class BusyPollWaiter final : public CqWaiter {
   absl::StatusOr<int> Wait(ibv_wc* wcs, int max_entries,
                            absl::Duration timeout) override {
     WaitCounters::Add(counters_.waits);
+    // The reference for the hardware's limit: it never yields.
     absl::StatusOr<int> count =
-        PollUntil(cq_, wcs, max_entries, DeadlineAfter(timeout));
+        PollUntil(cq_, wcs, max_entries, DeadlineAfter(timeout),
+                  /*yield=*/false);
     if (count.ok() && *count == 0) {
       return absl::DeadlineExceededError("no completion before the deadline");
     }
@@ -97,8 +105,11 @@ class EventWaiter final : public CqWaiter {
     absl::StatusOr<int> count = 0;
     if (mode_ == WaitMode::kHybrid) {
       const absl::Duration spin = spin_.NextSpin();
-      count =
-          PollUntil(cq_, wcs, max_entries, std::min(start + spin, deadline));
+      // Spin only while fewer threads spin than there are cores.
+      const SpinSlot slot = SpinSlot::TryTake();
+      const absl::Time spin_end =
+          slot.taken() ? std::min(start + spin, deadline) : start;
+      count = PollUntil(cq_, wcs, max_entries, spin_end, /*yield=*/true);
       if (count.ok() && *count > 0) {
         spin_.CaughtWhileSpinning(absl::Now() - start);
         WaitCounters::Add(counters_.spin_hits);

@@ -585,6 +585,76 @@ TEST_F(WaitModeRulesRdmaTest, AnIdleDispatcherSleeps) {
   owner.join();
 }
 
+TEST_F(WaitModeRulesRdmaTest, SleepingOwnersAreWokenAfterTheDispatcherSlept) {
+  // Eight owners asleep on their futexes and every dispatcher asleep on
+  // the channels; then one completion per CQ: each owner gets its own.
+  constexpr int kOwners = 8;
+  std::vector<std::unique_ptr<RcSide>> peers;
+  std::vector<std::unique_ptr<PingPongSide>> sides;
+  std::shared_ptr<verbs::Context> context;
+  for (int i = 0; i < kOwners; ++i) {
+    absl::StatusOr<std::unique_ptr<RcSide>> a = MakeRcSide(
+        device(), 4096, Memory::kHeap, /*with_channel=*/true, context);
+    ASSERT_TRUE(a.ok()) << a.status();
+    context = (*a)->context;
+    absl::StatusOr<std::unique_ptr<RcSide>> b = MakeRcSide(
+        device(), 4096, Memory::kHeap, /*with_channel=*/true, context);
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_TRUE(ConnectRc(**a, **b).ok());
+    sides.push_back(std::make_unique<PingPongSide>(*std::move(a)));
+    peers.push_back(*std::move(b));
+  }
+  WaitOptions options = OptionsFor(WaitMode::kDispatcher);
+  options.max_spin = absl::ZeroDuration();
+  std::vector<std::unique_ptr<CqWaiter>> waiters;
+  for (int i = 0; i < kOwners; ++i) {
+    absl::StatusOr<std::unique_ptr<CqWaiter>> waiter =
+        CqWaiter::Create(sides[i]->rc().cq->get(), options);
+    ASSERT_TRUE(waiter.ok()) << waiter.status();
+    waiters.push_back(*std::move(waiter));
+  }
+  std::vector<absl::Status> results(kOwners);
+  std::vector<std::thread> owners;
+  for (int i = 0; i < kOwners; ++i) {
+    owners.emplace_back(
+        [&, i] { results[i] = sides[i]->WaitUntil(*waiters[i], 1, 0); });
+  }
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  auto all_asleep = [&] {
+    for (int i = 0; i < kOwners; ++i) {
+      if (waiters[i]->stats().sleeps == 0) {
+        return false;
+      }
+    }
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &allowed)) {
+        absl::StatusOr<wait_internal::Dispatcher*> dispatcher =
+            wait_internal::DispatcherForCpu(cpu);
+        if (!dispatcher.ok() || !(*dispatcher)->asleep()) {
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+  const absl::Time limit = absl::Now() + absl::Seconds(30);
+  while (!all_asleep() && absl::Now() < limit) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(all_asleep());
+  for (int i = 0; i < kOwners; ++i) {
+    ASSERT_TRUE(sides[i]->Write(*peers[i]).ok());
+  }
+  for (std::thread& owner : owners) {
+    owner.join();
+  }
+  for (int i = 0; i < kOwners; ++i) {
+    EXPECT_TRUE(results[i].ok()) << "owner " << i << ": " << results[i];
+    EXPECT_EQ(sides[i]->tally().sends, 1u);
+  }
+}
+
 TEST_F(WaitModeRulesRdmaTest, AnInheritedDispatcherWaiterTellsTheChildWhy) {
   absl::StatusOr<std::unique_ptr<RcSide>> side =
       MakeRcSide(device(), 4096, Memory::kHeap, /*with_channel=*/true);
