@@ -157,14 +157,19 @@ void Dispatcher::Run() {
       ApplyChanges();
     }
     passes_.fetch_add(1, std::memory_order_relaxed);
-    if (PollAll() > 0) {
+    int waiting = 0;
+    if (PollAll(&waiting) > 0) {
       last_completion = MonotonicNs();
       // The woken owners likely share this core: let them run now.
       sched_yield();
       continue;
     }
     const int64_t idle = MonotonicNs() - last_completion;
-    if (targets_.empty() || idle >= kYieldForNs) {
+    // With no owner asleep there is nothing to poll for: an owner that
+    // goes to sleep pokes the dispatcher awake (the owners spin first, so
+    // a dispatcher that kept polling here would burn a core for nothing).
+    const int64_t sleep_after = waiting == 0 ? kSpinForNs : kYieldForNs;
+    if (targets_.empty() || idle >= sleep_after) {
       Sleep();
       last_completion = MonotonicNs();
     } else if (idle >= kSpinForNs) {
@@ -175,12 +180,15 @@ void Dispatcher::Run() {
   }
 }
 
-int Dispatcher::PollAll() {
+int Dispatcher::PollAll(int* waiting) {
   int moved = 0;
   for (const std::shared_ptr<DispatchTarget>& target : targets_) {
     if (!target->waiting.load(std::memory_order_acquire) ||
         target->failed.load(std::memory_order_relaxed)) {
       continue;
+    }
+    if (waiting != nullptr) {
+      ++*waiting;
     }
     const int room = std::min(target->ring.free_slots(), kPollBatch);
     if (room == 0 || !target->TryLockPoll()) {

@@ -1,11 +1,13 @@
 // Dispatcher: FastWake's per-core dispatcher. One thread, pinned to its
 // core, polls the CQs of every waiter registered on that core whose owner
 // sleeps waiting for it, moves their completions into each waiter's ring
-// and wakes exactly that waiter with a futex. When no CQ has had a completion
-// for a while it backs off: polling with a pause, then yielding the core to the
-// application's threads after each empty pass, then arming every CQ and
-// sleeping in epoll_wait on their completion channels (and an eventfd for
-// registrations), so that an idle process costs no core.
+// and wakes exactly that waiter with a futex. When no CQ has had a
+// completion for a while it backs off: polling with a pause, then yielding
+// the core to the application's threads after each empty pass, then arming
+// the waited CQs and sleeping in epoll_wait on their completion channels
+// (and an eventfd for registrations and owners that go to sleep), so that
+// an idle process costs no core. With no owner asleep it sleeps at once:
+// owners spin on their CQs themselves first.
 //
 // Thread-safe: Add() and Remove() from any thread while traffic flows.
 #ifndef SWIFT_CLIENT_WAIT_DISPATCHER_H_
@@ -76,8 +78,9 @@ class Dispatcher {
 
   void Run();
   void ApplyChanges();
-  // One poll of every CQ; returns the completions moved.
-  int PollAll();
+  // One poll of the CQ of every owner asleep waiting (counted in
+  // `waiting` if given); returns the completions moved.
+  int PollAll(int* waiting = nullptr);
   // Arms every CQ, polls once more, and sleeps until a channel or the
   // eventfd is readable.
   void Sleep();
