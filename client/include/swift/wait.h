@@ -14,7 +14,9 @@
 //               after arming (a completion between the last poll and the
 //               arm raises no event), acking events in batches.
 //   hybrid      spins on the CQ for an adaptive time (bounded by
-//               WaitOptions::max_spin), then waits as `event` does.
+//               WaitOptions::max_spin), then waits as `event` does. Only
+//               as many threads spin at once as the process has cores
+//               (more would take the CPU from the work they wait for).
 //   dispatcher  FastWake's per-core dispatcher: the waiting thread polls
 //               its CQ itself for an adaptive time (as hybrid spins), then
 //               sleeps on a futex while one thread per core polls the CQs
@@ -36,8 +38,9 @@
 // The kernel counts every CQ event read from a channel, by any process,
 // and the creating process's ibv_destroy_cq waits until it has acked that
 // many itself: events a child read and acked (in its own copy of the CQ)
-// would make the parent's destroy wait for ever. For the same reason a
-// dispatcher-mode waiter made before fork() refuses to wait in the child.
+// would make the parent's destroy wait for ever. A dispatcher-mode waiter
+// made before fork() refuses to wait in the child: its dispatcher thread
+// stayed in the parent.
 //
 // Thread safety: a waiter is used by one thread at a time (the CQ's owner);
 // waiters of different CQs are independent. While a waiter exists, poll
