@@ -5,7 +5,8 @@
 //   link_check refused SOCKET   nothing listens on SOCKET: both halves of
 //                               libswift must refuse with a status
 //                               (Client::Connect kUnavailable,
-//                               Session::Create any error);
+//                               Session::Create any error), and the wait
+//                               modes link (a null CQ is refused);
 //   link_check status SOCKET    a swiftd listens on SOCKET: GetStatus()
 //                               must answer; prints its version.
 // Prints one line per call; exits 0 when the outcome is the expected one,
@@ -18,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "swift/client.h"
 #include "swift/session.h"
+#include "swift/wait.h"
 
 namespace {
 
@@ -33,7 +35,14 @@ int ExpectRefused(const char* socket_path) {
   const absl::StatusOr<std::unique_ptr<swift::Session>> session =
       swift::Session::Create(session_options);
   std::printf("Session::Create: %s\n", session.status().ToString().c_str());
-  return absl::IsUnavailable(client.status()) && !session.ok() ? 0 : 1;
+
+  const absl::StatusOr<std::unique_ptr<swift::CqWaiter>> waiter =
+      swift::CqWaiter::Create(nullptr);
+  std::printf("CqWaiter::Create: %s\n", waiter.status().ToString().c_str());
+  return absl::IsUnavailable(client.status()) && !session.ok() &&
+                 absl::IsInvalidArgument(waiter.status())
+             ? 0
+             : 1;
 }
 
 int ExpectStatus(const char* socket_path) {
