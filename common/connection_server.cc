@@ -1,7 +1,6 @@
 // ConnectionServer implementation; see connection_server.h.
 #include "common/connection_server.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -14,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/errno_status.h"
+#include "common/nonblocking.h"
 #include "glog/logging.h"
 
 namespace swift {
@@ -223,8 +223,7 @@ void ConnectionServer::NoteRefusal(const absl::Status& why, absl::Time now) {
 
 void ConnectionServer::Refuse(UniqueFd connection, const absl::Status& why) {
   // The accept thread must never wait on a peer.
-  const int flags = fcntl(connection.get(), F_GETFL);
-  if (flags < 0 || fcntl(connection.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+  if (!SetNonBlocking(connection.get(), "a refused connection").ok()) {
     return;  // Closed unanswered.
   }
   if (refuse_) {

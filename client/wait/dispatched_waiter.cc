@@ -68,9 +68,7 @@ class DispatchedWaiter final : public CqWaiter {
     }
     FollowOwner();
     const absl::Time start = absl::Now();
-    const absl::Time deadline = timeout == absl::InfiniteDuration()
-                                    ? absl::InfiniteFuture()
-                                    : start + timeout;
+    const absl::Time deadline = DeadlineAfter(start, timeout);
     // First the owner polls its CQ itself, for an adaptive spin: a
     // completion due soon costs no hop through the dispatcher. Only while
     // fewer threads spin than there are cores; else one look, then sleep.

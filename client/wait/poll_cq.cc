@@ -1,13 +1,10 @@
-// PollCq and ArmCq; see poll_cq.h.
+// What every wait mode shares; see poll_cq.h.
 #include "client/wait/poll_cq.h"
-
-#include <fcntl.h>
-
-#include <cerrno>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "common/errno_status.h"
+#include "common/nonblocking.h"
 
 namespace swift::wait_internal {
 
@@ -30,14 +27,14 @@ absl::Status ArmCq(ibv_cq* cq) {
   return absl::OkStatus();
 }
 
+absl::Time DeadlineAfter(absl::Time start, absl::Duration timeout) {
+  return timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                             : start + timeout;
+}
+
 absl::Status MakeChannelNonBlocking(ibv_comp_channel* channel) {
-  const int flags = fcntl(channel->fd, F_GETFL);
-  if (flags < 0 || fcntl(channel->fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    return ErrnoStatus(
-        errno, absl::StrFormat("fcntl(O_NONBLOCK) on completion channel fd %d",
-                               channel->fd));
-  }
-  return absl::OkStatus();
+  return SetNonBlocking(
+      channel->fd, absl::StrFormat("completion channel fd %d", channel->fd));
 }
 
 }  // namespace swift::wait_internal

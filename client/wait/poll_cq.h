@@ -1,10 +1,12 @@
-// The verbs calls every wait mode makes, with their failures as statuses.
+// What every wait mode shares: its verbs calls, with their failures as
+// statuses, and its deadline.
 #ifndef SWIFT_CLIENT_WAIT_POLL_CQ_H_
 #define SWIFT_CLIENT_WAIT_POLL_CQ_H_
 
 #include <infiniband/verbs.h>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace swift::wait_internal {
 
@@ -14,6 +16,10 @@ absl::StatusOr<int> PollCq(ibv_cq* cq, ibv_wc* wcs, int max_entries);
 
 // Arms `cq` for its next completion (ibv_req_notify_cq, all completions).
 absl::Status ArmCq(ibv_cq* cq);
+
+// The deadline of a wait of `timeout` begun at `start`; InfiniteFuture()
+// for an InfiniteDuration() timeout.
+absl::Time DeadlineAfter(absl::Time start, absl::Duration timeout);
 
 // Makes `channel`'s fd non-blocking: waiters sleep in ppoll/epoll with a
 // deadline and then read events until EAGAIN, never blocking in a read.

@@ -19,11 +19,6 @@ namespace {
 // a poll of an empty CQ.
 constexpr int kPollsPerClockRead = 64;
 
-absl::Time DeadlineAfter(absl::Duration timeout) {
-  return timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
-                                             : absl::Now() + timeout;
-}
-
 // Polls `cq` until a completion, `spin_end` or an error; 0 at spin_end.
 // `yield`: give the core to another runnable thread now and then.
 absl::StatusOr<int> PollUntil(ibv_cq* cq, ibv_wc* wcs, int max_entries,
@@ -54,7 +49,7 @@ class BusyPollWaiter final : public CqWaiter {
     WaitCounters::Add(counters_.waits);
     // The reference for the hardware's limit: it never yields.
     absl::StatusOr<int> count =
-        PollUntil(cq_, wcs, max_entries, DeadlineAfter(timeout),
+        PollUntil(cq_, wcs, max_entries, DeadlineAfter(absl::Now(), timeout),
                   /*yield=*/false);
     if (count.ok() && *count == 0) {
       return absl::DeadlineExceededError("no completion before the deadline");
@@ -99,9 +94,7 @@ class EventWaiter final : public CqWaiter {
                            absl::Duration timeout) override {
     WaitCounters::Add(counters_.waits);
     const absl::Time start = absl::Now();
-    const absl::Time deadline = timeout == absl::InfiniteDuration()
-                                    ? absl::InfiniteFuture()
-                                    : start + timeout;
+    const absl::Time deadline = DeadlineAfter(start, timeout);
     absl::StatusOr<int> count = 0;
     if (mode_ == WaitMode::kHybrid) {
       const absl::Duration spin = spin_.NextSpin();

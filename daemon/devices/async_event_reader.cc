@@ -1,7 +1,6 @@
 // AsyncEventReader implementation; see async_event_reader.h.
 #include "daemon/devices/async_event_reader.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
+#include "common/nonblocking.h"
 #include "glog/logging.h"
 
 namespace swift {
@@ -40,10 +40,10 @@ DeviceEvent ClassifyAsyncEvent(ibv_event_type type, uint32_t port_num) {
 
 absl::StatusOr<std::unique_ptr<AsyncEventReader>> AsyncEventReader::Start(
     ibv_context* context, std::string name, Callback callback) {
-  const int flags = fcntl(context->async_fd, F_GETFL);
-  if (flags < 0 || fcntl(context->async_fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    return ErrnoStatus(
-        errno, absl::StrCat("fcntl(async_fd of ", name, ", O_NONBLOCK)"));
+  if (absl::Status status =
+          SetNonBlocking(context->async_fd, absl::StrCat("async_fd of ", name));
+      !status.ok()) {
+    return status;
   }
   UniqueFd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (wake.get() < 0) {
