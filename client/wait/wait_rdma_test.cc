@@ -133,6 +133,32 @@ struct Pair {
   std::unique_ptr<PingPongSide> server;
 };
 
+// Two sides on `context` of `device` (a new context when null), each with
+// its own CQ and completion channel, connected to each other.
+struct ConnectedSides {
+  std::unique_ptr<RcSide> a;
+  std::unique_ptr<RcSide> b;
+};
+
+absl::StatusOr<ConnectedSides> MakeConnectedSides(
+    const verbs::testing::TestDevice& device,
+    std::shared_ptr<verbs::Context> context = nullptr) {
+  absl::StatusOr<std::unique_ptr<RcSide>> a = MakeRcSide(
+      device, 4096, Memory::kHeap, /*with_channel=*/true, std::move(context));
+  if (!a.ok()) {
+    return a.status();
+  }
+  absl::StatusOr<std::unique_ptr<RcSide>> b = MakeRcSide(
+      device, 4096, Memory::kHeap, /*with_channel=*/true, (*a)->context);
+  if (!b.ok()) {
+    return b.status();
+  }
+  if (absl::Status connected = ConnectRc(**a, **b); !connected.ok()) {
+    return connected;
+  }
+  return ConnectedSides{*std::move(a), *std::move(b)};
+}
+
 WaitOptions OptionsFor(WaitMode mode) {
   WaitOptions options;
   options.mode = mode;
@@ -164,22 +190,15 @@ class WaitRdmaTest : public RdmaTest,
     std::vector<Pair> pairs;
     std::shared_ptr<verbs::Context> context;
     for (int i = 0; i < count; ++i) {
-      absl::StatusOr<std::unique_ptr<RcSide>> a = MakeRcSide(
-          device(), 4096, Memory::kHeap, /*with_channel=*/true, context);
-      EXPECT_TRUE(a.ok()) << a.status();
-      if (!a.ok()) {
+      absl::StatusOr<ConnectedSides> sides =
+          MakeConnectedSides(device(), context);
+      EXPECT_TRUE(sides.ok()) << sides.status();
+      if (!sides.ok()) {
         return {};
       }
-      context = (*a)->context;
-      absl::StatusOr<std::unique_ptr<RcSide>> b = MakeRcSide(
-          device(), 4096, Memory::kHeap, /*with_channel=*/true, context);
-      EXPECT_TRUE(b.ok()) << b.status();
-      if (!b.ok()) {
-        return {};
-      }
-      EXPECT_TRUE(ConnectRc(**a, **b).ok());
-      Pair pair{std::make_unique<PingPongSide>(*std::move(a)),
-                std::make_unique<PingPongSide>(*std::move(b))};
+      context = sides->a->context;
+      Pair pair{std::make_unique<PingPongSide>(std::move(sides->a)),
+                std::make_unique<PingPongSide>(std::move(sides->b))};
       EXPECT_TRUE(pair.client->PostRecv().ok());
       EXPECT_TRUE(pair.server->PostRecv().ok());
       pairs.push_back(std::move(pair));
@@ -429,18 +448,11 @@ TEST_F(WaitModeRulesRdmaTest, TwoWaitedCqsMayNotShareAChannel) {
 }
 
 TEST_F(WaitModeRulesRdmaTest, EventsAreAckedInBatchesAndAllBeforeTheCqGoes) {
+  absl::StatusOr<ConnectedSides> sides = MakeConnectedSides(device());
+  ASSERT_TRUE(sides.ok()) << sides.status();
   std::vector<Pair> pairs;
-  {
-    absl::StatusOr<std::unique_ptr<RcSide>> a =
-        MakeRcSide(device(), 4096, Memory::kHeap, /*with_channel=*/true);
-    ASSERT_TRUE(a.ok()) << a.status();
-    absl::StatusOr<std::unique_ptr<RcSide>> b = MakeRcSide(
-        device(), 4096, Memory::kHeap, /*with_channel=*/true, (*a)->context);
-    ASSERT_TRUE(b.ok()) << b.status();
-    ASSERT_TRUE(ConnectRc(**a, **b).ok());
-    pairs.push_back(Pair{std::make_unique<PingPongSide>(*std::move(a)),
-                         std::make_unique<PingPongSide>(*std::move(b))});
-  }
+  pairs.push_back(Pair{std::make_unique<PingPongSide>(std::move(sides->a)),
+                       std::make_unique<PingPongSide>(std::move(sides->b))});
   PingPongSide& client = *pairs[0].client;
   WaitOptions options = OptionsFor(WaitMode::kEvent);
   options.ack_batch = 4;
@@ -486,14 +498,10 @@ TEST_F(WaitModeRulesRdmaTest, TheDispatcherFollowsItsOwnerToAnotherCore) {
   if (CPU_COUNT(&allowed) < 2) {
     GTEST_SKIP() << "needs two cores";
   }
-  absl::StatusOr<std::unique_ptr<RcSide>> a =
-      MakeRcSide(device(), 4096, Memory::kHeap, /*with_channel=*/true);
-  ASSERT_TRUE(a.ok()) << a.status();
-  absl::StatusOr<std::unique_ptr<RcSide>> b = MakeRcSide(
-      device(), 4096, Memory::kHeap, /*with_channel=*/true, (*a)->context);
-  ASSERT_TRUE(b.ok()) << b.status();
-  ASSERT_TRUE(ConnectRc(**a, **b).ok());
-  PingPongSide client(*std::move(a));
+  absl::StatusOr<ConnectedSides> sides = MakeConnectedSides(device());
+  ASSERT_TRUE(sides.ok()) << sides.status();
+  PingPongSide client(std::move(sides->a));
+  const RcSide& peer = *sides->b;
   std::vector<int> cpus;
   for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < 2; ++cpu) {
     if (CPU_ISSET(cpu, &allowed)) {
@@ -513,14 +521,14 @@ TEST_F(WaitModeRulesRdmaTest, TheDispatcherFollowsItsOwnerToAnotherCore) {
     ASSERT_TRUE(waiter.ok()) << waiter.status();
     uint64_t sent = 0;
     for (int i = 0; i < 10; ++i, ++sent) {
-      ASSERT_TRUE(client.Write(**b).ok());
+      ASSERT_TRUE(client.Write(peer).ok());
       ASSERT_TRUE(client.WaitUntil(**waiter, sent + 1, 0).ok());
     }
     ASSERT_TRUE(pin(cpus[1]));
     // A move waits 10 ms after the last one; keep traffic going past it.
     const absl::Time until = absl::Now() + absl::Milliseconds(200);
     while (absl::Now() < until || (*waiter)->stats().migrations == 0) {
-      ASSERT_TRUE(client.Write(**b).ok());
+      ASSERT_TRUE(client.Write(peer).ok());
       ++sent;
       ASSERT_TRUE(client.WaitUntil(**waiter, sent, 0).ok());
       ASSERT_LT(sent, 100000u) << "never moved";
@@ -532,14 +540,10 @@ TEST_F(WaitModeRulesRdmaTest, TheDispatcherFollowsItsOwnerToAnotherCore) {
 }
 
 TEST_F(WaitModeRulesRdmaTest, AnIdleDispatcherSleeps) {
-  absl::StatusOr<std::unique_ptr<RcSide>> a =
-      MakeRcSide(device(), 4096, Memory::kHeap, /*with_channel=*/true);
-  ASSERT_TRUE(a.ok()) << a.status();
-  absl::StatusOr<std::unique_ptr<RcSide>> b = MakeRcSide(
-      device(), 4096, Memory::kHeap, /*with_channel=*/true, (*a)->context);
-  ASSERT_TRUE(b.ok()) << b.status();
-  ASSERT_TRUE(ConnectRc(**a, **b).ok());
-  PingPongSide client(*std::move(a));
+  absl::StatusOr<ConnectedSides> sides = MakeConnectedSides(device());
+  ASSERT_TRUE(sides.ok()) << sides.status();
+  PingPongSide client(std::move(sides->a));
+  const RcSide& peer = *sides->b;
   // Pinned, so that the waiter stays with one dispatcher.
   std::thread owner([&] {
     cpu_set_t one;
@@ -552,7 +556,7 @@ TEST_F(WaitModeRulesRdmaTest, AnIdleDispatcherSleeps) {
     absl::StatusOr<std::unique_ptr<CqWaiter>> waiter =
         CqWaiter::Create(client.rc().cq->get(), options);
     ASSERT_TRUE(waiter.ok()) << waiter.status();
-    ASSERT_TRUE(client.Write(**b).ok());
+    ASSERT_TRUE(client.Write(peer).ok());
     ASSERT_TRUE(client.WaitUntil(**waiter, 1, 0).ok());
     absl::StatusOr<wait_internal::Dispatcher*> dispatcher =
         wait_internal::DispatcherForCpu(wait_internal::CurrentCpu());
@@ -576,7 +580,7 @@ TEST_F(WaitModeRulesRdmaTest, AnIdleDispatcherSleeps) {
       while ((*waiter)->stats().sleeps == slept && absl::Now() < limit) {
         absl::SleepFor(absl::Milliseconds(1));
       }
-      EXPECT_TRUE(client.Write(**b).ok());
+      EXPECT_TRUE(client.Write(peer).ok());
     });
     EXPECT_TRUE(client.WaitUntil(**waiter, 2, 0).ok());
     poster.join();
@@ -593,16 +597,12 @@ TEST_F(WaitModeRulesRdmaTest, SleepingOwnersAreWokenAfterTheDispatcherSlept) {
   std::vector<std::unique_ptr<PingPongSide>> sides;
   std::shared_ptr<verbs::Context> context;
   for (int i = 0; i < kOwners; ++i) {
-    absl::StatusOr<std::unique_ptr<RcSide>> a = MakeRcSide(
-        device(), 4096, Memory::kHeap, /*with_channel=*/true, context);
-    ASSERT_TRUE(a.ok()) << a.status();
-    context = (*a)->context;
-    absl::StatusOr<std::unique_ptr<RcSide>> b = MakeRcSide(
-        device(), 4096, Memory::kHeap, /*with_channel=*/true, context);
-    ASSERT_TRUE(b.ok()) << b.status();
-    ASSERT_TRUE(ConnectRc(**a, **b).ok());
-    sides.push_back(std::make_unique<PingPongSide>(*std::move(a)));
-    peers.push_back(*std::move(b));
+    absl::StatusOr<ConnectedSides> connected =
+        MakeConnectedSides(device(), context);
+    ASSERT_TRUE(connected.ok()) << connected.status();
+    context = connected->a->context;
+    sides.push_back(std::make_unique<PingPongSide>(std::move(connected->a)));
+    peers.push_back(std::move(connected->b));
   }
   WaitOptions options = OptionsFor(WaitMode::kDispatcher);
   options.max_spin = absl::ZeroDuration();
