@@ -52,7 +52,8 @@ std::vector<std::string> Exchange(int fd, const std::vector<std::string>& chunks
 
 // OpenFdCount()
 //
-// The process's open descriptors (entries of /proc/self/fd).
+// The process's open descriptors (entries of /proc/self/fd), less the
+// sanitizer runtime's momentary probe pipes (see fuzz_support.cc).
 int OpenFdCount();
 
 // ExpectFdCount()
