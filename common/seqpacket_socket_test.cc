@@ -57,6 +57,24 @@ TEST(SeqpacketSocketTest, ClosedPeerIsUnavailable) {
   EXPECT_EQ(b.Send("x").code(), absl::StatusCode::kUnavailable);
 }
 
+// A peer that answers and closes before reading what we sent (swiftd's
+// refusal of a connection it cannot serve, raced by the client's hello):
+// the kernel reports ECONNRESET first, yet the answer is still queued.
+TEST(SeqpacketSocketTest, ReadsWhatAPeerSentBeforeClosingOnUnreadMessages) {
+  auto pair = SeqpacketSocket::Pair();
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  SeqpacketSocket client = std::move(pair->first);
+  {
+    SeqpacketSocket server = std::move(pair->second);
+    ASSERT_TRUE(server.Send("refused").ok());
+    ASSERT_TRUE(client.Send("hello").ok());  // Never read.
+  }
+  absl::StatusOr<SeqpacketSocket::Message> answer = client.Receive();
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->data, "refused");
+  EXPECT_EQ(client.Receive().status().code(), absl::StatusCode::kUnavailable);
+}
+
 TEST(SeqpacketSocketTest, RefusesOversizedMessages) {
   auto pair = SeqpacketSocket::Pair();
   ASSERT_TRUE(pair.ok()) << pair.status();
