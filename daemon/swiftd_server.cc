@@ -199,6 +199,7 @@ absl::Status SwiftdServer::StartServing() {
     Broker::Options broker_options;
     broker_options.max_timeout = options_.max_connect_timeout;
     broker_options.max_peer_entries = options_.max_peer_entries;
+    broker_options.watch_interval = options_.peer_watch_interval;
     broker_options.quotas = &broker_quotas_;
     broker_options.on_connected = [this, metrics = metrics_.get()](
                                       uid_t uid,

@@ -72,6 +72,8 @@ struct SwiftdOptions {
   BrokerQuotas::Limits broker_quotas;
   absl::Duration max_connect_timeout = kMaxHandshakeTimeout;
   int max_peer_entries = 256;
+  // How often the peers connections were made with are watched (0: never).
+  absl::Duration peer_watch_interval = absl::Seconds(1);
   // How long a listening application may take to accept a connection.
   absl::Duration accept_timeout = absl::Seconds(5);
   // The swift_worker binary functions run in; empty: no function workers.

@@ -119,7 +119,8 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
                                          const v1::FastRequest& request) {
   v1::FastResponse response;
   if ((request.call_case() == v1::FastRequest::kConnect ||
-       request.call_case() == v1::FastRequest::kClose) &&
+       request.call_case() == v1::FastRequest::kClose ||
+       request.call_case() == v1::FastRequest::kCheckConnections) &&
       broker_ == nullptr) {
     SetStatus(absl::FailedPreconditionError(
                   "this swiftd brokers no connections (start it with "
@@ -146,6 +147,16 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
         response.mutable_close();
       } else {
         SetStatus(closed, response);
+      }
+      return response;
+    }
+    case v1::FastRequest::kCheckConnections: {
+      absl::StatusOr<v1::CheckConnectionsResult> checked =
+          broker_->CheckConnections(caller, request.check_connections());
+      if (checked.ok()) {
+        *response.mutable_check_connections() = *std::move(checked);
+      } else {
+        SetStatus(checked.status(), response);
       }
       return response;
     }

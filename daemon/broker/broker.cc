@@ -37,7 +37,13 @@ Broker::Broker(PeerDirectory* peers, AdmissionController* admission,
                                             : nullptr),
       quotas_(options.quotas == nullptr ? own_quotas_.get() : options.quotas),
       next_id_(FirstConnectionId()),
-      closer_(peers, options.default_timeout) {}
+      closer_(peers, options.default_timeout),
+      watcher_(
+          peers, options.watch_interval, [this] { return WatchedPeers(); },
+          [this](const std::string& address,
+                 const absl::StatusOr<peer::v1::WatchResponse>& watched) {
+            OnPeerWatched(address, watched);
+          }) {}
 
 Broker::~Broker() = default;
 
@@ -256,6 +262,10 @@ void Broker::EndLocked(
   quotas_->Release(uid, BrokerQuotas::Resource::kConnections);
   ++counters_.closed;
   ++tenant_counters_[uid].closed;
+  if (!it->second.ended_because.empty()) {
+    connections_.erase(it);  // The peer has forgotten it already.
+    return;
+  }
   RemoteClose close;
   close.peer = it->second.view.peer;
   close.peer_incarnation = it->second.peer_incarnation;
@@ -315,6 +325,100 @@ Broker::Counters Broker::GetCountersOf(uid_t uid) const {
   absl::MutexLock lock(&mu_);
   auto it = tenant_counters_.find(uid);
   return it == tenant_counters_.end() ? Counters() : it->second;
+}
+
+absl::StatusOr<v1::CheckConnectionsResult> Broker::CheckConnections(
+    const FastPathCaller& caller, const v1::CheckConnectionsCall& call) const {
+  if (call.connection_ids_size() > kMaxCheckedConnections) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "check_connections names ", call.connection_ids_size(),
+        " connections; at most ", kMaxCheckedConnections, " per call"));
+  }
+  v1::CheckConnectionsResult result;
+  absl::MutexLock lock(&mu_);
+  for (const uint64_t id : call.connection_ids()) {
+    v1::ConnectionState* state = result.add_states();
+    state->set_connection_id(id);
+    auto it = connections_.find(id);
+    // Another tenant's connection is not described: the same answer as
+    // for an unknown id.
+    if (it == connections_.end() ||
+        (caller.uid != 0 && caller.uid != it->second.view.uid)) {
+      state->set_reason(absl::StrCat(
+          "no connection ", id, " of uid ", caller.uid,
+          " here (closed already, or made before this swiftd restarted)"));
+      continue;
+    }
+    const Connection& connection = it->second;
+    if (!connection.ended_because.empty()) {
+      state->set_reason(connection.ended_because);
+    } else if (!connection.suspect_because.empty()) {
+      state->set_reason(connection.suspect_because);
+    } else {
+      state->set_live(true);
+    }
+  }
+  return result;
+}
+
+std::vector<std::string> Broker::WatchedPeers() const {
+  absl::flat_hash_set<std::string> peers;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, connection] : connections_) {
+      if (connection.ended_because.empty()) {
+        peers.insert(connection.view.peer);
+      }
+    }
+  }
+  std::vector<std::string> sorted(peers.begin(), peers.end());
+  std::sort(sorted.begin(), sorted.end());
+  return sorted;
+}
+
+void Broker::OnPeerWatched(
+    const std::string& address,
+    const absl::StatusOr<peer::v1::WatchResponse>& watched) {
+  absl::flat_hash_set<uint64_t> closed;
+  if (watched.ok()) {
+    closed.insert(watched->closed().begin(), watched->closed().end());
+  }
+  int ended = 0;
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, connection] : connections_) {
+    if (connection.view.peer != address || !connection.ended_because.empty()) {
+      continue;
+    }
+    if (!watched.ok()) {
+      if (connection.suspect_because.empty()) {
+        connection.suspect_because =
+            absl::StrCat("swiftd on ", address, " does not answer (",
+                         watched.status().message(), ")");
+      }
+      continue;
+    }
+    connection.suspect_because.clear();
+    if (connection.peer_incarnation != watched->incarnation()) {
+      connection.ended_because = absl::StrCat(
+          "swiftd on ", address, " restarted (incarnation ",
+          connection.peer_incarnation, ", now ", watched->incarnation(),
+          "): its side of the connection is gone");
+    } else if (closed.contains(id)) {
+      connection.ended_because = absl::StrCat(
+          "service '", connection.view.service, "' on ", address,
+          " closed the connection (its application closed it or exited)");
+    } else if (watched->closes_lost()) {
+      connection.ended_because = absl::StrCat(
+          "swiftd on ", address,
+          " dropped closes it owed this host: every connection made there "
+          "counts as ended");
+    } else {
+      continue;
+    }
+    ++ended;
+  }
+  VLOG_IF(1, ended > 0) << ended << " connection(s) with " << address
+                        << " ended on the remote side";
 }
 
 }  // namespace swift

@@ -32,9 +32,11 @@
 #include "daemon/broker/broker_quotas.h"
 #include "daemon/broker/defaults.h"
 #include "daemon/broker/peer_directory.h"
+#include "daemon/broker/peer_watcher.h"
 #include "daemon/broker/remote_closer.h"
 #include "daemon/transport/fast_path_server.h"
 #include "proto/fast_path.pb.h"
+#include "proto/peer.pb.h"
 
 namespace swift {
 
@@ -83,6 +85,11 @@ class Broker final {
     // thread with the broker's lock held: it must be quick and must not
     // call the broker. Empty: nobody is told.
     std::function<void(uid_t uid, const v1::ConnectResult&)> on_connected;
+    // How often the peers connections were made with are watched
+    // (PeerWatcher, --peer_watch_interval): how soon CheckConnections
+    // knows that a remote side went. Zero: never (CheckConnections then
+    // knows only what connects and closes tell).
+    absl::Duration watch_interval = absl::Seconds(1);
   };
 
   // `peers`, `admission` and `options.quotas` must outlive the broker.
@@ -92,8 +99,8 @@ class Broker final {
       : Broker(peers, admission, Options()) {}
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
-  // Finishes the remote closes still queued (each batch bounded by the
-  // default timeout), then stops the closer thread.
+  // Stops the watcher, finishes the remote closes still queued (each batch
+  // bounded by the default timeout), then stops the closer thread.
   ~Broker();
 
   // Connect()
@@ -117,6 +124,29 @@ class Broker final {
   // Closes every connection made on fast path connection `channel_id`.
   void CloseAllOf(uint64_t channel_id);
 
+  // CheckConnections()
+  //
+  // Whether each of `ids` is still whole as far as this swiftd knows: not
+  // ended by its service (the remote application closed it or went
+  // away), made with the incarnation of the peer swiftd that still runs,
+  // and with a peer that answers its watch (PeerWatcher). A connection
+  // that is not live says why; so does an id that is not the caller's
+  // (unknown, or another uid's when the caller is not root). At most
+  // kMaxCheckedConnections ids (kInvalidArgument beyond).
+  absl::StatusOr<v1::CheckConnectionsResult> CheckConnections(
+      const FastPathCaller& caller, const v1::CheckConnectionsCall& call) const;
+  static constexpr int kMaxCheckedConnections = 1024;
+
+  // WatchedPeers(): the peers (directory addresses) connections here were
+  // made with: the ones PeerWatcher calls.
+  std::vector<std::string> WatchedPeers() const;
+
+  // OnPeerWatched(): what a Watch of `address` said (or why it failed):
+  // the connections it ended are marked so (CheckConnections tells), and
+  // those of a peer that does not answer are suspect until it does again.
+  void OnPeerWatched(const std::string& address,
+                     const absl::StatusOr<peer::v1::WatchResponse>& watched);
+
   std::vector<ConnectionView> Connections() const;
   // Every tenant's, and one tenant's (empty before its first connect).
   Counters GetCounters() const;
@@ -124,6 +154,7 @@ class Broker final {
 
   const BrokerQuotas& quotas() const { return *quotas_; }
   const AdmissionController& admission() const { return *admission_; }
+  PeerWatcher& watcher() { return watcher_; }
   const Options& options() const { return options_; }
   // Peers known to the directory now (configured ones included).
   int peer_entries() const;
@@ -136,6 +167,13 @@ class Broker final {
     ConnectionView view;
     uint64_t channel_id = 0;
     uint64_t peer_incarnation = 0;
+    // Why the remote side no longer holds it (its service closed it, its
+    // swiftd restarted); empty while whole. Such a connection is not told
+    // of its close: the peer has forgotten it.
+    std::string ended_because;
+    // Why it may be broken (the peer does not answer its watch); cleared
+    // once the peer answers with the same incarnation.
+    std::string suspect_because;
   };
 
   void CountFailure(uid_t uid, const absl::Status& status);
@@ -171,9 +209,11 @@ class Broker final {
   // max_peer_entries plus the configured names.
   absl::flat_hash_set<std::string> known_hosts_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<std::string> dialing_ ABSL_GUARDED_BY(mu_);
-  // Tells peers of closes (declared last: destroyed first, after telling
+  // Tells peers of closes (destroyed after the watcher, after telling
   // what is queued).
   RemoteCloser closer_;
+  // Calls back into this broker: declared last, so it stops first.
+  PeerWatcher watcher_;
 };
 
 }  // namespace swift

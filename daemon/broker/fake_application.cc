@@ -110,6 +110,12 @@ void FakeApplication::AddEndpoints(int count) {
   SendUp(up.SerializeAsString());
 }
 
+void FakeApplication::CloseConnection(uint64_t connection_id) {
+  v1::ServiceUp up;
+  up.mutable_connection_closed()->set_connection_id(connection_id);
+  SendUp(up.SerializeAsString());
+}
+
 int FakeApplication::accepts() const {
   absl::MutexLock lock(&mu_);
   return accepts_;

@@ -50,6 +50,9 @@ class FakeApplication final {
   absl::Status listen_status() const;
   // Advertises `count` more endpoints (indices after those sent so far).
   void AddEndpoints(int count);
+  // The application closes accepted connection `connection_id` itself
+  // (ServiceUp.connection_closed).
+  void CloseConnection(uint64_t connection_id);
   // The accept events and closes heard so far.
   int accepts() const;
   std::vector<uint64_t> closed_connections() const;

@@ -65,6 +65,10 @@ const google::protobuf::Message* LinkCall(const peer::v1::LinkRequest& request,
     *method = kPeerCloseMethod;
     return &request.close();
   }
+  if (request.has_watch()) {
+    *method = kPeerWatchMethod;
+    return &request.watch();
+  }
   *method = "";
   return nullptr;
 }
@@ -76,6 +80,9 @@ const google::protobuf::Message* LinkResult(
   }
   if (response.has_close()) {
     return &response.close();
+  }
+  if (response.has_watch()) {
+    return &response.watch();
   }
   return nullptr;
 }

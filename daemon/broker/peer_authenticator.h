@@ -41,6 +41,7 @@ namespace swift {
 inline constexpr char kPeerHelloMethod[] = "/swift.peer.v1.Peer/Hello";
 inline constexpr char kPeerConnectMethod[] = "/swift.peer.v1.Peer/Connect";
 inline constexpr char kPeerCloseMethod[] = "/swift.peer.v1.Peer/Close";
+inline constexpr char kPeerWatchMethod[] = "/swift.peer.v1.Peer/Watch";
 // The gRPC metadata key of a serialized PeerCredential.
 inline constexpr char kPeerCredentialMetadata[] = "swift-peer-credential-bin";
 // The gRPC trailing metadata key of a successful reply's MAC.

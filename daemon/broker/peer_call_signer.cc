@@ -90,6 +90,8 @@ class SigningInterceptor final : public grpc::experimental::Interceptor {
       request = Outgoing<peer::v1::ConnectRequest>(methods, &owned);
     } else if (method_ == kPeerCloseMethod) {
       request = Outgoing<peer::v1::CloseRequest>(methods, &owned);
+    } else if (method_ == kPeerWatchMethod) {
+      request = Outgoing<peer::v1::WatchRequest>(methods, &owned);
     }
     if (request == nullptr) {
       LOG_EVERY_N(WARNING, 100)
@@ -117,6 +119,8 @@ class SigningInterceptor final : public grpc::experimental::Interceptor {
         reply = static_cast<const peer::v1::ConnectResponse*>(reply_);
       } else if (method_ == kPeerCloseMethod) {
         reply = static_cast<const peer::v1::CloseResponse*>(reply_);
+      } else if (method_ == kPeerWatchMethod) {
+        reply = static_cast<const peer::v1::WatchResponse*>(reply_);
       }
     }
     if (!signed_ || reply == nullptr || trailers == nullptr) {

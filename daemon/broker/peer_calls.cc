@@ -54,27 +54,63 @@ bool PeerMayNotHaveHeard(const absl::Status& status) {
          (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status));
 }
 
-absl::StatusOr<peer::v1::ConnectResponse> CallPeerConnect(
-    const PeerDirectory::Peer& peer, const peer::v1::ConnectRequest& request,
-    absl::Time deadline) {
+namespace {
+
+// One call on the peer's link when it has one, else on gRPC: `set` puts
+// the request in a LinkRequest, `get` takes the answer out of the
+// LinkResponse, `rpc` is the stub's method.
+template <typename Request, typename Response, typename SetFn, typename GetFn,
+          typename RpcFn>
+absl::StatusOr<Response> CallPeer(const PeerDirectory::Peer& peer,
+                                  const Request& request, absl::Time deadline,
+                                  SetFn set, GetFn get, RpcFn rpc) {
   if (peer.link != nullptr) {
     peer::v1::LinkRequest link_request;
-    *link_request.mutable_connect() = request;
+    *set(&link_request) = request;
     absl::StatusOr<peer::v1::LinkResponse> response =
         peer.link->Call(std::move(link_request), deadline);
     if (!response.ok()) {
       return FromLinkStatus(response.status(), peer.address);
     }
-    return response->connect();
+    return get(*response);
   }
-  peer::v1::ConnectResponse response;
+  Response response;
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
-  grpc::Status status = peer.stub->Connect(&context, request, &response);
+  grpc::Status status = rpc(*peer.stub, &context, request, &response);
   if (!status.ok()) {
     return FromGrpc(status, peer.address);
   }
   return response;
+}
+
+}  // namespace
+
+absl::StatusOr<peer::v1::ConnectResponse> CallPeerConnect(
+    const PeerDirectory::Peer& peer, const peer::v1::ConnectRequest& request,
+    absl::Time deadline) {
+  return CallPeer<peer::v1::ConnectRequest, peer::v1::ConnectResponse>(
+      peer, request, deadline,
+      [](peer::v1::LinkRequest* link) { return link->mutable_connect(); },
+      [](const peer::v1::LinkResponse& link) { return link.connect(); },
+      [](peer::v1::Peer::Stub& stub, grpc::ClientContext* context,
+         const peer::v1::ConnectRequest& call,
+         peer::v1::ConnectResponse* answer) {
+        return stub.Connect(context, call, answer);
+      });
+}
+
+absl::StatusOr<peer::v1::WatchResponse> CallPeerWatch(
+    const PeerDirectory::Peer& peer, const peer::v1::WatchRequest& request,
+    absl::Time deadline) {
+  return CallPeer<peer::v1::WatchRequest, peer::v1::WatchResponse>(
+      peer, request, deadline,
+      [](peer::v1::LinkRequest* link) { return link->mutable_watch(); },
+      [](const peer::v1::LinkResponse& link) { return link.watch(); },
+      [](peer::v1::Peer::Stub& stub, grpc::ClientContext* context,
+         const peer::v1::WatchRequest& call, peer::v1::WatchResponse* answer) {
+        return stub.Watch(context, call, answer);
+      });
 }
 
 absl::Status CallPeerClose(const PeerDirectory::Peer& peer,

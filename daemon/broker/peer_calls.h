@@ -25,6 +25,10 @@ absl::Status CallPeerClose(const PeerDirectory::Peer& peer,
                            const peer::v1::CloseRequest& request,
                            absl::Time deadline);
 
+absl::StatusOr<peer::v1::WatchResponse> CallPeerWatch(
+    const PeerDirectory::Peer& peer, const peer::v1::WatchRequest& request,
+    absl::Time deadline);
+
 // A status from PeerLinkClient in the form above.
 absl::Status FromLinkStatus(const absl::Status& status,
                             const std::string& peer);

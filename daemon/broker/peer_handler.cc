@@ -117,4 +117,31 @@ absl::Status PeerHandler::Close(const peer::v1::CloseRequest& request,
   return registry_->Close(request.server_connection_id(), caller);
 }
 
+absl::StatusOr<peer::v1::WatchResponse> PeerHandler::Watch(
+    const peer::v1::WatchRequest& request, const std::string& caller) {
+  if (absl::Status ok = CheckCaller(request.api_version(), std::nullopt);
+      !ok.ok()) {
+    return ok;
+  }
+  if (request.from_incarnation() == 0) {
+    return absl::InvalidArgumentError(
+        "peer Watch without from_incarnation: the caller's closes are kept "
+        "per incarnation");
+  }
+  if (request.acked_closed_size() > kMaxWatchAcks) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("peer Watch acknowledges ", request.acked_closed_size(),
+                     " closes; at most ", kMaxWatchAcks, " are sent"));
+  }
+  registry_->CloseOlderIncarnations(caller, request.from_incarnation());
+  ClosedNotices::Batch batch = registry_->closed_notices().Collect(
+      caller, request.from_incarnation(), request.acked_closed(),
+      request.acked_closes_lost(), absl::Now());
+  peer::v1::WatchResponse response;
+  response.set_incarnation(incarnation_);
+  response.mutable_closed()->Assign(batch.closed.begin(), batch.closed.end());
+  response.set_closes_lost(batch.lost);
+  return response;
+}
+
 }  // namespace swift

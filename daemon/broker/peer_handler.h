@@ -1,5 +1,5 @@
 // PeerHandler: what this swiftd answers to other hosts' swiftds (the Peer
-// API of proto/peer.proto: Hello, Connect, Close), with no transport in
+// API of proto/peer.proto: Hello, Connect, Close, Watch), with no transport in
 // it. Two thin adapters carry it: PeerServiceImpl (gRPC) and
 // PeerLinkServer (the lean peer link's frames).
 //
@@ -73,6 +73,18 @@ class PeerHandler final {
   // `caller` made it.
   absl::Status Close(const peer::v1::CloseRequest& request,
                      const std::string& caller);
+
+  // Watch()
+  //
+  // This swiftd's incarnation, and the caller's connections the services
+  // here ended on their own since it last acknowledged (ServiceRegistry's
+  // closed notices). kInvalidArgument without from_incarnation or with
+  // more than kMaxWatchAcks acknowledgements.
+  absl::StatusOr<peer::v1::WatchResponse> Watch(
+      const peer::v1::WatchRequest& request, const std::string& caller);
+  // What one WatchResponse carries at most (ClosedNotices' batch), and so
+  // what a WatchRequest acknowledges.
+  static constexpr int kMaxWatchAcks = 1024;
 
   // The identity PeerHandler knows a caller at `peer` by (see above); ""
   // when the transport did not say (such callers are refused by the gate

@@ -142,5 +142,49 @@ TEST_F(PeerHandlerTest, BadEndpointOrServiceIsTheCallersError) {
       handler_.Connect(ConnectRequest(), Soon(), kPeer).status()));
 }
 
+TEST_F(PeerHandlerTest, WatchSaysTheIncarnationAndWhatTheServicesClosed) {
+  FakeApplication app(&registry_, {});
+  peer::v1::ConnectRequest connect = ConnectRequest();
+  connect.set_from_incarnation(5);
+  connect.set_client_connection_id(501);
+  absl::StatusOr<peer::v1::ConnectResponse> connected =
+      handler_.Connect(connect, Soon(), kPeer);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  app.CloseConnection(connected->server_connection_id());
+
+  peer::v1::WatchRequest watch;
+  watch.set_api_version(kControlApiVersion);
+  watch.set_from_incarnation(5);
+  absl::StatusOr<peer::v1::WatchResponse> watched;
+  const absl::Time give_up = Soon();
+  do {
+    watched = handler_.Watch(watch, kPeer);
+    ASSERT_TRUE(watched.ok()) << watched.status();
+  } while (watched->closed_size() == 0 && absl::Now() < give_up);
+  EXPECT_EQ(watched->incarnation(), kIncarnation);
+  ASSERT_EQ(watched->closed_size(), 1);
+  EXPECT_EQ(watched->closed(0), 501u);
+  // Another peer hears nothing of it.
+  EXPECT_EQ(handler_.Watch(watch, "10.0.0.3")->closed_size(), 0);
+  // Acknowledged: forgotten.
+  watch.add_acked_closed(501);
+  EXPECT_EQ(handler_.Watch(watch, kPeer)->closed_size(), 0);
+}
+
+TEST_F(PeerHandlerTest, WatchRefusesMalformedRequests) {
+  peer::v1::WatchRequest watch;
+  watch.set_api_version(kControlApiVersion);
+  EXPECT_TRUE(absl::IsInvalidArgument(handler_.Watch(watch, kPeer).status()));
+  watch.set_from_incarnation(5);
+  for (int i = 0; i <= PeerHandler::kMaxWatchAcks; ++i) {
+    watch.add_acked_closed(i + 1);
+  }
+  EXPECT_TRUE(absl::IsInvalidArgument(handler_.Watch(watch, kPeer).status()));
+  watch.clear_acked_closed();
+  watch.set_api_version(kControlApiVersion + 1);
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition(handler_.Watch(watch, kPeer).status()));
+}
+
 }  // namespace
 }  // namespace swift

@@ -90,6 +90,13 @@ bool PeerLinkServer::Answer(const peer::v1::LinkRequest& request,
     if (status.ok()) {
       response->mutable_close();
     }
+  } else if (request.has_watch()) {
+    absl::StatusOr<peer::v1::WatchResponse> watched =
+        handler_->Watch(request.watch(), PeerHandler::CallerOf(peer));
+    status = watched.status();
+    if (watched.ok()) {
+      *response->mutable_watch() = *std::move(watched);
+    }
   } else {
     status = absl::UnimplementedError("unknown peer link call");
   }

@@ -90,4 +90,23 @@ grpc::Status PeerServiceImpl::Close(grpc::ServerContext* context,
   return ToPeerGrpc(closed);
 }
 
+grpc::Status PeerServiceImpl::Watch(grpc::ServerContext* context,
+                                    const peer::v1::WatchRequest* request,
+                                    peer::v1::WatchResponse* response) {
+  std::string nonce;
+  if (absl::Status admitted =
+          Admit(kPeerWatchMethod, *request, *context, &nonce);
+      !admitted.ok()) {
+    return ToPeerGrpc(admitted);
+  }
+  absl::StatusOr<peer::v1::WatchResponse> watched = handler_->Watch(
+      *request,
+      PeerHandler::CallerOf(IpAddress::FromGrpcPeer(context->peer())));
+  if (watched.ok()) {
+    *response = *std::move(watched);
+    SignReply(kPeerWatchMethod, nonce, *response, context);
+  }
+  return ToPeerGrpc(watched.status());
+}
+
 }  // namespace swift

@@ -35,6 +35,9 @@ class PeerServiceImpl final : public peer::v1::Peer::Service {
   grpc::Status Close(grpc::ServerContext* context,
                      const peer::v1::CloseRequest* request,
                      peer::v1::CloseResponse* response) override;
+  grpc::Status Watch(grpc::ServerContext* context,
+                     const peer::v1::WatchRequest* request,
+                     peer::v1::WatchResponse* response) override;
 
  private:
   // The gate's verdict; `nonce` is set to the credential's nonce.

@@ -85,6 +85,8 @@ void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
       }
     } else if (up.has_accept_reply()) {
       HandleAcceptReply(*service, up.accept_reply());
+    } else if (up.has_connection_closed()) {
+      EndByService(*service, up.connection_closed().connection_id());
     }
   }
   Unregister(service);
@@ -185,6 +187,27 @@ void ServiceRegistry::HandleAcceptReply(Service& service,
   }
 }
 
+void ServiceRegistry::EndByService(Service& service, uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  // Only its own accepted connections: ids are sequential.
+  if (service.pending.contains(id) || !service.connections.contains(id)) {
+    return;
+  }
+  service.connections.erase(id);
+  NoticeEndedLocked(id);
+}
+
+void ServiceRegistry::NoticeEndedLocked(uint64_t id) {
+  auto it = connection_services_.find(id);
+  if (it == connection_services_.end()) {
+    return;
+  }
+  const ConnectionOwner& owner = it->second;
+  closed_notices_.Add(owner.peer, owner.peer_incarnation,
+                      owner.client_connection_id, absl::Now());
+  connection_services_.erase(it);
+}
+
 void ServiceRegistry::Unregister(const std::shared_ptr<Service>& service) {
   {
     absl::MutexLock send_lock(&service->send_mu);
@@ -202,8 +225,10 @@ void ServiceRegistry::Unregister(const std::shared_ptr<Service>& service) {
                      static_cast<int64_t>(service->pool.size()));
     service->pool.clear();
   }
+  // Their QPs went with the application (or it will never hear a close
+  // again): their clients' swiftds are told.
   for (const auto& [id, qpn] : service->connections) {
-    connection_services_.erase(id);
+    NoticeEndedLocked(id);
   }
   for (auto& [event_id, pending] : service->pending) {
     pending->done = true;

@@ -32,6 +32,7 @@
 #include "common/seqpacket_socket.h"
 #include "common/verbs/endpoint.h"
 #include "daemon/broker/broker_quotas.h"
+#include "daemon/broker/closed_notices.h"
 #include "daemon/transport/fast_path_server.h"
 #include "proto/fast_path.pb.h"
 
@@ -121,6 +122,11 @@ class ServiceRegistry final {
   absl::Status CloseAbandoned(const std::string& peer,
                               uint64_t client_connection_id);
 
+  // The connections the services here ended on their own (the
+  // application sent ConnectionClosed, or its channel ended), kept for the
+  // swiftds that made them (PeerHandler::Watch collects them).
+  ClosedNotices& closed_notices() { return closed_notices_; }
+
   std::vector<std::string> ServiceNames() const;
   std::vector<ServiceStats> Stats() const;
   const BrokerQuotas& quotas() const { return *quotas_; }
@@ -157,6 +163,11 @@ class ServiceRegistry final {
       const google::protobuf::RepeatedPtrField<std::string>& encoded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleAcceptReply(Service& service, const v1::AcceptReply& reply);
+  // The application closed connection `id` of `service` itself.
+  void EndByService(Service& service, uint64_t id);
+  // Keeps the notice that `id`'s client must hear (mu_ held) and forgets
+  // the connection here.
+  void NoticeEndedLocked(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unregister(const std::shared_ptr<Service>& service);
   absl::Status SendDown(Service& service, const v1::ServiceDown& message);
 
@@ -182,6 +193,7 @@ class ServiceRegistry final {
   // Bounded by the peers admitted (authenticated and allowed).
   absl::flat_hash_map<std::string, uint64_t> peer_incarnations_
       ABSL_GUARDED_BY(mu_);
+  ClosedNotices closed_notices_;
 };
 
 }  // namespace swift

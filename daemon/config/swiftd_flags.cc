@@ -112,6 +112,11 @@ ABSL_FLAG(int, max_peer_entries, 256,
           "Peers (other hosts' swiftds) swiftd will know; a connect to a "
           "new host beyond it is refused. Peers in --peers always count as "
           "reachable.");
+ABSL_FLAG(absl::Duration, peer_watch_interval, absl::Seconds(1),
+          "How often swiftd asks the peers it holds connections with "
+          "whether those still stand (a peer's restart, a service that "
+          "closed its side); a pre-connected pair is checked against what "
+          "it last heard. 0: never.");
 ABSL_FLAG(int, max_fast_path_connections, 1024,
           "Fast path connections served at once; more are refused "
           "(RESOURCE_EXHAUSTED). Each costs a thread and a descriptor.");

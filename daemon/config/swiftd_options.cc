@@ -124,6 +124,8 @@ absl::StatusOr<SwiftdOptions> SwiftdOptionsFromConfig(
   }
   options.max_peer_entries =
       check.AtLeast("max_peer_entries", c.max_peer_entries(), 1);
+  options.peer_watch_interval = check.Duration(
+      "peer_watch_interval", c.peer_watch_interval(), /*zero_allowed=*/true);
 
   // Handshake admission and the broker's per-tenant quotas.
   options.admission.per_peer =
