@@ -258,9 +258,22 @@ void ListenerImpl::HandleAccept(const v1::AcceptEvent& accept) {
 }
 
 absl::Status ListenerImpl::ReleaseConnection(uint64_t id, PooledQp pooled) {
+  bool closed_here = true;
   {
     absl::MutexLock lock(&mu_);
-    live_.erase(id);
+    auto it = live_.find(id);
+    if (it != live_.end()) {
+      closed_here = !it->second->peer_closed();
+      live_.erase(it);
+    }
+  }
+  if (closed_here) {
+    // swiftd ends it and tells the client's swiftd, so that a client that
+    // holds it pre-connected never hands it out. Nothing to tell when the
+    // channel went with swiftd.
+    v1::ServiceUp up;
+    up.mutable_connection_closed()->set_connection_id(id);
+    (void)SendUp(up);
   }
   session_->pool().Recycle(std::move(pooled));
   return absl::OkStatus();

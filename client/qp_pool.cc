@@ -26,7 +26,10 @@ absl::Status QpPool::Fill(int count) {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      if (static_cast<int>(ready_.size()) >= count || stopping_) {
+      // Resting QPs count: they are ready soon, and the pool never holds
+      // more QPs than asked.
+      if (static_cast<int>(ready_.size() + resting_.size()) >= count ||
+          stopping_) {
         return absl::OkStatus();
       }
     }
@@ -37,7 +40,7 @@ absl::Status QpPool::Fill(int count) {
     absl::MutexLock lock(&mu_);
     // A QP recycled or returned while this one was being created may have
     // filled the pool already: never hold more than asked.
-    if (static_cast<int>(ready_.size()) >= count) {
+    if (static_cast<int>(ready_.size() + resting_.size()) >= count) {
       ++stats_.destroyed;
       return absl::OkStatus();  // `pooled` goes after the lock (declared
                                 // first).
@@ -54,8 +57,11 @@ void QpPool::RefillLoop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
+      // Resting QPs count as Fill() counts them (else this would spin
+      // while they rest).
       auto needs_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || static_cast<int>(ready_.size()) < options_.low;
+        return stopping_ ||
+               static_cast<int>(ready_.size() + resting_.size()) < options_.low;
       };
       mu_.Await(absl::Condition(&needs_work));
       if (stopping_) {
@@ -68,9 +74,17 @@ void QpPool::RefillLoop() {
   }
 }
 
+void QpPool::WakeRestedLocked(absl::Time now) {
+  while (!resting_.empty() && resting_.front().until <= now) {
+    ready_.push_back(std::move(resting_.front().qp));
+    resting_.pop_front();
+  }
+}
+
 absl::StatusOr<PooledQp> QpPool::Take() {
   {
     absl::MutexLock lock(&mu_);
+    WakeRestedLocked(absl::Now());
     if (!ready_.empty()) {
       PooledQp pooled = std::move(ready_.front());
       ready_.pop_front();
@@ -89,10 +103,16 @@ void QpPool::Return(PooledQp pooled) {
 
 void QpPool::Recycle(PooledQp pooled) {
   if (factory_->ResetToInit(pooled).ok()) {
+    const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu_);
     ++stats_.recycled;
-    if (static_cast<int>(ready_.size()) < options_.high) {
-      ready_.push_back(std::move(pooled));
+    WakeRestedLocked(now);
+    if (static_cast<int>(ready_.size() + resting_.size()) < options_.high) {
+      if (options_.quiet_period > absl::ZeroDuration()) {
+        resting_.push_back({std::move(pooled), now + options_.quiet_period});
+      } else {
+        ready_.push_back(std::move(pooled));
+      }
       return;
     }
   }
@@ -105,6 +125,7 @@ PoolStats QpPool::stats() const {
   absl::MutexLock lock(&mu_);
   PoolStats stats = stats_;
   stats.ready = static_cast<int>(ready_.size());
+  stats.resting = static_cast<int>(resting_.size());
   return stats;
 }
 

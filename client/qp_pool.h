@@ -15,6 +15,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "client/qp_factory.h"
 #include "swift/session.h"
 
@@ -25,6 +27,9 @@ class QpPool final {
   struct Options {
     int low = 4;
     int high = 16;
+    // A recycled QP rests this long before it is taken again (see
+    // SessionOptions::recycle_quiet_period).
+    absl::Duration quiet_period = absl::ZeroDuration();
   };
 
   QpPool(std::unique_ptr<QpFactory> factory, Options options)
@@ -34,7 +39,8 @@ class QpPool final {
   // Stops the refill thread and destroys the pooled QPs.
   ~QpPool();
 
-  // Fill(): creates QPs until `count` are pooled; the first error stops it.
+  // Fill(): creates QPs until `count` are pooled (resting ones included);
+  // the first error stops it.
   absl::Status Fill(int count);
 
   // Starts the background refill thread.
@@ -48,8 +54,9 @@ class QpPool final {
   void Return(PooledQp qp);
 
   // Recycle(): a used QP goes RESET -> INIT with a new PSN and back into the
-  // pool, or is destroyed when that fails (e.g. it sits in error) or the
-  // pool already holds `high`.
+  // pool after its quiet period, or is destroyed when that fails (e.g. it
+  // sits in error) or the pool already holds `high` (resting ones
+  // included).
   void Recycle(PooledQp qp);
 
   PoolStats stats() const;
@@ -57,12 +64,20 @@ class QpPool final {
  private:
   absl::StatusOr<PooledQp> Create();
   void RefillLoop();
+  // Resting QPs whose quiet period is over join the ready ones.
+  void WakeRestedLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  struct Resting {
+    PooledQp qp;
+    absl::Time until;
+  };
 
   const std::unique_ptr<QpFactory> factory_;
   const Options options_;
 
   mutable absl::Mutex mu_;
   std::deque<PooledQp> ready_ ABSL_GUARDED_BY(mu_);
+  std::deque<Resting> resting_ ABSL_GUARDED_BY(mu_);
   PoolStats stats_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread refill_thread_;

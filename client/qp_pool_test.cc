@@ -158,6 +158,38 @@ TEST_F(QpPoolTest, RecycleResetsAndKeepsUpToHigh) {
   EXPECT_EQ(stats.destroyed, 1u);  // the third one dropped.
 }
 
+// A recycled QP rests for the quiet period before anyone may take it
+// again: its old peer may still send to it (issue 12).
+TEST_F(QpPoolTest, ARecycledQpRestsForTheQuietPeriod) {
+  auto factory = std::make_unique<FakeQpFactory>();
+  factory_ = factory.get();
+  QpPool pool(std::move(factory),
+              QpPool::Options{1, 2, /*quiet_period=*/absl::Milliseconds(300)});
+  absl::StatusOr<PooledQp> used = pool.Take();  // Created: the pool is empty.
+  ASSERT_TRUE(used.ok());
+  const uint32_t used_psn = used->psn;
+  pool.Recycle(*std::move(used));
+  EXPECT_EQ(pool.stats().resting, 1);
+  EXPECT_EQ(pool.stats().ready, 0);
+  absl::StatusOr<PooledQp> fresh = pool.Take();  // Not the resting one.
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_NE(fresh->psn, used_psn);
+  // Bounded like ready ones: resting + ready never pass `high`.
+  pool.Recycle(*std::move(fresh));
+  absl::StatusOr<PooledQp> third = pool.Take();
+  ASSERT_TRUE(third.ok());
+  pool.Recycle(*std::move(third));
+  EXPECT_EQ(pool.stats().resting, 2);
+  EXPECT_EQ(pool.stats().destroyed, 1u);
+
+  absl::SleepFor(absl::Milliseconds(350));
+  absl::StatusOr<PooledQp> rested = pool.Take();
+  ASSERT_TRUE(rested.ok());
+  EXPECT_EQ(pool.stats().resting, 0);
+  EXPECT_EQ(pool.stats().ready, 1);
+  EXPECT_EQ(pool.stats().hits, 1u);
+}
+
 // A QP recycled while Fill() creates one must not take the pool past the
 // count (a fault test saw a service's pool end one QP over its high).
 TEST_F(QpPoolTest, ARecycleDuringAFillDoesNotOverfill) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/connect_steps.h"
 #include "client/connection_impl.h"
+#include "client/connection_probe.h"
 #include "client/hinted_providers.h"
 #include "client/listener_impl.h"
 #include "client/rc_qp_factory.h"
@@ -42,6 +43,15 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
     return absl::InvalidArgumentError(
         "SessionOptions: buffer_bytes must be positive and "
         "0 <= pool_low <= pool_high, pool_high >= 1");
+  }
+  if (options.max_preconnected < 0 ||
+      options.preconnect_idle_timeout <= absl::ZeroDuration() ||
+      options.preconnect_probe_timeout <= absl::ZeroDuration() ||
+      options.recycle_quiet_period < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "SessionOptions: max_preconnected must be at least 0, "
+        "preconnect_idle_timeout and preconnect_probe_timeout positive, "
+        "recycle_quiet_period at least 0");
   }
   if (options.comp_vector < -1) {
     return absl::InvalidArgumentError(
@@ -149,6 +159,7 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   QpPool::Options pool_options;
   pool_options.low = options.pool_low;
   pool_options.high = options.pool_high;
+  pool_options.quiet_period = options.recycle_quiet_period;
   session->pool_ = std::make_unique<QpPool>(
       std::make_unique<RcQpFactory>(session->pd_, session->port_, qp_options),
       pool_options);
@@ -159,6 +170,7 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   steps.qp_pool_us = Lap(&lap);
   session->pool_->StartRefill();
   steps.refill_start_us = Lap(&lap);
+  session->preconnect_ = session->MakePreconnectPool();
   return std::unique_ptr<Session>(std::move(session));
 }
 
@@ -176,7 +188,84 @@ absl::Status SessionImpl::CloseRemote(uint64_t connection_id) {
   return fast_path_->Call(std::move(request)).status();
 }
 
+std::unique_ptr<PreconnectPool> SessionImpl::MakePreconnectPool() {
+  PreconnectPool::Options options;
+  options.max_pairs = options_.max_preconnected;
+  options.idle_timeout = options_.preconnect_idle_timeout;
+  PreconnectPool::Hooks hooks;
+  hooks.connect = [this](const std::string& host, const std::string& service,
+                         absl::Duration timeout) {
+    return Handshake(host, service, timeout);
+  };
+  hooks.check = [this](const std::vector<uint64_t>& ids) {
+    return CheckConnections(ids);
+  };
+  hooks.probe = [probe_timeout = options_.preconnect_probe_timeout](
+                    const Connection& pair) {
+    return ProbeConnection(pair, probe_timeout);
+  };
+  return std::make_unique<PreconnectPool>(options, std::move(hooks));
+}
+
+absl::StatusOr<std::vector<std::string>> SessionImpl::CheckConnections(
+    const std::vector<uint64_t>& ids) {
+  v1::FastRequest request;
+  for (const uint64_t id : ids) {
+    request.mutable_check_connections()->add_connection_ids(id);
+  }
+  absl::StatusOr<v1::FastResponse> response = fast_path_->Call(request);
+  if (!response.ok()) {
+    return response.status();
+  }
+  const auto& states = response->check_connections().states();
+  if (states.size() != static_cast<int>(ids.size())) {
+    return absl::InternalError(absl::StrCat("swiftd answered a check of ",
+                                            ids.size(), " connections with ",
+                                            states.size(), " states"));
+  }
+  std::vector<std::string> reasons;
+  reasons.reserve(ids.size());
+  for (const v1::ConnectionState& state : states) {
+    reasons.push_back(state.live() ? std::string()
+                      : state.reason().empty()
+                          ? std::string("swiftd gave no reason")
+                          : state.reason());
+  }
+  return reasons;
+}
+
+absl::StatusOr<int> SessionImpl::Prewarm(const std::string& host,
+                                         const std::string& service, int count,
+                                         absl::Duration timeout) {
+  return preconnect_->Prewarm(host, service, count, timeout);
+}
+
 absl::StatusOr<std::unique_ptr<Connection>> SessionImpl::Connect(
+    const std::string& host, const std::string& service,
+    absl::Duration timeout) {
+  const absl::Time start = absl::Now();
+  PreconnectPool::Taken taken = preconnect_->Take(host, service);
+  if (taken.connection != nullptr) {
+    ConnectSteps steps;
+    steps.preconnected = true;
+    steps.check_us = taken.check_us;
+    steps.probe_us = taken.probe_us;
+    steps.pool_take_us =
+        std::max(0.0, MicrosSince(start) - taken.check_us - taken.probe_us);
+    taken.connection->set_connect_steps(steps);
+    return std::unique_ptr<Connection>(std::move(taken.connection));
+  }
+  // What the pool spent finding none usable counts against the timeout.
+  absl::StatusOr<std::unique_ptr<ConnectionImpl>> made = Handshake(
+      host, service,
+      std::max(timeout - (absl::Now() - start), absl::Milliseconds(1)));
+  if (!made.ok()) {
+    return made.status();
+  }
+  return std::unique_ptr<Connection>(*std::move(made));
+}
+
+absl::StatusOr<std::unique_ptr<ConnectionImpl>> SessionImpl::Handshake(
     const std::string& host, const std::string& service,
     absl::Duration timeout) {
   ConnectSteps steps;
@@ -221,7 +310,7 @@ absl::StatusOr<std::unique_ptr<Connection>> SessionImpl::Connect(
         return closed;
       });
   connection->set_connect_steps(steps);
-  return std::unique_ptr<Connection>(std::move(connection));
+  return connection;
 }
 
 absl::StatusOr<std::unique_ptr<Listener>> SessionImpl::Listen(

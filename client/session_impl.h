@@ -5,11 +5,15 @@
 #ifndef SWIFT_CLIENT_SESSION_IMPL_H_
 #define SWIFT_CLIENT_SESSION_IMPL_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "client/connection_impl.h"
 #include "client/fast_path_client.h"
+#include "client/preconnect_pool.h"
 #include "client/qp_pool.h"
 #include "client/session_buffer.h"
 #include "common/verbs/context.h"
@@ -31,6 +35,12 @@ class SessionImpl final : public Session {
       absl::Duration timeout) override;
   absl::StatusOr<std::unique_ptr<Listener>> Listen(const std::string& service,
                                                    int backlog) override;
+  absl::StatusOr<int> Prewarm(const std::string& host,
+                              const std::string& service, int count,
+                              absl::Duration timeout) override;
+  PreconnectStats preconnect_stats() const override {
+    return preconnect_->stats();
+  }
   PoolStats pool_stats() const override { return pool_->stats(); }
   const StartSteps& start_steps() const override { return start_steps_; }
   const std::string& device() const override { return context_->name(); }
@@ -46,6 +56,14 @@ class SessionImpl final : public Session {
  private:
   SessionImpl() = default;
   absl::Status CloseRemote(uint64_t connection_id);
+  // A new connection by a full handshake through swiftd.
+  absl::StatusOr<std::unique_ptr<ConnectionImpl>> Handshake(
+      const std::string& host, const std::string& service,
+      absl::Duration timeout);
+  // For each id: "" while swiftd says the connection stands, else why not.
+  absl::StatusOr<std::vector<std::string>> CheckConnections(
+      const std::vector<uint64_t>& ids);
+  std::unique_ptr<PreconnectPool> MakePreconnectPool();
 
   // Creation order (members are destroyed in reverse).
   SessionOptions options_;
@@ -60,6 +78,9 @@ class SessionImpl final : public Session {
   std::optional<SessionBuffer> buffer_;
   std::unique_ptr<verbs::Mr> mr_;
   std::unique_ptr<QpPool> pool_;
+  // Its pairs close through fast_path_ and recycle into pool_: declared
+  // after both, so destroyed before them.
+  std::unique_ptr<PreconnectPool> preconnect_;
 };
 
 }  // namespace swift

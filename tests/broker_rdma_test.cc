@@ -39,19 +39,22 @@ class BrokerRdmaTest : public TwoSwiftdTest {
   }
 };
 
-// Every QP the pool created is back in it or was destroyed: none is held by
-// a failed connect. (The refill thread may still be adding QPs: waits.)
+// Every QP the pool created is back in it (ready, or resting after a
+// recycle) or was destroyed: none is held by a failed connect. (The refill
+// thread may still be adding QPs: waits.)
 bool PoolIsWhole(const Session& session) {
   for (int i = 0; i < 500; ++i) {
     const PoolStats stats = session.pool_stats();
-    if (stats.created - stats.destroyed == static_cast<uint64_t>(stats.ready)) {
+    if (stats.created - stats.destroyed ==
+        static_cast<uint64_t>(stats.ready + stats.resting)) {
       return true;
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
   const PoolStats stats = session.pool_stats();
   ADD_FAILURE() << "pool: created " << stats.created << ", destroyed "
-                << stats.destroyed << ", ready " << stats.ready;
+                << stats.destroyed << ", ready " << stats.ready << ", resting "
+                << stats.resting;
   return false;
 }
 
@@ -198,21 +201,33 @@ TEST_F(BrokerRdmaTest, PeerDaemonKilledMidHandshakeIsUnavailable) {
 TEST_F(BrokerRdmaTest, RecycledQpCarriesDataOnReuse) {
   ASSERT_TRUE(a_.swiftd && b_.swiftd);
   auto server = SessionOn(a_);
-  // One pooled QP at most, none created ahead: the second connect must get
-  // the first one's QP back, recycled.
-  auto client = SessionOn(b_, /*pool_low=*/0, /*pool_high=*/1);
-  ASSERT_TRUE(server && client);
+  // One pooled QP at most, none created ahead: a connect after the quiet
+  // period must get the first one's QP back, recycled; one during it must
+  // not (issue 12: the old peer may still send to it).
+  SessionOptions options;
+  options.socket_path = b_.socket();
+  options.pool_low = 0;
+  options.pool_high = 1;
+  options.buffer_bytes = 8192;
+  options.recycle_quiet_period = absl::Milliseconds(300);
+  auto client = Session::Create(options);
+  ASSERT_TRUE(server && client.ok()) << client.status();
   auto listener = server->Listen("reuse", 2);
   ASSERT_TRUE(listener.ok()) << listener.status();
 
   uint32_t first_qpn = 0;
-  for (int round = 0; round < 2; ++round) {
-    auto connection = client->Connect(a_.peer_address(), "reuse");
+  for (int round = 0; round < 3; ++round) {
+    if (round == 2) {
+      absl::SleepFor(absl::Milliseconds(400));  // Past the quiet period.
+    }
+    auto connection = (*client)->Connect(a_.peer_address(), "reuse");
     ASSERT_TRUE(connection.ok()) << connection.status();
     auto accepted = (*listener)->Accept(absl::Seconds(10));
     ASSERT_TRUE(accepted.ok()) << accepted.status();
     if (round == 0) {
       first_qpn = (*connection)->qp()->qp_num;
+    } else if (round == 1) {
+      EXPECT_NE((*connection)->qp()->qp_num, first_qpn) << "reused at rest";
     } else {
       EXPECT_EQ((*connection)->qp()->qp_num, first_qpn);
     }
@@ -223,7 +238,7 @@ TEST_F(BrokerRdmaTest, RecycledQpCarriesDataOnReuse) {
               bytes);
     ASSERT_TRUE((*connection)->Close().ok());
   }
-  EXPECT_GE(client->pool_stats().recycled, 1u);
+  EXPECT_GE((*client)->pool_stats().recycled, 1u);
 }
 
 // A burst of concurrent connects to a listener with a small backlog: the

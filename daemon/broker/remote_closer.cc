@@ -161,9 +161,15 @@ void RemoteCloser::Tell(std::vector<RemoteClose> batch) {
         answered = true;
         // (An abandoned connect the peer never completed is kNotFound:
         // nothing to close.)
+        // kNotFound: its service ended it first (it closed its side or
+        // went away; the peer's Watch tells, but a close may come first).
         if (!closed[i].ok() && close.abandoned_client_id == 0) {
-          LOG(WARNING) << "Telling " << address << " that connection "
-                       << close.connection_id << " closed: " << closed[i];
+          LOG_IF(WARNING, !absl::IsNotFound(closed[i]))
+              << "Telling " << address << " that connection "
+              << close.connection_id << " closed: " << closed[i];
+          VLOG_IF(1, absl::IsNotFound(closed[i]))
+              << "Connection " << close.connection_id << " had ended on "
+              << address << " already: " << closed[i];
         }
         continue;
       }

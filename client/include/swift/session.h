@@ -82,6 +82,22 @@ struct SessionOptions {
   // hand out a few KiB). Measured in the guest: a page ~25 us to allocate
   // here, ~10 us to map from a lease, a lease round trip ~1 ms.
   size_t lease_buffer_min_bytes = 256 * 1024;
+  // Pre-connected pairs (Prewarm()): the most this session keeps over all
+  // services, each one a QP of the pool and a connection on both sides.
+  int max_preconnected = 64;
+  // A service's pairs are closed (and no longer refilled) once no
+  // Connect() took one for this long.
+  absl::Duration preconnect_idle_timeout = absl::Minutes(10);
+  // How long a pair taken from the pool may take to prove, with a
+  // zero-length RDMA WRITE answered by the peer's NIC, that the peer's QP
+  // is still there; a pair that does not is dropped.
+  absl::Duration preconnect_probe_timeout = absl::Milliseconds(10);
+  // A QP whose connection ended rests this long before it is connected
+  // again, so that whatever the old peer still sends to it (it may not
+  // know of the close yet) never lands in a new connection; longer than
+  // swiftd's --peer_watch_interval, so that a client's swiftd learns of a
+  // service's close before that service's QP can serve anyone else.
+  absl::Duration recycle_quiet_period = absl::Seconds(3);
 };
 
 // StartSteps: where Session::Create()'s time went, in microseconds (a new
@@ -130,6 +146,11 @@ struct ConnectSteps {
   double to_app_us = 0;      // Remote swiftd <-> the service application.
   double app_accept_us = 0;  // The application's RTR and RTS.
   double transitions_us = 0; // This side's RTR and RTS.
+  // Taken from the pre-connected pool (Session::Prewarm()) rather than
+  // handshaken: then only pool_take_us, check_us and probe_us are set.
+  bool preconnected = false;
+  double check_us = 0;  // Asking the local swiftd whether it still stands.
+  double probe_us = 0;  // The peer's NIC answering a zero-length WRITE.
 };
 
 class Connection {
@@ -177,11 +198,27 @@ class Listener {
 
 struct PoolStats {
   int ready = 0;           // QPs in INIT right now.
+  int resting = 0;         // Recycled QPs in their quiet period.
   uint64_t created = 0;    // QPs ever created.
   uint64_t hits = 0;       // Takes served from the pool.
   uint64_t misses = 0;     // Takes that had to create a QP on the spot.
   uint64_t recycled = 0;   // QPs reset and reused.
   uint64_t destroyed = 0;  // QPs dropped (error state, shrink).
+};
+
+// The pre-connected pool (Session::Prewarm()).
+struct PreconnectStats {
+  int ready = 0;           // Pairs pooled now, over all services.
+  int target = 0;          // What Prewarm() asked for, in all.
+  uint64_t made = 0;       // Pairs connected ahead of time.
+  uint64_t hits = 0;       // Connect()s served from the pool.
+  uint64_t misses = 0;     // Connect()s to a prewarmed service that found
+                           // no usable pair (and handshook).
+  uint64_t discarded = 0;  // Pairs dropped: ended remotely, failed the
+                           // probe, or expired.
+  uint64_t refill_errors = 0;
+  std::string last_discard_reason;
+  std::string last_refill_error;
 };
 
 class Session {
@@ -200,14 +237,39 @@ class Session {
   // Connect()
   //
   // A connected RC QP to `service` on `host` (a peer swiftd's "ip:port" or
-  // a name from swiftd's --peers). Errors as swiftd reports them:
-  // kNotFound (no such service there), kUnavailable (the peer swiftd is
-  // down), kResourceExhausted (the service's pool is empty, or too many
-  // connects queued), kDeadlineExceeded (`timeout`), kInvalidArgument.
-  // The pooled QP goes back to the pool on every error.
+  // a name from swiftd's --peers): a checked pre-connected pair when
+  // Prewarm() keeps some for them, else a new handshake. Errors as swiftd
+  // reports them: kNotFound (no such service there), kUnavailable (the peer
+  // swiftd is down), kResourceExhausted (the service's pool is empty, or too
+  // many connects queued), kDeadlineExceeded (`timeout`), kInvalidArgument. The
+  // pooled QP goes back to the pool on every error.
   virtual absl::StatusOr<std::unique_ptr<Connection>> Connect(
       const std::string& host, const std::string& service,
       absl::Duration timeout = kDefaultCallTimeout) = 0;
+
+  // Prewarm()
+  //
+  // Keeps `count` connections to `service` on `host` connected ahead of
+  // time, so that Connect() to them costs one local check instead of a
+  // handshake across both hosts; returns how many are ready (it connects
+  // them now, up to `timeout`, and the session refills the pool in the
+  // background as Connect() takes them). The server application sees
+  // each pair as an accepted connection when it is made (like an idle
+  // keep-alive connection), not when a client takes it.
+  //
+  // A pair is handed out only after the local swiftd says its remote side
+  // still stands (its service did not close it, the peer swiftd did not
+  // restart and answers; learnt within --peer_watch_interval) and the
+  // peer's NIC answered a zero-length RDMA WRITE on it; otherwise it is
+  // dropped and Connect() handshakes. 0 stops keeping pairs for the
+  // service and closes them. kInvalidArgument: a negative count or more
+  // than SessionOptions::max_preconnected; kResourceExhausted: the
+  // session keeps max_preconnected pairs already; otherwise the first
+  // connect's error when none could be made.
+  virtual absl::StatusOr<int> Prewarm(
+      const std::string& host, const std::string& service, int count,
+      absl::Duration timeout = kDefaultCallTimeout) = 0;
+  virtual PreconnectStats preconnect_stats() const = 0;
 
   // Listen()
   //
