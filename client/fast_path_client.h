@@ -27,6 +27,7 @@
 #include "common/seqpacket_socket.h"
 #include "common/unique_fd.h"
 #include "proto/fast_path.pb.h"
+#include "swift/defaults.h"
 
 namespace swift {
 
@@ -37,8 +38,11 @@ class FastPathClient final {
   // Connects to swiftd's fast path socket at `path` and says hello.
   // kNotFound/kUnavailable when swiftd has no fast path there;
   // kFailedPrecondition when swiftd refuses this API version.
+  // Each call then watches for its answer `answer_spin` before sleeping
+  // (zero: never; see kDefaultFastPathSpin).
   static absl::StatusOr<std::unique_ptr<FastPathClient>> Connect(
-      const std::string& path, const std::string& client_name);
+      const std::string& path, const std::string& client_name,
+      absl::Duration answer_spin = kDefaultFastPathSpin);
 
   // OpenChannel()
   //
@@ -71,10 +75,11 @@ class FastPathClient final {
 
  private:
   FastPathClient(std::string path, std::string client_name,
-                 v1::FastHelloReply hello)
+                 v1::FastHelloReply hello, absl::Duration answer_spin)
       : path_(std::move(path)),
         client_name_(std::move(client_name)),
-        hello_(std::move(hello)) {}
+        hello_(std::move(hello)),
+        answer_spin_(answer_spin) {}
 
   // An idle connection, or a new one greeted as CALLS.
   absl::StatusOr<SeqpacketSocket> TakeConnection();
@@ -82,6 +87,7 @@ class FastPathClient final {
   const std::string path_;
   const std::string client_name_;
   const v1::FastHelloReply hello_;
+  const absl::Duration answer_spin_;
   // Unbounded and never aged: see the file comment.
   IdlePool<SeqpacketSocket> idle_{IdlePool<SeqpacketSocket>::Options{
       std::numeric_limits<size_t>::max(), absl::InfiniteDuration()}};

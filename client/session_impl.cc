@@ -75,7 +75,8 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   session->fast_path_socket_ = FastPathSocketPath(options.socket_path);
   absl::StatusOr<std::unique_ptr<FastPathClient>> fast_path =
       FastPathClient::Connect(session->fast_path_socket_,
-                              session->options_.client_name);
+                              session->options_.client_name,
+                              options.fast_path_spin);
   if (!fast_path.ok()) {
     return absl::Status(
         absl::IsNotFound(fast_path.status()) ? absl::StatusCode::kUnavailable

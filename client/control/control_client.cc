@@ -264,7 +264,7 @@ class GrpcClient final : public ControlClient {
   absl::Status OpenFastPath() {
     absl::StatusOr<std::unique_ptr<FastPathClient>> fast_path =
         FastPathClient::Connect(FastPathSocketPath(options_.socket_path),
-                                header_.client_name());
+                                header_.client_name(), options_.fast_path_spin);
     if (fast_path.ok()) {
       fast_path_ = *std::move(fast_path);
       channels_ = std::make_unique<FunctionChannels>(

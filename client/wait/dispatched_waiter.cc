@@ -15,9 +15,9 @@
 #include "client/wait/futex.h"
 #include "client/wait/poll_cq.h"
 #include "client/wait/spin_budget.h"
-#include "client/wait/spin_slots.h"
 #include "client/wait/wait_counters.h"
 #include "common/errno_status.h"
+#include "common/spin_slot.h"
 
 namespace swift::wait_internal {
 namespace {

@@ -9,8 +9,8 @@
 #include "client/wait/event_sleeper.h"
 #include "client/wait/poll_cq.h"
 #include "client/wait/spin_budget.h"
-#include "client/wait/spin_slots.h"
 #include "client/wait/wait_counters.h"
+#include "common/spin_slot.h"
 
 namespace swift::wait_internal {
 namespace {

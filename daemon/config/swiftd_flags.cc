@@ -146,6 +146,11 @@ ABSL_FLAG(int, connection_fd_reserve, swift::kDefaultFdReserve,
 ABSL_FLAG(absl::Duration, hello_timeout, absl::Seconds(10),
           "A fast path or peer link connection that says nothing for this "
           "long after connecting is closed.");
+ABSL_FLAG(absl::Duration, fast_path_spin, absl::Microseconds(30),
+          "After answering a fast path call, swiftd watches for the "
+          "client's next call this long before it sleeps, when the client's "
+          "last call came that soon (a burst of calls then costs no "
+          "wake-up); never more spinning threads than cores. 0: never.");
 ABSL_FLAG(absl::Duration, peer_link_idle_timeout, absl::Seconds(120),
           "An idle peer link connection is closed after this; keep it "
           "longer than peers keep idle connections (60 s).");

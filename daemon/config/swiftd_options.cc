@@ -176,6 +176,8 @@ absl::StatusOr<SwiftdOptions> SwiftdOptionsFromConfig(
       "max_peer_link_connections", c.max_peer_link_connections(), 1);
   options.fast_path_limits.fd_reserve = options.peer_link_limits.fd_reserve =
       check.AtLeast("connection_fd_reserve", c.connection_fd_reserve(), 0);
+  options.fast_path_limits.answer_spin = check.Duration(
+      "fast_path_spin", c.fast_path_spin(), /*zero_allowed=*/true);
   options.fast_path_limits.hello_timeout =
       options.peer_link_limits.hello_timeout =
           check.Duration("hello_timeout", c.hello_timeout());

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/spin_wait.h"
 #include "common/version.h"
 #include "daemon/transport/socket_path.h"
 #include "glog/logging.h"
@@ -142,6 +143,10 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
   bool announced = false;
   bool service_channel = false;
   bool function_channel = false;
+  // Whether to spin for the next call after an answer (see
+  // FastPathLimits::answer_spin): while calls come that fast.
+  bool spin_next = true;
+  absl::Time answered_at = absl::InfinitePast();
   // Never wait on a peer for ever: a hello is due within hello_timeout of
   // the connect (however many other messages come first), and a client
   // that does not take its answers is dropped.
@@ -155,6 +160,9 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
       return;
     }
     absl::StatusOr<SeqpacketSocket::Message> message = connection.Receive();
+    if (answered_at != absl::InfinitePast()) {
+      spin_next = absl::Now() - answered_at <= limits_.answer_spin;
+    }
     if (!message.ok()) {
       // The client closed (or Shutdown() did), or said no hello in time.
       LOG_IF_EVERY_N(WARNING, !greeted && absl::Now() >= hello_deadline, 100)
@@ -218,6 +226,14 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
       break;
     }
     attached.clear();
+    if (greeted && !service_channel && !function_channel) {
+      // The client calling back to back: its next call is likely due
+      // within microseconds.
+      answered_at = absl::Now();
+      if (spin_next) {
+        SpinUntilReadable(connection.fd(), limits_.answer_spin);
+      }
+    }
     if (greeted && !announced && !function_channel) {
       announced = true;
       if (handlers_.greeted) {

@@ -63,6 +63,12 @@ struct FastPathLimits {
   // long is closed (SO_SNDTIMEO). SERVICE and FUNCTION channels are
   // long-lived: no timeouts once greeted.
   absl::Duration send_timeout = absl::Seconds(10);
+  // After an answer on a CALLS connection, watch for the client's next
+  // call this long (common/spin_wait.h) before sleeping in recv, when its
+  // last call came within it (--fast_path_spin; zero: never). A burst of
+  // calls then costs no wake-up of this side; a client that calls now and
+  // then costs no spin.
+  absl::Duration answer_spin = absl::Microseconds(30);
 };
 
 class FastPathServer final {

@@ -3,9 +3,15 @@
 //
 // Prints one JSON line: percentiles in microseconds for GetStatus and Ping.
 // Run through tools/bench/run control_rtt, which starts a swiftd for it.
+// With --baseline_socket (a second swiftd started with --fast_path_spin=0)
+// the fast-path ping is also timed without spinning on either side (a
+// client with fast_path_spin 0 against that swiftd), in the same rounds:
+// fastpath_spin_gain_p50 is the no-spin p50 over the spinning one, with
+// the range of the per-round ratios.
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +23,9 @@
 ABSL_FLAG(std::string, socket, "/run/swift/swiftd.sock", "swiftd's socket.");
 ABSL_FLAG(int, calls, 10000, "Timed calls per kind.");
 ABSL_FLAG(int, warmup, 500, "Untimed calls first.");
+ABSL_FLAG(std::string, baseline_socket, "",
+          "A swiftd started with --fast_path_spin=0: also time the fast-path "
+          "ping with no spin on either side.");
 
 namespace {
 
@@ -104,6 +113,29 @@ int main(int argc, char** argv) {
     std::cerr << "control_rtt: " << warm.status().message() << "\n";
     return 1;
   }
+  // The no-spin baseline, when asked for.
+  std::unique_ptr<swift::Client> baseline;
+  if (!absl::GetFlag(FLAGS_baseline_socket).empty()) {
+    swift::ClientOptions no_spin = options;
+    no_spin.socket_path = absl::GetFlag(FLAGS_baseline_socket);
+    no_spin.fast_path_spin = absl::ZeroDuration();
+    auto connected = swift::Client::Connect(no_spin);
+    if (!connected.ok() || !(*connected)->has_fast_path()) {
+      std::cerr << "control_rtt: baseline swiftd: "
+                << connected.status().message() << "\n";
+      return 1;
+    }
+    baseline = *std::move(connected);
+    auto warm = Time(absl::GetFlag(FLAGS_warmup), [&](int i) {
+      return baseline->Ping(i, swift::Transport::kFastPath);
+    });
+    if (!warm.ok()) {
+      std::cerr << "control_rtt: " << warm.status().message() << "\n";
+      return 1;
+    }
+  }
+  std::vector<double> no_spin_samples;
+  std::vector<double> round_gains;
   // Interleaved in rounds, so that noise from the machine hits all kinds.
   std::vector<double> status_samples, grpc_samples, fast_samples;
   constexpr int kRounds = 10;
@@ -130,13 +162,40 @@ int main(int argc, char** argv) {
       }
       samples->insert(samples->end(), timed->begin(), timed->end());
     }
+    if (baseline != nullptr) {
+      auto timed = Time(per_round, [&](int i) {
+        return baseline->Ping(i, swift::Transport::kFastPath);
+      });
+      if (!timed.ok()) {
+        std::cerr << "control_rtt: " << timed.status().message() << "\n";
+        return 1;
+      }
+      no_spin_samples.insert(no_spin_samples.end(), timed->begin(),
+                             timed->end());
+      const std::vector<double> spun(fast_samples.end() - per_round,
+                                     fast_samples.end());
+      round_gains.push_back(Summarize(*timed).p50 / Summarize(spun).p50);
+    }
   }
   const Percentiles fast = Summarize(fast_samples);
   const Percentiles grpc = Summarize(grpc_samples);
+  std::string no_spin;
+  if (!no_spin_samples.empty()) {
+    const Percentiles without = Summarize(no_spin_samples);
+    std::sort(round_gains.begin(), round_gains.end());
+    no_spin = absl::StrFormat(
+        ", %s, \"fastpath_ping_p50_us_host_no_spin\": %.1f, "
+        "\"fastpath_spin_gain_p50\": %.2f, "
+        "\"fastpath_spin_gain_round_min\": %.2f, "
+        "\"fastpath_spin_gain_round_max\": %.2f",
+        Json("ping_fastpath_no_spin", without), without.p50,
+        without.p50 / fast.p50, round_gains.front(), round_gains.back());
+  }
   std::cout << "{\"bench\": \"control_rtt\", \"where\": \"host\", "
             << "\"calls\": " << status_samples.size() << ", "
             << Json("get_status_grpc", Summarize(status_samples)) << ", "
             << Json("ping_grpc", grpc) << ", " << Json("ping_fastpath", fast)
+            << no_spin
             << absl::StrFormat(
                    ", \"grpc_ping_p50_us_host\": %.1f, "
                    "\"fastpath_ping_p50_us_host\": %.1f, "

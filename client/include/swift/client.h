@@ -61,6 +61,9 @@ struct ClientOptions {
   // Open the fast path for hot calls. When swiftd offers none (an older
   // swiftd), hot calls fall back to gRPC.
   bool use_fast_path = true;
+  // How long a fast path call watches for the answer before sleeping (see
+  // kDefaultFastPathSpin); zero: never spins.
+  absl::Duration fast_path_spin = kDefaultFastPathSpin;
 };
 
 // What GetStatus() reports about the running swiftd.

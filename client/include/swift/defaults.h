@@ -16,6 +16,15 @@ namespace swift {
 // the same 10 s).
 inline constexpr absl::Duration kDefaultCallTimeout = absl::Seconds(10);
 
+// kDefaultFastPathSpin
+//
+// How long a fast path call watches for swiftd's answer before its thread
+// sleeps: most answers come within microseconds, and a thread that sleeps
+// pays a wake-up (5-8 us on a small VM) on top. Calls that take longer (a
+// brokered connect, an invocation) spin this long and then sleep. At most
+// as many threads spin at once as the process has cores.
+inline constexpr absl::Duration kDefaultFastPathSpin = absl::Microseconds(30);
+
 }  // namespace swift
 
 #endif  // SWIFT_CLIENT_INCLUDE_SWIFT_DEFAULTS_H_

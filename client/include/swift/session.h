@@ -40,6 +40,9 @@ struct SessionOptions {
   std::string client_name;
   // The RDMA device; empty: the one swiftd brokers on.
   std::string device;
+  // How long a call to swiftd watches for the answer before sleeping (see
+  // kDefaultFastPathSpin); zero: never spins.
+  absl::Duration fast_path_spin = kDefaultFastPathSpin;
   // The registered buffer every connection of this session uses, and that
   // a listener advertises to its clients for RDMA WRITE/READ.
   size_t buffer_bytes = 64 * 1024;

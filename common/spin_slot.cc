@@ -1,12 +1,12 @@
-// SpinSlot implementation; see spin_slots.h.
-#include "client/wait/spin_slots.h"
+// SpinSlot implementation; see spin_slot.h.
+#include "common/spin_slot.h"
 
 #include <sched.h>
 
 #include <algorithm>
 #include <atomic>
 
-namespace swift::wait_internal {
+namespace swift {
 namespace {
 
 std::atomic<int> spinners{0};
@@ -46,4 +46,4 @@ void MaybeYield(int polls) {
   }
 }
 
-}  // namespace swift::wait_internal
+}  // namespace swift

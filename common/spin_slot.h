@@ -1,14 +1,14 @@
-// SpinSlot: the right to spin on a CQ. A process lets as many threads spin
-// at once as it has cores to run on; a waiter that finds them all taken
-// sleeps at once. More spinners than cores only take the CPU from the
-// threads whose work they wait for (on a software provider such as rxe,
-// also from the kernel's transport, which runs in the posters' system
-// calls): measured with 2 ping-pong pairs on 2 vCPUs, spinning waiters
+// SpinSlot: the right to spin (on a CQ, on a socket awaiting an answer). A
+// process lets as many threads spin at once as it has cores to run on; a waiter
+// that finds them all taken sleeps at once. More spinners than cores only take
+// the CPU from the threads whose work they wait for (on a software provider
+// such as rxe, also from the kernel's transport, which runs in the posters'
+// system calls): measured with 2 ping-pong pairs on 2 vCPUs, spinning waiters
 // doubled the CPU per round trip and halved the round trips per second.
-#ifndef SWIFT_CLIENT_WAIT_SPIN_SLOTS_H_
-#define SWIFT_CLIENT_WAIT_SPIN_SLOTS_H_
+#ifndef SWIFT_COMMON_SPIN_SLOT_H_
+#define SWIFT_COMMON_SPIN_SLOT_H_
 
-namespace swift::wait_internal {
+namespace swift {
 
 class SpinSlot {
  public:
@@ -35,6 +35,6 @@ class SpinSlot {
 void MaybeYield(int polls);
 constexpr int kPollsPerYield = 64;
 
-}  // namespace swift::wait_internal
+}  // namespace swift
 
-#endif  // SWIFT_CLIENT_WAIT_SPIN_SLOTS_H_
+#endif  // SWIFT_COMMON_SPIN_SLOT_H_

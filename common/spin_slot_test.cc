@@ -1,11 +1,11 @@
 // SpinSlot: no more spinners than cores; slots come back when released.
-#include "client/wait/spin_slots.h"
+#include "common/spin_slot.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace swift::wait_internal {
+namespace swift {
 namespace {
 
 TEST(SpinSlotTest, AsManySpinnersAsCoresAndNoMore) {
@@ -33,4 +33,4 @@ TEST(SpinSlotTest, AMovedSlotIsReleasedOnce) {
 }
 
 }  // namespace
-}  // namespace swift::wait_internal
+}  // namespace swift
