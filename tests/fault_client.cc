@@ -40,6 +40,9 @@ ABSL_FLAG(std::string, mode, "connect", "connect or invoke.");
 ABSL_FLAG(std::string, host, "", "connect: the peer swiftd (ip:port).");
 ABSL_FLAG(std::string, service, "", "connect: the service.");
 ABSL_FLAG(int, connections, 1, "connect: how many connections to make.");
+ABSL_FLAG(int, prewarm, 0,
+          "connect: keep this many pairs pre-connected (Session::Prewarm) "
+          "before connecting.");
 ABSL_FLAG(std::string, write, "",
           "connect: bytes each connection writes into the service's buffer.");
 ABSL_FLAG(int, offset, 0, "connect: where in the service's buffer.");
@@ -95,6 +98,15 @@ int RunConnect() {
     return Fail(session.status());
   }
   Pause("hello");
+  if (const int prewarm = absl::GetFlag(FLAGS_prewarm); prewarm > 0) {
+    absl::StatusOr<int> ready = (*session)->Prewarm(
+        absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_service), prewarm,
+        absl::Milliseconds(absl::GetFlag(FLAGS_connect_timeout_ms)));
+    if (!ready.ok()) {
+      return Fail(ready.status());
+    }
+    Say(absl::StrCat("STAGE prewarmed ", *ready));
+  }
   std::vector<std::unique_ptr<swift::Connection>> connections;
   for (int i = 0; i < absl::GetFlag(FLAGS_connections); ++i) {
     Say("STAGE connecting");

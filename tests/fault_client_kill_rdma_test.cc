@@ -120,6 +120,31 @@ TEST_F(FaultClientKillRdmaTest, KilledHoldingConnections) {
   ExpectRecovered("holding connections");
 }
 
+// (e) issue 12: holding pre-connected pairs (Session::Prewarm) besides a
+// connection taken from them: the pairs are connections on both swiftds
+// like any other, and go with the client.
+TEST_F(FaultClientKillRdmaTest, KilledHoldingPreconnectedPairs) {
+  std::vector<std::string> flags = ConnectFlags(b_, a_, "echo");
+  flags.push_back("--prewarm=3");
+  flags.push_back("--write=pooled");
+  FaultClientProcess client(flags);
+  ASSERT_TRUE(client.WaitForStage("hello")) << client.output();
+  client.Continue();
+  ASSERT_TRUE(client.WaitForStage("connected")) << client.output();
+  EXPECT_TRUE(absl::StrContains(client.output(), "STAGE prewarmed 3"))
+      << client.output();
+  // The one taken and the pool refilled behind it: 4 on both sides.
+  EXPECT_TRUE(Eventually([&] { return ConnectionsOnB() == 4; }))
+      << ConnectionsOnB();
+  EXPECT_TRUE(Eventually([&] { return ServiceConnections() == 4; }))
+      << ServiceConnections();
+  client.Kill();
+  EXPECT_TRUE(
+      Eventually([&] { return ServiceConnections() == 0; }, absl::Seconds(30)))
+      << ServiceConnections() << " connections still open at the service";
+  ExpectRecovered("holding pre-connected pairs");
+}
+
 TEST_F(FaultClientKillRdmaTest, KilledWhileClosing) {
   constexpr int kConnections = 8;
   std::vector<std::string> flags = ConnectFlags(b_, a_, "echo");
