@@ -106,6 +106,8 @@ v1::ListConnectionsResponse Listings::Connections(
     connection->set_handshake_us(
         absl::ToInt64Microseconds(view.handshake_time));
     connection->set_age_us(absl::ToInt64Microseconds(now - view.connected_at));
+    connection->set_remote_problem(view.remote_problem);
+    connection->set_remote_ended(view.remote_ended);
   }
   const Broker::Counters counters = SeesAll(caller)
                                         ? broker_->GetCounters()

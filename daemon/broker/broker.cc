@@ -308,6 +308,10 @@ std::vector<Broker::ConnectionView> Broker::Connections() const {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, connection] : connections_) {
     views.push_back(connection.view);
+    views.back().remote_ended = !connection.ended_because.empty();
+    views.back().remote_problem = views.back().remote_ended
+                                      ? connection.ended_because
+                                      : connection.suspect_because;
   }
   std::sort(views.begin(), views.end(),
             [](const ConnectionView& a, const ConnectionView& b) {

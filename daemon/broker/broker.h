@@ -58,6 +58,9 @@ class Broker final {
     uid_t uid = 0;
     absl::Time connected_at;
     absl::Duration handshake_time;
+    // See Connection::ended_because and suspect_because (the one set).
+    std::string remote_problem;
+    bool remote_ended = false;
   };
 
   struct Counters {

@@ -100,6 +100,11 @@ TEST_P(BrokerWatchTest, AConnectionIsLiveUntilItsServiceClosesIt) {
   EXPECT_TRUE(absl::StrContains(state.reason(), "closed the connection"))
       << state.reason();
   EXPECT_TRUE(Check(kept.id).live());
+  // The listing (swiftctl connections) says so too.
+  for (const Broker::ConnectionView& view : broker_->Connections()) {
+    EXPECT_EQ(view.remote_ended, view.id == closed.id) << view.id;
+    EXPECT_EQ(view.remote_problem.empty(), view.id != closed.id) << view.id;
+  }
 
   // The next round acknowledges the notice: the peer forgets it.
   broker_->watcher().WatchNow();

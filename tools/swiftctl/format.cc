@@ -178,18 +178,30 @@ std::string FormatConnections(const v1::ListConnectionsResponse& response) {
     out = "No brokered connections.\n";
   } else {
     std::vector<std::vector<std::string>> rows;
+    std::string problems;
     for (const v1::ConnectionInfo& connection : response.connections()) {
+      const std::string remote =
+          connection.remote_problem().empty()
+              ? "ok"
+              : (connection.remote_ended() ? "ended" : "suspect");
       rows.push_back({absl::StrCat(connection.id()), connection.peer(),
                       connection.service(),
                       absl::StrCat(connection.client_name(), " (",
                                    connection.client_pid(), ")"),
                       absl::StrCat(connection.uid()),
                       absl::StrCat(connection.handshake_us()),
-                      FormatDuration(connection.age_us())});
+                      FormatDuration(connection.age_us()), remote});
+      if (!connection.remote_problem().empty()) {
+        absl::StrAppend(&problems, "  ", connection.id(), ": ",
+                        connection.remote_problem(), "\n");
+      }
     }
-    out = FormatTable(
-        {"ID", "PEER", "SERVICE", "CLIENT", "UID", "HANDSHAKE US", "AGE"},
-        rows);
+    out = FormatTable({"ID", "PEER", "SERVICE", "CLIENT", "UID", "HANDSHAKE US",
+                       "AGE", "REMOTE"},
+                      rows);
+    if (!problems.empty()) {
+      absl::StrAppend(&out, "\nremote side:\n", problems);
+    }
   }
   const v1::AdmissionInfo& admission = response.admission();
   absl::StrAppend(&out, "\nconnected ", response.connected_total(), ", closed ",
