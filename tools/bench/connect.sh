@@ -1,53 +1,98 @@
 #!/bin/bash
-# connect.sh: issue 4's connection benchmark, run INSIDE the two-host
-# Soft-RoCE guest (tools/bench/run connect boots it and calls this).
+# connect.sh: issue 4's and issue 12's connection benchmark, run INSIDE the
+# two-host Soft-RoCE guest (tools/bench/run connect boots it and calls this).
 #
-# For 1, 2, 4, 16 and 64 concurrent clients on host B (rxeB) connecting to a
-# server on host A (rxeA): time to a connected RC QP that has completed one
-# verified RDMA WRITE (64 B), and connections per second, for
+# Clients on host B (rxeB) connect to servers on host A (rxeA); each variant
+# is timed to a connected RC QP that has completed one verified RDMA WRITE
+# (64 B):
 #   raw_new_process  raw verbs, a NEW client process per connection
-#                    (raw_verbs_connect; T processes at once), ASLR off and on
+#                    (raw_verbs_connect), ASLR off; raw_new_process_aslr_on
+#                    the same with guest ASLR on
 #   raw_warm         raw verbs in a warm process (raw_verbs_connect --warm:
 #                    device, PD, MR set up once; CQ+QP+TCP exchange per
-#                    connection; T threads)
+#                    connection)
 #   rdma_cm          rdma-core's cmtime (no RDMA WRITE): c=1 for latency,
 #                    batches of c=T and c=100 for connections per second
-#   swift            swiftd A + swiftd B brokering; connect_bench (Connect,
-#                    WRITE, READ back, compare; T threads in one process)
-# plus the local call round trip in the guest (control_rtt against swiftd B,
-# gRPC and fast path) and a 1,000-connection storm through Swift (50 threads
-# x 20 connects, 60 s deadline, default admission limits) with a check that
-# no connection is left behind on either swiftd.
+#   swift            swiftd A + swiftd B brokering a full handshake per
+#                    connection; connect_bench (Connect, WRITE, READ back,
+#                    compare)
+#   swift_pool       the same Connect() served from the pre-connected pool
+#                    (Session::Prewarm; connect_bench --prewarm); only the
+#                    connects that really came from the pool count as its
+#                    samples, the hit fraction is reported
+#
+# Every server (raw, cmtime, both swiftds, connect_bench's) is up for the
+# whole run, and the variants are INTERLEAVED in rounds so that drift over
+# the boot hits them all alike (issue 12, "Trustworthy numbers"):
+#   1. latency rounds at one client (CONNECT_ROUNDS, default 10): each round
+#      runs a slice of every variant, in an order rotated round by round:
+#      CONNECT_PER_ROUND (25) connections each (raw_new_process_aslr_on:
+#      5, see the notes); swift_pool at one thread is paced (each take
+#      waits until the pool is back at its target of 4, untimed), so the
+#      measurement never drains the pool. Reported: the median of the
+#      per-round medians with their spread (min, p25, p75, max), the
+#      median of all samples, and each speedup per round;
+#   2. throughput rounds (CONNECT_TP_ROUNDS, default 4) at T concurrent
+#      clients for T in CONNECT_THREADS (default "2 4 16 64"): a batch of
+#      T new raw processes, raw_warm with T threads, cmtime c=T, Swift
+#      without the pool and Swift with it (Prewarm to 64, the session's
+#      default max_preconnected, then all T threads at once: beyond the
+#      pool the refill, one handshake at a time, cannot keep up, and the
+#      hit fraction says how many came from it), plus one cmtime c=100;
+# then the local call round trip in the guest (control_rtt against swiftd
+# B, gRPC and fast path), a check that nothing is left on either swiftd,
+# and a 1,000-connection storm through Swift (50 threads x 20 connects, 60 s
+# deadline, default admission limits) with the same check after it.
+# The whole run took 6.6 minutes in the guest on 2026-12-03 (2 host cores).
 #
 # usage: tools/bench/connect.sh BINDIR
 #   BINDIR  the -c opt bazel-bin with daemon/swiftd, tools/swiftctl/swiftctl,
 #           tools/bench/{connect_bench,raw_verbs_connect,control_rtt}
-# env: CONNECT_THREADS (default "1 2 4 16 64"), CONNECT_QUICK=1 (a smoke
-#   test: fewer runs and connections, a 100-connection storm).
+# env: CONNECT_THREADS (throughput points, default "2 4 16 64"; 1 is the
+#   latency rounds), CONNECT_ROUNDS, CONNECT_PER_ROUND, CONNECT_TP_ROUNDS,
+#   CONNECT_QUICK=1 (a smoke test: 2 rounds of 5, one throughput round,
+#   a 100-connection storm).
 # Headline numbers are taken with guest ASLR off (randomize_va_space=0):
 # under QEMU TCG every new process with ASLR re-translates its code, an
-# emulator artefact (ARCHITECTURE.md); raw_new_process is measured with ASLR on
-# too. The setting is restored at exit.
+# emulator artefact (ARCHITECTURE.md); raw_new_process_aslr_on is beside
+# it. The setting is restored at exit.
 #
 # Output (stdout): JSON lines, each with a "kind" (raw_new_process,
-# raw_new_process_batch, raw_warm, rdma_cm, swift, control_rtt_guest, storm,
-# storm_check), then the guest summary as the LAST line ("kind":"summary").
-# Progress goes to stderr. Every step runs under `timeout`; all servers are
-# stopped at the end. Exit code: 0 when every variant produced numbers and
-# nothing failed, 1 when something failed (the summary is still printed),
-# 2 for bad usage or setup.
+# raw_new_process_batch, raw_warm, rdma_cm, swift, swift_pool,
+# control_rtt_guest, leak_check, storm, storm_check), a "phase" (latency,
+# throughput) and a "round" where they belong to one, then the guest
+# summary as the LAST line ("kind":"summary"). Progress goes to stderr.
+# Every step runs under `timeout`; all servers are stopped at the end. Exit
+# code: 0 when every variant produced numbers and nothing failed, 1 when
+# something failed (the summary is still printed), 2 for bad usage or
+# setup.
 set -uo pipefail
 
 BIN=${1:-}
-THREADS=${CONNECT_THREADS:-"1 2 4 16 64"}
 QUICK=${CONNECT_QUICK:-0}
-log() { echo "[connect $(date +%T)] $*" >&2; }
+if [ "$QUICK" = 1 ]; then
+  ROUNDS=${CONNECT_ROUNDS:-2} PER_ROUND=${CONNECT_PER_ROUND:-5} TP_ROUNDS=${CONNECT_TP_ROUNDS:-1}
+  ASLR_ON_PER_ROUND=1 STORM_THREADS=10 STORM_PER_THREAD=10
+else
+  ROUNDS=${CONNECT_ROUNDS:-10} PER_ROUND=${CONNECT_PER_ROUND:-25} TP_ROUNDS=${CONNECT_TP_ROUNDS:-4}
+  ASLR_ON_PER_ROUND=5 STORM_THREADS=50 STORM_PER_THREAD=20
+fi
+THREADS=${CONNECT_THREADS:-"2 4 16 64"}
+POOL_T1=4     # The pool's target at one thread (paced: always full at a take).
+POOL_MAX=64   # The throughput runs' pool: SessionOptions::max_preconnected.
+log() { echo "[connect $(date +%T) +${SECONDS}s] $*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
 
 [ -n "$BIN" ] && [ -d "$BIN" ] || die "usage: tools/bench/connect.sh BINDIR (the -c opt bazel-bin)"
 for b in daemon/swiftd tools/swiftctl/swiftctl tools/bench/connect_bench \
   tools/bench/raw_verbs_connect tools/bench/control_rtt; do
   [ -x "$BIN/$b" ] || die "no $BIN/$b (build it with -c opt)"
+done
+for n in "$ROUNDS" "$PER_ROUND" "$TP_ROUNDS"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || die "CONNECT_ROUNDS, CONNECT_PER_ROUND and CONNECT_TP_ROUNDS must be positive integers"
+done
+for t in $THREADS; do
+  [[ $t =~ ^[1-9][0-9]*$ ]] && [ "$t" -le 64 ] || die "CONNECT_THREADS: '$t' is not a thread count of 1..64"
 done
 command -v cmtime >/dev/null || die "cmtime not found (Debian rdmacm-utils)"
 command -v python3 >/dev/null || die "python3 not found"
@@ -63,23 +108,12 @@ BENCH=$BIN/tools/bench/connect_bench
 SWIFTCTL=$BIN/tools/swiftctl/swiftctl
 MR_BYTES=64  # What connect_bench writes: the same WRITE for every variant.
 
-# Connections per thread for raw_warm and swift at T threads.
+# Connections per thread for raw_warm and Swift at T > 1 threads, per round.
 per_thread() {
   local t=$1
   if [ "$QUICK" = 1 ]; then echo $(( t >= 16 ? 1 : 5 )); return; fi
-  case $t in 1) echo 100 ;; 2) echo 50 ;; 4) echo 25 ;; 16) echo 8 ;; *) echo $(( (256 + t - 1) / t )) ;; esac
+  case $t in 2) echo 50 ;; 4) echo 25 ;; 16) echo 8 ;; *) echo $(( (256 + t - 1) / t )) ;; esac
 }
-# Rounds of T concurrent new processes: about 20 processes, at least one round.
-rounds() {
-  local t=$1 n=20
-  [ "$QUICK" = 1 ] && n=4
-  echo $(( (n + t - 1) / t ))
-}
-CM_REPS_1=7 CM_REPS_BATCH=3 CM_REPS_100=5
-STORM_THREADS=50 STORM_PER_THREAD=20
-if [ "$QUICK" = 1 ]; then
-  CM_REPS_1=2 CM_REPS_BATCH=1 CM_REPS_100=1 STORM_THREADS=10 STORM_PER_THREAD=10
-fi
 
 WORK=$(mktemp -d /tmp/connect-bench.XXXXXX) || die "mktemp failed"
 ORIGINAL_ASLR=$(cat "$ASLR_KNOB")
@@ -102,7 +136,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 2' INT TERM
-set_aslr() { echo "$1" >"$ASLR_KNOB"; log "guest ASLR: randomize_va_space=$(cat "$ASLR_KNOB")"; }
+set_aslr() { echo "$1" >"$ASLR_KNOB"; }
 # Emits a JSON line on stdout with "kind" (and more fields) put first.
 # emit KIND 'EXTRA_JSON_MEMBERS' LINE
 emit() {
@@ -123,10 +157,11 @@ wait_for() {
   return 1
 }
 
-log "host A: $A_DEV $A_IP (gid $A_GID); host B: $B_DEV $B_IP (gid $B_GID); threads: $THREADS; quick=$QUICK"
+log "host A: $A_DEV $A_IP (gid $A_GID); host B: $B_DEV $B_IP (gid $B_GID); quick=$QUICK"
+log "latency: $ROUNDS rounds x $PER_ROUND per variant; throughput: $TP_ROUNDS rounds at T = $THREADS"
 set_aslr 0
 
-# ---- (a) and (b): raw verbs against one long-lived raw server on A ---------
+# ---- every server, up for the whole run ------------------------------------
 "$RAW" --server --device="$A_DEV" --gid_index="$A_GID" --listen="$A_IP:$RAW_PORT" \
   >"$WORK/raw_server.jsonl" 2>"$WORK/raw_server.err" &
 RAW_PID=$!
@@ -136,78 +171,16 @@ if ! wait_for "$WORK/raw_server.jsonl" '"ready":true' "$RAW_PID" 30; then
   die "the raw_verbs_connect server did not come up"
 fi
 
-# raw_client ASLR T ROUND OUTFILE: one new client process; its JSON line,
-# extended with the process wall time (fork to exit, as bash sees it).
-raw_client() {
-  local start end line rc
-  start=$EPOCHREALTIME
-  line=$(timeout 60 "$RAW" --device="$B_DEV" --gid_index="$B_GID" \
-    --peer="$A_IP:$RAW_PORT" --mr_bytes="$MR_BYTES" 2>>"$WORK/raw_client.err")
-  rc=$?
-  end=$EPOCHREALTIME
-  [ "${line:0:1}" = "{" ] || line="{\"ok\":false,\"error\":\"no output, exit $rc\"}"
-  printf '{"aslr":"%s","threads":%s,"round":%s,"process_us":%s,%s\n' \
-    "$1" "$2" "$3" $(( ${end/./} - ${start/./} )) "${line:1}" >"$4"
-}
-
-# (a) T new processes at once, in rounds; per round the wall time.
-raw_new_process() {
-  local aslr=$1 t r i start end n pids
-  log "(a) raw verbs, new process per connection, ASLR $aslr: warm-up"
-  raw_client "$aslr" 1 0 "$WORK/warmup.json"
-  for t in $THREADS; do
-    n=$(rounds "$t")
-    log "(a) ASLR $aslr: $n round(s) of $t concurrent client processes"
-    for r in $(seq "$n"); do
-      start=$EPOCHREALTIME
-      pids=()
-      for i in $(seq "$t"); do
-        raw_client "$aslr" "$t" "$r" "$WORK/rnp.$aslr.$t.$r.$i" &
-        pids+=($!)
-      done
-      wait "${pids[@]}"
-      end=$EPOCHREALTIME
-      for i in $(seq "$t"); do
-        emit raw_new_process "" "$(cat "$WORK/rnp.$aslr.$t.$r.$i")"
-      done
-      emit raw_new_process_batch "\"aslr\":\"$aslr\",\"threads\":$t,\"round\":$r,\"processes\":$t,\"wall_us\":$(( ${end/./} - ${start/./} ))" "{}"
-    done
-  done
-}
-raw_new_process off
-set_aslr 2
-raw_new_process on
-set_aslr 0
-
-# (b) one warm process, T threads.
-for t in $THREADS; do
-  c=$(per_thread "$t")
-  log "(b) raw verbs, warm process: $t thread(s) x $c connections"
-  line=$(timeout 300 "$RAW" --warm --threads="$t" --connections="$c" \
-    --device="$B_DEV" --gid_index="$B_GID" --peer="$A_IP:$RAW_PORT" \
-    --mr_bytes="$MR_BYTES" 2>>"$WORK/raw_warm.err")
-  rc=$?
-  [ $rc -eq 0 ] || { FAILED=1; log "(b) T=$t: exit $rc"; }
-  emit raw_warm "\"rc\":$rc" "$line"
-done
-stop "$RAW_PID"
-if grep -q '"ok":false' "$WORK/raw_server.jsonl"; then
-  FAILED=1
-  log "raw server errors:"; grep '"ok":false' "$WORK/raw_server.jsonl" | head -5 >&2
-fi
-[ -s "$WORK/raw_client.err" ] && { log "raw client stderr (head):"; head -5 "$WORK/raw_client.err" >&2; }
-[ -s "$WORK/raw_warm.err" ] && { log "raw warm stderr (head):"; head -5 "$WORK/raw_warm.err" >&2; }
-
-# ---- (c) rdma_cm: cmtime --------------------------------------------------
-# Gotchas (anchors-measured.md 1): the server's FIRST client must use -c 3,
-# or every later connection is REJECTED; cmtime exits 0 even then.
+# rdma_cm. Gotchas (anchors-measured.md 1): the server's FIRST client must
+# use -c 3, or every later connection is REJECTED; cmtime exits 0 even then.
 cm_server() {
   cmtime -b "$A_IP" -p "$CM_PORT" >"$WORK/cm_server.log" 2>&1 &
   CM_PID=$!
   PIDS+=("$CM_PID")
   sleep 0.5
 }
-# cm_client C REP: one cmtime client; its output and wall time as JSON.
+# cm_client C REP 'EXTRA_JSON_MEMBERS': one cmtime client; its output and
+# wall time as JSON; false when it was rejected or failed.
 cm_client() {
   local c=$1 rep=$2 start end rc out rep_json=$2
   [[ $rep =~ ^[0-9]+$ ]] || rep_json="\"$rep\""
@@ -215,31 +188,47 @@ cm_client() {
   out=$(timeout 60 cmtime -s "$A_IP" -b "$B_IP" -p "$CM_PORT" -c "$c" 2>&1)
   rc=$?
   end=$EPOCHREALTIME
-  printf '%s\n' "$out" >"$WORK/cm.$c.$rep.txt"
-  emit rdma_cm "\"c\":$c,\"rep\":$rep_json,\"rc\":$rc,\"process_us\":$(( ${end/./} - ${start/./} ))" \
-    "$(python3 -c 'import json,sys; print(json.dumps({"output": sys.stdin.read()}))' <<<"$out")"
+  # cmtime's text as a JSON string, in bash: a python3 per run would cost
+  # more than the run under TCG.
+  out=${out//\\/\\\\}
+  out=${out//\"/\\\"}
+  out=${out//$'\t'/\\t}
+  out=${out//$'\r'/}
+  out=${out//$'\n'/\\n}
+  emit rdma_cm "${3:+$3,}\"c\":$c,\"rep\":$rep_json,\"rc\":$rc,\"process_us\":$(( ${end/./} - ${start/./} ))" \
+    "{\"output\":\"$out\"}"
   ! grep -qiE 'reject|error|fail' <<<"$out" && [ $rc -eq 0 ]
 }
-log "(c) rdma_cm: cmtime server on $A_IP port $CM_PORT, warm-up client -c 3"
-cm_server
-if ! cm_client 3 warmup; then
-  log "(c) warm-up rejected or failed: restarting the cmtime server once"
+# cm_start: a cmtime server and its -c 3 warm-up client; false when even a
+# second server rejects it.
+cm_start() {
+  cm_server
+  cm_client 3 warmup && return 0
+  log "rdma_cm warm-up rejected or failed: restarting the cmtime server once"
   stop "$CM_PID"
   cm_server
-  cm_client 3 warmup2 || { FAILED=1; log "(c) warm-up failed again"; }
-fi
-for rep in $(seq "$CM_REPS_1"); do cm_client 1 "$rep" || FAILED=1; done
-for t in $THREADS 100; do
-  [ "$t" = 1 ] && continue
-  reps=$CM_REPS_BATCH
-  [ "$t" = 100 ] && reps=$CM_REPS_100
-  log "(c) cmtime batches of c=$t, $reps run(s)"
-  for rep in $(seq "$reps"); do cm_client "$t" "$rep" || FAILED=1; done
-done
-stop "$CM_PID"
+  cm_client 3 warmup2
+}
+# cm_measure C REP 'EXTRA_JSON_MEMBERS': one measured cmtime client. A
+# cmtime server that rejects every connection after a good warm-up was
+# seen in one boot of two (REJECTED, error 28, for the rest of the run):
+# then the server is restarted (at most CM_RESTARTS times in a run) and
+# the client retried once; the rejected attempt stays in the output with
+# "attempt":1, and the summary counts it apart, not as a sample.
+CM_RESTARTS=3
+cm_measure() {
+  cm_client "$1" "$2" "${3:+$3,}\"attempt\":1" && return 0
+  [ "$CM_RESTARTS" -gt 0 ] || return 1
+  CM_RESTARTS=$(( CM_RESTARTS - 1 ))
+  log "rdma_cm c=$1 rejected or failed: restarting the cmtime server"
+  stop "$CM_PID"
+  cm_start || return 1
+  cm_client "$1" "$2" "${3:+$3,}\"attempt\":2"
+}
+log "rdma_cm: cmtime server on $A_IP port $CM_PORT, warm-up client -c 3"
+cm_start || { FAILED=1; log "rdma_cm warm-up failed again"; }
 
-# ---- (d) Swift: swiftd A and B, connect_bench ------------------------------
-log "(d) Swift: swiftd A ($A_DEV, $A_IP:$PEER_PORT) and swiftd B ($B_DEV, $B_IP:$PEER_PORT)"
+log "Swift: swiftd A ($A_DEV, $A_IP:$PEER_PORT) and swiftd B ($B_DEV, $B_IP:$PEER_PORT)"
 # Both hold the cluster's secret and allow only each other (as deployed).
 (umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || die "no peer key"
 PEER_AUTH=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP")
@@ -266,17 +255,138 @@ wait_for "$WORK/bench_server.out" '^ready' "$SERVER_PID" 60 || {
   cat "$WORK/bench_server.err" >&2
   die "connect_bench server did not come up"
 }
-for t in $THREADS; do
-  c=$(per_thread "$t")
-  log "(d) Swift: $t thread(s) x $c connections"
+
+# ---- the variants ---------------------------------------------------------
+# raw_client ASLR T ROUND PHASE OUTFILE: one new client process; its JSON
+# line, extended with the process wall time (fork to exit, as bash sees it).
+raw_client() {
+  local start end line rc
+  start=$EPOCHREALTIME
+  line=$(timeout 60 "$RAW" --device="$B_DEV" --gid_index="$B_GID" \
+    --peer="$A_IP:$RAW_PORT" --mr_bytes="$MR_BYTES" 2>>"$WORK/raw_client.err")
+  rc=$?
+  end=$EPOCHREALTIME
+  [ "${line:0:1}" = "{" ] || line="{\"ok\":false,\"error\":\"no output, exit $rc\"}"
+  printf '{"aslr":"%s","threads":%s,"round":%s,"phase":"%s","process_us":%s,%s\n' \
+    "$1" "$2" "$3" "$4" $(( ${end/./} - ${start/./} )) "${line:1}" >"$5"
+}
+# raw_sequential ASLR COUNT ROUND: COUNT new processes one after another.
+raw_sequential() {
+  local i
+  for i in $(seq "$2"); do
+    raw_client "$1" 1 "$3" latency "$WORK/rnp"
+    emit raw_new_process "" "$(cat "$WORK/rnp")"
+  done
+}
+# raw_batch T ROUND: T new processes at once; per batch the wall time.
+raw_batch() {
+  local t=$1 r=$2 i start end pids=()
+  start=$EPOCHREALTIME
+  for i in $(seq "$t"); do
+    raw_client off "$t" "$r" throughput "$WORK/rnp.$i" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  end=$EPOCHREALTIME
+  for i in $(seq "$t"); do emit raw_new_process "" "$(cat "$WORK/rnp.$i")"; done
+  emit raw_new_process_batch "\"aslr\":\"off\",\"threads\":$t,\"round\":$r,\"phase\":\"throughput\",\"processes\":$t,\"wall_us\":$(( ${end/./} - ${start/./} ))" "{}"
+}
+# raw_warm T CONNECTIONS ROUND PHASE: one warm process, T threads.
+raw_warm() {
+  local line rc
+  line=$(timeout 300 "$RAW" --warm --threads="$1" --connections="$2" \
+    --device="$B_DEV" --gid_index="$B_GID" --peer="$A_IP:$RAW_PORT" \
+    --mr_bytes="$MR_BYTES" 2>>"$WORK/raw_warm.err")
+  rc=$?
+  [ $rc -eq 0 ] || { FAILED=1; log "raw_warm T=$1 round $3: exit $rc"; }
+  emit raw_warm "\"round\":$3,\"phase\":\"$4\",\"rc\":$rc" "$line"
+}
+# swift KIND T CONNECTIONS ROUND PHASE [connect_bench flags...]: one
+# connect_bench client process (a new one per slice: its session and
+# pool are warm before the timed part; see connect_bench.cc).
+swift() {
+  local kind=$1 t=$2 c=$3 r=$4 phase=$5 line rc
+  shift 5
   line=$(timeout 300 "$BENCH" --role=client --socket="$WORK/b.sock" \
     --host="$A_IP:$PEER_PORT" --service=bench --threads="$t" --connections="$c" \
-    2>>"$WORK/bench_client.err")
+    "$@" 2>>"$WORK/bench_client.err")
   rc=$?
-  [ $rc -eq 0 ] || { FAILED=1; log "(d) T=$t: exit $rc"; }
-  emit swift "\"rc\":$rc" "$line"
+  [ $rc -eq 0 ] || { FAILED=1; log "$kind T=$t round $r: exit $rc"; }
+  emit "$kind" "\"round\":$r,\"phase\":\"$phase\",\"rc\":$rc" "$line"
+}
+
+# One slice of a variant at one client, for round $2.
+slice_t1() {
+  local v=$1 r=$2 rep
+  case $v in
+    raw_new_process) raw_sequential off "$PER_ROUND" "$r" ;;
+    raw_new_process_aslr_on)
+      set_aslr 2
+      raw_sequential on "$ASLR_ON_PER_ROUND" "$r"
+      set_aslr 0 ;;
+    raw_warm) raw_warm 1 "$PER_ROUND" "$r" latency ;;
+    rdma_cm)
+      for rep in $(seq "$PER_ROUND"); do
+        cm_measure 1 "$rep" "\"round\":$r,\"phase\":\"latency\"" || FAILED=1
+      done ;;
+    swift) swift swift 1 "$PER_ROUND" "$r" latency --print_samples ;;
+    swift_pool)
+      swift swift_pool 1 "$PER_ROUND" "$r" latency --prewarm="$POOL_T1" \
+        --paced --print_samples ;;
+  esac
+}
+# One slice of a variant at T clients, for round $3.
+slice_t() {
+  local v=$1 t=$2 r=$3
+  case $v in
+    raw_new_process) raw_batch "$t" "$r" ;;
+    raw_warm) raw_warm "$t" "$(per_thread "$t")" "$r" throughput ;;
+    rdma_cm) cm_measure "$t" "$r" "\"round\":$r,\"phase\":\"throughput\"" || FAILED=1 ;;
+    swift) swift swift "$t" "$(per_thread "$t")" "$r" throughput ;;
+    swift_pool)
+      swift swift_pool "$t" "$(per_thread "$t")" "$r" throughput \
+        --prewarm="$POOL_MAX" ;;
+  esac
+}
+
+# Untimed: the first new process of the boot loads everything from disk.
+raw_client off 1 0 warmup "$WORK/warmup.json"
+
+# ---- 1. latency rounds at one client ---------------------------------------
+T1_VARIANTS=(raw_new_process raw_new_process_aslr_on raw_warm rdma_cm swift swift_pool)
+for r in $(seq "$ROUNDS"); do
+  order=()
+  for k in $(seq 0 $(( ${#T1_VARIANTS[@]} - 1 ))); do
+    order+=("${T1_VARIANTS[$(( (k + r) % ${#T1_VARIANTS[@]} ))]}")
+  done
+  log "latency round $r/$ROUNDS: ${order[*]}"
+  for v in "${order[@]}"; do slice_t1 "$v" "$r"; done
 done
 
+# ---- 2. throughput rounds at T clients --------------------------------------
+TP_VARIANTS=(raw_new_process raw_warm rdma_cm swift swift_pool)
+for r in $(seq "$TP_ROUNDS"); do
+  for t in $THREADS; do
+    [ "$t" = 1 ] && continue
+    order=()
+    for k in $(seq 0 $(( ${#TP_VARIANTS[@]} - 1 ))); do
+      order+=("${TP_VARIANTS[$(( (k + r + t) % ${#TP_VARIANTS[@]} ))]}")
+    done
+    log "throughput round $r/$TP_ROUNDS, T=$t: ${order[*]}"
+    for v in "${order[@]}"; do slice_t "$v" "$t" "$r"; done
+  done
+  log "throughput round $r/$TP_ROUNDS: cmtime c=100"
+  cm_measure 100 "$r" "\"round\":$r,\"phase\":\"throughput\"" || FAILED=1
+done
+stop "$RAW_PID" "$CM_PID"
+if grep -q '"ok":false' "$WORK/raw_server.jsonl"; then
+  FAILED=1
+  log "raw server errors:"; grep '"ok":false' "$WORK/raw_server.jsonl" | head -5 >&2
+fi
+[ -s "$WORK/raw_client.err" ] && { log "raw client stderr (head):"; head -5 "$WORK/raw_client.err" >&2; }
+[ -s "$WORK/raw_warm.err" ] && { log "raw warm stderr (head):"; head -5 "$WORK/raw_warm.err" >&2; }
+
+# ---- 3. the local call, leaks, the storm --------------------------------------
 log "control_rtt in the guest against swiftd B: 2000 calls per kind"
 line=$(timeout 300 "$BIN/tools/bench/control_rtt" --socket="$WORK/b.sock" \
   --calls=2000 --warmup=200 2>>"$WORK/control_rtt.err")
@@ -285,18 +395,9 @@ rc=$?
 # control_rtt names its keys for the host; here they are the guest's.
 emit control_rtt_guest "\"rc\":$rc" "$(sed 's/_host"/_guest"/g; s/"where": "host"/"where": "guest"/' <<<"$line")"
 
-storm_total=$(( STORM_THREADS * STORM_PER_THREAD ))
-log "storm: $STORM_THREADS threads x $STORM_PER_THREAD connects = $storm_total through Swift, deadline 60 s"
-line=$(timeout 600 "$BENCH" --role=client --socket="$WORK/b.sock" \
-  --host="$A_IP:$PEER_PORT" --service=bench --threads="$STORM_THREADS" \
-  --connections="$STORM_PER_THREAD" --storm_deadline_s=60 --warmup=0 \
-  2>>"$WORK/storm.err")
-rc=$?
-[ $rc -eq 0 ] || { FAILED=1; log "storm: exit $rc"; tail -5 "$WORK/storm.err" >&2; }
-emit storm "\"rc\":$rc" "$line"
-# Nothing may be left: no connection on B, none in use on A. Asked right
-# away, then again for up to 10 s if anything was left.
-storm_check() {
+# check_left AFTER_S: what is left on both swiftds, as JSON: no connection
+# on B, none in use on A.
+check_left() {
   local connections services
   connections=$(timeout 30 "$SWIFTCTL" --socket="$WORK/b.sock" --json connections 2>&1)
   services=$(timeout 30 "$SWIFTCTL" --socket="$WORK/a.sock" --json services 2>&1)
@@ -323,140 +424,373 @@ out["clean"] = out.get("connections_left") == 0 and out.get("services_in_use") =
 print(json.dumps(out))
 EOF
 }
-check=$(storm_check 0)
-emit storm_check "" "$check"
-if ! grep -q '"clean": true' <<<"$check"; then
+# leaks KIND: asked right away, then again for up to 17 s if anything was
+# left (closes reach swiftd A through the peer link).
+leaks() {
+  local check wait_s
+  check=$(check_left 0)
+  emit "$1" "" "$check"
+  grep -q '"clean": true' <<<"$check" && return 0
   for wait_s in 1 2 4 10; do
     sleep "$wait_s"
-    check=$(storm_check "$wait_s")
-    emit storm_check "" "$check"
+    check=$(check_left "$wait_s")
+    emit "$1" "" "$check"
+    grep -q '"clean": true' <<<"$check" && return 0
   done
-fi
+  return 1
+}
+log "leak check after every client of the rounds exited"
+leaks leak_check || log "WARNING: connections left after the rounds"
+
+storm_total=$(( STORM_THREADS * STORM_PER_THREAD ))
+log "storm: $STORM_THREADS threads x $STORM_PER_THREAD connects = $storm_total through Swift, deadline 60 s"
+line=$(timeout 600 "$BENCH" --role=client --socket="$WORK/b.sock" \
+  --host="$A_IP:$PEER_PORT" --service=bench --threads="$STORM_THREADS" \
+  --connections="$STORM_PER_THREAD" --storm_deadline_s=60 --warmup=0 \
+  2>>"$WORK/storm.err")
+rc=$?
+[ $rc -eq 0 ] || { FAILED=1; log "storm: exit $rc"; tail -5 "$WORK/storm.err" >&2; }
+emit storm "\"rc\":$rc" "$line"
+leaks storm_check || log "WARNING: connections left after the storm"
 
 stop "$SERVER_PID" "$SWIFTD_A" "$SWIFTD_B"
 PIDS=()
 for f in bench_server.err bench_client.err; do
   [ -s "$WORK/$f" ] && { log "$f (tail):"; tail -3 "$WORK/$f" >&2; }
 done
+log "all variants done; the summary"
 
 # ---- the guest summary --------------------------------------------------------
-python3 - "$WORK/all.jsonl" "$FAILED" "$QUICK" <<'EOF'
+python3 - "$WORK/all.jsonl" "$FAILED" "$QUICK" "$ROUNDS" "$PER_ROUND" \
+  "$ASLR_ON_PER_ROUND" "$TP_ROUNDS" "$POOL_T1" "$POOL_MAX" <<'EOF'
 import json, re, statistics, sys
 
 path, failed, quick = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+rounds, per_round, aslr_on_per_round, tp_rounds, pool_t1, pool_max = map(int, sys.argv[4:10])
 lines = [json.loads(l) for l in open(path) if l.strip()]
-kind = lambda k: [l for l in lines if l.get("kind") == k]
+
+def kind(k, phase=None):
+    return [l for l in lines if l.get("kind") == k and (phase is None or l.get("phase") == phase)]
+
+def r1(x):
+    return round(x, 1) if x is not None else None
 
 def pct(values, q):  # sorted[q * n], as connect_bench
     if not values:
         return None
     values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * len(values)))], 1)
+    return r1(values[min(len(values) - 1, int(q * len(values)))])
 
 def med(values):
-    return round(statistics.median(values), 1) if values else None
+    values = [v for v in values if v is not None]
+    return r1(statistics.median(values)) if values else None
 
-table = {}
+def spread(per_round):
+    """The median of per-round medians {round: us} and their spread."""
+    v = sorted(x for x in per_round.values() if x is not None)
+    if not v:
+        return {"p50_us": None, "rounds": 0}
+    q = statistics.quantiles(v, n=4, method="inclusive") if len(v) > 1 else [v[0]] * 3
+    return {"p50_us": r1(statistics.median(v)), "round_p50_min_us": r1(v[0]),
+            "round_p50_p25_us": r1(q[0]), "round_p50_p75_us": r1(q[2]),
+            "round_p50_max_us": r1(v[-1]), "rounds": len(v)}
+
+def steps_median(dicts):
+    """Per step, the median over rounds of each round's p50."""
+    dicts = [d for d in dicts if d]
+    return {s: med([d.get(s) for d in dicts]) for s in (dicts[0] if dicts else {})}
+
+def by_round(rows):
+    out = {}
+    for l in rows:
+        out.setdefault(l.get("round"), []).append(l)
+    return out
+
 problems = []
+table = {}
+t1 = {}
 
-# (a) raw verbs, new process.
-for aslr in ("off", "on"):
-    name = "raw_new_process" + ("" if aslr == "off" else "_aslr_on")
-    rows = {}
-    for t in sorted({l["threads"] for l in kind("raw_new_process") if l["aslr"] == aslr}):
-        procs = [l for l in kind("raw_new_process") if l["aslr"] == aslr and l["threads"] == t]
-        ok = [l for l in procs if l.get("ok")]
-        batches = [b for b in kind("raw_new_process_batch") if b["aslr"] == aslr and b["threads"] == t]
-        wall_s = sum(b["wall_us"] for b in batches) / 1e6
-        rows[str(t)] = {
-            "p50_us": pct([l["total_us"] for l in ok], 0.5),
-            "p99_us": pct([l["total_us"] for l in ok], 0.99),
-            "process_p50_us": pct([l["process_us"] for l in ok], 0.5),
-            "conn_per_s": round(len(ok) / wall_s, 1) if wall_s else None,
-            "processes": len(procs), "failed": len(procs) - len(ok),
-            "exchange_p50_us": pct([l["steps_us"].get("exchange", 0) for l in ok], 0.5),
-            "get_device_list_p50_us": pct([l["steps_us"].get("get_device_list", 0) for l in ok], 0.5),
-        }
-        if len(procs) != len(ok):
-            problems.append(f"{name} T={t}: {len(procs) - len(ok)} failed")
-    table[name] = rows
+# ---- 1. latency rounds at one client ----------------------------------------
+# Raw verbs, new process (ASLR off and on): each process a sample.
+for aslr, name in (("off", "raw_new_process"), ("on", "raw_new_process_aslr_on")):
+    procs = [l for l in kind("raw_new_process", "latency") if l.get("aslr") == aslr]
+    ok = [l for l in procs if l.get("ok")]
+    if len(ok) != len(procs):
+        problems.append(f"{name} T=1: {len(procs) - len(ok)} of {len(procs)} failed")
+    rounds_ok = by_round(ok)
+    row = spread({r: statistics.median([l["total_us"] for l in ls]) for r, ls in rounds_ok.items()})
+    row.update({
+        "samples": len(ok), "failed": len(procs) - len(ok),
+        "p50_all_samples_us": pct([l["total_us"] for l in ok], 0.5),
+        "p99_us": pct([l["total_us"] for l in ok], 0.99),
+        "process_p50_us": pct([l["process_us"] for l in ok], 0.5),
+        "exchange_p50_us": pct([l["steps_us"].get("exchange", 0) for l in ok], 0.5),
+        "get_device_list_p50_us": pct([l["steps_us"].get("get_device_list", 0) for l in ok], 0.5),
+        # One process after another: connections / their wall time.
+        "conn_per_s": med([len(ls) / (sum(l["process_us"] for l in ls) / 1e6) for ls in rounds_ok.values()]),
+    })
+    row["_round_p50"] = {r: statistics.median([l["total_us"] for l in ls]) for r, ls in rounds_ok.items()}
+    row["_round_process_p50"] = {r: statistics.median([l["process_us"] for l in ls]) for r, ls in rounds_ok.items()}
+    t1[name] = row
 
-# (b) raw verbs, warm process; (d) Swift.
-for name, k in (("raw_warm", "raw_warm"), ("swift", "swift")):
-    rows = {}
-    for l in kind(k):
-        if "threads" not in l or not l.get("ok"):
-            problems.append(f"{name}: {l.get('error') or l.get('failed_by_reason') or 'no output'}")
-            if "threads" not in l:
-                continue
-        row = {key: l.get(key) for key in ("p50_us", "p90_us", "p99_us", "min_us", "conn_per_s", "total", "ok", "failed", "wall_s")}
-        if name == "swift":
-            row.update({key: l.get(key) for key in ("connect_p50_us", "connect_steps_p50_us", "verify_p50_us", "close_p50_us", "stuck")})
-            if l.get("failed") or l.get("stuck"):
-                problems.append(f"swift T={l['threads']}: {l.get('failed_by_reason')} stuck {l.get('stuck')}")
-        else:
-            row["steps_p50_us"] = l.get("steps_p50_us")
-            row["teardown_p50_us"] = l.get("teardown_p50_us")
-            if l.get("failed"):
-                problems.append(f"raw_warm T={l['threads']}: {l.get('failed_by_reason')}")
-        rows[str(l["threads"])] = row
-    table[name] = rows
+# Raw verbs, warm process: one run per round, its p50.
+runs = kind("raw_warm", "latency")
+for l in runs:
+    if not l.get("ok") or l.get("failed") or l.get("rc"):
+        problems.append(f"raw_warm T=1 round {l.get('round')}: {l.get('failed_by_reason') or l.get('error') or 'rc %s' % l.get('rc')}")
+good = [l for l in runs if l.get("ok")]
+row = spread({l["round"]: l["p50_us"] for l in good})
+row.update({"samples": sum(l["ok"] for l in good), "failed": sum(l.get("failed", 0) for l in good),
+            "p99_us": med([l.get("p99_us") for l in good]),
+            "conn_per_s": med([l.get("conn_per_s") for l in good]),
+            "steps_p50_us": steps_median([l.get("steps_p50_us") for l in good]),
+            "teardown_p50_us": med([l.get("teardown_p50_us") for l in good])})
+row["_round_p50"] = {l["round"]: l["p50_us"] for l in good}
+t1["raw_warm"] = row
 
-# (c) cmtime.
+# rdma_cm: cmtime, one connection per run.
 STEPS = ["create id", "bind addr", "resolve addr", "resolve route", "create qp", "connect"]
 def parse_cmtime(text):
     steps = {}
     for m in re.finditer(r"^(create id|bind addr|resolve addr|resolve route|create qp|connect|disconnect|destroy)\s*:\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", text, re.M):
         steps[m.group(1)] = float(m.group(2))  # total ms of the phase, whole batch
     return steps
-cm = {}
-for l in kind("rdma_cm"):
-    if not isinstance(l.get("rep"), int):
-        continue  # warm-up
-    text = l.get("output", "")
-    steps = parse_cmtime(text)
-    bad = bool(re.search(r"reject|error|fail", text, re.I)) or l.get("rc") != 0 or not all(s in steps for s in STEPS)
-    if bad:
-        problems.append(f"rdma_cm c={l['c']} rep={l['rep']}: rejected or failed (rc {l.get('rc')})")
-        continue
-    cm.setdefault(l["c"], []).append({"setup_ms": sum(steps[s] for s in STEPS), "steps": steps, "process_us": l["process_us"]})
-rows = {}
-for c in sorted(cm):
-    runs = cm[c]
-    setup_ms = med([r["setup_ms"] for r in runs])
-    rows[str(c)] = {
-        # cmtime issues each phase for the whole batch and waits for all of
-        # it: a connection of a batch of c is set up when the batch is.
-        "p50_us": round(setup_ms * 1000, 1),
-        "setup_us_per_conn": round(setup_ms * 1000 / c, 1),
-        "conn_per_s": round(c / setup_ms * 1000, 1),
-        "steps_ms": {s: round(statistics.median([r["steps"][s] for r in runs]), 3) for s in STEPS + ["disconnect", "destroy"] if all(s in r["steps"] for r in runs)},
-        "process_p50_us": med([r["process_us"] for r in runs]),
-        "runs": len(runs),
-    }
-table["rdma_cm"] = rows
+cm_retried = []
+def cm_runs(rows):
+    out = []
+    retried = {(l.get("phase"), l.get("round"), l["c"], l["rep"]) for l in rows if l.get("attempt") == 2}
+    for l in rows:
+        if not isinstance(l.get("rep"), int):
+            continue  # warm-up
+        text = l.get("output", "")
+        steps = parse_cmtime(text)
+        if re.search(r"reject|error|fail", text, re.I) or l.get("rc") != 0 or not all(s in steps for s in STEPS):
+            what = f"rdma_cm c={l['c']} {l.get('phase')} round {l.get('round')} rep {l['rep']}"
+            if l.get("attempt") == 1 and (l.get("phase"), l.get("round"), l["c"], l["rep"]) in retried:
+                cm_retried.append(what + ": rejected, cmtime server restarted, retried")
+            else:
+                problems.append(what + f": rejected or failed (rc {l.get('rc')})")
+            continue
+        out.append({"round": l.get("round"), "c": l["c"], "setup_ms": sum(steps[s] for s in STEPS),
+                    "steps": steps, "process_us": l["process_us"]})
+    return out
+cm1 = cm_runs([l for l in kind("rdma_cm", "latency") if l.get("c") == 1])
+rounds_cm = by_round(cm1)
+row = spread({r: statistics.median([x["setup_ms"] * 1000 for x in xs]) for r, xs in rounds_cm.items()})
+row.update({
+    "samples": len(cm1),
+    "p50_all_samples_us": pct([x["setup_ms"] * 1000 for x in cm1], 0.5),
+    "p99_us": pct([x["setup_ms"] * 1000 for x in cm1], 0.99),
+    "conn_per_s": round(1000 / statistics.median([x["setup_ms"] for x in cm1]), 1) if cm1 else None,
+    "steps_ms": {s: round(statistics.median([x["steps"][s] for x in cm1]), 3)
+                 for s in STEPS + ["disconnect", "destroy"] if cm1 and all(s in x["steps"] for x in cm1)},
+    "process_p50_us": pct([x["process_us"] for x in cm1], 0.5),
+})
+row["_round_p50"] = {r: statistics.median([x["setup_ms"] * 1000 for x in xs]) for r, xs in rounds_cm.items()}
+t1["rdma_cm"] = row
 
+# Swift, handshake and from the pool: one connect_bench run per round.
+def swift_problems(name, l):
+    if "threads" not in l or not l.get("ok") or l.get("failed") or l.get("stuck") or l.get("rc"):
+        problems.append(f"{name} T={l.get('threads', '?')} round {l.get('round')}: "
+                        f"{l.get('failed_by_reason') or l.get('error') or 'no output'} "
+                        f"stuck {l.get('stuck')} rc {l.get('rc')}")
+
+runs = kind("swift", "latency")
+for l in runs:
+    swift_problems("swift", l)
+good = [l for l in runs if l.get("ok")]
+# Without a pool every connect is a handshake; the split says so.
+hs = lambda l: l.get("handshake") or {}
+row = spread({l["round"]: hs(l).get("p50_us") for l in good if hs(l).get("count")})
+samples = [s[0] for l in good for s in l.get("samples", []) if not s[2]]
+row.update({
+    "samples": len(samples), "failed": sum(l.get("failed", 0) for l in runs),
+    "p50_all_samples_us": pct(samples, 0.5), "p99_us": pct(samples, 0.99),
+    "conn_per_s": med([l.get("conn_per_s") for l in good]),
+    "connect_p50_us": med([hs(l).get("connect_p50_us") for l in good]),
+    "verify_p50_us": med([hs(l).get("verify_p50_us") for l in good]),
+    "close_p50_us": med([l.get("close_p50_us") for l in good]),
+    "connect_steps_p50_us": steps_median([l.get("connect_steps_p50_us") for l in good]),
+    "unexpected_pool_hits": sum((l.get("pool") or {}).get("count", 0) for l in good),
+})
+row["_round_p50"] = {l["round"]: hs(l).get("p50_us") for l in good if hs(l).get("count")}
+t1["swift"] = row
+
+runs = kind("swift_pool", "latency")
+for l in runs:
+    swift_problems("swift_pool", l)
+good = [l for l in runs if l.get("ok")]
+pl = lambda l: l.get("pool") or {}
+# Only connects that came from the pool are its samples.
+row = spread({l["round"]: pl(l).get("p50_us") for l in good if pl(l).get("count")})
+samples = [s[0] for l in good for s in l.get("samples", []) if s[2]]
+handshakes = [s[0] for l in good for s in l.get("samples", []) if not s[2]]
+ok_total = sum(l["ok"] for l in good)
+row.update({
+    "samples": len(samples), "handshakes_not_counted": len(handshakes),
+    "hit_fraction": round(len(samples) / ok_total, 4) if ok_total else None,
+    "failed": sum(l.get("failed", 0) for l in runs),
+    "p50_all_samples_us": pct(samples, 0.5), "p99_us": pct(samples, 0.99),
+    "connect_p50_us": med([pl(l).get("connect_p50_us") for l in good if pl(l).get("count")]),
+    "verify_p50_us": med([pl(l).get("verify_p50_us") for l in good if pl(l).get("count")]),
+    "close_p50_us": med([l.get("close_p50_us") for l in good]),
+    "pool_steps_p50_us": steps_median([pl(l).get("steps_p50_us") for l in good if pl(l).get("count")]),
+    "prewarm": pool_t1, "paced": True,
+    "pace_timeouts": sum(l.get("pace_timeouts", 0) for l in good),
+    "discarded": sum((l.get("preconnect") or {}).get("discarded", 0) for l in good),
+    "refill_errors": sum((l.get("preconnect") or {}).get("refill_errors", 0) for l in good),
+    "last_discard_reasons": sorted({(l.get("preconnect") or {}).get("last_discard_reason") for l in good} - {"", None}),
+    "last_refill_errors": sorted({(l.get("preconnect") or {}).get("last_refill_error") for l in good} - {"", None}),
+    "conn_per_s": None,  # paced: the refill waits are in the wall time
+})
+row["_round_p50"] = {l["round"]: pl(l).get("p50_us") for l in good if pl(l).get("count")}
+t1["swift_pool"] = row
+
+if not quick:  # Issue 12: at least 200 samples per variant at one client.
+    for name, row in t1.items():
+        want = rounds * aslr_on_per_round if name == "raw_new_process_aslr_on" else 200
+        if row["samples"] < want:
+            problems.append(f"{name} T=1: only {row['samples']} samples (want {want})")
+
+# Speedups per round: both sides measured in the same round.
+def per_round_ratio(base, swift, key="_round_p50"):
+    a, b = t1[base].get(key, {}), t1[swift]["_round_p50"]
+    values = sorted(a[r] / b[r] for r in a if r in b and b[r])
+    if not values:
+        return None
+    return {"median": round(statistics.median(values), 2), "min": round(values[0], 2),
+            "max": round(values[-1], 2), "rounds": len(values)}
+SPEEDUPS = {
+    "speedup_vs_raw_new_process": ("raw_new_process", "swift_pool", "_round_p50"),
+    "speedup_vs_raw_new_process_no_pool": ("raw_new_process", "swift", "_round_p50"),
+    "speedup_vs_raw_new_process_aslr_on": ("raw_new_process_aslr_on", "swift_pool", "_round_p50"),
+    "speedup_vs_raw_new_process_incl_exec": ("raw_new_process", "swift_pool", "_round_process_p50"),
+    "speedup_vs_raw_warm": ("raw_warm", "swift_pool", "_round_p50"),
+    "speedup_vs_raw_warm_no_pool": ("raw_warm", "swift", "_round_p50"),
+    "speedup_vs_rdma_cm": ("rdma_cm", "swift_pool", "_round_p50"),
+    "speedup_vs_rdma_cm_no_pool": ("rdma_cm", "swift", "_round_p50"),
+}
+speedups_per_round = {k: per_round_ratio(*v) for k, v in SPEEDUPS.items()}
+for row in t1.values():
+    for k in [k for k in row if k.startswith("_")]:
+        del row[k]
+for name, row in t1.items():
+    table.setdefault(name, {})["1"] = row
+
+# ---- 2. throughput rounds at T clients ---------------------------------------
+def rate_row(runs, extra=None):
+    rates = sorted(x["conn_per_s"] for x in runs if x.get("conn_per_s"))
+    row = {"p50_us": med([x.get("p50_us") for x in runs]),
+           "conn_per_s": med(rates),
+           "conn_per_s_min": rates[0] if rates else None,
+           "conn_per_s_max": rates[-1] if rates else None,
+           "runs": len(runs)}
+    row.update(extra or {})
+    return row
+
+# Raw verbs, new process: batches of T processes at once.
+batches = {}
+for b in kind("raw_new_process_batch", "throughput"):
+    procs = [l for l in kind("raw_new_process", "throughput") if l["threads"] == b["threads"] and l["round"] == b["round"]]
+    ok = [l for l in procs if l.get("ok")]
+    if len(ok) != len(procs):
+        problems.append(f"raw_new_process T={b['threads']} round {b['round']}: {len(procs) - len(ok)} failed")
+    batches.setdefault(b["threads"], []).append({
+        "p50_us": statistics.median([l["total_us"] for l in ok]) if ok else None,
+        "process_p50_us": statistics.median([l["process_us"] for l in ok]) if ok else None,
+        "conn_per_s": round(len(ok) / (b["wall_us"] / 1e6), 1), "processes": len(procs), "failed": len(procs) - len(ok)})
+for t, runs in batches.items():
+    table["raw_new_process"][str(t)] = rate_row(runs, {
+        "process_p50_us": med([x["process_p50_us"] for x in runs]),
+        "processes": sum(x["processes"] for x in runs), "failed": sum(x["failed"] for x in runs)})
+
+for l in kind("raw_warm", "throughput"):
+    if not l.get("ok") or l.get("failed") or l.get("rc"):
+        problems.append(f"raw_warm T={l.get('threads')} round {l.get('round')}: {l.get('failed_by_reason') or l.get('error') or 'rc %s' % l.get('rc')}")
+for t in sorted({l["threads"] for l in kind("raw_warm", "throughput") if "threads" in l}):
+    runs = [l for l in kind("raw_warm", "throughput") if l.get("threads") == t and l.get("ok")]
+    table["raw_warm"][str(t)] = rate_row(runs, {"total": sum(l["total"] for l in runs), "failed": sum(l.get("failed", 0) for l in runs)})
+
+cm_t = cm_runs(kind("rdma_cm", "throughput"))
+for c in sorted({x["c"] for x in cm_t}):
+    runs = [x for x in cm_t if x["c"] == c]
+    # cmtime issues each phase for the whole batch and waits for all of it:
+    # a connection of a batch of c is set up when the batch is.
+    table["rdma_cm"][str(c)] = rate_row(
+        [{"p50_us": x["setup_ms"] * 1000, "conn_per_s": round(c / x["setup_ms"] * 1000, 1)} for x in runs],
+        {"setup_us_per_conn": med([x["setup_ms"] * 1000 / c for x in runs]),
+         "steps_ms": {s: round(statistics.median([x["steps"][s] for x in runs]), 3)
+                      for s in STEPS + ["disconnect", "destroy"] if all(s in x["steps"] for x in runs)},
+         "process_p50_us": med([x["process_us"] for x in runs])})
+
+for name in ("swift", "swift_pool"):
+    rows = kind(name, "throughput")
+    for l in rows:
+        swift_problems(name, l)
+    for t in sorted({l["threads"] for l in rows if "threads" in l}):
+        runs = [l for l in rows if l.get("threads") == t and l.get("ok")]
+        ok_total = sum(l["ok"] for l in runs)
+        extra = {"total": sum(l["total"] for l in runs), "ok": ok_total,
+                 "failed": sum(l.get("failed", 0) for l in runs),
+                 "connect_p50_us": med([l.get("connect_p50_us") for l in runs]),
+                 "close_p50_us": med([l.get("close_p50_us") for l in runs])}
+        if name == "swift_pool":
+            pooled = sum((l.get("pool") or {}).get("count", 0) for l in runs)
+            extra.update({
+                "prewarm": pool_max,
+                "prewarm_ready_min": min((l.get("prewarm_ready", 0) for l in runs), default=None),
+                "hit_fraction": round(pooled / ok_total, 4) if ok_total else None,
+                "pool_p50_us": med([(l.get("pool") or {}).get("p50_us") for l in runs if (l.get("pool") or {}).get("count")]),
+                "handshake_p50_us": med([(l.get("handshake") or {}).get("p50_us") for l in runs if (l.get("handshake") or {}).get("count")]),
+                "discarded": sum((l.get("preconnect") or {}).get("discarded", 0) for l in runs)})
+        else:
+            extra["connect_steps_p50_us"] = steps_median([l.get("connect_steps_p50_us") for l in runs])
+        table[name][str(t)] = rate_row(runs, extra)
+
+# ---- the rest ------------------------------------------------------------------
 def at(variant, t, key="p50_us"):
     return table.get(variant, {}).get(str(t), {}).get(key)
 
 def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
-swift1 = at("swift", 1)
+def best(variant):
+    rows = {t: r for t, r in table.get(variant, {}).items() if r.get("conn_per_s")}
+    t = max(rows, key=lambda t: rows[t]["conn_per_s"]) if rows else None
+    return (rows[t]["conn_per_s"], int(t)) if t else (None, None)
+
 rtt = (kind("control_rtt_guest") or [{}])[-1]
 storm = (kind("storm") or [{}])[-1]
 check = (kind("storm_check") or [{}])[-1]
+leak = (kind("leak_check") or [{}])[-1]
 if storm.get("stuck") or storm.get("ok") != storm.get("total") or not check.get("clean"):
     problems.append("storm: not every connection completed and closed cleanly")
-swift_best_t = max(table["swift"], key=lambda t: table["swift"][t]["conn_per_s"] or 0) if table["swift"] else None
+if not leak.get("clean"):
+    problems.append("connections left on a swiftd after the rounds' clients exited (leak_check)")
+pool_best, pool_best_t = best("swift_pool")
+hs_best, hs_best_t = best("swift")
+pool1, swift1 = at("swift_pool", 1), at("swift", 1)
 summary = {
     "kind": "summary",
     "bench": "connect",
-    "speedup_vs_raw_new_process": ratio(at("raw_new_process", 1), swift1),
-    "speedup_vs_raw_new_process_aslr_on": ratio(at("raw_new_process_aslr_on", 1), swift1),
-    "speedup_vs_raw_warm": ratio(at("raw_warm", 1), swift1),
-    "speedup_vs_rdma_cm": ratio(at("rdma_cm", 1), swift1),
-    "speedup_vs_raw_new_process_incl_exec": ratio(at("raw_new_process", 1, "process_p50_us"), swift1),
+    # At one client, medians of the per-round medians: from the pool, and
+    # (_no_pool) by a full handshake.
+    "speedup_vs_raw_new_process": ratio(at("raw_new_process", 1), pool1),
+    "speedup_vs_raw_new_process_no_pool": ratio(at("raw_new_process", 1), swift1),
+    "speedup_vs_raw_new_process_aslr_on": ratio(at("raw_new_process_aslr_on", 1), pool1),
+    "speedup_vs_raw_warm": ratio(at("raw_warm", 1), pool1),
+    "speedup_vs_raw_warm_no_pool": ratio(at("raw_warm", 1), swift1),
+    "speedup_vs_rdma_cm": ratio(at("rdma_cm", 1), pool1),
+    "speedup_vs_rdma_cm_no_pool": ratio(at("rdma_cm", 1), swift1),
+    "speedup_vs_raw_new_process_incl_exec": ratio(at("raw_new_process", 1, "process_p50_us"), pool1),
+    "speedups_per_round": speedups_per_round,
+    "swift_pool_p50_us_t1": pool1,
+    "swift_pool_connect_p50_us_t1": at("swift_pool", 1, "connect_p50_us"),
+    "swift_pool_steps_p50_us_t1": at("swift_pool", 1, "pool_steps_p50_us"),
+    "swift_pool_verify_p50_us_t1": at("swift_pool", 1, "verify_p50_us"),
+    "swift_pool_hit_fraction_t1": at("swift_pool", 1, "hit_fraction"),
+    "swift_pool_samples_t1": at("swift_pool", 1, "samples"),
     "swift_p50_us_t1": swift1,
     "swift_connect_p50_us_t1": at("swift", 1, "connect_p50_us"),
     "swift_connect_steps_p50_us_t1": at("swift", 1, "connect_steps_p50_us"),
@@ -467,15 +801,36 @@ summary = {
     "raw_new_process_aslr_on_p50_us_t1": at("raw_new_process_aslr_on", 1),
     "raw_warm_p50_us_t1": at("raw_warm", 1),
     "rdma_cm_setup_us_c1": at("rdma_cm", 1),
-    "conn_per_s": table["swift"][swift_best_t]["conn_per_s"] if swift_best_t else None,
-    "conn_per_s_threads": int(swift_best_t) if swift_best_t else None,
+    "t1_medians": {name: {k: v for k, v in row.items()
+                          if k in ("p50_us", "round_p50_min_us", "round_p50_p25_us", "round_p50_p75_us",
+                                   "round_p50_max_us", "rounds", "samples", "p50_all_samples_us")}
+                   for name, row in t1.items()},
+    # Connections per second: Swift with the pool (Prewarm to pool_max, then
+    # all threads at once) and without it (_no_pool), rdma_cm's batch of c=T.
+    "conn_per_s": pool_best,
+    "conn_per_s_threads": pool_best_t,
+    "conn_per_s_no_pool": hs_best,
+    "conn_per_s_no_pool_threads": hs_best_t,
+    "conn_per_s_16": at("swift_pool", 16, "conn_per_s"),
+    "conn_per_s_64": at("swift_pool", 64, "conn_per_s"),
+    "conn_per_s_no_pool_16": at("swift", 16, "conn_per_s"),
+    "conn_per_s_no_pool_64": at("swift", 64, "conn_per_s"),
+    "conn_per_s_rdma_cm_16": at("rdma_cm", 16, "conn_per_s"),
+    "conn_per_s_rdma_cm_64": at("rdma_cm", 64, "conn_per_s"),
+    "conn_per_s_vs_rdma_cm_16": ratio(at("swift_pool", 16, "conn_per_s"), at("rdma_cm", 16, "conn_per_s")),
+    "conn_per_s_vs_rdma_cm_64": ratio(at("swift_pool", 64, "conn_per_s"), at("rdma_cm", 64, "conn_per_s")),
+    "conn_per_s_no_pool_vs_rdma_cm_16": ratio(at("swift", 16, "conn_per_s"), at("rdma_cm", 16, "conn_per_s")),
+    "conn_per_s_no_pool_vs_rdma_cm_64": ratio(at("swift", 64, "conn_per_s"), at("rdma_cm", 64, "conn_per_s")),
+    "swift_pool_hit_fraction_16": at("swift_pool", 16, "hit_fraction"),
+    "swift_pool_hit_fraction_64": at("swift_pool", 64, "hit_fraction"),
     "conn_per_s_rdma_cm": at("rdma_cm", 100, "conn_per_s"),
-    "conn_per_s_raw_warm": max((r["conn_per_s"] or 0 for r in table["raw_warm"].values()), default=None),
-    "conn_per_s_raw_new_process": max((r["conn_per_s"] or 0 for r in table["raw_new_process"].values()), default=None),
+    "conn_per_s_raw_warm": max((r["conn_per_s"] or 0 for r in table.get("raw_warm", {}).values()), default=None),
+    "conn_per_s_raw_new_process": max((r["conn_per_s"] or 0 for r in table.get("raw_new_process", {}).values()), default=None),
     "fastpath_ping_p50_us_guest": rtt.get("fastpath_ping_p50_us_guest"),
     "grpc_ping_p50_us_guest": rtt.get("grpc_ping_p50_us_guest"),
     "fastpath_ping_p99_us_guest": rtt.get("ping_fastpath_p99_us"),
     "grpc_ping_p99_us_guest": rtt.get("ping_grpc_p99_us"),
+    "leak_check_clean": leak.get("clean"),
     "storm_total": storm.get("total"),
     "storm_ok": storm.get("ok"),
     "storm_failed": storm.get("failed"),
@@ -487,16 +842,36 @@ summary = {
     "storm_connections_left": check.get("connections_left"),
     "storm_services_in_use": check.get("services_in_use"),
     "storm_admission": check.get("admission"),
+    "rdma_cm_server_restarts": cm_retried,
+    "rounds": {"latency": rounds, "per_round": per_round, "raw_new_process_aslr_on_per_round": aslr_on_per_round,
+               "throughput": tp_rounds, "pool_t1": pool_t1, "pool_max": pool_max},
     "table": table,
     "aslr": "headline with guest ASLR off (randomize_va_space=0); raw_new_process_aslr_on beside it",
     "quick": quick,
     "problems": problems,
-    "notes": "guest (QEMU TCG, rxe, 2 vCPUs), rxeB -> rxeA across the veth pair; p50_us = time to "
-             "a connected RC QP with one verified 64 B RDMA WRITE (swift: WRITE + READ back + compare, "
-             "Close not included; raw: the peer checks the bytes; raw_new_process: main() to the "
-             "peer's verdict, exec not included, process_p50_us includes it); rdma_cm = cmtime, no "
-             "RDMA WRITE, p50_us = setup steps (create id..connect) of the batch of c=T; conn_per_s "
-             "= verified connections / wall time (teardown included)",
+    "notes": (
+        "guest (QEMU TCG, rxe, 2 vCPUs), rxeB -> rxeA across the veth pair, every server up for the "
+        "whole boot. p50_us = time to a connected RC QP with one verified 64 B RDMA WRITE (swift, "
+        "swift_pool: Connect + WRITE + READ back + compare, Close not included; raw: the peer checks "
+        "the bytes; raw_new_process: main() to the peer's verdict, exec not included, process_p50_us "
+        "includes it); rdma_cm = cmtime, no RDMA WRITE, p50_us = setup steps (create id..connect). "
+        f"T=1: {rounds} rounds, each running every variant once in an order rotated round by round, "
+        f"{per_round} connections per variant per round ({rounds * per_round} in all; "
+        f"raw_new_process_aslr_on only {aslr_on_per_round} per round: a side figure, each process "
+        "re-translates its code under TCG); p50_us = the median of the per-round medians, "
+        "round_p50_min/p25/p75/max_us their spread, p50_all_samples_us the median of all samples; "
+        "speedups_per_round = each round's ratio, both sides from the same round. swift = a full "
+        "handshake per connect (swift_p50_us_t1, the _no_pool speedups); swift_pool = Connect() "
+        f"served from the pre-connected pool (Session::Prewarm {pool_t1}; each take waits, untimed, "
+        "until the refill has the pool back at its target, so the measurement never drains it; only "
+        "connects with ConnectSteps.preconnected count, hit_fraction = those / all; "
+        "swift_pool_p50_us_t1 and the speedups without suffix). T>1: "
+        f"{tp_rounds} rounds interleaving all variants; conn_per_s = verified connections / wall "
+        "time (teardown included; rdma_cm: c / the batch's setup time, teardown not included), "
+        "the median over rounds; swift_pool at T>1 = Prewarm "
+        f"{pool_max} then all T threads at once: the refill (one handshake at a time) cannot keep "
+        "up, so only about the first pool_max connects come from the pool "
+        "(swift_pool_hit_fraction_16/_64); the rest are handshakes, counted in its conn_per_s."),
 }
 print(json.dumps(summary))
 sys.exit(1 if failed or problems else 0)

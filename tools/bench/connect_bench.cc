@@ -1,11 +1,15 @@
-// connect_bench: time to a brokered, verified RC connection with Swift.
+// connect_bench: time to a brokered, verified RC connection with Swift,
+// by a full handshake or from the pre-connected pool.
 //
 //   connect_bench --role=server --socket=A.sock --service=bench
 //   connect_bench --role=client --socket=B.sock --host=IP:PORT
 //       --service=bench --threads=4 --connections=50
+//   connect_bench --role=client ... --threads=1 --connections=25
+//       --prewarm=4 --paced --print_samples
 //
 // Server: a libswift Session listening on `service`; accepted connections
-// are kept until their client closes them. Runs until SIGTERM/SIGINT.
+// (pre-connected pairs included) are kept until their client closes them.
+// Runs until SIGTERM/SIGINT.
 // Client: `threads` threads each make `connections` connections one after
 // another (after `warmup` untimed ones); each one is Connect(), one RDMA
 // WRITE of 64 B into the server's buffer, an RDMA READ of the same bytes
@@ -18,6 +22,20 @@
 // application's and this side's RTR/RTS), connections per second (verified
 // connections / wall time of the whole run, Close() included), and
 // failures by status code ("close:CODE" when only the Close() failed).
+//
+// Pre-connected pool (--prewarm=N): before the warm-up the session calls
+// Prewarm(host, service, N) and, before the timed part, waits until the
+// pool is back at its target. Every connection is then classified by
+// ConnectSteps::preconnected: "pool" (a checked pair from the pool) and
+// "handshake" (none was ready) get percentiles of their own, the
+// handshake's steps only from handshakes and the pool's steps (pool_take,
+// check, probe) only from pool takes, never mixed; pool_hit_fraction is
+// pool / verified. --paced (one thread): before each connection, wait until
+// the pool is back at its target, so that the measurement itself never
+// drains it (the refill makes one handshake at a time); the wait is not
+// timed, and conn_per_s then means nothing. --print_samples adds every
+// connection as [verified_us, connect_us, preconnected 0/1].
+//
 // With --storm_deadline_s the connects run with that deadline and a
 // watchdog counts connections still running 30 s past it ("stuck"; the
 // client then exits without waiting for them).
@@ -53,6 +71,16 @@ ABSL_FLAG(int, connections, 20, "Client: connections per thread.");
 ABSL_FLAG(int, warmup, 2, "Client: untimed connections first (per run).");
 ABSL_FLAG(int, storm_deadline_s, 0,
           "Client: per-connect deadline in seconds; 0 = 10 s and no watchdog.");
+ABSL_FLAG(int, prewarm, 0,
+          "Client: keep this many connections pre-connected "
+          "(Session::Prewarm) and wait for them before timing; 0 = no pool.");
+ABSL_FLAG(bool, paced, false,
+          "Client, with --prewarm and one thread: before each connection, "
+          "wait until the pool is back at its target (untimed).");
+ABSL_FLAG(int, refill_wait_s, 30,
+          "Client: the longest wait for the pool to be at its target.");
+ABSL_FLAG(bool, print_samples, false,
+          "Client: every connection in the JSON line (\"samples\").");
 
 namespace {
 
@@ -92,6 +120,13 @@ constexpr StepField kStepFields[] = {
     {"to_app", &swift::ConnectSteps::to_app_us},
     {"app_accept", &swift::ConnectSteps::app_accept_us},
     {"transitions", &swift::ConnectSteps::transitions_us},
+};
+
+// The steps of a connect from the pre-connected pool.
+constexpr StepField kPoolStepFields[] = {
+    {"pool_take", &swift::ConnectSteps::pool_take_us},
+    {"check", &swift::ConnectSteps::check_us},
+    {"probe", &swift::ConnectSteps::probe_us},
 };
 
 // One connection: connect, write, read back, compare, close.
@@ -191,14 +226,107 @@ double Percentile(const std::vector<double>& sorted, double q) {
                                static_cast<size_t>(q * sorted.size()))];
 }
 
+// `text` as a JSON string literal.
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+
+// Verified connections of one kind (all, from the pool, by handshake).
+struct Latencies {
+  std::vector<double> verified_us, connect_us, verify_us;
+
+  void Add(const Outcome& outcome) {
+    verified_us.push_back(outcome.verified_us);
+    connect_us.push_back(outcome.connect_us);
+    verify_us.push_back(outcome.verified_us - outcome.connect_us);
+  }
+  void Sort() {
+    for (auto* samples : {&verified_us, &connect_us, &verify_us}) {
+      std::sort(samples->begin(), samples->end());
+    }
+  }
+  // {"count", percentiles of verified_us, connect and verify p50}; sorted.
+  std::string Json() const {
+    return absl::StrFormat(
+        "\"count\": %d, \"p50_us\": %.1f, \"p90_us\": %.1f, "
+        "\"p99_us\": %.1f, \"min_us\": %.1f, \"max_us\": %.1f, "
+        "\"connect_p50_us\": %.1f, \"verify_p50_us\": %.1f",
+        static_cast<int>(verified_us.size()), Percentile(verified_us, 0.5),
+        Percentile(verified_us, 0.9), Percentile(verified_us, 0.99),
+        verified_us.empty() ? 0.0 : verified_us.front(),
+        verified_us.empty() ? 0.0 : verified_us.back(),
+        Percentile(connect_us, 0.5), Percentile(verify_us, 0.5));
+  }
+};
+
+// Each step's own p50 over `samples` (they need not add up to the
+// connect's p50 exactly), as JSON members.
+template <size_t N>
+std::string StepsP50(const StepField (&fields)[N],
+                     const std::vector<swift::ConnectSteps>& samples) {
+  std::vector<std::string> members;
+  for (const StepField& step : fields) {
+    std::vector<double> values;
+    values.reserve(samples.size());
+    for (const swift::ConnectSteps& steps : samples) {
+      values.push_back(steps.*step.field);
+    }
+    std::sort(values.begin(), values.end());
+    members.push_back(
+        absl::StrFormat("\"%s\": %.1f", step.name, Percentile(values, 0.5)));
+  }
+  return absl::StrJoin(members, ", ");
+}
+
+// Waits until the pre-connected pool holds its whole target again (the
+// refill makes one handshake at a time); false after `limit`.
+bool WaitForPoolAtTarget(const swift::Session& session, absl::Duration limit) {
+  const absl::Time give_up = absl::Now() + limit;
+  while (true) {
+    const swift::PreconnectStats stats = session.preconnect_stats();
+    if (stats.ready >= stats.target) {
+      return true;
+    }
+    if (absl::Now() >= give_up) {
+      return false;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+
 int RunClient() {
   const int threads = absl::GetFlag(FLAGS_threads);
   const int per_thread = absl::GetFlag(FLAGS_connections);
   const int storm_s = absl::GetFlag(FLAGS_storm_deadline_s);
-  if (threads < 1 || per_thread < 1 || storm_s < 0 ||
+  const int prewarm = absl::GetFlag(FLAGS_prewarm);
+  const bool paced = absl::GetFlag(FLAGS_paced);
+  const bool print_samples = absl::GetFlag(FLAGS_print_samples);
+  const absl::Duration refill_wait =
+      absl::Seconds(absl::GetFlag(FLAGS_refill_wait_s));
+  if (threads < 1 || per_thread < 1 || storm_s < 0 || prewarm < 0 ||
+      absl::GetFlag(FLAGS_refill_wait_s) < 1 ||
       absl::GetFlag(FLAGS_host).empty()) {
     std::cerr << "connect_bench: --host, --threads >= 1, --connections >= 1, "
-                 "--storm_deadline_s >= 0\n";
+                 "--storm_deadline_s >= 0, --prewarm >= 0, "
+                 "--refill_wait_s >= 1\n";
+    return 2;
+  }
+  if (paced && (prewarm == 0 || threads != 1)) {
+    // Pacing waits for the pool between one thread's connections; with
+    // several threads each would wait on the others' takes.
+    std::cerr << "connect_bench: --paced needs --prewarm > 0 and "
+                 "--threads=1\n";
     return 2;
   }
   swift::SessionOptions options;
@@ -207,6 +335,7 @@ int RunClient() {
   options.pool_low = std::max(4, threads);
   options.pool_high = std::max(8, 2 * threads);
   options.buffer_bytes = std::max<size_t>(64 * 1024, threads * 2 * kPayload);
+  options.max_preconnected = std::max(options.max_preconnected, prewarm);
   auto session = swift::Session::Create(options);
   if (!session.ok()) {
     std::cerr << "connect_bench: " << session.status() << "\n";
@@ -214,17 +343,49 @@ int RunClient() {
   }
   const absl::Duration timeout =
       storm_s > 0 ? absl::Seconds(storm_s) : absl::Seconds(10);
+  int prewarm_ready = 0;
+  double prewarm_ms = 0;
+  if (prewarm > 0) {
+    const absl::Time begin = absl::Now();
+    absl::StatusOr<int> ready =
+        (*session)->Prewarm(absl::GetFlag(FLAGS_host),
+                            absl::GetFlag(FLAGS_service), prewarm, refill_wait);
+    prewarm_ms = absl::ToDoubleMilliseconds(absl::Now() - begin);
+    if (!ready.ok()) {
+      std::cerr << "connect_bench: Prewarm(" << prewarm
+                << "): " << ready.status() << "\n";
+      return 1;
+    }
+    prewarm_ready = *ready;
+  }
+  // Untimed paced waits that ran out: the connection after one may be a
+  // handshake (it is then counted as one, never as a pool sample).
+  std::atomic<int> pace_timeouts{0};
+  auto pace = [&] {
+    if (paced && !WaitForPoolAtTarget(**session, refill_wait)) {
+      ++pace_timeouts;
+    }
+  };
   for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
+    pace();
     if (Outcome warm = OneConnection(**session, 0, i, timeout);
         !warm.status.ok()) {
       std::cerr << "connect_bench warm-up: " << warm.status << "\n";
       return 1;
     }
   }
+  // The timed part starts with the pool full.
+  bool pool_full_at_start = true;
+  if (prewarm > 0) {
+    pool_full_at_start = WaitForPoolAtTarget(**session, refill_wait);
+  }
 
   std::mutex mu;
-  std::vector<double> latencies_us, connect_us, verify_us, close_us;
-  std::vector<std::vector<double>> steps_us(std::size(kStepFields));
+  Latencies all, pooled, handshakes;
+  std::vector<double> close_us;
+  std::vector<swift::ConnectSteps> pool_steps, handshake_steps;
+  // [verified_us, connect_us, preconnected] per verified connection.
+  std::vector<std::string> samples;
   std::map<std::string, int> failures;
   std::atomic<int> running{threads};
   // When each thread's current connection began (ns since `start`, +1 so
@@ -243,17 +404,21 @@ int RunClient() {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
+        pace();
         busy_since[t] = since_start_ns() + 1;
         Outcome outcome = OneConnection(**session, t, i, timeout);
         busy_since[t] = 0;
         std::lock_guard<std::mutex> lock(mu);
         if (outcome.status.ok()) {
-          latencies_us.push_back(outcome.verified_us);
-          connect_us.push_back(outcome.connect_us);
-          verify_us.push_back(outcome.verified_us - outcome.connect_us);
+          const bool from_pool = outcome.steps.preconnected;
+          all.Add(outcome);
+          (from_pool ? pooled : handshakes).Add(outcome);
+          (from_pool ? pool_steps : handshake_steps).push_back(outcome.steps);
           close_us.push_back(outcome.close_us);
-          for (size_t s = 0; s < std::size(kStepFields); ++s) {
-            steps_us[s].push_back(outcome.steps.*kStepFields[s].field);
+          if (print_samples) {
+            samples.push_back(absl::StrFormat("[%.1f, %.1f, %d]",
+                                              outcome.verified_us,
+                                              outcome.connect_us, from_pool));
           }
         } else {
           ++failures[absl::StrCat(
@@ -306,51 +471,71 @@ int RunClient() {
   const double wall_s =
       std::chrono::duration<double>(Clock::now() - start).count();
   std::lock_guard<std::mutex> lock(mu);
-  for (auto* samples : {&latencies_us, &connect_us, &verify_us, &close_us}) {
-    std::sort(samples->begin(), samples->end());
+  for (Latencies* latencies : {&all, &pooled, &handshakes}) {
+    latencies->Sort();
   }
-  // Each step's own p50: they need not add up to connect_p50_us exactly.
-  std::vector<std::string> steps_p50;
-  for (size_t s = 0; s < std::size(kStepFields); ++s) {
-    std::sort(steps_us[s].begin(), steps_us[s].end());
-    steps_p50.push_back(absl::StrFormat("\"%s\": %.1f", kStepFields[s].name,
-                                        Percentile(steps_us[s], 0.5)));
-  }
+  std::sort(close_us.begin(), close_us.end());
   int failed = 0;
   std::vector<std::string> reasons;
   for (const auto& [reason, count] : failures) {
     failed += count;
     reasons.push_back(absl::StrFormat("\"%s\": %d", reason, count));
   }
+  const int ok = static_cast<int>(all.verified_us.size());
   const swift::PoolStats pool = (*session)->pool_stats();
-  std::cout << absl::StrFormat(
-                   "{\"bench\": \"connect_bench\", \"threads\": %d, "
-                   "\"connections_per_thread\": %d, "
-                   "\"total\": %d, \"ok\": %d, \"failed\": %d, "
-                   "\"failed_by_reason\": {%s}, \"stuck\": %d, "
-                   "\"storm_deadline_s\": %d, "
-                   "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
-                   "\"min_us\": %.1f, \"max_us\": %.1f, "
-                   "\"connect_p50_us\": %.1f, \"verify_p50_us\": %.1f, "
-                   "\"close_p50_us\": %.1f, \"close_p99_us\": %.1f, "
-                   "\"connect_steps_p50_us\": {%s}, "
-                   "\"wall_s\": %.3f, \"conn_per_s\": %.1f, "
-                   "\"pool_hits\": %d, \"pool_misses\": %d, "
-                   "\"pool_recycled\": %d}",
-                   threads, per_thread, threads * per_thread,
-                   static_cast<int>(latencies_us.size()), failed,
-                   absl::StrJoin(reasons, ", "), stuck, storm_s,
-                   Percentile(latencies_us, 0.5), Percentile(latencies_us, 0.9),
-                   Percentile(latencies_us, 0.99),
-                   latencies_us.empty() ? 0.0 : latencies_us.front(),
-                   latencies_us.empty() ? 0.0 : latencies_us.back(),
-                   Percentile(connect_us, 0.5), Percentile(verify_us, 0.5),
-                   Percentile(close_us, 0.5), Percentile(close_us, 0.99),
-                   absl::StrJoin(steps_p50, ", "), wall_s,
-                   latencies_us.size() / wall_s, static_cast<int>(pool.hits),
-                   static_cast<int>(pool.misses),
-                   static_cast<int>(pool.recycled))
-            << std::endl;
+  const swift::PreconnectStats pre = (*session)->preconnect_stats();
+  // The top-level percentiles are over every verified connection (as
+  // before the pool existed); "pool" and "handshake" split them.
+  std::cout
+      << absl::StrFormat(
+             "{\"bench\": \"connect_bench\", \"threads\": %d, "
+             "\"connections_per_thread\": %d, "
+             "\"total\": %d, \"ok\": %d, \"failed\": %d, "
+             "\"failed_by_reason\": {%s}, \"stuck\": %d, "
+             "\"storm_deadline_s\": %d, "
+             "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
+             "\"min_us\": %.1f, \"max_us\": %.1f, "
+             "\"connect_p50_us\": %.1f, \"verify_p50_us\": %.1f, "
+             "\"close_p50_us\": %.1f, \"close_p99_us\": %.1f, "
+             "\"connect_steps_p50_us\": {%s}, "
+             "\"wall_s\": %.3f, \"conn_per_s\": %.1f, "
+             "\"pool_hits\": %d, \"pool_misses\": %d, "
+             "\"pool_recycled\": %d, "
+             "\"prewarm\": %d, \"paced\": %s, \"prewarm_ready\": %d, "
+             "\"prewarm_ms\": %.1f, \"pool_full_at_start\": %s, "
+             "\"pace_timeouts\": %d, \"pool_hit_fraction\": %.4f, "
+             "\"pool\": {%s, \"steps_p50_us\": {%s}}, "
+             "\"handshake\": {%s}, "
+             "\"preconnect\": {\"ready\": %d, \"target\": %d, "
+             "\"made\": %d, \"hits\": %d, \"misses\": %d, "
+             "\"discarded\": %d, \"refill_errors\": %d, "
+             "\"last_discard_reason\": %s, "
+             "\"last_refill_error\": %s}%s}",
+             threads, per_thread, threads * per_thread, ok, failed,
+             absl::StrJoin(reasons, ", "), stuck, storm_s,
+             Percentile(all.verified_us, 0.5), Percentile(all.verified_us, 0.9),
+             Percentile(all.verified_us, 0.99),
+             all.verified_us.empty() ? 0.0 : all.verified_us.front(),
+             all.verified_us.empty() ? 0.0 : all.verified_us.back(),
+             Percentile(all.connect_us, 0.5), Percentile(all.verify_us, 0.5),
+             Percentile(close_us, 0.5), Percentile(close_us, 0.99),
+             StepsP50(kStepFields, handshake_steps), wall_s, ok / wall_s,
+             static_cast<int>(pool.hits), static_cast<int>(pool.misses),
+             static_cast<int>(pool.recycled), prewarm, paced ? "true" : "false",
+             prewarm_ready, prewarm_ms, pool_full_at_start ? "true" : "false",
+             pace_timeouts.load(),
+             ok > 0 ? static_cast<double>(pooled.verified_us.size()) / ok : 0.0,
+             pooled.Json(), StepsP50(kPoolStepFields, pool_steps),
+             handshakes.Json(), pre.ready, pre.target,
+             static_cast<int>(pre.made), static_cast<int>(pre.hits),
+             static_cast<int>(pre.misses), static_cast<int>(pre.discarded),
+             static_cast<int>(pre.refill_errors),
+             JsonString(pre.last_discard_reason),
+             JsonString(pre.last_refill_error),
+             print_samples ? absl::StrCat(", \"samples\": [",
+                                          absl::StrJoin(samples, ", "), "]")
+                           : "")
+      << std::endl;
   if (stuck > 0) {
     std::_Exit(0);  // Stuck threads hold the session: leave without teardown.
   }

@@ -5,9 +5,12 @@ Reads what the guest printed (tools/bench/connect.sh: JSON lines, the guest
 summary last) and the host's control_rtt line, and
   * splits the guest's lines by kind into OUT/<kind>.jsonl (raw results),
   * merges the host figures (fastpath_ping_p50_us_host, grpc_ping_p50_us_host)
-    and the guest's wall time into the summary,
+    and the guest's wall time into the summary (every other key of the
+    guest's summary as it is, the per-variant table last),
   * plots OUT/connect.png: p50 latency and connections per second against
-    concurrent clients, log scales, one line per variant,
+    concurrent clients, log scales, one line per variant (Swift from the
+    pre-connected pool and by a full handshake apart), at one client with
+    the spread of the per-round medians,
   * prints the merged summary as ONE JSON line on stdout.
 
 usage: connect_plot.py --guest OUT/connect.jsonl --host OUT/control_rtt_host.json
@@ -22,7 +25,9 @@ import sys
 
 VARIANTS = [
     # (table key, label, style)
-    ("swift", "Swift (swiftd brokered, warm process)",
+    ("swift_pool", "Swift from the pre-connected pool (T>1: Prewarm 64, rest handshakes)",
+     {"color": "tab:orange", "marker": "*", "markersize": 10, "linewidth": 2.5}),
+    ("swift", "Swift, full handshake (swiftd brokered, warm process)",
      {"color": "tab:red", "marker": "o", "linewidth": 2.5}),
     ("raw_warm", "raw verbs, warm process (CQ+QP+TCP per conn.)",
      {"color": "tab:blue", "marker": "s"}),
@@ -81,6 +86,13 @@ def plot(table, path):
         threads_seen.update(t for t, _ in points)
         if lat_points:
             lat.plot(*zip(*lat_points), label=label, **style)
+        # At one client: the spread (p25..p75) of the per-round medians.
+        one = rows.get("1") or {}
+        if one.get("p50_us") and one.get("round_p50_p25_us") is not None:
+            lat.errorbar([1], [one["p50_us"] / 1000],
+                         yerr=[[(one["p50_us"] - one["round_p50_p25_us"]) / 1000],
+                               [(one["round_p50_p75_us"] - one["p50_us"]) / 1000]],
+                         color=style["color"], capsize=4, linewidth=1)
         if rate_points:
             rate.plot(*zip(*rate_points), label=label, **style)
     ticks = sorted(threads_seen)
@@ -93,14 +105,15 @@ def plot(table, path):
         ax.grid(True, which="both", alpha=0.3)
         ax.set_xlabel("concurrent clients T (threads, processes, or cmtime batch c)")
     lat.set_ylabel("p50 time to a connected QP + verified 64 B WRITE (ms)")
-    lat.set_title("Connection latency (p50)")
+    lat.set_title("Connection latency (p50; T=1: median of per-round medians, bars p25..p75)")
     rate.set_ylabel("connections per second")
     rate.set_title("Connection rate")
     handles, labels = lat.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8.5,
                frameon=False)
-    fig.suptitle("Swift vs raw verbs vs rdma_cm: rxeB -> rxeA in the Soft-RoCE guest "
-                 "(QEMU TCG, 2 vCPUs, guest ASLR off unless marked)", fontsize=10)
+    fig.suptitle("Swift vs raw verbs vs rdma_cm, interleaved in rounds in one boot: rxeB -> rxeA "
+                 "in the Soft-RoCE guest (QEMU TCG, 2 vCPUs, guest ASLR off unless marked)",
+                 fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     fig.savefig(path, dpi=110)
     plt.close(fig)
