@@ -10,8 +10,7 @@
 
 namespace swift {
 
-absl::Status ProbeConnection(const Connection& connection,
-                             absl::Duration timeout) {
+absl::Status PostProbe(const Connection& connection) {
   ibv_send_wr wr = {};
   wr.wr_id = kProbeWrId;
   wr.opcode = IBV_WR_RDMA_WRITE;
@@ -24,6 +23,10 @@ absl::Status ProbeConnection(const Connection& connection,
   if (const int error = ibv_post_send(connection.qp(), &wr, &bad); error != 0) {
     return ErrnoStatus(error, "posting the pair's probe (ibv_post_send)");
   }
+  return absl::OkStatus();
+}
+
+absl::Status AwaitProbe(const Connection& connection, absl::Duration timeout) {
   absl::StatusOr<ibv_wc> completion =
       verbs::WaitForOneCompletion(connection.cq(), timeout);
   if (!completion.ok()) {

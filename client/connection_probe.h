@@ -22,11 +22,15 @@ namespace swift {
 // until the probe completed).
 inline constexpr uint64_t kProbeWrId = 0x5357494654505242;  // "SWIFTPRB"
 
-// OK once the probe completed successfully; kDeadlineExceeded when no
-// completion came within `timeout` (the QP is left with the request
-// outstanding: recycle or destroy it), or the completion's error.
-absl::Status ProbeConnection(const Connection& connection,
-                             absl::Duration timeout);
+// PostProbe(): posts the probe (so that its round trip overlaps whatever
+// the caller does next); the failing verb's status otherwise.
+absl::Status PostProbe(const Connection& connection);
+
+// AwaitProbe(): OK once the posted probe completed successfully;
+// kDeadlineExceeded when no completion came within `timeout` (the QP is
+// left with the request outstanding: recycle or destroy it), or the
+// completion's error.
+absl::Status AwaitProbe(const Connection& connection, absl::Duration timeout);
 
 }  // namespace swift
 

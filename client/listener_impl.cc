@@ -275,7 +275,11 @@ absl::Status ListenerImpl::ReleaseConnection(uint64_t id, PooledQp pooled) {
     up.mutable_connection_closed()->set_connection_id(id);
     (void)SendUp(up);
   }
-  session_->pool().Recycle(std::move(pooled));
+  // Closed here first, the client may not know yet (a pre-connected pair
+  // it holds still looks whole until its swiftd hears): the QP rests
+  // before it can serve anyone else. Closed by the client, it is reused
+  // at once.
+  session_->pool().Recycle(std::move(pooled), /*rest=*/closed_here);
   return absl::OkStatus();
 }
 

@@ -10,8 +10,9 @@
 //     (up to kMaxBackoff) after a failure.
 //   - Bounded: all targets together stay within Options::max_pairs.
 //   - Take() hands out the newest pair only after `check` (the local
-//     swiftd: does the remote side still stand?) and `probe` (the peer's
-//     NIC answers on it) agreed; a pair that fails either is closed and the
+//     swiftd: does the remote side still stand?) and the probe (the peer's
+//     NIC answers on it; posted before the check, so that the two overlap)
+//     agreed; a pair that fails either is closed and the
 //     next one tried (kMaxTriesPerTake in all). A failed probe means the
 //     peer's QPs are likely all gone: the service's other pairs are closed
 //     too and refilled.
@@ -68,8 +69,10 @@ class PreconnectPool final {
     std::function<absl::StatusOr<std::vector<std::string>>(
         const std::vector<uint64_t>& ids)>
         check;
-    // OK when the peer answered on the pair.
-    std::function<absl::Status(const ConnectionImpl&)> probe;
+    // Sends the probe on the pair (its round trip overlaps the check).
+    std::function<absl::Status(const ConnectionImpl&)> post_probe;
+    // OK when the peer answered the probe.
+    std::function<absl::Status(const ConnectionImpl&)> await_probe;
   };
 
   // What Take() gave: a checked pair, or none (then `why_not` says why,

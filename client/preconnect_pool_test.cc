@@ -58,9 +58,15 @@ class FakeWorld {
       }
       return states;
     };
-    hooks.probe = [this](const ConnectionImpl& pair) {
+    hooks.post_probe = [this](const ConnectionImpl& pair) {
+      absl::MutexLock lock(&mu_);
+      ++posted_;
+      return absl::OkStatus();
+    };
+    hooks.await_probe = [this](const ConnectionImpl& pair) {
       absl::MutexLock lock(&mu_);
       ++probes_;
+      EXPECT_GE(posted_, probes_) << "awaited a probe never posted";
       return peer_gone_ ? absl::DeadlineExceededError("no answer")
                         : absl::OkStatus();
     };
@@ -98,6 +104,7 @@ class FakeWorld {
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   int checks_ ABSL_GUARDED_BY(mu_) = 0;
   int probes_ ABSL_GUARDED_BY(mu_) = 0;
+  int posted_ ABSL_GUARDED_BY(mu_) = 0;
   int failed_connects_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status connect_error_ ABSL_GUARDED_BY(mu_);
   absl::Status check_error_ ABSL_GUARDED_BY(mu_);

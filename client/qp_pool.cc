@@ -101,14 +101,14 @@ void QpPool::Return(PooledQp pooled) {
   ready_.push_front(std::move(pooled));
 }
 
-void QpPool::Recycle(PooledQp pooled) {
+void QpPool::Recycle(PooledQp pooled, bool rest) {
   if (factory_->ResetToInit(pooled).ok()) {
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu_);
     ++stats_.recycled;
     WakeRestedLocked(now);
     if (static_cast<int>(ready_.size() + resting_.size()) < options_.high) {
-      if (options_.quiet_period > absl::ZeroDuration()) {
+      if (rest && options_.quiet_period > absl::ZeroDuration()) {
         resting_.push_back({std::move(pooled), now + options_.quiet_period});
       } else {
         ready_.push_back(std::move(pooled));

@@ -54,10 +54,11 @@ class QpPool final {
   void Return(PooledQp qp);
 
   // Recycle(): a used QP goes RESET -> INIT with a new PSN and back into the
-  // pool after its quiet period, or is destroyed when that fails (e.g. it
-  // sits in error) or the pool already holds `high` (resting ones
-  // included).
-  void Recycle(PooledQp qp);
+  // pool, or is destroyed when that fails (e.g. it sits in error) or the
+  // pool already holds `high` (resting ones included). With `rest`, it
+  // rests for the quiet period first: its peer may not know the
+  // connection ended and may still send to it.
+  void Recycle(PooledQp qp, bool rest = false);
 
   PoolStats stats() const;
 

@@ -158,8 +158,9 @@ TEST_F(QpPoolTest, RecycleResetsAndKeepsUpToHigh) {
   EXPECT_EQ(stats.destroyed, 1u);  // the third one dropped.
 }
 
-// A recycled QP rests for the quiet period before anyone may take it
-// again: its old peer may still send to it (issue 12).
+// A QP recycled with `rest` rests for the quiet period before anyone may
+// take it again: its old peer may still send to it (issue 12); one
+// recycled without is ready at once.
 TEST_F(QpPoolTest, ARecycledQpRestsForTheQuietPeriod) {
   auto factory = std::make_unique<FakeQpFactory>();
   factory_ = factory.get();
@@ -168,17 +169,17 @@ TEST_F(QpPoolTest, ARecycledQpRestsForTheQuietPeriod) {
   absl::StatusOr<PooledQp> used = pool.Take();  // Created: the pool is empty.
   ASSERT_TRUE(used.ok());
   const uint32_t used_psn = used->psn;
-  pool.Recycle(*std::move(used));
+  pool.Recycle(*std::move(used), /*rest=*/true);
   EXPECT_EQ(pool.stats().resting, 1);
   EXPECT_EQ(pool.stats().ready, 0);
   absl::StatusOr<PooledQp> fresh = pool.Take();  // Not the resting one.
   ASSERT_TRUE(fresh.ok());
   EXPECT_NE(fresh->psn, used_psn);
   // Bounded like ready ones: resting + ready never pass `high`.
-  pool.Recycle(*std::move(fresh));
+  pool.Recycle(*std::move(fresh), /*rest=*/true);
   absl::StatusOr<PooledQp> third = pool.Take();
   ASSERT_TRUE(third.ok());
-  pool.Recycle(*std::move(third));
+  pool.Recycle(*std::move(third), /*rest=*/true);
   EXPECT_EQ(pool.stats().resting, 2);
   EXPECT_EQ(pool.stats().destroyed, 1u);
 
@@ -188,6 +189,9 @@ TEST_F(QpPoolTest, ARecycledQpRestsForTheQuietPeriod) {
   EXPECT_EQ(pool.stats().resting, 0);
   EXPECT_EQ(pool.stats().ready, 1);
   EXPECT_EQ(pool.stats().hits, 1u);
+  pool.Recycle(*std::move(rested));  // The peer closed first: no rest.
+  EXPECT_EQ(pool.stats().resting, 0);
+  EXPECT_EQ(pool.stats().ready, 2);
 }
 
 // A QP recycled while Fill() creates one must not take the pool past the

@@ -201,9 +201,10 @@ std::unique_ptr<PreconnectPool> SessionImpl::MakePreconnectPool() {
   hooks.check = [this](const std::vector<uint64_t>& ids) {
     return CheckConnections(ids);
   };
-  hooks.probe = [probe_timeout = options_.preconnect_probe_timeout](
-                    const Connection& pair) {
-    return ProbeConnection(pair, probe_timeout);
+  hooks.post_probe = [](const Connection& pair) { return PostProbe(pair); };
+  hooks.await_probe = [probe_timeout = options_.preconnect_probe_timeout](
+                          const Connection& pair) {
+    return AwaitProbe(pair, probe_timeout);
   };
   return std::make_unique<PreconnectPool>(options, std::move(hooks));
 }

@@ -95,11 +95,12 @@ struct SessionOptions {
   // zero-length RDMA WRITE answered by the peer's NIC, that the peer's QP
   // is still there; a pair that does not is dropped.
   absl::Duration preconnect_probe_timeout = absl::Milliseconds(10);
-  // A QP whose connection ended rests this long before it is connected
-  // again, so that whatever the old peer still sends to it (it may not
-  // know of the close yet) never lands in a new connection; longer than
-  // swiftd's --peer_watch_interval, so that a client's swiftd learns of a
-  // service's close before that service's QP can serve anyone else.
+  // A listener's QP whose connection this side closed first (the peer may
+  // not know yet) rests this long before it is connected again, so that
+  // nothing the old peer still sends lands in a new connection; longer
+  // than swiftd's --peer_watch_interval, so that a client's swiftd learns
+  // of a service's close before that service's QP can serve anyone else.
+  // A QP whose peer closed first is reused at once.
   absl::Duration recycle_quiet_period = absl::Seconds(3);
 };
 
