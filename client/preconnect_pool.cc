@@ -47,6 +47,12 @@ std::string PreconnectPool::KeyOf(const std::string& host,
   return absl::StrCat(host, std::string(1, '\0'), service);
 }
 
+bool PreconnectPool::WantsMoreLocked(const std::string& key) const {
+  auto it = services_.find(key);
+  return !stopping_ && it != services_.end() &&
+         static_cast<int>(it->second.ready.size()) < it->second.target;
+}
+
 int PreconnectPool::TargetsLocked() const {
   int total = 0;
   for (const auto& [key, service] : services_) {
@@ -131,9 +137,7 @@ absl::StatusOr<int> PreconnectPool::Prewarm(const std::string& host,
   while (absl::Now() < deadline) {
     {
       absl::MutexLock lock(&mu_);
-      auto it = services_.find(key);
-      if (stopping_ || it == services_.end() ||
-          static_cast<int>(it->second.ready.size()) >= it->second.target) {
+      if (!WantsMoreLocked(key)) {
         break;
       }
     }
@@ -183,8 +187,7 @@ bool PreconnectPool::RefillOne(const std::string& key, absl::Duration timeout,
     return false;
   }
   ++stats_.made;
-  if (stopping_ || it == services_.end() ||
-      static_cast<int>(it->second.ready.size()) >= it->second.target) {
+  if (!WantsMoreLocked(key)) {
     extra = *std::move(made);  // Nobody wants it now: closed below.
     NoteDiscardLocked(1, "made while the service's pool was full");
     return true;
@@ -398,9 +401,7 @@ void PreconnectPool::Refill() {
     while (true) {
       {
         absl::MutexLock lock(&mu_);
-        auto it = services_.find(key);
-        if (stopping_ || it == services_.end() ||
-            static_cast<int>(it->second.ready.size()) >= it->second.target) {
+        if (!WantsMoreLocked(key)) {
           break;
         }
       }

@@ -127,6 +127,10 @@ class PreconnectPool final {
   // Counts `count` pairs dropped for `reason` (mu_ held).
   void NoteDiscardLocked(int count, const std::string& reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `key` is still prewarmed and below its target (and the pool
+  // not stopping): one more pair is wanted.
+  bool WantsMoreLocked(const std::string& key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int TargetsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -28,8 +28,7 @@ absl::Status QpPool::Fill(int count) {
       absl::MutexLock lock(&mu_);
       // Resting QPs count: they are ready soon, and the pool never holds
       // more QPs than asked.
-      if (static_cast<int>(ready_.size() + resting_.size()) >= count ||
-          stopping_) {
+      if (PooledLocked() >= count || stopping_) {
         return absl::OkStatus();
       }
     }
@@ -40,7 +39,7 @@ absl::Status QpPool::Fill(int count) {
     absl::MutexLock lock(&mu_);
     // A QP recycled or returned while this one was being created may have
     // filled the pool already: never hold more than asked.
-    if (static_cast<int>(ready_.size() + resting_.size()) >= count) {
+    if (PooledLocked() >= count) {
       ++stats_.destroyed;
       return absl::OkStatus();  // `pooled` goes after the lock (declared
                                 // first).
@@ -60,8 +59,7 @@ void QpPool::RefillLoop() {
       // Resting QPs count as Fill() counts them (else this would spin
       // while they rest).
       auto needs_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ ||
-               static_cast<int>(ready_.size() + resting_.size()) < options_.low;
+        return stopping_ || PooledLocked() < options_.low;
       };
       mu_.Await(absl::Condition(&needs_work));
       if (stopping_) {
@@ -72,6 +70,10 @@ void QpPool::RefillLoop() {
     // then creates on demand and reports the error to its caller.
     (void)Fill(options_.high);
   }
+}
+
+int QpPool::PooledLocked() const {
+  return static_cast<int>(ready_.size() + resting_.size());
 }
 
 void QpPool::WakeRestedLocked(absl::Time now) {
@@ -107,7 +109,7 @@ void QpPool::Recycle(PooledQp pooled, bool rest) {
     absl::MutexLock lock(&mu_);
     ++stats_.recycled;
     WakeRestedLocked(now);
-    if (static_cast<int>(ready_.size() + resting_.size()) < options_.high) {
+    if (PooledLocked() < options_.high) {
       if (rest && options_.quiet_period > absl::ZeroDuration()) {
         resting_.push_back({std::move(pooled), now + options_.quiet_period});
       } else {

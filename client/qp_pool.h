@@ -65,6 +65,8 @@ class QpPool final {
  private:
   absl::StatusOr<PooledQp> Create();
   void RefillLoop();
+  // QPs held, ready or resting: what `low`, `high` and Fill() count.
+  int PooledLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Resting QPs whose quiet period is over join the ready ones.
   void WakeRestedLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -58,6 +58,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/verbs/step_timer.h"
 #include "swift/session.h"
 #include "tools/bench/write_read_back.h"
 
@@ -224,22 +225,6 @@ double Percentile(const std::vector<double>& sorted, double q) {
              ? 0.0
              : sorted[std::min(sorted.size() - 1,
                                static_cast<size_t>(q * sorted.size()))];
-}
-
-// `text` as a JSON string literal.
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "\"";
 }
 
 // Verified connections of one kind (all, from the pool, by handshake).
@@ -530,8 +515,8 @@ int RunClient() {
              static_cast<int>(pre.made), static_cast<int>(pre.hits),
              static_cast<int>(pre.misses), static_cast<int>(pre.discarded),
              static_cast<int>(pre.refill_errors),
-             JsonString(pre.last_discard_reason),
-             JsonString(pre.last_refill_error),
+             swift::verbs::JsonQuote(pre.last_discard_reason),
+             swift::verbs::JsonQuote(pre.last_refill_error),
              print_samples ? absl::StrCat(", \"samples\": [",
                                           absl::StrJoin(samples, ", "), "]")
                            : "")
