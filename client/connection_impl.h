@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "client/qp_pool.h"
@@ -44,8 +45,10 @@ class ConnectionImpl final : public Connection {
   bool peer_closed() const override { return peer_closed_.load(); }
   void MarkPeerClosed() { peer_closed_.store(true); }
   ConnectSteps connect_steps() const override { return steps_; }
+  const std::string& host() const override { return host_; }
   // Set once, before the connection is handed to the application.
   void set_connect_steps(const ConnectSteps& steps) { steps_ = steps; }
+  void set_host(std::string host) { host_ = std::move(host); }
 
   absl::Status Close() override;
 
@@ -58,6 +61,7 @@ class ConnectionImpl final : public Connection {
   Release release_;
   std::atomic<bool> peer_closed_{false};
   ConnectSteps steps_;
+  std::string host_;
 };
 
 }  // namespace swift

@@ -312,6 +312,8 @@ absl::StatusOr<std::unique_ptr<ConnectionImpl>> SessionImpl::Handshake(
         return closed;
       });
   connection->set_connect_steps(steps);
+  connection->set_host(
+      response->connect().host().empty() ? host : response->connect().host());
   return connection;
 }
 

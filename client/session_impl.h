@@ -30,6 +30,7 @@ class SessionImpl final : public Session {
   static absl::StatusOr<std::unique_ptr<Session>> Create(
       const SessionOptions& options);
 
+  using Session::Connect;  // Connect(service): swiftd picks the host.
   absl::StatusOr<std::unique_ptr<Connection>> Connect(
       const std::string& host, const std::string& service,
       absl::Duration timeout) override;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <random>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/unix_socket.h"
+#include "common/version.h"
 #include "daemon/devices/irq_map.h"
 #include "daemon/transport/socket_path.h"
 #include "glog/logging.h"
@@ -94,6 +96,16 @@ std::vector<IrqDevice> IrqDevices(const DeviceCache& cache) {
   return devices;
 }
 
+// This host's name in the directory: --host_name, else the kernel's.
+std::string HostName(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+    return "localhost";
+  }
+  return name;
+}
+
 std::string FirstOpenDevice(const DeviceCache& cache) {
   for (const DeviceCache::Entry& entry : cache.entries()) {
     if (entry.error.ok()) {
@@ -111,6 +123,7 @@ SwiftdServer::SwiftdServer(SwiftdOptions options, SocketLock socket_lock,
       socket_lock_(std::move(socket_lock)),
       fast_path_path_(FastPathSocketPath(options_.socket_path)),
       incarnation_(RandomIncarnation()),
+      started_(absl::Now()),
       devices_(std::move(devices)),
       broker_quotas_(options_.broker_quotas),
       services_(options_.accept_timeout, &broker_quotas_) {}
@@ -193,14 +206,26 @@ absl::Status SwiftdServer::StartServing() {
                       "with any host in the allow-list: "
                    << peer_gate_->allow_list().ToString();
     }
+    if (!options_.directory.empty()) {
+      DirectoryOptions directory_options;
+      SWIFT_ASSIGN_OR_RETURN(directory_options.url,
+                             ParseDirectoryUrl(options_.directory));
+      directory_options.host_name = HostName(options_.host_name);
+      directory_options.ttl = options_.directory_ttl;
+      directory_ = std::make_unique<Directory>(
+          directory_options, [this] { return DirectoryRecord(); },
+          [this](const DirectoryChange& change) { OnDirectoryChange(change); });
+    }
     peers_ = std::make_unique<PeerDirectory>(
-        incarnation_, options_.peer_address, options_.peers, peer_gate_.get());
+        incarnation_, options_.peer_address, options_.peers, peer_gate_.get(),
+        directory_.get());
     admission_ = std::make_unique<AdmissionController>(options_.admission);
     Broker::Options broker_options;
     broker_options.max_timeout = options_.max_connect_timeout;
     broker_options.max_peer_entries = options_.max_peer_entries;
     broker_options.watch_interval = options_.peer_watch_interval;
     broker_options.quotas = &broker_quotas_;
+    broker_options.resolver = directory_.get();
     broker_options.on_connected = [this, metrics = metrics_.get()](
                                       uid_t uid,
                                       const v1::ConnectResult& result) {
@@ -230,6 +255,14 @@ absl::Status SwiftdServer::StartServing() {
     }
     SWIFT_ASSIGN_OR_RETURN(peer_server_,
                            Listen(options_.peer_address, peer_service_.get()));
+    if (directory_ != nullptr) {
+      // Once the Peer API and the link serve: whoever reads the record may
+      // dial them at once. Services follow as they come and go.
+      services_.SetNamesChanged([this] { directory_->Republish(); });
+      directory_->Start();
+      LOG(INFO) << "Registering as " << directory_->options().host_name
+                << " in the directory " << options_.directory;
+    }
   }
 
   if (!options_.worker_binary.empty()) {
@@ -279,6 +312,7 @@ absl::Status SwiftdServer::StartServing() {
   sources.gate = peer_gate_.get();
   sources.max_attach_streams = options_.control_limits.max_attach_streams;
   sources.irqs = irq_affinity_.get();
+  sources.directory = directory_.get();
   service_ = std::make_unique<ControlServiceImpl>(std::move(sources));
   SWIFT_ASSIGN_OR_RETURN(
       server_, Listen("unix:" + options_.socket_path, service_.get(),
@@ -396,6 +430,47 @@ absl::Status SwiftdServer::StartServing() {
 
 SwiftdServer::~SwiftdServer() { Shutdown(absl::Seconds(1)); }
 
+directory::v1::HostRecord SwiftdServer::DirectoryRecord() const {
+  peer::v1::HelloRequest request;
+  request.set_api_version(kControlApiVersion);
+  // The handler's own answer to a Hello: one description of this host.
+  absl::StatusOr<peer::v1::HelloResponse> hello = peer_handler_->Hello(request);
+  directory::v1::HostRecord record;
+  record.set_api_version(kControlApiVersion);
+  record.set_host(directory_->options().host_name);
+  record.set_peer_address(options_.peer_address);
+  record.set_incarnation(incarnation_);
+  record.set_started_unix_ms(absl::ToUnixMillis(started_));
+  if (hello.ok()) {
+    record.set_link_port(hello->link_port());
+    *record.mutable_devices() = hello->devices();
+    std::vector<std::string> services(hello->services().begin(),
+                                      hello->services().end());
+    std::sort(services.begin(), services.end());
+    for (std::string& service : services) {
+      record.add_services(std::move(service));
+    }
+  }
+  return record;
+}
+
+void SwiftdServer::OnDirectoryChange(const DirectoryChange& change) {
+  if (change.kind != DirectoryChange::Kind::kRestarted &&
+      change.kind != DirectoryChange::Kind::kRemoved) {
+    return;
+  }
+  // Its cached Hello is stale (a restart) or names nobody (gone).
+  peers_->Invalidate(change.peer_address, change.reason);
+  // A new incarnation proves the old one's connections are over. A record
+  // that left only says its lease ran out, which an etcd outage causes as
+  // well as a dead host: those connections stay until the peer watch
+  // (--peer_watch_interval) finds the host itself silent.
+  if (change.kind == DirectoryChange::Kind::kRestarted) {
+    broker_->OnPeerGone(change.peer_address, change.old_incarnation,
+                        change.reason);
+  }
+}
+
 void SwiftdServer::ApplyLiveOptions(const SwiftdOptions& next) {
   if (peer_gate_ != nullptr) {
     std::vector<std::string> named;
@@ -426,6 +501,11 @@ void SwiftdServer::Shutdown(absl::Duration grace) {
   // Metrics first: their exporter reads every subsystem below.
   if (metrics_ != nullptr) {
     metrics_->Stop();
+  }
+  // Then the directory: its lease revoked, the other hosts see this one
+  // leave now rather than after a TTL, and send it no more connects.
+  if (directory_ != nullptr) {
+    directory_->Stop();
   }
   // Workers first (they are clients of this swiftd), then local clients
   // (their fast path threads may be waiting on peers), then the Peer API.

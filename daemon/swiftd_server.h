@@ -31,6 +31,7 @@
 #include "daemon/devices/device_cache.h"
 #include "daemon/devices/device_subscription.h"
 #include "daemon/devices/preload_hints_keeper.h"
+#include "daemon/directory/directory.h"
 #include "daemon/functions/function_store.h"
 #include "daemon/functions/worker_manager.h"
 #include "daemon/irq/irq_affinity.h"
@@ -107,6 +108,11 @@ struct SwiftdOptions {
   // Pin each RDMA device's completion-vector IRQs to the CPUs whose
   // waiters use them, when root (daemon/irq/irq_affinity.h).
   bool irq_affinity = true;
+  // The cluster's service directory (daemon/directory): where it is
+  // (empty: none), this host's name in it, and its lease's TTL.
+  std::string directory;
+  std::string host_name;
+  absl::Duration directory_ttl = absl::Seconds(2);
 };
 
 class SwiftdServer final {
@@ -160,6 +166,8 @@ class SwiftdServer final {
   const Broker* broker() const { return broker_.get(); }
   // Null when swiftd brokers no peers.
   const PeerGate* peer_gate() const { return peer_gate_.get(); }
+  // Null without --directory.
+  const Directory* directory() const { return directory_.get(); }
   uint64_t incarnation() const { return incarnation_; }
   const std::string& socket_path() const { return options_.socket_path; }
   const std::string& fast_path_socket_path() const { return fast_path_path_; }
@@ -172,6 +180,10 @@ class SwiftdServer final {
   SwiftdServer(SwiftdOptions options, SocketLock socket_lock,
                std::unique_ptr<DeviceCache> devices);
   // Starts the Peer API (if configured), the Control API and the fast path.
+  // This host's record in the cluster directory, from what its Hello says.
+  directory::v1::HostRecord DirectoryRecord() const;
+  // Reacts to a peer's restart or departure the directory reported.
+  void OnDirectoryChange(const DirectoryChange& change);
   absl::Status StartServing();
 
   // Members in creation order, so they are destroyed in reverse: the server
@@ -182,6 +194,7 @@ class SwiftdServer final {
   SocketLock socket_lock_;
   const std::string fast_path_path_;
   const uint64_t incarnation_;
+  const absl::Time started_;
   std::unique_ptr<DeviceCache> devices_;
   // The completion-vector IRQs pinned at start (--irq_affinity), restored
   // in Shutdown() (and at destruction, after what reads it is gone).
@@ -203,6 +216,10 @@ class SwiftdServer final {
   // Brokering (null without a peer address). The gate first: the
   // directory, the Peer API and the link use it.
   std::unique_ptr<PeerGate> peer_gate_;
+  // The cluster directory (null without --directory): before the peer
+  // directory and the broker, which ask it; stopped first in Shutdown(),
+  // since its listener reaches both.
+  std::unique_ptr<Directory> directory_;
   std::unique_ptr<PeerDirectory> peers_;
   std::unique_ptr<AdmissionController> admission_;
   std::unique_ptr<Broker> broker_;

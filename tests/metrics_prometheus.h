@@ -17,15 +17,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tests/free_port.h"
 
 namespace swift::testing {
 
 // Where tools/setup installs them (Debian package prometheus).
 inline constexpr char kPrometheusBinary[] = "/usr/bin/prometheus";
 inline constexpr char kPromtoolBinary[] = "/usr/bin/promtool";
-
-// A free loopback TCP port (bound once, then released).
-uint16_t FreeLoopbackPort();
 
 class PrometheusServer {
  public:

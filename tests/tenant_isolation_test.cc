@@ -28,6 +28,7 @@
 #include "common/version.h"
 #include "proto/fast_path.pb.h"
 #include "proto/wire_status.h"
+#include "tests/free_port.h"
 #include "tests/raw_fast_path.h"
 #include "tests/test_swiftd.h"
 
@@ -44,22 +45,6 @@ using ::swift::testing::RunCommand;
 using ::swift::testing::TempDir;
 
 constexpr uid_t kNobody = 65534;
-
-// A free loopback TCP port (bound once, then released).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 v1::FastRequest ConnectTo(const std::string& service) {
   return testing::RawConnectRequest(service, absl::Seconds(5));
@@ -82,7 +67,8 @@ class TenantIsolationTest : public ::testing::Test {
     SwiftdOptions options;
     options.socket_path = dir_.path() + "/swiftd.sock";
     options.socket_mode = 0666;
-    options.peer_address = absl::StrCat("127.0.0.1:", FreePort());
+    options.peer_address =
+        absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
     // It brokers with itself, by a name: named peers are allowed.
     options.peers = {{"self", options.peer_address}};
     options.insecure_peers = true;

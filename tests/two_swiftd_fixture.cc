@@ -81,9 +81,10 @@ std::unique_ptr<Session> TwoSwiftdTest::SessionOn(const SwiftdHost& host,
 }
 
 absl::Status WriteTo(Connection& connection, const std::string& bytes,
-                     size_t remote_offset) {
-  std::memcpy(connection.buffer(), bytes.data(), bytes.size());
-  ibv_sge sge = {reinterpret_cast<uint64_t>(connection.buffer()),
+                     size_t remote_offset, size_t local_offset) {
+  uint8_t* const staged = connection.buffer() + local_offset;
+  std::memcpy(staged, bytes.data(), bytes.size());
+  ibv_sge sge = {reinterpret_cast<uint64_t>(staged),
                  static_cast<uint32_t>(bytes.size()), connection.mr()->lkey};
   ibv_send_wr wr = verbs::SignaledRdmaRequest(
       IBV_WR_RDMA_WRITE, &sge, connection.remote().addr + remote_offset,

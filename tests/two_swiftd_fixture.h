@@ -63,11 +63,12 @@ class TwoSwiftdTest : public ::testing::Test {
   SwiftdHost b_;
 };
 
-// Copies `bytes` to the start of `connection`'s buffer and writes them to
-// the remote buffer at `remote_offset` (one signaled RDMA WRITE, waited for
-// up to 10 s).
+// Copies `bytes` to `connection`'s buffer at `local_offset` and writes
+// them to the remote buffer at `remote_offset` (one signaled RDMA WRITE,
+// waited for up to 10 s). Threads writing at once use distinct
+// `local_offset`s: a session's connections share its buffer.
 absl::Status WriteTo(Connection& connection, const std::string& bytes,
-                     size_t remote_offset);
+                     size_t remote_offset, size_t local_offset = 0);
 
 }  // namespace swift::testing
 

@@ -132,6 +132,11 @@ class GrpcClient final : public ControlClient {
         &v1::Control::Stub::ListIrqs, "ListIrqs");
   }
 
+  absl::StatusOr<v1::ListDirectoryResponse> ListDirectory() override {
+    return Unary<v1::ListDirectoryRequest, v1::ListDirectoryResponse>(
+        &v1::Control::Stub::ListDirectory, "ListDirectory");
+  }
+
   absl::StatusOr<v1::ListPeersResponse> ListPeers() override {
     return Unary<v1::ListPeersRequest, v1::ListPeersResponse>(
         &v1::Control::Stub::ListPeers, "ListPeers");

@@ -44,6 +44,9 @@ class ControlClient {
   // ListIrqs(): the devices' completion-vector IRQs and the CPUs swiftd
   // pinned them to (`swiftctl irq`).
   virtual absl::StatusOr<v1::ListIrqsResponse> ListIrqs() = 0;
+  // ListDirectory(): the cluster directory as swiftd sees it;
+  // kFailedPrecondition when swiftd has none.
+  virtual absl::StatusOr<v1::ListDirectoryResponse> ListDirectory() = 0;
 
   // ListPeers(), ListServices(), ListConnections(): what swiftd brokers
   // (see `swiftctl peers|services|connections`). Services, connections,

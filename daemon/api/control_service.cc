@@ -248,6 +248,7 @@ grpc::ServerUnaryReactor* ControlServiceImpl::ListPeers(
         }
         peer->set_name(view.name);
         peer->set_address(view.address);
+        peer->set_source(PeerDirectory::SourceName(view.source));
         peer->set_incarnation(view.incarnation);
         for (const std::string& device : view.devices) {
           peer->add_devices(device);
@@ -336,6 +337,47 @@ grpc::ServerUnaryReactor* ControlServiceImpl::ListIrqs(
     }
     // Read at each call: the affinities and counts are the kernel's now.
     *response = ListIrqsFromReport(sources_.irqs->Snapshot());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ControlServiceImpl::ListDirectory(
+    grpc::CallbackServerContext* context,
+    const v1::ListDirectoryRequest* request,
+    v1::ListDirectoryResponse* response) {
+  return Serve(context, *request, [&] {
+    if (sources_.directory == nullptr) {
+      return absl::FailedPreconditionError(
+          "swiftd has no --directory: its peers come from --peers only");
+    }
+    const Directory::State state = sources_.directory->state();
+    const absl::Time now = absl::Now();
+    response->set_url(sources_.directory->Describe());
+    response->set_host_name(sources_.directory->options().host_name);
+    response->set_reachable(state.reachable);
+    response->set_since_unix_ms(absl::ToUnixMillis(state.since));
+    response->set_last_error(state.last_error);
+    response->set_registered(state.registered);
+    response->set_lease_id(state.lease_id);
+    response->set_lease_ttl_ms(absl::ToInt64Milliseconds(state.lease_ttl));
+    response->set_revision(state.revision);
+    response->set_bad_records(state.bad_records);
+    response->set_registrations(state.registrations);
+    response->set_watch_restarts(state.watch_restarts);
+    for (const DirectoryHost& host : sources_.directory->List()) {
+      v1::DirectoryHostInfo* info = response->add_hosts();
+      info->set_host(host.host);
+      info->set_peer_address(host.peer_address);
+      info->set_incarnation(host.incarnation);
+      for (const DirectoryHost::Device& device : host.devices) {
+        info->add_devices(absl::StrCat(device.name, " ", device.gid));
+      }
+      for (const std::string& service : host.services) {
+        info->add_services(service);
+      }
+      info->set_started_unix_ms(host.started_unix_ms);
+      info->set_updated_ago_ms(absl::ToInt64Milliseconds(now - host.updated));
+    }
     return absl::OkStatus();
   });
 }

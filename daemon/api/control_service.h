@@ -22,6 +22,7 @@
 #include "daemon/broker/peer_directory.h"
 #include "daemon/broker/peer_gate.h"
 #include "daemon/devices/device_cache.h"
+#include "daemon/directory/directory.h"
 #include "daemon/irq/irq_affinity.h"
 #include "proto/control_service.grpc.pb.h"
 
@@ -76,6 +77,8 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
     int max_attach_streams = ControlApiLimits().max_attach_streams;
     // The completion-vector IRQs swiftd pinned (ListIrqs); may be null.
     const IrqAffinity* irqs = nullptr;
+    // The cluster directory (ListDirectory); null without --directory.
+    const Directory* directory = nullptr;
   };
 
   explicit ControlServiceImpl(Sources sources);
@@ -132,6 +135,11 @@ class ControlServiceImpl final : public v1::Control::CallbackService {
   grpc::ServerUnaryReactor* ListIrqs(grpc::CallbackServerContext* context,
                                      const v1::ListIrqsRequest* request,
                                      v1::ListIrqsResponse* response) override;
+
+  grpc::ServerUnaryReactor* ListDirectory(
+      grpc::CallbackServerContext* context,
+      const v1::ListDirectoryRequest* request,
+      v1::ListDirectoryResponse* response) override;
 
  private:
   // Immutable after construction.

@@ -135,6 +135,21 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     result = absl::InvalidArgumentError(
         absl::StrCat("bad client endpoint: ", endpoint.status().message()));
   }
+  std::string host = call.host();
+  if (result.ok() && host.empty()) {
+    if (options_.resolver == nullptr) {
+      result = absl::InvalidArgumentError(absl::StrCat(
+          "connect to service '", call.service(),
+          "' names no host, and swiftd has no --directory to find one: "
+          "name the host"));
+    } else if (absl::StatusOr<std::string> picked =
+                   options_.resolver->PickHostForService(call.service());
+               picked.ok()) {
+      host = *std::move(picked);
+    } else {
+      result = picked.status();
+    }
+  }
   if (result.ok()) {
     // Taken before the handshake, so that concurrent connects cannot
     // overshoot the quota; given back below on failure, or at close.
@@ -143,7 +158,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
   }
   bool first_dial = false;
   if (result.ok()) {
-    result = BeginDial(call.host(), &first_dial);
+    result = BeginDial(host, &first_dial);
     if (!result.ok()) {
       quotas_->Release(caller.uid, BrokerQuotas::Resource::kConnections);
     }
@@ -161,10 +176,10 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
   // A restarted peer is retried once with fresh metadata.
   for (int attempt = 0; attempt < 2; ++attempt) {
     absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
-        peers_->Get(call.host(), deadline);
+        peers_->Get(host, deadline);
     if (first_dial) {
       // Whatever the outcome, the directory has decided on an entry.
-      EndFirstDial(call.host(), peer.ok());
+      EndFirstDial(host, peer.ok());
       first_dial = false;
     }
     if (!peer.ok()) {
@@ -212,6 +227,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       v1::ConnectResult connected;
       connected.set_server_endpoint(response->server_endpoint());
       connected.set_connection_id(id);
+      connected.set_host(host);
       connected.set_admission_us(WireMicros(admitted - admitting));
       connected.set_peer_call_us(WireMicros(peer_call));
       connected.set_remote_serve_us(response->serve_us());
@@ -249,7 +265,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       break;
     }
   }
-  VLOG(1) << "Connect to " << call.host() << "/" << call.service()
+  VLOG(1) << "Connect to " << host << "/" << call.service()
           << " failed: " << result;
   quotas_->Release(caller.uid, BrokerQuotas::Resource::kConnections);
   CountFailure(caller.uid, result);
@@ -423,6 +439,25 @@ void Broker::OnPeerWatched(
   }
   VLOG_IF(1, ended > 0) << ended << " connection(s) with " << address
                         << " ended on the remote side";
+}
+
+void Broker::OnPeerGone(const std::string& address, uint64_t incarnation,
+                        const std::string& reason) {
+  int ended = 0;
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, connection] : connections_) {
+    if (connection.view.peer != address ||
+        connection.peer_incarnation != incarnation ||
+        !connection.ended_because.empty()) {
+      continue;
+    }
+    connection.ended_because =
+        absl::StrCat("the directory says swiftd on ", address, " restarted (",
+                     reason, "): its side of the connection is gone");
+    ++ended;
+  }
+  LOG_IF(INFO, ended > 0) << ended << " connection(s) with " << address
+                          << " ended: " << reason;
 }
 
 }  // namespace swift

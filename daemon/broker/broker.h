@@ -31,6 +31,7 @@
 #include "daemon/broker/admission_controller.h"
 #include "daemon/broker/broker_quotas.h"
 #include "daemon/broker/defaults.h"
+#include "daemon/broker/host_resolver.h"
 #include "daemon/broker/peer_directory.h"
 #include "daemon/broker/peer_watcher.h"
 #include "daemon/broker/remote_closer.h"
@@ -82,6 +83,9 @@ class Broker final {
     int max_peer_entries = 256;
     // Per-tenant connection quotas; null: the broker's own, with defaults.
     BrokerQuotas* quotas = nullptr;
+    // Picks the host of a connect that names only its service (the
+    // cluster directory); null: such connects are refused.
+    HostResolver* resolver = nullptr;
     // Told of every connect that succeeded, with the tenant (uid) that
     // made it and its steps (metrics: daemon/metrics/connect_metrics.h;
     // listings: daemon/api/connect_stats.h). Called on the connecting
@@ -149,6 +153,13 @@ class Broker final {
   // those of a peer that does not answer are suspect until it does again.
   void OnPeerWatched(const std::string& address,
                      const absl::StatusOr<peer::v1::WatchResponse>& watched);
+
+  // OnPeerGone(): the cluster directory says the swiftd at `address` with
+  // `incarnation` is gone (its host registered a new incarnation): the
+  // connections made with it are ended with `reason`, so that
+  // CheckConnections tells at once instead of at the next watch.
+  void OnPeerGone(const std::string& address, uint64_t incarnation,
+                  const std::string& reason);
 
   std::vector<ConnectionView> Connections() const;
   // Every tenant's, and one tenant's (empty before its first connect).

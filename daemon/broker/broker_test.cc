@@ -4,6 +4,11 @@
 // told to the peer in the background.
 #include "daemon/broker/broker.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -136,6 +141,69 @@ TEST_P(UnheardCloseTest, IsToldAgainOnItsOwn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LinkOrGrpc, UnheardCloseTest, ::testing::Bool());
+
+// A TCP port that accepts connections (the kernel's backlog) and never
+// says a word: a peer whose host hangs.
+class SilentListener {
+ public:
+  explicit SilentListener(const std::string& address) {
+    const uint16_t port = static_cast<uint16_t>(
+        std::stoi(address.substr(address.rfind(':') + 1)));
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int on = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    listening_ =
+        bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        listen(fd_, 16) == 0;
+  }
+  ~SilentListener() { close(fd_); }
+  bool listening() const { return listening_; }
+
+ private:
+  int fd_ = -1;
+  bool listening_ = false;
+};
+
+// Found by the two-guest directory test: a swiftd whose peer's host died
+// took 10 s (its connect timeout) per batch of closes to stop, one batch
+// after another. A stopping closer now waits for the batch in flight and
+// gives what is queued one short attempt (kStopAttempt).
+TEST(StoppingBrokerTest, ASilentPeerHoldsTheStopForOneTimeoutNotOnePerClose) {
+  TestPeer remote(21, /*link=*/false);
+  PeerDirectory directory(1, "127.0.0.1:1", {{"b", remote.address()}});
+  AdmissionController admission{AdmissionController::Limits()};
+  FakeApplication::Options three;
+  three.endpoints = 3;
+  FakeApplication app(&remote.registry(), three);
+  constexpr absl::Duration kTimeout = absl::Seconds(5);
+  Broker::Options options;
+  options.default_timeout = kTimeout;
+  auto broker = std::make_unique<Broker>(&directory, &admission, options);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<v1::ConnectResult> connected =
+        broker->Connect(Caller(), Call("b"));
+    ASSERT_TRUE(connected.ok()) << connected.status();
+    ids.push_back(connected->connection_id());
+  }
+  remote.Stop();
+  SilentListener silent(remote.address());
+  ASSERT_TRUE(silent.listening());
+  // One close in flight to the silent peer, two queued behind it.
+  ASSERT_TRUE(broker->Close(Caller(), ids[0]).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(broker->Close(Caller(), ids[1]).ok());
+  ASSERT_TRUE(broker->Close(Caller(), ids[2]).ok());
+  const absl::Time stop = absl::Now();
+  broker.reset();
+  const absl::Duration took = absl::Now() - stop;
+  // Before: the batch in flight plus a whole timeout for the queued one.
+  EXPECT_LT(took, kTimeout + absl::Seconds(3)) << took;
+}
 
 TEST_P(BrokerTest, RefusalsAreCountedByReason) {
   Broker broker(&directory_, &admission_);

@@ -29,46 +29,71 @@ bool LooksLikeAddress(const std::string& host) {
 
 PeerDirectory::PeerDirectory(
     uint64_t incarnation, std::string self_address,
-    absl::flat_hash_map<std::string, std::string> names, PeerGate* gate)
+    absl::flat_hash_map<std::string, std::string> names, PeerGate* gate,
+    HostResolver* resolver)
     : incarnation_(incarnation),
       self_address_(std::move(self_address)),
       gate_(gate),
+      resolver_(resolver),
       names_(std::move(names)) {}
 
-absl::StatusOr<std::string> PeerDirectory::Resolve(const std::string& host,
-                                                   bool* named) const {
-  absl::MutexLock lock(&mu_);
-  auto it = names_.find(host);
-  if (it != names_.end()) {
-    *named = true;
-    return it->second;
+const char* PeerDirectory::SourceName(Source source) {
+  switch (source) {
+    case Source::kPeersFlag:
+      return "peers";
+    case Source::kDirectory:
+      return "directory";
+    case Source::kAddress:
+      return "address";
   }
-  if (LooksLikeAddress(host)) {
-    // An address from --peers is the operator's choice too (the Broker's
-    // closes name peers by address).
-    *named = false;
-    for (const auto& [name, named_address] : names_) {
-      *named = *named || named_address == host;
+  return "address";
+}
+
+absl::StatusOr<std::string> PeerDirectory::Resolve(const std::string& host,
+                                                   Source* source) const {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = names_.find(host);
+    if (it != names_.end()) {
+      *source = Source::kPeersFlag;
+      return it->second;
     }
-    return host;
+    if (LooksLikeAddress(host)) {
+      // An address from --peers is the operator's choice too (the Broker's
+      // closes name peers by address).
+      *source = Source::kAddress;
+      for (const auto& [name, named_address] : names_) {
+        if (named_address == host) *source = Source::kPeersFlag;
+      }
+      return host;
+    }
+  }
+  if (resolver_ != nullptr) {
+    // From memory, never a call to the directory's store: no lock needed.
+    *source = Source::kDirectory;
+    return resolver_->ResolveHost(host);
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown host '", host,
-      "': give a peer address ip:port or a name from swiftd's --peers"));
+      "': give a peer address ip:port or a name from swiftd's --peers "
+      "(swiftd has no --directory)"));
 }
 
 absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
     const std::string& host, absl::Time deadline) {
-  bool named = false;
-  absl::StatusOr<std::string> address = Resolve(host, &named);
+  Source source = Source::kAddress;
+  absl::StatusOr<std::string> address = Resolve(host, &source);
   if (!address.ok()) {
     return address.status();
   }
   if (gate_ != nullptr) {
     // Before any entry, channel or socket: a tenant must not make swiftd
     // dial hosts outside the allow-list (nor grow the directory with them).
-    // An address from --peers is the operator's choice, whatever its host.
-    if (absl::Status allowed = gate_->CheckDial(*address, named);
+    // An address from --peers is the operator's choice, whatever its host;
+    // the directory's are checked like a client's, so that whoever can
+    // write to etcd cannot send swiftd outside the allow-list.
+    if (absl::Status allowed =
+            gate_->CheckDial(*address, source == Source::kPeersFlag);
         !allowed.ok()) {
       return allowed;
     }
@@ -86,6 +111,7 @@ absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> PeerDirectory::Get(
     ++entry.misses;
     if (entry.name.empty()) {
       entry.name = host;
+      entry.source = source;
     }
     if (entry.channel == nullptr) {
       grpc::ChannelArguments arguments;
@@ -181,9 +207,11 @@ void PeerDirectory::SetNames(
     // A cached peer is shown by its name if it has one now, else by the
     // address (a name that is gone must not be shown).
     const std::string old_name = std::exchange(entry.name, address);
+    if (entry.source == Source::kPeersFlag) entry.source = Source::kAddress;
     for (const auto& [name, named_address] : names) {
       if (named_address == address) {
         entry.name = name;
+        entry.source = Source::kPeersFlag;
       }
     }
     if (entry.name == address && !names_.contains(old_name)) {
@@ -201,6 +229,7 @@ std::vector<PeerDirectory::PeerView> PeerDirectory::List() const {
       PeerView view;
       view.name = name;
       view.address = address;
+      view.source = Source::kPeersFlag;
       views.push_back(view);
     }
   }
@@ -208,6 +237,7 @@ std::vector<PeerDirectory::PeerView> PeerDirectory::List() const {
     PeerView view;
     view.name = entry.name;
     view.address = address;
+    view.source = entry.source;
     view.refreshed = entry.refreshed;
     view.cache_hits = entry.hits;
     view.cache_misses = entry.misses;

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/broker/host_resolver.h"
 #include "daemon/broker/peer_gate.h"
 #include "daemon/broker/peer_link_client.h"
 #include "proto/peer.grpc.pb.h"
@@ -42,9 +43,14 @@ class PeerDirectory final {
     std::unique_ptr<PeerLinkClient> link;
   };
 
+  // Where a peer's address came from.
+  enum class Source { kPeersFlag, kDirectory, kAddress };
+  static const char* SourceName(Source source);
+
   struct PeerView {
     std::string name;
     std::string address;
+    Source source = Source::kAddress;
     uint64_t incarnation = 0;  // 0 before the first Hello.
     std::vector<std::string> devices;
     std::vector<std::string> services;
@@ -58,12 +64,13 @@ class PeerDirectory final {
   };
 
   // `names`: peer name -> "ip:port" (from --peers); any "ip:port" the
-  // gate allows also works as a host without a name. `gate` (null: no
-  // checks, no credentials; for tests of other things) must outlive the
-  // directory.
+  // gate allows also works as a host without a name, and so does a name
+  // `resolver` knows (the cluster directory; null: none), whose address the
+  // gate checks like a client's. `gate` (null: no checks, no credentials;
+  // for tests of other things) and `resolver` must outlive the directory.
   PeerDirectory(uint64_t incarnation, std::string self_address,
                 absl::flat_hash_map<std::string, std::string> names,
-                PeerGate* gate = nullptr);
+                PeerGate* gate = nullptr, HostResolver* resolver = nullptr);
   PeerDirectory(const PeerDirectory&) = delete;
   PeerDirectory& operator=(const PeerDirectory&) = delete;
 
@@ -71,7 +78,9 @@ class PeerDirectory final {
   //
   // The peer called `host` (a name or "ip:port") with its metadata, from the
   // cache or with a Hello bounded by `deadline`. kInvalidArgument: `host`
-  // is neither a known name nor "ip:port"; kPermissionDenied: the gate
+  // is neither a known name nor "ip:port" (and there is no directory);
+  // the directory's kNotFound or kUnavailable for a name it does not
+  // hold (HostResolver::ResolveHost); kPermissionDenied: the gate
   // does not allow dialling it (nothing was dialled); kUnavailable: the
   // peer does not answer; the Hello's own error otherwise (e.g.
   // kUnauthenticated: the peer does not accept our credentials).
@@ -97,6 +106,7 @@ class PeerDirectory final {
  private:
   struct Entry {
     std::string name;
+    Source source = Source::kAddress;
     std::shared_ptr<grpc::Channel> channel;
     std::shared_ptr<const Peer> peer;  // Null until a Hello succeeded.
     absl::Time refreshed;
@@ -107,14 +117,15 @@ class PeerDirectory final {
     uint64_t call_errors = 0;
   };
 
-  // The address `host` names, and whether --peers named it.
+  // The address `host` names, and where it came from.
   absl::StatusOr<std::string> Resolve(const std::string& host,
-                                      bool* named) const
+                                      Source* source) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
   const uint64_t incarnation_;
   const std::string self_address_;
   PeerGate* const gate_;
+  HostResolver* const resolver_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::string> names_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);

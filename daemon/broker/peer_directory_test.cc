@@ -27,6 +27,62 @@ TEST(PeerDirectoryTest, ResolvesNamesAndAddresses) {
   EXPECT_EQ(views[0].incarnation, 0u);
 }
 
+// A resolver (swiftd's cluster directory) that knows one host.
+class OneHostResolver final : public HostResolver {
+ public:
+  OneHostResolver(std::string host, std::string address)
+      : host_(std::move(host)), address_(std::move(address)) {}
+  absl::StatusOr<std::string> ResolveHost(const std::string& host) override {
+    if (host == host_) return address_;
+    return absl::NotFoundError("no host " + host + " in the test directory");
+  }
+  absl::StatusOr<std::string> PickHostForService(
+      const std::string& service) override {
+    return host_;
+  }
+  std::string Describe() const override { return "test directory"; }
+
+ private:
+  const std::string host_;
+  const std::string address_;
+};
+
+// Names that are neither in --peers nor addresses go to the resolver; its
+// answer is a peer like any other, listed with where it came from.
+TEST(PeerDirectoryTest, ResolvesOtherNamesThroughTheDirectory) {
+  TestPeer remote(21, /*link=*/true);
+  OneHostResolver resolver("host-r", remote.address());
+  PeerDirectory directory(1, "127.0.0.1:1", {{"b", "127.0.0.1:2"}},
+                          /*gate=*/nullptr, &resolver);
+  absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
+      directory.Get("host-r", Soon());
+  ASSERT_TRUE(peer.ok()) << peer.status();
+  EXPECT_EQ((*peer)->hello.incarnation(), 21u);
+  // The resolver's own error, not "unknown host".
+  absl::Status missing = directory.Get("host-z", Soon()).status();
+  EXPECT_TRUE(absl::IsNotFound(missing)) << missing;
+  bool listed = false;
+  for (const PeerDirectory::PeerView& view : directory.List()) {
+    if (view.name == "host-r") {
+      listed = true;
+      EXPECT_EQ(view.source, PeerDirectory::Source::kDirectory);
+      EXPECT_EQ(view.address, remote.address());
+    } else {
+      EXPECT_EQ(view.source, PeerDirectory::Source::kPeersFlag) << view.name;
+    }
+  }
+  EXPECT_TRUE(listed);
+}
+
+// Without a directory, an unknown name says so.
+TEST(PeerDirectoryTest, WithoutADirectoryAnUnknownNameSaysWhy) {
+  PeerDirectory directory(1, "127.0.0.1:1", {});
+  absl::Status unknown = directory.Get("host-r", Soon()).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(unknown)) << unknown;
+  EXPECT_NE(unknown.message().find("no --directory"), std::string::npos)
+      << unknown;
+}
+
 // A config reload renames peers: a new name resolves and is listed, a name
 // that is gone does not resolve any more.
 TEST(PeerDirectoryTest, NewNamesReplaceTheOld) {

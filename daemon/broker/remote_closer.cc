@@ -74,13 +74,15 @@ void RemoteCloser::Loop() {
   absl::Time next_retry = absl::Now() + kRetryInterval;
   while (true) {
     std::vector<RemoteClose> batch;
+    bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !queued_.empty();
       };
       mu_.AwaitWithDeadline(absl::Condition(&ready), next_retry);
-      if (stopping_ && queued_.empty()) {
+      stopping = stopping_;
+      if (stopping && queued_.empty()) {
         return;  // Nothing left to tell.
       }
       if (queued_.empty() && absl::Now() >= next_retry) {
@@ -98,14 +100,15 @@ void RemoteCloser::Loop() {
       }
     }
     if (!batch.empty()) {
-      Tell(std::move(batch));
+      Tell(std::move(batch), stopping ? kStopAttempt : timeout_);
     }
   }
 }
 
 std::vector<absl::Status> RemoteCloser::TellPeer(
-    const std::string& address, const std::vector<RemoteClose>& closes) {
-  const absl::Time deadline = absl::Now() + timeout_;
+    const std::string& address, const std::vector<RemoteClose>& closes,
+    absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
   absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
       peers_->Get(address, deadline);
   if (!peer.ok()) {
@@ -136,7 +139,8 @@ std::vector<absl::Status> RemoteCloser::TellPeer(
   return closed;
 }
 
-void RemoteCloser::Tell(std::vector<RemoteClose> batch) {
+void RemoteCloser::Tell(std::vector<RemoteClose> batch,
+                        absl::Duration timeout) {
   // By peer, in the order the closes came.
   std::vector<std::pair<std::string, std::vector<RemoteClose>>> by_peer;
   for (RemoteClose& close : batch) {
@@ -150,7 +154,7 @@ void RemoteCloser::Tell(std::vector<RemoteClose> batch) {
     same->second.push_back(std::move(close));
   }
   for (auto& [address, group] : by_peer) {
-    const std::vector<absl::Status> closed = TellPeer(address, group);
+    const std::vector<absl::Status> closed = TellPeer(address, group, timeout);
     bool answered = false;
     std::vector<RemoteClose> unheard;
     absl::Status unheard_status;

@@ -51,14 +51,18 @@ class RemoteCloser final {
   static constexpr absl::Duration kRetention = absl::Minutes(10);
   static constexpr size_t kMaxKept = 1024;
   static constexpr absl::Duration kRetryInterval = absl::Seconds(10);
+  // What a stopping closer gives each peer's last batch: a dead peer must
+  // not hold swiftd's stop a whole timeout per batch.
+  static constexpr absl::Duration kStopAttempt = absl::Seconds(1);
 
   // Calls peers through `peers` (which must outlive this), each batch
   // bounded by `timeout`.
   RemoteCloser(PeerDirectory* peers, absl::Duration timeout);
   RemoteCloser(const RemoteCloser&) = delete;
   RemoteCloser& operator=(const RemoteCloser&) = delete;
-  // Tells what is queued (each batch bounded by the timeout; kept closes
-  // are not retried), then stops the thread.
+  // Waits for the batch being told, tells what is queued (each peer's
+  // batch bounded by kStopAttempt; kept closes are not retried), then
+  // stops the thread.
   ~RemoteCloser();
 
   // Queues `close` to be told.
@@ -72,11 +76,13 @@ class RemoteCloser final {
 
  private:
   void Loop();
-  // Tells `batch`'s peers; keeps what they did not hear.
-  void Tell(std::vector<RemoteClose> batch);
+  // Tells `batch`'s peers, each within `timeout`; keeps what they did not
+  // hear.
+  void Tell(std::vector<RemoteClose> batch, absl::Duration timeout);
   // One peer's share of a batch: a status per close.
   std::vector<absl::Status> TellPeer(const std::string& address,
-                                     const std::vector<RemoteClose>& closes);
+                                     const std::vector<RemoteClose>& closes,
+                                     absl::Duration timeout);
   void KeepLocked(RemoteClose close) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseLocked(const std::string& peer)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -47,6 +47,7 @@ void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
     registered = Register(service, listen.listen());
   }
   (void)channel.Send(ListenReplyFor(registered).SerializeAsString());
+  if (registered.ok() && names_changed_) names_changed_();
   if (!registered.ok()) {
     return;
   }
@@ -90,6 +91,7 @@ void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
     }
   }
   Unregister(service);
+  if (names_changed_) names_changed_();
   LOG(INFO) << "Service '" << service->name << "' closed";
 }
 

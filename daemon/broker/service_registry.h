@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -128,6 +129,13 @@ class ServiceRegistry final {
   ClosedNotices& closed_notices() { return closed_notices_; }
 
   std::vector<std::string> ServiceNames() const;
+
+  // SetNamesChanged(): `changed` runs (on the channel's thread, no lock
+  // held) after a service starts or stops listening here; the cluster
+  // directory republishes this host's services. Set it before serving.
+  void SetNamesChanged(std::function<void()> changed) {
+    names_changed_ = std::move(changed);
+  }
   std::vector<ServiceStats> Stats() const;
   const BrokerQuotas& quotas() const { return *quotas_; }
 
@@ -174,6 +182,7 @@ class ServiceRegistry final {
   const absl::Duration accept_timeout_;
   std::unique_ptr<BrokerQuotas> own_quotas_;
   BrokerQuotas* const quotas_;
+  std::function<void()> names_changed_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Service>> services_
       ABSL_GUARDED_BY(mu_);

@@ -198,3 +198,20 @@ ABSL_FLAG(bool, irq_affinity, true,
           "libswift puts on vector i, and put the original affinities back "
           "when swiftd stops. Needs root; software devices (rxe) have no "
           "IRQs. swiftctl irq shows what was done.");
+
+// The cluster's service directory on etcd (issue 14, daemon/directory).
+ABSL_FLAG(std::string, directory, "",
+          "The cluster's service directory, "
+          "etcd://host:port[,host:port...][/prefix]: swiftd registers this "
+          "host (peer address, incarnation, devices, services) under an etcd "
+          "lease it keeps alive, and watches every other host's record, so "
+          "that clients may name a host without --peers, or only a service. "
+          "Needs --peer_address and --peer_allow (the directory's hosts are "
+          "dialled only inside the allow-list). Empty: no directory.");
+ABSL_FLAG(std::string, host_name, "",
+          "This host's name in the directory, which clients connect to. "
+          "Empty: the kernel's host name.");
+ABSL_FLAG(absl::Duration, directory_ttl, absl::Seconds(2),
+          "The time to live of this host's directory lease: when swiftd or "
+          "its host dies, the others see it leave within this (etcd may "
+          "raise it to its minimum, 1-2 s). A clean stop is seen at once.");

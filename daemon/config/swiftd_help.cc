@@ -28,6 +28,7 @@ constexpr GroupStart kGroups[] = {
     {50, "Connection bounds (fast path, peer link, Control API)"},
     {70, "Memory leases"},
     {80, "Operations"},
+    {90, "The cluster's service directory"},
 };
 
 constexpr int kWidth = 78;

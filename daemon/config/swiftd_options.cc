@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "daemon/broker/peer_authenticator.h"
 #include "daemon/broker/peer_gate.h"
+#include "daemon/directory/directory_url.h"
 
 namespace swift {
 namespace {
@@ -218,6 +219,40 @@ absl::StatusOr<SwiftdOptions> SwiftdOptionsFromConfig(
   check.AtLeast("log_verbosity", c.log_verbosity(), -1,
                 " (-1: GLOG_v from the environment)");
   options.irq_affinity = c.irq_affinity();
+
+  // The cluster's service directory.
+  options.directory = c.directory();
+  options.host_name = c.host_name();
+  options.directory_ttl = check.Duration("directory_ttl", c.directory_ttl());
+  if (!options.directory.empty()) {
+    if (absl::StatusOr<DirectoryUrl> url = ParseDirectoryUrl(options.directory);
+        !url.ok()) {
+      check.Fail("directory", std::string(url.status().message()));
+    }
+    if (options.peer_address.empty()) {
+      check.Fail("directory",
+                 "needs peer_address: the address other swiftds reach this "
+                 "one at, which it publishes");
+    }
+    if (options.peer_allow.empty()) {
+      check.Fail("directory",
+                 "needs peer_allow: the networks the cluster's hosts are on "
+                 "(e.g. 10.0.0.0/16); swiftd dials the directory's hosts only "
+                 "inside them");
+    }
+    if (options.directory_ttl < absl::Seconds(1)) {
+      check.Fail("directory_ttl",
+                 "must be at least 1s (etcd leases count "
+                 "whole seconds)");
+    }
+  }
+  if (!options.host_name.empty() &&
+      !IsValidDirectoryHostName(options.host_name)) {
+    check.Fail("host_name",
+               absl::StrCat("'", options.host_name,
+                            "' is not a host name (letters, digits, '-', "
+                            "'.', '_'; at most 253)"));
+  }
 
   if (absl::Status status = check.status(); !status.ok()) return status;
   return options;

@@ -35,6 +35,7 @@
 #include "common/seqpacket_socket.h"
 #include "common/unique_fd.h"
 #include "common/unix_socket.h"
+#include "tests/free_port.h"
 #include "tests/raw_fast_path.h"
 #include "tools/bench/overhead_cpu.h"
 
@@ -50,21 +51,6 @@ namespace {
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "scrape_cost: %s\n", what.c_str());
   std::exit(1);
-}
-
-// A loopback TCP port nobody listens on now (bound, then released).
-uint16_t FreePort() {
-  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-      getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) !=
-          0) {
-    Die("no free loopback port");
-  }
-  return ntohs(address.sin_port);
 }
 
 // GET /metrics over HTTP/1.0; the body's size in bytes, -1 on failure.
@@ -148,8 +134,8 @@ int Run() {
   if (mkdtemp(dir_template) == nullptr) Die("mkdtemp failed");
   const std::string dir = dir_template;
   const std::string socket_path = dir + "/swiftd.sock";
-  const uint16_t metrics_port = FreePort();
-  const uint16_t peer_port = FreePort();
+  const uint16_t metrics_port = swift::testing::FreeLoopbackPort();
+  const uint16_t peer_port = swift::testing::FreeLoopbackPort();
   const pid_t swiftd = fork();
   if (swiftd == 0) {
     const std::string log = dir + "/swiftd.log";

@@ -113,13 +113,14 @@ std::string FormatPeers(const v1::ListPeersResponse& response) {
   if (response.peers().empty()) {
     return absl::StrCat(
         "No peers. (swiftd learns of a peer when a client connects to "
-        "it, or from --peers.)\n",
+        "it, from --peers or from --directory.)\n",
         total_line);
   }
   std::vector<std::vector<std::string>> rows;
   for (const v1::PeerInfo& peer : response.peers()) {
     rows.push_back(
         {peer.name(), peer.address(),
+         peer.source().empty() ? "-" : peer.source(),
          peer.incarnation() == 0 ? "-" : absl::StrCat(peer.incarnation()),
          peer.devices().empty() ? "-" : absl::StrJoin(peer.devices(), ", "),
          peer.services().empty() ? "-" : absl::StrJoin(peer.services(), ","),
@@ -129,11 +130,11 @@ std::string FormatPeers(const v1::ListPeersResponse& response) {
          GateCounts(peer.counters()),
          peer.last_error().empty() ? "ok" : peer.last_error()});
   }
-  return absl::StrCat(
-      FormatTable({"NAME", "ADDRESS", "INCARNATION", "DEVICES", "SERVICES",
-                   "HIT/MISS", "CALLS/ERR", "IN OK/REFUSED", "STATE"},
-                  rows),
-      total_line);
+  return absl::StrCat(FormatTable({"NAME", "ADDRESS", "SOURCE", "INCARNATION",
+                                   "DEVICES", "SERVICES", "HIT/MISS",
+                                   "CALLS/ERR", "IN OK/REFUSED", "STATE"},
+                                  rows),
+                      total_line);
 }
 
 std::string FormatServices(const v1::ListServicesResponse& response) {

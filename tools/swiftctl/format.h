@@ -25,7 +25,8 @@ std::string FormatStatus(const v1::GetStatusResponse& status);
 
 // `swiftctl devices`: FormatDevices() in format_devices.h.
 
-// `swiftctl peers`: other hosts' swiftds and their cached metadata, the
+// `swiftctl peers`: other hosts' swiftds, where their addresses came from
+// (--peers, --directory or a client's "ip:port") and their cached metadata, the
 // calls made to each and the peer gate's counts (admitted/refused by
 // reason), per peer and in total.
 std::string FormatPeers(const v1::ListPeersResponse& peers);

@@ -11,6 +11,7 @@ TEST(FormatPeersTest, ShowsCallsAndGateCountsPerPeerAndTotals) {
   v1::PeerInfo* peer = response.add_peers();
   peer->set_name("host-b");
   peer->set_address("10.77.0.2:7471");
+  peer->set_source("directory");
   peer->mutable_counters()->set_calls(40);
   peer->mutable_counters()->set_call_errors(3);
   peer->mutable_counters()->set_admitted(12);
@@ -25,6 +26,8 @@ TEST(FormatPeersTest, ShowsCallsAndGateCountsPerPeerAndTotals) {
   response.mutable_totals()->set_refused_dial(7);
   const std::string table = swiftctl::FormatPeers(response);
   EXPECT_TRUE(absl::StrContains(table, "CALLS/ERR")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "SOURCE")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "10.77.0.2:7471  directory")) << table;
   EXPECT_TRUE(absl::StrContains(table, "40/3")) << table;
   EXPECT_TRUE(
       absl::StrContains(table, "12/3 (address 0, credential 2, replay 1)"))

@@ -28,6 +28,7 @@ constexpr Command kCommands[] = {
     {"devices", "RDMA devices: state, provider, ports, GIDs, capabilities"},
     {"irq", "completion vectors' IRQs and the CPUs swiftd pinned them to"},
     {"peers", "other hosts' swiftds and the metadata cached about them"},
+    {"directory", "the cluster directory (--directory): hosts and services"},
     {"services", "services listening here, with their QP pools"},
     {"pools", "ready QPs per service and the handshake admission state"},
     {"connections", "connections brokered for local clients"},

@@ -26,6 +26,7 @@
 #include "proto/swift.pb.h"
 #include "tools/swiftctl/format.h"
 #include "tools/swiftctl/format_devices.h"
+#include "tools/swiftctl/format_directory.h"
 #include "tools/swiftctl/format_irq.h"
 #include "tools/swiftctl/format_leases.h"
 #include "tools/swiftctl/help.h"
@@ -111,6 +112,13 @@ int Print(const absl::StatusOr<Response>& response,
   return 0;
 }
 
+// `swiftctl directory` against this machine's clock.
+std::string FormatDirectoryNow(
+    const swift::v1::ListDirectoryResponse& response) {
+  return swift::swiftctl::FormatDirectory(response,
+                                          absl::ToUnixMillis(absl::Now()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,9 +162,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::vector<std::string> kCommands = {
-      "status",      "devices", "peers",    "services", "pools",
-      "connections", "workers", "register", "invoke",   "unregister",
-      "tenants",     "leases",  "clients",  "top",      "irq"};
+      "status",  "devices",  "peers",  "services",   "pools",   "connections",
+      "workers", "register", "invoke", "unregister", "tenants", "leases",
+      "clients", "top",      "irq",    "directory"};
   if (std::find(kCommands.begin(), kCommands.end(), command) ==
       kCommands.end()) {
     std::cerr << "swiftctl: unknown command '" << command << "'\n"
@@ -229,6 +237,9 @@ int main(int argc, char** argv) {
   }
   if (command == "irq") {
     return Print((*client)->ListIrqs(), &swift::swiftctl::FormatIrqs);
+  }
+  if (command == "directory") {
+    return Print((*client)->ListDirectory(), &FormatDirectoryNow);
   }
   if (command == "peers") {
     return Print((*client)->ListPeers(), &swift::swiftctl::FormatPeers);

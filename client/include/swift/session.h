@@ -177,6 +177,9 @@ class Connection {
   virtual bool peer_closed() const = 0;
   // Where the connect's time went (see ConnectSteps).
   virtual ConnectSteps connect_steps() const = 0;
+  // The host connected to: as Connect() named it, or the one swiftd picked
+  // for a Connect() by service alone. Empty on the accepting side.
+  virtual const std::string& host() const = 0;
 
   // Close()
   //
@@ -240,16 +243,27 @@ class Session {
 
   // Connect()
   //
-  // A connected RC QP to `service` on `host` (a peer swiftd's "ip:port" or
-  // a name from swiftd's --peers): a checked pre-connected pair when
-  // Prewarm() keeps some for them, else a new handshake. Errors as swiftd
-  // reports them: kNotFound (no such service there), kUnavailable (the peer
-  // swiftd is down), kResourceExhausted (the service's pool is empty, or too
-  // many connects queued), kDeadlineExceeded (`timeout`), kInvalidArgument. The
-  // pooled QP goes back to the pool on every error.
+  // A connected RC QP to `service` on `host` (a peer swiftd's "ip:port", a
+  // name from swiftd's --peers, or a host in its --directory): a checked
+  // pre-connected pair when Prewarm() keeps some for them, else a new
+  // handshake. An empty `host` (or the one-argument form) lets swiftd pick
+  // a host offering `service` from its directory: this host when it offers
+  // it, else round robin over those that do (Connection::host() says which).
+  // Errors as swiftd reports them: kNotFound (no such service there, or no
+  // such host in the directory, with the reason when it left),
+  // kUnavailable (the peer swiftd is down, or the directory cannot be
+  // reached and the name is not among what swiftd cached), kResourceExhausted
+  // (the service's pool is empty, or too many connects queued),
+  // kDeadlineExceeded (`timeout`), kInvalidArgument. The pooled QP goes
+  // back to the pool on every error.
   virtual absl::StatusOr<std::unique_ptr<Connection>> Connect(
       const std::string& host, const std::string& service,
       absl::Duration timeout = kDefaultCallTimeout) = 0;
+  absl::StatusOr<std::unique_ptr<Connection>> Connect(
+      const std::string& service,
+      absl::Duration timeout = kDefaultCallTimeout) {
+    return Connect(std::string(), service, timeout);
+  }
 
   // Prewarm()
   //
