@@ -152,6 +152,14 @@ TEST_F(DirectorySwiftdTest, ConnectByServiceAlonePicksTheHostOfferingIt) {
   CommandResult peers = Swiftctl(*a_, "peers");
   EXPECT_EQ(peers.exit_code, 0) << peers.err;
   EXPECT_TRUE(absl::StrContains(peers.out, "directory")) << peers.out;
+  // Local services, then where the directory says each one is offered.
+  CommandResult services = Swiftctl(*a_, "services");
+  EXPECT_EQ(services.exit_code, 0) << services.err;
+  EXPECT_TRUE(absl::StrContains(services.out, "No services listening."))
+      << services.out;
+  EXPECT_TRUE(absl::StrContains(services.out, "In the directory etcd://"))
+      << services.out;
+  EXPECT_TRUE(absl::StrContains(services.out, "host-b")) << services.out;
   CommandResult json = Swiftctl(*a_, "--json directory");
   EXPECT_TRUE(absl::StrContains(json.out, "\"services\":[\"kv\"]")) << json.out;
 }

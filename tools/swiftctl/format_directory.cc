@@ -1,6 +1,7 @@
 // `swiftctl directory`; see format_directory.h.
 #include "tools/swiftctl/format_directory.h"
 
+#include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -78,6 +79,31 @@ std::string FormatDirectory(const v1::ListDirectoryResponse& directory,
                                "SERVICES", "DEVICES", "UPDATED"},
                               rows));
   return out;
+}
+
+std::string FormatDirectoryServices(
+    const v1::ListDirectoryResponse& directory) {
+  // Sorted by service, each one's hosts in the directory's (name) order.
+  std::map<std::string, std::vector<std::string>> offering;
+  for (const v1::DirectoryHostInfo& info : directory.hosts()) {
+    for (const std::string& service : info.services()) {
+      offering[service].push_back(info.host() == directory.host_name()
+                                      ? info.host() + " (this host)"
+                                      : info.host());
+    }
+  }
+  std::string out = absl::StrCat(
+      "In the directory ", directory.url(),
+      directory.reachable() ? "" : " (UNREACHABLE: as cached)", ":\n");
+  if (offering.empty()) {
+    return out + "No host offers a service.\n";
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [service, hosts] : offering) {
+    rows.push_back(
+        {service, absl::StrCat(hosts.size()), absl::StrJoin(hosts, ", ")});
+  }
+  return out + FormatTable({"SERVICE", "HOSTS", "OFFERED BY"}, rows);
 }
 
 }  // namespace swift::swiftctl

@@ -21,6 +21,13 @@ namespace swift::swiftctl {
 std::string FormatDirectory(const v1::ListDirectoryResponse& directory,
                             int64_t now_unix_ms);
 
+// FormatDirectoryServices()
+//
+// The directory's services and the hosts offering each (`swiftctl
+// services` shows it under the services listening here), this host's
+// marked.
+std::string FormatDirectoryServices(const v1::ListDirectoryResponse& directory);
+
 }  // namespace swift::swiftctl
 
 #endif  // SWIFT_TOOLS_SWIFTCTL_FORMAT_DIRECTORY_H_

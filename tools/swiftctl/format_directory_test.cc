@@ -70,5 +70,20 @@ TEST(FormatDirectoryTest, SaysSoWhenNoHostIsRegistered) {
                                 "No hosts in the directory."));
 }
 
+TEST(FormatDirectoryTest, ListsEachServiceWithTheHostsOfferingIt) {
+  v1::ListDirectoryResponse directory = TwoHosts();
+  directory.mutable_hosts(1)->add_services("kv");
+  const std::string text = FormatDirectoryServices(directory);
+  EXPECT_TRUE(
+      absl::StrContains(text, "In the directory etcd://10.0.0.9:2379/swift:"))
+      << text;
+  EXPECT_TRUE(
+      absl::StrContains(text, "kv       2      host-a (this host), host-b"))
+      << text;
+  directory.clear_hosts();
+  EXPECT_TRUE(absl::StrContains(FormatDirectoryServices(directory),
+                                "No host offers a service."));
+}
+
 }  // namespace
 }  // namespace swift::swiftctl

@@ -29,7 +29,7 @@ constexpr Command kCommands[] = {
     {"irq", "completion vectors' IRQs and the CPUs swiftd pinned them to"},
     {"peers", "other hosts' swiftds and the metadata cached about them"},
     {"directory", "the cluster directory (--directory): hosts and services"},
-    {"services", "services listening here, with their QP pools"},
+    {"services", "services here with their QP pools; the directory's hosts"},
     {"pools", "ready QPs per service and the handshake admission state"},
     {"connections", "connections brokered for local clients"},
     {"tenants", "each tenant's (uid's) use against its quotas"},

@@ -245,7 +245,19 @@ int main(int argc, char** argv) {
     return Print((*client)->ListPeers(), &swift::swiftctl::FormatPeers);
   }
   if (command == "services") {
-    return Print((*client)->ListServices(), &swift::swiftctl::FormatServices);
+    const int shown =
+        Print((*client)->ListServices(), &swift::swiftctl::FormatServices);
+    if (shown == 0 && !absl::GetFlag(FLAGS_json)) {
+      // With a directory, where else each service is offered. (Without
+      // one swiftd answers FAILED_PRECONDITION: nothing more to show.)
+      absl::StatusOr<swift::v1::ListDirectoryResponse> directory =
+          (*client)->ListDirectory();
+      if (directory.ok()) {
+        std::cout << "\n"
+                  << swift::swiftctl::FormatDirectoryServices(*directory);
+      }
+    }
+    return shown;
   }
   if (command == "tenants") {
     return Print((*client)->ListTenants(), &swift::swiftctl::FormatTenants);
