@@ -101,12 +101,46 @@ void Directory::Record(Part part, const absl::Status& status) {
   }
 }
 
+absl::Status Directory::CheckNameIsOurs(const std::string& key,
+                                        const std::string& peer_address,
+                                        absl::Time deadline) {
+  absl::StatusOr<EtcdClient::Snapshot> held = client_.GetPrefix(key, deadline);
+  if (!held.ok()) return held.status();
+  for (const EtcdKeyValue& kv : held->kvs) {
+    if (kv.key != key) continue;  // Another host whose name starts so.
+    directory::v1::HostRecord record;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    if (!google::protobuf::util::JsonStringToMessage(kv.value, &record, options)
+             .ok() ||
+        record.peer_address() == peer_address) {
+      // Unreadable, or this host's own from before a restart: ours to
+      // overwrite.
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "host name '", options_.host_name, "' is held in the directory by ",
+        "the swiftd at ", record.peer_address(), " (incarnation ",
+        record.incarnation(), "), not this one at ", peer_address,
+        ": give one of them another --host_name (this swiftd retries, and "
+        "registers once that record is gone)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Directory::RegisterOnce(int64_t* lease, std::string* published,
                                      bool* must_publish) {
   const absl::Time deadline = absl::Now() + options_.call_timeout;
   const std::string key = options_.url.HostsPrefix() + options_.host_name;
-  const std::string json = RecordJson(self_());
+  const directory::v1::HostRecord self = self_();
+  const std::string json = RecordJson(self);
   if (*lease == 0) {
+    // Two hosts given one name would overwrite each other's record, and
+    // every swiftd would see a restart at each write.
+    if (absl::Status ours = CheckNameIsOurs(key, self.peer_address(), deadline);
+        !ours.ok()) {
+      return ours;
+    }
     absl::StatusOr<EtcdClient::Lease> granted =
         client_.GrantLease(options_.ttl, deadline);
     if (!granted.ok()) return granted.status();
@@ -157,7 +191,16 @@ void Directory::RegistrationLoop() {
       republish_ = false;
     }
     absl::Status status = RegisterOnce(&lease, &published, &must_publish);
-    Record(Part::kRegistration, status);
+    if (absl::IsFailedPrecondition(status)) {
+      // etcd answered: it is reachable, but the name is another host's.
+      Record(Part::kRegistration, absl::OkStatus());
+      absl::MutexLock lock(&mu_);
+      LOG_IF(ERROR, state_.last_error != status.message())
+          << "directory " << options_.url.text << ": " << status.message();
+      state_.last_error = std::string(status.message());
+    } else {
+      Record(Part::kRegistration, status);
+    }
     if (status.ok()) {
       backoff = kFirstBackoff;
       absl::MutexLock lock(&mu_);

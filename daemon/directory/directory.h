@@ -107,6 +107,11 @@ class Directory final : public HostResolver {
   // the revision after it.
   absl::StatusOr<std::unique_ptr<EtcdClient::Watch>> SnapshotThenWatch(
       bool first);
+  // OK unless `key` holds another host's record (another peer address):
+  // kFailedPrecondition naming it.
+  absl::Status CheckNameIsOurs(const std::string& key,
+                               const std::string& peer_address,
+                               absl::Time deadline);
   // One registration step: grant, put or renew as needed.
   absl::Status RegisterOnce(int64_t* lease, std::string* published,
                             bool* must_publish);

@@ -29,9 +29,13 @@ constexpr absl::Duration kWait = absl::Seconds(15);
 // changes it was told of.
 class Host {
  public:
+  // `address`: its peer address; empty: "<name>.test:7471".
   Host(const std::string& url, const std::string& name, uint64_t incarnation,
-       std::vector<std::string> services)
-      : name_(name), incarnation_(incarnation), services_(std::move(services)) {
+       std::vector<std::string> services, const std::string& address = "")
+      : name_(name),
+        address_(address.empty() ? absl::StrCat(name, ".test:7471") : address),
+        incarnation_(incarnation),
+        services_(std::move(services)) {
     DirectoryOptions options;
     options.url = *ParseDirectoryUrl(url);
     options.host_name = name;
@@ -51,7 +55,7 @@ class Host {
     absl::MutexLock lock(&mu_);
     directory::v1::HostRecord record;
     record.set_host(name_);
-    record.set_peer_address(absl::StrCat(name_, ".test:7471"));
+    record.set_peer_address(address_);
     record.set_incarnation(incarnation_);
     for (const std::string& service : services_) record.add_services(service);
     return record;
@@ -82,6 +86,7 @@ class Host {
  private:
   absl::Mutex mu_;
   const std::string name_;
+  const std::string address_;
   const uint64_t incarnation_;
   std::vector<std::string> services_ ABSL_GUARDED_BY(mu_);
   std::vector<DirectoryChange> changes_ ABSL_GUARDED_BY(mu_);
@@ -217,6 +222,34 @@ TEST_F(DirectoryTest, CachedHostsServeWhileEtcdIsDownAndAllRecovers) {
   ASSERT_TRUE(Eventually([&] { return a.Knows("c"); }, kWait));
   EXPECT_EQ(*a.directory().PickHostForService("log"), "c");
   EXPECT_TRUE(b.directory().state().registered);
+}
+
+// Two hosts given one --host_name: the second is refused, saying who holds
+// the name, without touching the first's record; it registers once the
+// first leaves.
+TEST_F(DirectoryTest, ANameHeldByAnotherHostIsRefusedUntilItLeaves) {
+  auto first = std::make_unique<Host>(url_, "a", 1, std::vector<std::string>{});
+  ASSERT_TRUE(
+      Eventually([&] { return first->directory().state().registered; }, kWait));
+  Host second(url_, "a", 2, {}, "elsewhere.test:7471");
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return second.directory().state().last_error.find(
+                   "held in the directory by the swiftd at a.test:7471") !=
+               std::string::npos;
+      },
+      kWait))
+      << second.directory().state().last_error;
+  EXPECT_FALSE(second.directory().state().registered);
+  // etcd itself answers it.
+  EXPECT_TRUE(
+      Eventually([&] { return second.directory().state().reachable; }, kWait));
+  EXPECT_FALSE(first->Told(DirectoryChange::Kind::kRestarted, "a"));
+  EXPECT_EQ(first->directory().state().registrations, 1u);
+
+  first.reset();  // Revokes its lease: the name is free.
+  EXPECT_TRUE(
+      Eventually([&] { return second.directory().state().registered; }, kWait));
 }
 
 }  // namespace
