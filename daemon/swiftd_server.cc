@@ -212,6 +212,7 @@ absl::Status SwiftdServer::StartServing() {
                              ParseDirectoryUrl(options_.directory));
       directory_options.host_name = HostName(options_.host_name);
       directory_options.ttl = options_.directory_ttl;
+      directory_options.tls = options_.directory_tls;
       directory_ = std::make_unique<Directory>(
           directory_options, [this] { return DirectoryRecord(); },
           [this](const DirectoryChange& change) { OnDirectoryChange(change); });

@@ -113,6 +113,9 @@ struct SwiftdOptions {
   std::string directory;
   std::string host_name;
   absl::Duration directory_ttl = absl::Seconds(2);
+  // TLS to etcd, read from --directory_ca_file, --directory_cert_file and
+  // --directory_key_file.
+  EtcdTls directory_tls;
 };
 
 class SwiftdServer final {

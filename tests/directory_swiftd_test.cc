@@ -144,7 +144,8 @@ TEST_F(DirectorySwiftdTest, ConnectByServiceAlonePicksTheHostOfferingIt) {
   // swiftctl shows both hosts, the service, and where the peer came from.
   CommandResult directory = Swiftctl(*a_, "directory");
   EXPECT_EQ(directory.exit_code, 0) << directory.err;
-  EXPECT_TRUE(absl::StrContains(directory.out, "reachable")) << directory.out;
+  EXPECT_TRUE(absl::StrContains(directory.out, "(plain gRPC): reachable"))
+      << directory.out;
   EXPECT_TRUE(absl::StrContains(directory.out, "host-a (this host)"))
       << directory.out;
   EXPECT_TRUE(absl::StrContains(directory.out, peer_address_["host-b"]))

@@ -53,6 +53,24 @@ absl::StatusOr<std::unique_ptr<EtcdServer>> EtcdServer::Create(
   return server;
 }
 
+absl::StatusOr<std::unique_ptr<EtcdServer>> EtcdServer::CreateWithTls(
+    const std::string& dir, const TestPki& pki) {
+  absl::StatusOr<std::string> own_dir = MakeOwnDir(dir);
+  if (!own_dir.ok()) return own_dir.status();
+  const uint16_t client_port = FreeLoopbackPort();
+  uint16_t peer_port = FreeLoopbackPort();
+  while (peer_port == client_port) peer_port = FreeLoopbackPort();
+  std::unique_ptr<EtcdServer> server(new EtcdServer(
+      *own_dir, "127.0.0.1", client_port, peer_port, "swift-test"));
+  server->initial_cluster_ =
+      absl::StrCat(server->name_, "=", server->PeerUrl());
+  server->pki_ = pki;
+  if (absl::Status started = server->Start(absl::Seconds(60)); !started.ok()) {
+    return started;
+  }
+  return server;
+}
+
 absl::StatusOr<std::vector<std::unique_ptr<EtcdServer>>>
 EtcdServer::CreateCluster(const std::string& dir, int members,
                           absl::Duration ready_within) {
@@ -103,8 +121,8 @@ absl::Status EtcdServer::Start(absl::Duration ready_within) {
 }
 
 absl::Status EtcdServer::Launch() {
-  const std::string client_url =
-      absl::StrCat("http://", ip_, ":", client_port_);
+  const std::string client_url = absl::StrCat(
+      pki_.has_value() ? "https://" : "http://", ip_, ":", client_port_);
   const std::string peer_url = PeerUrl();
   std::vector<std::string> args = {
       kEtcdBinary, "--name=" + name_, "--data-dir=" + dir_ + "/etcd-data",
@@ -115,6 +133,12 @@ absl::Status EtcdServer::Launch() {
       // Short raft timers make etcd's minimum lease TTL 1 s (1.5 election
       // timeouts, rounded up), so that a test sees a dead host leave soon.
       "--heartbeat-interval=50", "--election-timeout=500", "--log-level=warn"};
+  if (pki_.has_value()) {
+    args.push_back("--cert-file=" + pki_->server_cert);
+    args.push_back("--key-file=" + pki_->server_key);
+    args.push_back("--trusted-ca-file=" + pki_->ca_cert);
+    args.push_back("--client-cert-auth");
+  }
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -141,7 +165,14 @@ absl::Status EtcdServer::WaitReady(absl::Duration ready_within) {
   while (absl::Now() < deadline) {
     // A fresh connection each time: one made while etcd was still getting
     // ready can hang for many seconds.
-    EtcdClient client({endpoint()});
+    EtcdTls tls;
+    if (pki_.has_value()) {
+      absl::StatusOr<EtcdTls> read =
+          ReadEtcdTls(pki_->ca_cert, pki_->client_cert, pki_->client_key);
+      if (!read.ok()) return read.status();
+      tls = *std::move(read);
+    }
+    EtcdClient client({endpoint()}, tls);
     if (client.GetPrefix("/ready-probe", absl::Now() + absl::Seconds(1)).ok()) {
       return absl::OkStatus();
     }

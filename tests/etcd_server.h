@@ -12,12 +12,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tests/test_pki.h"
 
 namespace swift::testing {
 
@@ -39,6 +41,12 @@ class EtcdServer {
   EtcdServer(const EtcdServer&) = delete;
   EtcdServer& operator=(const EtcdServer&) = delete;
   ~EtcdServer();
+
+  // CreateWithTls(): Create() on loopback, serving TLS only (https) with
+  // `pki`'s server certificate and requiring client certificates its CA
+  // signed (etcd --client-cert-auth).
+  static absl::StatusOr<std::unique_ptr<EtcdServer>> CreateWithTls(
+      const std::string& dir, const TestPki& pki);
 
   // CreateCluster(): `members` etcds on loopback forming one cluster (each
   // its own data and ports in `dir`), once every member answers.
@@ -79,6 +87,8 @@ class EtcdServer {
   const uint16_t client_port_;
   const uint16_t peer_port_;
   const std::string name_;
+  // Set: serves TLS only, and its readiness probe uses `pki_`'s client.
+  std::optional<TestPki> pki_;
   // "name=peer_url,..." of every member (its own alone when single).
   std::string initial_cluster_;
   pid_t pid_ = -1;

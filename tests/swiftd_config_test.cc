@@ -134,6 +134,34 @@ TEST(SwiftdConfigTest, TheShippedSampleIsValidAndSoAreItsDefaults) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
 }
 
+// The directory's settings are checked together: what it needs, and its
+// TLS files (a client certificate without its key, files without a
+// directory); every error is listed at once.
+TEST(SwiftdConfigTest, DirectorySettingsAreCheckedWithWhatTheyNeed) {
+  TempDir dir;
+  const std::string swiftd = RunfilePath("daemon/swiftd");
+  const std::string config = dir.path() + "/swiftd.conf";
+  WriteConfig(config,
+              "directory: \"etcd://10.0.0.9:2379/swift\"\n"
+              "directory_cert_file: \"" +
+                  dir.path() +
+                  "/client.crt\"\n"
+                  "directory_ttl: \"500ms\"\n");
+  testing::CommandResult result =
+      RunCommand(swiftd + " --check_config=" + config);
+  EXPECT_EQ(result.exit_code, 1);
+  for (const char* expected : {"needs peer_address", "needs peer_allow",
+                               "needs its key", "must be at least 1s"}) {
+    EXPECT_TRUE(absl::StrContains(result.err, expected))
+        << expected << " in: " << result.err;
+  }
+  WriteConfig(config, "directory_ca_file: \"/etc/ssl/ca.pem\"\n");
+  result = RunCommand(swiftd + " --check_config=" + config);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(result.err, "but there is no directory"))
+      << result.err;
+}
+
 TEST(SwiftdConfigTest, ANamedConfigFileThatIsMissingStopsSwiftd) {
   TempDir dir;
   SwiftdProcess swiftd(dir.path() + "/swiftd.sock", "", dir.path() + "/log",

@@ -353,6 +353,11 @@ grpc::ServerUnaryReactor* ControlServiceImpl::ListDirectory(
     const Directory::State state = sources_.directory->state();
     const absl::Time now = absl::Now();
     response->set_url(sources_.directory->Describe());
+    const EtcdTls& tls = sources_.directory->options().tls;
+    response->set_transport(!tls.enabled() ? "plain gRPC"
+                            : tls.cert_pem.empty()
+                                ? "TLS"
+                                : "TLS with a client certificate");
     response->set_host_name(sources_.directory->options().host_name);
     response->set_reachable(state.reachable);
     response->set_since_unix_ms(absl::ToUnixMillis(state.since));

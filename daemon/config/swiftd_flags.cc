@@ -215,3 +215,14 @@ ABSL_FLAG(absl::Duration, directory_ttl, absl::Seconds(2),
           "The time to live of this host's directory lease: when swiftd or "
           "its host dies, the others see it leave within this (etcd may "
           "raise it to its minimum, 1-2 s). A clean stop is seen at once.");
+ABSL_FLAG(std::string, directory_ca_file, "",
+          "PEM file of the CA that signed the directory's etcd server "
+          "certificates: swiftd then speaks TLS to etcd (its https client "
+          "URLs). Empty: plain gRPC, for a trusted network only.");
+ABSL_FLAG(std::string, directory_cert_file, "",
+          "PEM client certificate swiftd presents to etcd (etcd "
+          "--client-cert-auth); needs --directory_key_file and "
+          "--directory_ca_file.");
+ABSL_FLAG(std::string, directory_key_file, "",
+          "PEM private key of --directory_cert_file, readable by swiftd's "
+          "user only (mode 0600 or 0400).");

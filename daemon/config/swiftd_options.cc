@@ -13,6 +13,7 @@
 #include "daemon/broker/peer_authenticator.h"
 #include "daemon/broker/peer_gate.h"
 #include "daemon/directory/directory_url.h"
+#include "daemon/directory/etcd_tls.h"
 
 namespace swift {
 namespace {
@@ -240,11 +241,29 @@ absl::StatusOr<SwiftdOptions> SwiftdOptionsFromConfig(
                  "(e.g. 10.0.0.0/16); swiftd dials the directory's hosts only "
                  "inside them");
     }
+    if (absl::StatusOr<EtcdTls> tls =
+            ReadEtcdTls(c.directory_ca_file(), c.directory_cert_file(),
+                        c.directory_key_file());
+        tls.ok()) {
+      options.directory_tls = *std::move(tls);
+    } else {
+      check.Fail(c.directory_ca_file().empty() ? "directory_cert_file"
+                                               : "directory_ca_file",
+                 std::string(tls.status().message()));
+    }
     if (options.directory_ttl < absl::Seconds(1)) {
       check.Fail("directory_ttl",
                  "must be at least 1s (etcd leases count "
                  "whole seconds)");
     }
+  }
+  if (options.directory.empty() &&
+      (!c.directory_ca_file().empty() || !c.directory_cert_file().empty() ||
+       !c.directory_key_file().empty())) {
+    check.Fail(!c.directory_ca_file().empty()     ? "directory_ca_file"
+               : !c.directory_cert_file().empty() ? "directory_cert_file"
+                                                  : "directory_key_file",
+               "is a TLS file for the directory, but there is no directory");
   }
   if (!options.host_name.empty() &&
       !IsValidDirectoryHostName(options.host_name)) {

@@ -45,7 +45,7 @@ Directory::Directory(DirectoryOptions options, RecordSource self,
     : options_(std::move(options)),
       self_(std::move(self)),
       on_change_(std::move(on_change)),
-      client_(options_.url.endpoints),
+      client_(options_.url.endpoints, options_.tls),
       cache_(options_.url.HostsPrefix()) {
   state_.since = absl::Now();
   state_.last_error = "not started";

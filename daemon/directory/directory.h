@@ -47,6 +47,8 @@ namespace swift {
 
 struct DirectoryOptions {
   DirectoryUrl url;
+  // TLS to etcd (--directory_ca_file ...); disabled: plain gRPC.
+  EtcdTls tls;
   // This host's name in the directory (swiftd --host_name).
   std::string host_name;
   // The lease's time to live: how long a dead host stays listed at most.

@@ -15,6 +15,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/etcd_server.h"
+#include "tests/test_pki.h"
 
 namespace swift {
 namespace {
@@ -250,6 +251,75 @@ TEST_F(DirectoryTest, ANameHeldByAnotherHostIsRefusedUntilItLeaves) {
   first.reset();  // Revokes its lease: the name is free.
   EXPECT_TRUE(
       Eventually([&] { return second.directory().state().registered; }, kWait));
+}
+
+// TLS to etcd (--directory_ca_file and the client certificate): a host
+// with the right CA and a client certificate registers; without the
+// certificate, or trusting another CA, it cannot reach etcd and says so.
+class DirectoryTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<testing::TestPki> pki =
+        testing::MakeTestPki(::testing::TempDir());
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *pki;
+    absl::StatusOr<std::unique_ptr<EtcdServer>> etcd =
+        EtcdServer::CreateWithTls(::testing::TempDir(), pki_);
+    ASSERT_TRUE(etcd.ok()) << etcd.status();
+    etcd_ = *std::move(etcd);
+  }
+
+  std::unique_ptr<Directory> Start(const std::string& ca,
+                                   const std::string& cert,
+                                   const std::string& key) {
+    DirectoryOptions options;
+    options.url = *ParseDirectoryUrl(etcd_->DirectoryUrl());
+    absl::StatusOr<EtcdTls> tls = ReadEtcdTls(ca, cert, key);
+    EXPECT_TRUE(tls.ok()) << tls.status();
+    options.tls = *tls;
+    options.host_name = "tls-host";
+    options.ttl = absl::Seconds(2);
+    options.call_timeout = absl::Milliseconds(500);
+    auto directory = std::make_unique<Directory>(
+        options,
+        [] {
+          directory::v1::HostRecord record;
+          record.set_host("tls-host");
+          record.set_peer_address("tls-host.test:7471");
+          record.set_incarnation(1);
+          return record;
+        },
+        [](const DirectoryChange&) {});
+    directory->Start();
+    return directory;
+  }
+
+  testing::TestPki pki_;
+  std::unique_ptr<EtcdServer> etcd_;
+};
+
+TEST_F(DirectoryTlsTest, WithTheCaAndAClientCertificateItRegisters) {
+  auto directory = Start(pki_.ca_cert, pki_.client_cert, pki_.client_key);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        const Directory::State state = directory->state();
+        return state.registered && state.reachable && state.hosts == 1;
+      },
+      kWait))
+      << directory->state().last_error;
+}
+
+TEST_F(DirectoryTlsTest, WithoutItsCertificateOrWithAnotherCaItCannot) {
+  auto anonymous = Start(pki_.ca_cert, "", "");
+  auto distrustful =
+      Start(pki_.other_ca_cert, pki_.client_cert, pki_.client_key);
+  absl::SleepFor(absl::Seconds(2));
+  for (Directory* directory : {anonymous.get(), distrustful.get()}) {
+    const Directory::State state = directory->state();
+    EXPECT_FALSE(state.registered);
+    EXPECT_FALSE(state.reachable);
+    EXPECT_FALSE(state.last_error.empty());
+  }
 }
 
 }  // namespace

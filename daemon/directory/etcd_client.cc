@@ -42,8 +42,17 @@ std::string EtcdPrefixEnd(const std::string& prefix) {
   return std::string(1, '\0');
 }
 
-EtcdClient::EtcdClient(std::vector<std::string> endpoints)
+EtcdClient::EtcdClient(std::vector<std::string> endpoints, EtcdTls tls)
     : endpoints_(std::move(endpoints)) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (tls.enabled()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = tls.ca_pem;
+    ssl.pem_cert_chain = tls.cert_pem;
+    ssl.pem_private_key = tls.key_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
   for (const std::string& address : endpoints_) {
     grpc::ChannelArguments arguments;
     // A member that comes back is used again within a second.
@@ -58,8 +67,8 @@ EtcdClient::EtcdClient(std::vector<std::string> endpoints)
     arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
     Endpoint endpoint;
     endpoint.address = address;
-    endpoint.channel = grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), arguments);
+    endpoint.channel =
+        grpc::CreateCustomChannel(address, credentials, arguments);
     endpoint.kv = etcdserverpb::KV::NewStub(endpoint.channel);
     endpoint.lease = etcdserverpb::Lease::NewStub(endpoint.channel);
     channels_.push_back(std::move(endpoint));

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/directory/etcd_key_value.h"
+#include "daemon/directory/etcd_tls.h"
 #include "proto/etcd_v3.grpc.pb.h"
 
 namespace swift {
@@ -32,7 +33,8 @@ namespace swift {
 class EtcdClient {
  public:
   // `endpoints`: "host:port" each (DirectoryUrl::endpoints); not empty.
-  explicit EtcdClient(std::vector<std::string> endpoints);
+  // With `tls` enabled, every channel is TLS (etcd's https client URLs).
+  explicit EtcdClient(std::vector<std::string> endpoints, EtcdTls tls = {});
   EtcdClient(const EtcdClient&) = delete;
   EtcdClient& operator=(const EtcdClient&) = delete;
 

@@ -19,7 +19,12 @@ uint64_t MillisToMicros(int64_t millis) {
 // reach it, since when and why: connects then use what swiftd cached.
 std::string DirectoryLine(const v1::ListDirectoryResponse& directory,
                           int64_t now_unix_ms) {
-  std::string line = absl::StrCat("directory: ", directory.url(), ": ");
+  std::string line =
+      absl::StrCat("directory: ", directory.url(),
+                   directory.transport().empty()
+                       ? ""
+                       : absl::StrCat(" (", directory.transport(), ")"),
+                   ": ");
   if (directory.reachable()) {
     absl::StrAppend(&line, "reachable, revision ", directory.revision());
   } else {

@@ -11,6 +11,7 @@ namespace {
 v1::ListDirectoryResponse TwoHosts() {
   v1::ListDirectoryResponse directory;
   directory.set_url("etcd://10.0.0.9:2379/swift");
+  directory.set_transport("TLS");
   directory.set_host_name("host-a");
   directory.set_reachable(true);
   directory.set_revision(42);
@@ -36,7 +37,8 @@ v1::ListDirectoryResponse TwoHosts() {
 TEST(FormatDirectoryTest, ShowsStateRegistrationAndEveryHost) {
   const std::string text = FormatDirectory(TwoHosts(), 0);
   EXPECT_TRUE(absl::StrContains(
-      text, "directory: etcd://10.0.0.9:2379/swift: reachable, revision 42"))
+      text,
+      "directory: etcd://10.0.0.9:2379/swift (TLS): reachable, revision 42"))
       << text;
   EXPECT_TRUE(absl::StrContains(
       text, "this host: host-a, registered under lease 7587 (TTL 2s)"))
