@@ -171,7 +171,7 @@ class SilentListener {
 // Found by the two-guest directory test: a swiftd whose peer's host died
 // took 10 s (its connect timeout) per batch of closes to stop, one batch
 // after another. A stopping closer now waits for the batch in flight and
-// gives what is queued one short attempt (kStopAttempt).
+// gives what is queued one short attempt (kShortAttempt).
 TEST(StoppingBrokerTest, ASilentPeerHoldsTheStopForOneTimeoutNotOnePerClose) {
   TestPeer remote(21, /*link=*/false);
   PeerDirectory directory(1, "127.0.0.1:1", {{"b", remote.address()}});

@@ -188,6 +188,13 @@ void PeerDirectory::Invalidate(const std::string& address,
   }
 }
 
+bool PeerDirectory::Troubled(const std::string& address) const {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(address);
+  return it != entries_.end() && it->second.peer == nullptr &&
+         !it->second.last_error.empty();
+}
+
 void PeerDirectory::CountCall(const std::string& address,
                               const absl::Status& status) {
   absl::MutexLock lock(&mu_);

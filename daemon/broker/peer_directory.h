@@ -91,6 +91,10 @@ class PeerDirectory final {
   // channel); the next Get() says Hello again.
   void Invalidate(const std::string& address, const std::string& reason);
 
+  // Troubled(): `address`'s metadata was forgotten for a failure (or its
+  // host left the directory) and no Hello has worked since.
+  bool Troubled(const std::string& address) const;
+
   // CountCall(): counts one Connect/Close call to `address` (a known
   // peer's; others are not counted) that ended with `status`.
   void CountCall(const std::string& address, const absl::Status& status);

@@ -74,6 +74,20 @@ TEST(PeerDirectoryTest, ResolvesOtherNamesThroughTheDirectory) {
   EXPECT_TRUE(listed);
 }
 
+// A peer whose metadata was forgotten for a failure is troubled until a
+// Hello works again (the closer gives it short attempts meanwhile).
+TEST(PeerDirectoryTest, APeerIsTroubledFromAFailureUntilItAnswers) {
+  TestPeer remote(21, /*link=*/false);
+  PeerDirectory directory(1, "127.0.0.1:1", {});
+  EXPECT_FALSE(directory.Troubled(remote.address()));  // Unknown.
+  ASSERT_TRUE(directory.Get(remote.address(), Soon()).ok());
+  EXPECT_FALSE(directory.Troubled(remote.address()));
+  directory.Invalidate(remote.address(), "its host left the directory");
+  EXPECT_TRUE(directory.Troubled(remote.address()));
+  ASSERT_TRUE(directory.Get(remote.address(), Soon()).ok());
+  EXPECT_FALSE(directory.Troubled(remote.address()));
+}
+
 // Without a directory, an unknown name says so.
 TEST(PeerDirectoryTest, WithoutADirectoryAnUnknownNameSaysWhy) {
   PeerDirectory directory(1, "127.0.0.1:1", {});

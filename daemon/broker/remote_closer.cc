@@ -100,7 +100,7 @@ void RemoteCloser::Loop() {
       }
     }
     if (!batch.empty()) {
-      Tell(std::move(batch), stopping ? kStopAttempt : timeout_);
+      Tell(std::move(batch), stopping ? kShortAttempt : timeout_);
     }
   }
 }
@@ -154,7 +154,9 @@ void RemoteCloser::Tell(std::vector<RemoteClose> batch,
     same->second.push_back(std::move(close));
   }
   for (auto& [address, group] : by_peer) {
-    const std::vector<absl::Status> closed = TellPeer(address, group, timeout);
+    const std::vector<absl::Status> closed = TellPeer(
+        address, group,
+        peers_->Troubled(address) ? std::min(timeout, kShortAttempt) : timeout);
     bool answered = false;
     std::vector<RemoteClose> unheard;
     absl::Status unheard_status;

@@ -51,9 +51,12 @@ class RemoteCloser final {
   static constexpr absl::Duration kRetention = absl::Minutes(10);
   static constexpr size_t kMaxKept = 1024;
   static constexpr absl::Duration kRetryInterval = absl::Seconds(10);
-  // What a stopping closer gives each peer's last batch: a dead peer must
-  // not hold swiftd's stop a whole timeout per batch.
-  static constexpr absl::Duration kStopAttempt = absl::Seconds(1);
+  // The attempt a troubled peer gets (PeerDirectory::Troubled(): it failed
+  // last time, or its host left the directory), and what a stopping
+  // closer gives each peer's last batch: a dead peer must hold neither the
+  // closer nor swiftd's stop a whole timeout per batch. What it does not
+  // hear is kept and told again, as ever.
+  static constexpr absl::Duration kShortAttempt = absl::Seconds(1);
 
   // Calls peers through `peers` (which must outlive this), each batch
   // bounded by `timeout`.
@@ -61,7 +64,7 @@ class RemoteCloser final {
   RemoteCloser(const RemoteCloser&) = delete;
   RemoteCloser& operator=(const RemoteCloser&) = delete;
   // Waits for the batch being told, tells what is queued (each peer's
-  // batch bounded by kStopAttempt; kept closes are not retried), then
+  // batch bounded by kShortAttempt; kept closes are not retried), then
   // stops the thread.
   ~RemoteCloser();
 
