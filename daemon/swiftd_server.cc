@@ -404,6 +404,7 @@ absl::Status SwiftdServer::StartServing() {
     sources.clients = &clients_;
     sources.leases = leases_.get();
     sources.workers = workers_.get();
+    sources.directory = directory_.get();
     absl::Status serving = metrics_->Serve(*metrics_address, sources);
     if (!serving.ok() && options_.metrics_required) {
       return serving;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/seqpacket_socket.h"
 #include "common/testing/eventually.h"
+#include "daemon/metrics/testing/http_get.h"
 #include "daemon/swiftd_server.h"
 #include "gtest/gtest.h"
 #include "proto/fast_path.pb.h"
@@ -79,6 +80,10 @@ class DirectorySwiftdTest : public ::testing::Test {
     options.directory = etcd_->DirectoryUrl();
     options.host_name = host;
     options.directory_ttl = kTtl;
+    // host-a's metrics, read by a test.
+    if (host == "host-a") {
+      options.metrics_address = absl::StrCat("127.0.0.1:", FreeLoopbackPort());
+    }
     peer_address_[host] = options.peer_address;
     absl::StatusOr<std::unique_ptr<SwiftdServer>> swiftd =
         SwiftdServer::Start(options);
@@ -161,6 +166,16 @@ TEST_F(DirectorySwiftdTest, ConnectByServiceAlonePicksTheHostOfferingIt) {
   EXPECT_TRUE(absl::StrContains(services.out, "In the directory etcd://"))
       << services.out;
   EXPECT_TRUE(absl::StrContains(services.out, "host-b")) << services.out;
+  // And in the metrics.
+  absl::StatusOr<testing::HttpResponse> metrics =
+      testing::HttpGet(a_->metrics_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  for (const char* sample :
+       {"swift_directory_reachable 1", "swift_directory_registered 1",
+        "swift_directory_hosts 2", "swift_directory_registrations_total 1"}) {
+    EXPECT_TRUE(absl::StrContains(metrics->body, sample))
+        << sample << " missing in " << metrics->body;
+  }
   CommandResult json = Swiftctl(*a_, "--json directory");
   EXPECT_TRUE(absl::StrContains(json.out, "\"services\":[\"kv\"]")) << json.out;
 }

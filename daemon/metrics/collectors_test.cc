@@ -15,6 +15,7 @@
 #include "daemon/metrics/broker_collector.h"
 #include "daemon/metrics/connect_metrics.h"
 #include "daemon/metrics/device_collector.h"
+#include "daemon/metrics/directory_collector.h"
 #include "daemon/metrics/function_collector.h"
 #include "daemon/metrics/function_metrics.h"
 #include "daemon/metrics/label_cap.h"
@@ -187,6 +188,26 @@ TEST(BrokerCollectorTest, WithoutBrokeringOnlyServicesAreExported) {
   const auto families = collector.Collect();
   EXPECT_EQ(Find(families, "swift_connects_total"), nullptr);
   EXPECT_NE(Find(families, "swift_services"), nullptr);
+}
+
+TEST(DirectoryCollectorTest, ExportsTheDirectorysState) {
+  Directory::State state;
+  state.reachable = false;
+  state.registered = true;
+  state.hosts = 42;
+  state.revision = 1234;
+  state.registrations = 2;
+  state.watch_restarts = 3;
+  state.bad_records = 1;
+  DirectoryCollector collector([&] { return state; });
+  const std::vector<prometheus::MetricFamily> families = collector.Collect();
+  EXPECT_EQ(Value(families, "swift_directory_reachable"), 0);
+  EXPECT_EQ(Value(families, "swift_directory_registered"), 1);
+  EXPECT_EQ(Value(families, "swift_directory_hosts"), 42);
+  EXPECT_EQ(Value(families, "swift_directory_revision"), 1234);
+  EXPECT_EQ(Value(families, "swift_directory_registrations_total"), 2);
+  EXPECT_EQ(Value(families, "swift_directory_watch_restarts_total"), 3);
+  EXPECT_EQ(Value(families, "swift_directory_bad_records_total"), 1);
 }
 
 TEST(TenantCollectorTest, ExportsClientsAndLeasesByTenant) {

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "daemon/metrics/broker_collector.h"
 #include "daemon/metrics/device_collector.h"
+#include "daemon/metrics/directory_collector.h"
 #include "daemon/metrics/function_collector.h"
 #include "daemon/metrics/process_collector.h"
 #include "daemon/metrics/tenant_collector.h"
@@ -110,6 +111,11 @@ absl::Status SwiftdMetrics::Serve(const MetricsAddress& address,
   }
   if (sources.broker != nullptr) {
     collectables.push_back(connects_.registry());
+  }
+  if (sources.directory != nullptr) {
+    const Directory* directory = sources.directory;
+    collectables.push_back(std::make_shared<DirectoryCollector>(
+        [directory] { return directory->state(); }));
   }
   absl::StatusOr<std::unique_ptr<MetricsExporter>> exporter =
       MetricsExporter::Start(address, std::move(collectables));

@@ -20,6 +20,7 @@
 #include "daemon/broker/broker.h"
 #include "daemon/broker/service_registry.h"
 #include "daemon/devices/device_table.h"
+#include "daemon/directory/directory.h"
 #include "daemon/functions/worker_manager.h"
 #include "daemon/leases/lease_manager.h"
 #include "daemon/metrics/connect_metrics.h"
@@ -48,6 +49,7 @@ class SwiftdMetrics final {
     const ClientRegistry* clients = nullptr;
     const LeaseManager* leases = nullptr;
     const WorkerManager* workers = nullptr;
+    const Directory* directory = nullptr;
   };
 
   SwiftdMetrics();
