@@ -211,6 +211,13 @@ absl::Status SwiftdServer::StartServing() {
       SWIFT_ASSIGN_OR_RETURN(directory_options.url,
                              ParseDirectoryUrl(options_.directory));
       directory_options.host_name = HostName(options_.host_name);
+      if (!IsValidDirectoryHostName(directory_options.host_name)) {
+        // Only the kernel's can be: --host_name was checked with the config.
+        return absl::InvalidArgumentError(absl::StrCat(
+            "this host's name '", directory_options.host_name,
+            "' cannot name it in the directory (letters, digits, '-', '.', "
+            "'_'): give --host_name"));
+      }
       directory_options.ttl = options_.directory_ttl;
       directory_options.tls = options_.directory_tls;
       directory_ = std::make_unique<Directory>(

@@ -354,7 +354,7 @@ absl::StatusOr<std::string> Directory::ResolveHost(const std::string& host) {
 absl::StatusOr<std::string> Directory::PickHostForService(
     const std::string& service) {
   absl::MutexLock lock(&mu_);
-  std::vector<const DirectoryHost*> hosts = cache_.Offering(service);
+  const std::vector<const DirectoryHost*>& hosts = cache_.Offering(service);
   if (hosts.empty()) {
     if (const DirectoryDeparture* gone = cache_.DepartedOffering(service)) {
       return absl::NotFoundError(absl::StrCat(

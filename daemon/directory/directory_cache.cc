@@ -201,11 +201,12 @@ const DirectoryHost* DirectoryCache::Find(const std::string& host) const {
   return it == hosts_.end() ? nullptr : &it->second;
 }
 
-std::vector<const DirectoryHost*> DirectoryCache::Offering(
+const std::vector<const DirectoryHost*>& DirectoryCache::Offering(
     const std::string& service) const {
+  static const std::vector<const DirectoryHost*>* const kNone =
+      new std::vector<const DirectoryHost*>();
   auto it = by_service_.find(service);
-  if (it == by_service_.end()) return {};
-  return it->second;
+  return it == by_service_.end() ? *kNone : it->second;
 }
 
 const DirectoryDeparture* DirectoryCache::Departed(

@@ -90,7 +90,10 @@ class DirectoryCache {
   // `service`, sorted by name; Departed(): why `host` left, if it did
   // recently and has not come back.
   const DirectoryHost* Find(const std::string& host) const;
-  std::vector<const DirectoryHost*> Offering(const std::string& service) const;
+  // (A reference into the index, valid until the next change: a service
+  // many hosts offer is not copied on every connect.)
+  const std::vector<const DirectoryHost*>& Offering(
+      const std::string& service) const;
   const DirectoryDeparture* Departed(const std::string& host) const;
   // The most recent departure of a host that offered `service`.
   const DirectoryDeparture* DepartedOffering(const std::string& service) const;
