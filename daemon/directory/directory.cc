@@ -6,23 +6,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/directory/host_record_json.h"
 #include "glog/logging.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace swift {
 namespace {
 
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
-
-std::string RecordJson(const directory::v1::HostRecord& record) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  // Only fails on a message that is not valid UTF-8, which a record built
-  // from checked names is not; an empty value is then refused by readers.
-  (void)google::protobuf::util::MessageToJsonString(record, &json, options);
-  return json;
-}
 
 const char* KindName(DirectoryChange::Kind kind) {
   switch (kind) {
@@ -108,20 +98,17 @@ absl::Status Directory::CheckNameIsOurs(const std::string& key,
   if (!held.ok()) return held.status();
   for (const EtcdKeyValue& kv : held->kvs) {
     if (kv.key != key) continue;  // Another host whose name starts so.
-    directory::v1::HostRecord record;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;
-    if (!google::protobuf::util::JsonStringToMessage(kv.value, &record, options)
-             .ok() ||
-        record.peer_address() == peer_address) {
+    absl::StatusOr<directory::v1::HostRecord> record =
+        HostRecordFromJson(kv.value);
+    if (!record.ok() || record->peer_address() == peer_address) {
       // Unreadable, or this host's own from before a restart: ours to
       // overwrite.
       return absl::OkStatus();
     }
     return absl::FailedPreconditionError(absl::StrCat(
         "host name '", options_.host_name, "' is held in the directory by ",
-        "the swiftd at ", record.peer_address(), " (incarnation ",
-        record.incarnation(), "), not this one at ", peer_address,
+        "the swiftd at ", record->peer_address(), " (incarnation ",
+        record->incarnation(), "), not this one at ", peer_address,
         ": give one of them another --host_name (this swiftd retries, and "
         "registers once that record is gone)"));
   }
@@ -133,7 +120,7 @@ absl::Status Directory::RegisterOnce(int64_t* lease, std::string* published,
   const absl::Time deadline = absl::Now() + options_.call_timeout;
   const std::string key = options_.url.HostsPrefix() + options_.host_name;
   const directory::v1::HostRecord self = self_();
-  const std::string json = RecordJson(self);
+  const std::string json = HostRecordToJson(self);
   if (*lease == 0) {
     // Two hosts given one name would overwrite each other's record, and
     // every swiftd would see a restart at each write.

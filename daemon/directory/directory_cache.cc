@@ -8,8 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/directory/directory_url.h"
+#include "daemon/directory/host_record_json.h"
 #include "glog/logging.h"
-#include "google/protobuf/util/json_util.h"
 #include "proto/directory.pb.h"
 
 namespace swift {
@@ -26,16 +26,10 @@ absl::Status DirectoryCache::Decode(const EtcdKeyValue& record, absl::Time now,
   if (!IsValidDirectoryHostName(name)) {
     return absl::InvalidArgumentError("the key's host name is not valid");
   }
-  directory::v1::HostRecord parsed;
-  google::protobuf::util::JsonParseOptions options;
-  // Records from newer swiftds may carry fields this one does not know.
-  options.ignore_unknown_fields = true;
-  if (auto status = google::protobuf::util::JsonStringToMessage(
-          record.value, &parsed, options);
-      !status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the value is not a HostRecord: ", status.ToString()));
-  }
+  absl::StatusOr<directory::v1::HostRecord> decoded =
+      HostRecordFromJson(record.value);
+  if (!decoded.ok()) return decoded.status();
+  const directory::v1::HostRecord& parsed = *decoded;
   if (parsed.host() != name) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the record names host '", parsed.host(), "', its key '", name, "'"));

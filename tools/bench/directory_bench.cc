@@ -48,7 +48,7 @@
 #include "daemon/directory/directory.h"
 #include "daemon/directory/directory_url.h"
 #include "daemon/directory/etcd_client.h"
-#include "google/protobuf/util/json_util.h"
+#include "daemon/directory/host_record_json.h"
 #include "proto/directory.pb.h"
 #include "tests/etcd_server.h"
 
@@ -102,11 +102,7 @@ std::string RecordJson(int i, int services_extra = 0) {
     record.add_services(absl::StrCat("added-", s));
   }
   record.set_started_unix_ms(1796000000000 + i);
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(record, &json, options);
-  return json;
+  return HostRecordToJson(record);
 }
 
 int64_t RssBytes(pid_t pid) {
