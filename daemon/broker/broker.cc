@@ -173,9 +173,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     absl::MutexLock lock(&mu_);
     id = next_id_++;
   }
-  // A restarted peer is retried once with fresh metadata: one that said so
-  // (kAborted), and one whose cached link no longer answers (a restart
-  // moves the link to a new port; a Hello finds it, or finds it down).
+  // A restarted peer is retried once with fresh metadata.
   for (int attempt = 0; attempt < 2; ++attempt) {
     absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
         peers_->Get(host, deadline);
@@ -263,7 +261,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       abandoned.abandoned_client_id = id;
       closer_.KeepUndelivered(std::move(abandoned));
     }
-    if (!restarted && !(transport_failed && absl::Now() < deadline)) {
+    if (!restarted) {
       break;
     }
   }
