@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/testing/fake_swiftd.h"
 #include "common/seqpacket_socket.h"
 #include "common/version.h"
 #include "gtest/gtest.h"
@@ -25,135 +26,6 @@
 
 namespace swift {
 namespace {
-
-// What the fake answers a request with: the bytes to send back, or nullopt
-// to close the connection without answering.
-using Handler =
-    std::function<std::optional<std::string>(const v1::FastRequest&)>;
-
-// Answers hellos and pings as swiftd does.
-std::optional<std::string> Answer(const v1::FastRequest& request) {
-  v1::FastResponse response;
-  response.set_call_id(request.call_id());
-  if (request.has_hello()) {
-    response.mutable_hello()->set_api_version(kControlApiVersion);
-    response.mutable_hello()->set_device("fake0");
-  } else if (request.has_ping()) {
-    response.mutable_ping()->set_sequence(request.ping().sequence());
-  }
-  return response.SerializeAsString();
-}
-
-// A fake swiftd fast path: one thread per connection, each request answered
-// by `handler` after the hello (always answered).
-class FakeSwiftd {
- public:
-  explicit FakeSwiftd(Handler handler) : handler_(std::move(handler)) {
-    char dir[] = "/tmp/fast_path_client_test.XXXXXX";
-    dir_ = mkdtemp(dir);
-    path_ = dir_ + "/swiftd.fast.sock";
-    absl::StatusOr<SeqpacketListener> listener =
-        SeqpacketListener::Listen(path_, 0600);
-    EXPECT_TRUE(listener.ok()) << listener.status();
-    listener_ = std::make_unique<SeqpacketListener>(*std::move(listener));
-    acceptor_ = std::thread([this] { AcceptLoop(); });
-  }
-
-  ~FakeSwiftd() {
-    Stop();
-    std::vector<std::thread> threads;
-    {
-      absl::MutexLock lock(&mu_);
-      for (auto& connection : connections_) {
-        shutdown(connection->fd(), SHUT_RDWR);
-      }
-      threads.swap(threads_);
-    }
-    for (std::thread& thread : threads) thread.join();
-    rmdir(dir_.c_str());
-  }
-
-  // Stops accepting and removes the socket: new connections fail.
-  void Stop() {
-    if (!acceptor_.joinable()) return;
-    listener_->Shutdown();
-    acceptor_.join();
-    unlink(path_.c_str());
-  }
-
-  const std::string& path() const { return path_; }
-
-  int accepted() {
-    absl::MutexLock lock(&mu_);
-    return static_cast<int>(connections_.size());
-  }
-
-  // Connections the client closed (or shut down).
-  int closed_by_client() {
-    absl::MutexLock lock(&mu_);
-    return closed_by_client_;
-  }
-
-  std::vector<uint64_t> call_ids() {
-    absl::MutexLock lock(&mu_);
-    return call_ids_;
-  }
-
- private:
-  void AcceptLoop() {
-    while (true) {
-      absl::StatusOr<SeqpacketSocket> accepted = listener_->Accept();
-      if (!accepted.ok()) return;
-      absl::MutexLock lock(&mu_);
-      connections_.push_back(
-          std::make_unique<SeqpacketSocket>(*std::move(accepted)));
-      SeqpacketSocket* connection = connections_.back().get();
-      threads_.emplace_back([this, connection] { Serve(*connection); });
-    }
-  }
-
-  void Serve(SeqpacketSocket& connection) {
-    while (true) {
-      absl::StatusOr<SeqpacketSocket::Message> message = connection.Receive();
-      v1::FastRequest request;
-      if (!message.ok()) {
-        absl::MutexLock lock(&mu_);
-        ++closed_by_client_;
-        return;
-      }
-      if (!request.ParseFromString(message->data)) return;
-      std::optional<std::string> reply;
-      if (request.has_hello()) {
-        reply = Answer(request);
-      } else {
-        {
-          absl::MutexLock lock(&mu_);
-          call_ids_.push_back(request.call_id());
-        }
-        reply = handler_(request);
-      }
-      if (!reply.has_value()) {
-        shutdown(connection.fd(), SHUT_RDWR);
-        return;
-      }
-      if (!connection.Send(*reply).ok()) return;
-    }
-  }
-
-  const Handler handler_;
-  std::string dir_;
-  std::string path_;
-  std::unique_ptr<SeqpacketListener> listener_;
-  std::thread acceptor_;
-  absl::Mutex mu_;
-  // Kept open until the fake is destroyed, so no fd number is reused
-  // while a thread may still shut it down.
-  std::vector<std::unique_ptr<SeqpacketSocket>> connections_
-      ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint64_t> call_ids_ ABSL_GUARDED_BY(mu_);
-  int closed_by_client_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 v1::FastRequest Ping(uint64_t sequence) {
   v1::FastRequest request;

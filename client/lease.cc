@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 #include <vector>
@@ -13,6 +14,33 @@
 #include "common/errno_status.h"
 
 namespace swift {
+
+namespace {
+
+// Builds the page tables of [data, data + bytes) with read faults (on a
+// shared mapping the kernel then maps 16 pages per fault), a slice per
+// call: each call holds the process's mmap lock only for its slice, so a
+// thread loading a library beside this one (its mmap() needs that lock
+// for writing) waits for one slice, not the whole buffer. Best effort:
+// kernels before 5.14 lack MADV_POPULATE_READ, and ibv_reg_mr then
+// faults the pages itself.
+void PopulateInSteps(void* data, uint64_t bytes) {
+#ifdef MADV_POPULATE_READ
+  constexpr uint64_t kSlice = 256 * 1024;
+  auto* start = static_cast<char*>(data);
+  for (uint64_t done = 0; done < bytes; done += kSlice) {
+    if (madvise(start + done, std::min(kSlice, bytes - done),
+                MADV_POPULATE_READ) != 0) {
+      return;
+    }
+  }
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
+}  // namespace
 
 absl::StatusOr<LeasedMemory> LeasedMemory::Take(FastPathClient* fast_path,
                                                 uint64_t bytes,
@@ -48,12 +76,14 @@ absl::StatusOr<LeasedMemory> LeasedMemory::Take(FastPathClient* fast_path,
         " bytes, swiftd said ", result.size_bytes(), " for ", bytes, " asked"));
   }
   void* data = mmap(nullptr, result.size_bytes(), PROT_READ | PROT_WRITE,
-                    MAP_SHARED | (options.populate_mapping ? MAP_POPULATE : 0),
-                    lease.fd_.get(), 0);
+                    MAP_SHARED, lease.fd_.get(), 0);
   if (data == MAP_FAILED) {
     return ErrnoStatus(errno,
                        absl::StrCat("mmap(lease ", result.lease_id(), ", ",
                                     result.size_bytes(), " bytes)"));
+  }
+  if (options.populate_mapping) {
+    PopulateInSteps(data, result.size_bytes());
   }
   lease.data_ = data;
   lease.size_ = result.size_bytes();

@@ -35,8 +35,10 @@ class LeasedMemory final {
     // The device the memory will be registered on (swiftd checks it
     // exists; optional).
     std::string device;
-    // Build the page tables now (MAP_POPULATE) rather than at first touch
-    // or at registration.
+    // Build the page tables now rather than at first touch or at
+    // registration. Cheaper in all, not just moved: on this shared mapping
+    // read faults map 16 pages each (the kernel's fault-around), where
+    // ibv_reg_mr's write pin faults the pages one by one.
     bool populate_mapping = false;
   };
 

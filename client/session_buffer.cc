@@ -28,6 +28,7 @@ absl::StatusOr<SessionBuffer> SessionBuffer::Acquire(
   } else {
     LeasedMemory::Options lease_options;
     lease_options.device = options.device;
+    lease_options.populate_mapping = options.populate_mapping;
     absl::StatusOr<LeasedMemory> lease =
         LeasedMemory::Take(fast_path, options.bytes, lease_options);
     if (lease.ok()) {

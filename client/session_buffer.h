@@ -45,6 +45,8 @@ class SessionBuffer final {
     // `bytes` >= `lease_min_bytes` (SessionOptions::lease_buffer_min_bytes).
     bool lease = true;
     size_t lease_min_bytes = 0;
+    // Build a lease's page tables when mapping it (LeasedMemory::Options).
+    bool populate_mapping = false;
   };
 
   // Acquire()

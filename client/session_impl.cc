@@ -12,6 +12,7 @@
 #include "client/hinted_providers.h"
 #include "client/listener_impl.h"
 #include "client/rc_qp_factory.h"
+#include "client/swiftd_start.h"
 #include "common/unix_socket.h"
 
 namespace swift {
@@ -59,6 +60,25 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
                      " (a vector >= 0, or -1 to spread over them)"));
   }
   std::unique_ptr<SessionImpl> session(new SessionImpl());
+  session->options_ = options;
+  session->options_.client_name = NameOrDefault(options.client_name);
+  session->fast_path_socket_ = FastPathSocketPath(options.socket_path);
+  // The swiftd half (hello, buffer) runs beside the device half below
+  // (swiftd_start.h). Its errors come first: without swiftd the session
+  // is of no use whatever the device says.
+  SwiftdStart swiftd_start(options, session->options_.client_name);
+  std::optional<absl::StatusOr<SwiftdStart::Result>> swiftd_done;
+  if (!options.overlapped_start) {
+    swiftd_done = swiftd_start.Finish();  // The swiftd half first.
+  }
+  auto finish_swiftd = [&]() {
+    return swiftd_done.has_value() ? *std::move(swiftd_done)
+                                   : swiftd_start.Finish();
+  };
+  auto swiftd_error_or = [&](absl::Status device_error) {
+    absl::StatusOr<SwiftdStart::Result> swiftd = finish_swiftd();
+    return swiftd.ok() ? device_error : swiftd.status();
+  };
   StartSteps& steps = session->start_steps_;
   absl::Time lap = absl::Now();
   if (options.load_hinted_providers) {
@@ -70,86 +90,43 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
     steps.providers_skipped_because = "load_hinted_providers is off";
   }
   steps.providers_us = Lap(&lap);
-  session->options_ = options;
-  session->options_.client_name = NameOrDefault(options.client_name);
-  session->fast_path_socket_ = FastPathSocketPath(options.socket_path);
-  absl::StatusOr<std::unique_ptr<FastPathClient>> fast_path =
-      FastPathClient::Connect(session->fast_path_socket_,
-                              session->options_.client_name,
-                              options.fast_path_spin);
-  if (!fast_path.ok()) {
-    return absl::Status(
-        absl::IsNotFound(fast_path.status()) ? absl::StatusCode::kUnavailable
-                                             : fast_path.status().code(),
-        absl::StrCat("cannot reach swiftd at ", options.socket_path, ": ",
-                     fast_path.status().message()));
-  }
-  session->fast_path_ = *std::move(fast_path);
-  steps.swiftd_us = Lap(&lap);
 
-  std::string device = options.device;
-  if (device.empty()) {
-    device = session->fast_path_->hello().device();
+  absl::StatusOr<std::string> device = swiftd_start.Device();
+  if (!device.ok()) {
+    return swiftd_error_or(device.status());
   }
-  if (device.empty()) {
-    return absl::FailedPreconditionError(
-        "swiftd has no RDMA device to broker on, and no device was given");
-  }
+  steps.device_wait_us = Lap(&lap);
   absl::StatusOr<std::shared_ptr<verbs::Context>> context =
-      verbs::Context::OpenByName(device);
+      verbs::Context::OpenByName(*device);
   if (!context.ok()) {
-    return context.status();
+    return swiftd_error_or(context.status());
   }
   session->context_ = *std::move(context);
   steps.open_device_us = Lap(&lap);
   if (const int vectors = session->context_->get()->num_comp_vectors;
       options.comp_vector >= vectors) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("comp_vector ", options.comp_vector, ": ", device, " has ",
-                     vectors, " completion vectors (0 to ", vectors - 1,
-                     "), or -1 to spread over them"));
+    return swiftd_error_or(absl::InvalidArgumentError(
+        absl::StrCat("comp_vector ", options.comp_vector, ": ", *device,
+                     " has ", vectors, " completion vectors (0 to ",
+                     vectors - 1, "), or -1 to spread over them")));
   }
   absl::StatusOr<std::shared_ptr<verbs::Pd>> pd =
       verbs::Pd::Allocate(session->context_);
   if (!pd.ok()) {
-    return pd.status();
+    return swiftd_error_or(pd.status());
   }
   session->pd_ = *std::move(pd);
   steps.alloc_pd_us = Lap(&lap);
   absl::StatusOr<verbs::PortAddress> port =
       verbs::QueryPortAddress(*session->context_, 1);
   if (!port.ok()) {
-    return port.status();
+    return swiftd_error_or(port.status());
   }
   session->port_ = *port;
   steps.port_us = Lap(&lap);
-  // The buffer: swiftd's lease when it grants one, else a memfd of our own
-  // (both MAP_SHARED: a forked child writes the very pages the NIC reads).
-  SessionBuffer::Options buffer_options;
-  buffer_options.bytes = options.buffer_bytes;
-  buffer_options.device = device;
-  buffer_options.lease = options.lease_buffer;
-  buffer_options.lease_min_bytes = options.lease_buffer_min_bytes;
-  absl::StatusOr<SessionBuffer> buffer =
-      SessionBuffer::Acquire(session->fast_path_.get(), buffer_options);
-  if (!buffer.ok()) {
-    return buffer.status();
-  }
-  session->buffer_.emplace(*std::move(buffer));
-  steps.buffer_leased = session->buffer_->leased();
-  steps.buffer_lease_id = session->buffer_->lease_id();
-  steps.buffer_hugepage = session->buffer_->hugepage();
-  steps.buffer_not_leased_because = session->buffer_->not_leased_because();
-  steps.memory_us = Lap(&lap);
-  absl::StatusOr<std::unique_ptr<verbs::Mr>> mr = verbs::Mr::Register(
-      session->pd_, session->buffer_->data(), session->buffer_->size(),
-      verbs::Mr::kRemoteReadWrite);
-  if (!mr.ok()) {
-    return mr.status();
-  }
-  session->mr_ = *std::move(mr);
-  steps.reg_mr_us = Lap(&lap);
 
+  // The QPs need no buffer: they are made while the swiftd half may
+  // still be mapping it.
   RcQpFactory::Options qp_options;
   qp_options.capacity.max_send_wr = options.max_send_wr;
   qp_options.capacity.max_recv_wr = options.max_recv_wr;
@@ -166,9 +143,31 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
       pool_options);
   if (absl::Status filled = session->pool_->Fill(options.pool_low);
       !filled.ok()) {
-    return filled;
+    return swiftd_error_or(filled);
   }
   steps.qp_pool_us = Lap(&lap);
+
+  absl::StatusOr<SwiftdStart::Result> swiftd = finish_swiftd();
+  if (!swiftd.ok()) {
+    return swiftd.status();
+  }
+  steps.swiftd_wait_us = Lap(&lap);
+  session->fast_path_ = std::move(swiftd->fast_path);
+  session->buffer_.emplace(*std::move(swiftd->buffer));
+  steps.swiftd_us = swiftd->swiftd_us;
+  steps.memory_us = swiftd->memory_us;
+  steps.buffer_leased = session->buffer_->leased();
+  steps.buffer_lease_id = session->buffer_->lease_id();
+  steps.buffer_hugepage = session->buffer_->hugepage();
+  steps.buffer_not_leased_because = session->buffer_->not_leased_because();
+  absl::StatusOr<std::unique_ptr<verbs::Mr>> mr = verbs::Mr::Register(
+      session->pd_, session->buffer_->data(), session->buffer_->size(),
+      verbs::Mr::kRemoteReadWrite);
+  if (!mr.ok()) {
+    return mr.status();
+  }
+  session->mr_ = *std::move(mr);
+  steps.reg_mr_us = Lap(&lap);
   session->pool_->StartRefill();
   steps.refill_start_us = Lap(&lap);
   session->preconnect_ = session->MakePreconnectPool();

@@ -29,8 +29,8 @@ int RetryOnEintr(int (*call)(int, off_t), int fd, off_t size) {
 
 int Allocate(int fd, off_t size) { return fallocate(fd, 0, 0, size); }
 
-// Touches every page through a MAP_POPULATE mapping: for file systems that
-// refuse fallocate.
+// Touches every page through a MAP_POPULATE mapping (read faults: each page
+// is allocated if missing, zeroed and marked up to date).
 absl::Status PopulateByMapping(int fd, uint64_t size) {
   void* mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_POPULATE, fd, 0);
@@ -111,10 +111,17 @@ absl::StatusOr<MemfdRegion> MemfdRegion::CreateOnce(const char* name,
       return ErrnoStatus(
           error, absl::StrCat("fallocate(", name, ", ", size, " bytes)"));
     }
-    if (absl::Status touched = PopulateByMapping(fd.get(), size);
-        !touched.ok()) {
-      return touched;
-    }
+  } else if (huge) {
+    // hugetlbfs zeroes the pages it allocates: nothing left to do.
+    return MemfdRegion(std::move(fd), size, huge, absl::Now() - start);
+  }
+  // A memfd's fallocate() reserves pages but leaves them to be zeroed at
+  // their first fault, which would then happen in the holder's mmap or
+  // ibv_reg_mr (9-18 ms of a 4 MiB cold start in the guest). Touching them
+  // here zeroes them in swiftd's time; the holder's mapping can then map
+  // 16 pages per fault (fault-around only maps pages already up to date).
+  if (absl::Status touched = PopulateByMapping(fd.get(), size); !touched.ok()) {
+    return touched;
   }
   return MemfdRegion(std::move(fd), size, huge, absl::Now() - start);
 }

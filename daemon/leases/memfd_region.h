@@ -4,8 +4,9 @@
 // Why a memfd per lease, populated ahead of time: registering memory with
 // a NIC costs mostly page-table building and page allocation (4 MiB on
 // untouched memory ~10 ms in the guest, ~0.5-0.9 ms on a populated memfd;
-// ARCHITECTURE.md, "Cold-start costs"). fallocate() allocates (and zeroes)
-// the pages in swiftd's time, before anyone asks, so the holder's mmap and
+// ARCHITECTURE.md, "Cold-start costs"). fallocate() allocates the pages and
+// a touch of each zeroes them (a memfd's fallocate defers that to the first
+// fault), in swiftd's time, before anyone asks, so the holder's mmap and
 // ibv_reg_mr only map them.
 //
 // Why one memfd per lease, never reused: an fd to a memfd reaches all of
@@ -45,12 +46,12 @@ class MemfdRegion final {
   // Create()
   //
   // A memfd named `name` (shown in /proc/PID/maps of holders) of `bytes`
-  // rounded up to the page, every page allocated (fallocate, or a
-  // MAP_POPULATE touch where fallocate is refused). With `try_hugepages`
-  // and `bytes` >= HugepageBytes(), huge pages first, normal pages when
-  // that fails. Not sealed yet (TrimAndSeal()). kInvalidArgument for 0
-  // bytes; kResourceExhausted when the memory cannot be had (ENOMEM,
-  // ENOSPC, EMFILE); otherwise the failing call's errno status.
+  // rounded up to the page, every page allocated and zeroed (fallocate
+  // where the file system has it, then a MAP_POPULATE touch). With
+  // `try_hugepages` and `bytes` >= HugepageBytes(), huge pages first, normal
+  // pages when that fails. Not sealed yet (TrimAndSeal()). kInvalidArgument for
+  // 0 bytes; kResourceExhausted when the memory cannot be had (ENOMEM, ENOSPC,
+  // EMFILE); otherwise the failing call's errno status.
   static absl::StatusOr<MemfdRegion> Create(const char* name, uint64_t bytes,
                                             bool try_hugepages);
 

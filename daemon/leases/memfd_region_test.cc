@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -58,6 +59,28 @@ TEST(MemfdRegionTest, IsPopulatedTrimmedZeroAndSealedAgainstResizing) {
   munmap(bytes, size);
   EXPECT_EQ(region->TrimAndSeal(100).code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// A memfd's fallocate() reserves pages without zeroing them; their first
+// fault zeroes them, which would happen in the lease holder's cold start.
+// mincore() reports a page of a memfd as present only once it is up to
+// date (zeroed): every page must be, before any holder maps it.
+TEST(MemfdRegionTest, PagesAreZeroedBeforeAnyHolderMapsThem) {
+  constexpr uint64_t kRegion = 1 << 20;
+  absl::StatusOr<MemfdRegion> region = MemfdRegion::Create("t", kRegion, false);
+  ASSERT_TRUE(region.ok()) << region.status();
+  void* mapping =
+      mmap(nullptr, kRegion, PROT_READ, MAP_SHARED, region->fd(), 0);
+  ASSERT_NE(mapping, MAP_FAILED);
+  const uint64_t pages = kRegion / MemfdRegion::PageBytes();
+  std::vector<unsigned char> present(pages);
+  ASSERT_EQ(mincore(mapping, kRegion, present.data()), 0);
+  int up_to_date = 0;
+  for (const unsigned char page : present) {
+    up_to_date += page & 1;
+  }
+  EXPECT_EQ(up_to_date, static_cast<int>(pages));
+  munmap(mapping, kRegion);
 }
 
 TEST(MemfdRegionTest, RefusesToTrimLarger) {

@@ -14,6 +14,7 @@
 #                 linking cut's share of the whole process)
 #   libswift_nolease  libswift with lease_buffer off (the lease cut's share)
 #   libswift_nocut  libswift with load_hinted_providers off (that cut's share)
+#   libswift_serial  libswift with overlapped_start off (that cut's share)
 # Then ib_write_lat (loopback on $RXE_DEV) from spawn to its first result,
 # plain and under the preload, with the latency it reports.
 # All of it with guest ASLR off (the headline: see ARCHITECTURE.md) and on.
@@ -70,6 +71,7 @@ run_variant() {  # variant aslr round
     libswift_dynamic) line=$(swift_run cold_start_swift_dynamic) ;;
     libswift_nolease) line=$(swift_run cold_start_swift --no-lease) ;;
     libswift_nocut) line=$(swift_run cold_start_swift --no-hinted-providers) ;;
+    libswift_serial) line=$(swift_run cold_start_swift --serial-start) ;;
   esac
   echo "{\"kind\":\"run\",\"name\":\"$1\",\"aslr\":$2,\"round\":$3,${line#\{}"
 }
@@ -115,7 +117,8 @@ rounds() {
   done
 }
 
-VARIANTS=(raw preload libswift libswift_dynamic libswift_nolease libswift_nocut)
+VARIANTS=(raw preload libswift libswift_dynamic libswift_nolease libswift_nocut
+          libswift_serial)
 for aslr in 0 2; do
   echo "$aslr" >/proc/sys/kernel/randomize_va_space
   rounds "$aslr" "${VARIANTS[@]}"

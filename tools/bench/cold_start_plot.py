@@ -16,8 +16,8 @@ HEADLINE_ASLR = 0
 # cold_start.sh's variants; the *_hugepages pair runs with guest ASLR off
 # only, after huge pages were reserved for swiftd's leases.
 VARIANTS = ("raw", "preload", "libswift", "libswift_dynamic",
-            "libswift_nolease", "libswift_nocut", "raw_hugepages",
-            "libswift_hugepages")
+            "libswift_nolease", "libswift_nocut", "libswift_serial",
+            "raw_hugepages", "libswift_hugepages")
 
 
 def median_spread(values):
@@ -70,6 +70,12 @@ def main():
                 "providers_mapped": statistics.median(r["providers"] for r in ok),
                 "steps_us": steps,
             }
+            # libswift's swiftd half, on a thread beside steps_us (not
+            # stacked with them: they overlap).
+            if "beside_us" in ok[0]:
+                entry["beside_us"] = {
+                    step: median_spread([r["beside_us"][step] for r in ok])
+                    for step in ok[0]["beside_us"]}
             if "leased" in ok[0]:
                 # libswift: how many runs got their buffer from a lease (on
                 # huge pages), and the shared libraries the process mapped.
@@ -115,6 +121,8 @@ def main():
         # cut helps), in-process for the lease, whole process for linking.
         "lease_cut_share_libswift": ratio(get("libswift_nolease", "main_us"),
                                           get("libswift", "main_us")),
+        "overlap_cut_share_libswift": ratio(get("libswift_serial", "main_us"),
+                                            get("libswift", "main_us")),
         "static_link_cut_share_whole_process": ratio(
             get("libswift_dynamic", "whole_us"), get("libswift", "whole_us")),
         "speedup_libswift_dynamic_link": ratio(get("raw", "main_us"),

@@ -3,7 +3,7 @@
 // INIT in its pool), the same end state as cold_start_raw.
 //
 //   cold_start_swift SOCKET DEVICE [READY_FD] [--no-hinted-providers]
-//                    [--no-lease]
+//                    [--no-lease] [--serial-start]
 //
 // Prints ONE JSON line with Session::start_steps() ("steps_us"), main_us
 // (main() to the session ready), the provider libraries mapped, whether
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
                  "usage: %s SOCKET DEVICE [READY_FD] [--no-hinted-providers] "
-                 "[--no-lease]\n",
+                 "[--no-lease] [--serial-start]\n",
                  argv[0]);
     return 2;
   }
@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
       options.load_hinted_providers = false;
     } else if (std::strcmp(argv[i], "--no-lease") == 0) {
       options.lease_buffer = false;
+    } else if (std::strcmp(argv[i], "--serial-start") == 0) {
+      options.overlapped_start = false;
     } else {
       ready_fd = std::atoi(argv[i]);
     }
@@ -85,18 +87,22 @@ int main(int argc, char** argv) {
     close(ready_fd);
   }
   const swift::StartSteps& steps = (*session)->start_steps();
+  // steps_us: the caller's thread, whose steps add up to the start;
+  // beside_us: the swiftd half, on its own thread beside them.
   std::printf(
       "{\"variant\":\"libswift\",\"ok\":true,\"steps_us\":{\"providers\":%.1f,"
-      "\"swiftd\":%.1f,\"open_device\":%.1f,\"alloc_pd\":%.1f,"
-      "\"port\":%.1f,\"memory\":%.1f,\"reg_mr\":%.1f,\"qp_pool\":%.1f,"
-      "\"refill_start\":%.1f},\"main_us\":%.1f,"
+      "\"device_wait\":%.1f,\"open_device\":%.1f,\"alloc_pd\":%.1f,"
+      "\"port\":%.1f,\"qp_pool\":%.1f,\"swiftd_wait\":%.1f,"
+      "\"reg_mr\":%.1f,\"refill_start\":%.1f},"
+      "\"beside_us\":{\"swiftd\":%.1f,\"memory\":%.1f},\"main_us\":%.1f,"
       "\"providers\":%d,\"providers_loaded\":%d,\"leased\":%d,"
       "\"hugepage\":%d,\"shared_libraries\":%d}\n",
-      steps.providers_us, steps.swiftd_us, steps.open_device_us,
-      steps.alloc_pd_us, steps.port_us, steps.memory_us, steps.reg_mr_us,
-      steps.qp_pool_us, steps.refill_start_us, main_us, CountMapped("-rdmav"),
-      steps.providers_loaded, steps.buffer_leased ? 1 : 0,
-      steps.buffer_hugepage ? 1 : 0, CountMapped(".so"));
+      steps.providers_us, steps.device_wait_us, steps.open_device_us,
+      steps.alloc_pd_us, steps.port_us, steps.qp_pool_us, steps.swiftd_wait_us,
+      steps.reg_mr_us, steps.refill_start_us, steps.swiftd_us, steps.memory_us,
+      main_us, CountMapped("-rdmav"), steps.providers_loaded,
+      steps.buffer_leased ? 1 : 0, steps.buffer_hugepage ? 1 : 0,
+      CountMapped(".so"));
   if (!steps.providers_skipped_because.empty()) {
     std::fprintf(stderr, "providers not loaded ahead: %s\n",
                  steps.providers_skipped_because.c_str());

@@ -71,6 +71,11 @@ struct SessionOptions {
   // verbs call). On by default; off to measure it or when the program has
   // listed devices already.
   bool load_hinted_providers = true;
+  // Cold start: connect to swiftd and map the buffer on a thread of its
+  // own while this one opens the device and makes the QPs (StartSteps).
+  // On by default; off to measure it (the two halves run one after the
+  // other).
+  bool overlapped_start = true;
   // Cold start: take the registered buffer from a memory lease of swiftd
   // (a memfd it populated ahead of time, MAP_SHARED like the session's
   // own) rather than allocating one here. The lease lives as long as the
@@ -105,17 +110,25 @@ struct SessionOptions {
 };
 
 // StartSteps: where Session::Create()'s time went, in microseconds (a new
-// process's cold start, for benchmarks and diagnosis).
+// process's cold start, for benchmarks and diagnosis). Create() runs two
+// chains side by side: the swiftd half (swiftd_us, then memory_us) on a
+// thread of its own, the device half (the other steps) on the caller's;
+// the *_wait_us steps are the caller's thread waiting for the other one.
 struct StartSteps {
   double providers_us = 0;    // Loading the providers swiftd named.
-  double swiftd_us = 0;       // Connecting to swiftd (fast-path hello).
+  double device_wait_us = 0;  // Waiting for swiftd to name the device
+                              // (only when SessionOptions::device is "").
   double open_device_us = 0;  // The device list and ibv_open_device.
   double alloc_pd_us = 0;
   double port_us = 0;         // The port's attributes and RoCE v2 GID.
-  double memory_us = 0;       // The buffer's memory (lease or memfd, mapped).
-  double reg_mr_us = 0;
   double qp_pool_us = 0;      // CQs and QPs in INIT for pool_low.
+  double swiftd_wait_us = 0;  // Waiting for the swiftd half to finish.
+  double reg_mr_us = 0;
   double refill_start_us = 0;  // Starting the pool's refill thread.
+  // The swiftd half, beside the steps above.
+  double swiftd_us = 0;  // Connecting to swiftd (fast-path hello).
+  double memory_us = 0;  // The buffer's memory (lease or memfd, mapped
+                         // with its page tables built).
   int providers_loaded = 0;
   // Why no provider was loaded ahead, if none was.
   std::string providers_skipped_because;

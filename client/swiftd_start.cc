@@ -1,0 +1,114 @@
+// SwiftdStart implementation; see swiftd_start.h.
+#include "client/swiftd_start.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/unix_socket.h"
+
+namespace swift {
+namespace {
+
+double MicrosSince(absl::Time start) {
+  return absl::ToDoubleMicroseconds(absl::Now() - start);
+}
+
+}  // namespace
+
+SwiftdStart::SwiftdStart(const SessionOptions& options, std::string client_name)
+    : device_(options.device.empty()
+                  ? std::nullopt
+                  : std::optional<absl::StatusOr<std::string>>(options.device)),
+      thread_([this, options, client_name = std::move(client_name)] {
+        Run(options, client_name);
+      }) {}
+
+SwiftdStart::~SwiftdStart() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void SwiftdStart::Run(SessionOptions options, std::string client_name) {
+  Result result;
+  absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<FastPathClient>> fast_path =
+      FastPathClient::Connect(FastPathSocketPath(options.socket_path),
+                              client_name, options.fast_path_spin);
+  result.swiftd_us = MicrosSince(start);
+  auto fail = [this](absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (!device_.has_value()) {
+      device_ = status;
+    }
+    result_ = std::move(status);
+  };
+  if (!fast_path.ok()) {
+    fail(absl::Status(
+        absl::IsNotFound(fast_path.status()) ? absl::StatusCode::kUnavailable
+                                             : fast_path.status().code(),
+        absl::StrCat("cannot reach swiftd at ", options.socket_path, ": ",
+                     fast_path.status().message())));
+    return;
+  }
+  result.fast_path = *std::move(fast_path);
+  std::string device = options.device.empty()
+                           ? result.fast_path->hello().device()
+                           : options.device;
+  if (device.empty()) {
+    fail(absl::FailedPreconditionError(
+        "swiftd has no RDMA device to broker on, and no device was given"));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    device_ = device;
+  }
+  start = absl::Now();
+  SessionBuffer::Options buffer_options;
+  buffer_options.bytes = options.buffer_bytes;
+  buffer_options.device = device;
+  buffer_options.lease = options.lease_buffer;
+  buffer_options.lease_min_bytes = options.lease_buffer_min_bytes;
+  // This thread has the time: build the page tables here, not in
+  // ibv_reg_mr on the critical path (see the file comment).
+  buffer_options.populate_mapping = true;
+  absl::StatusOr<SessionBuffer> buffer =
+      SessionBuffer::Acquire(result.fast_path.get(), buffer_options);
+  result.memory_us = MicrosSince(start);
+  if (!buffer.ok()) {
+    fail(buffer.status());
+    return;
+  }
+  result.buffer.emplace(*std::move(buffer));
+  absl::MutexLock lock(&mu_);
+  result_ = std::move(result);
+}
+
+absl::StatusOr<std::string> SwiftdStart::Device() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](std::optional<absl::StatusOr<std::string>>* device) {
+        return device->has_value();
+      },
+      &device_));
+  return *device_;
+}
+
+absl::StatusOr<SwiftdStart::Result> SwiftdStart::Finish() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  absl::MutexLock lock(&mu_);
+  if (!result_.has_value()) {
+    return absl::FailedPreconditionError(
+        "SwiftdStart::Finish() was called twice");
+  }
+  absl::StatusOr<Result> result = *std::move(result_);
+  result_.reset();
+  return result;
+}
+
+}  // namespace swift
