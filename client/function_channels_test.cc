@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
+#include "client/testing/fake_swiftd.h"
 #include "common/connection_server.h"
 #include "common/seqpacket_socket.h"
 #include "common/version.h"
@@ -34,13 +35,7 @@ namespace {
 class FakeSwiftd {
  public:
   FakeSwiftd() {
-    char dir[] = "/tmp/function_channels_test.XXXXXX";
-    dir_ = mkdtemp(dir);
-    path_ = dir_ + "/swiftd.fast.sock";
-    absl::StatusOr<SeqpacketListener> listener =
-        SeqpacketListener::Listen(path_, 0600);
-    EXPECT_TRUE(listener.ok()) << listener.status();
-    listener_ = std::make_unique<SeqpacketListener>(*std::move(listener));
+    listener_ = ListenInTempDir(&dir_, &path_);
     ConnectionServer::Options options;
     options.name = "fake swiftd";
     options.fd_reserve = 0;

@@ -24,6 +24,22 @@
 
 namespace swift {
 
+// A fast-path socket listening in a new temporary directory: sets `dir`
+// and `path` (<dir>/swiftd.fast.sock, the fast path of <dir>/swiftd.sock).
+// The caller removes both when done.
+inline std::unique_ptr<SeqpacketListener> ListenInTempDir(std::string* dir,
+                                                          std::string* path) {
+  char name[] = "/tmp/fake_swiftd.XXXXXX";
+  *dir = mkdtemp(name);
+  *path = *dir + "/swiftd.fast.sock";
+  absl::StatusOr<SeqpacketListener> listener =
+      SeqpacketListener::Listen(*path, 0600);
+  EXPECT_TRUE(listener.ok()) << listener.status();
+  return listener.ok()
+             ? std::make_unique<SeqpacketListener>(*std::move(listener))
+             : nullptr;
+}
+
 // What the fake answers a request with: the bytes to send back, or nullopt
 // to close the connection without answering.
 using Handler =
@@ -47,13 +63,7 @@ inline std::optional<std::string> Answer(const v1::FastRequest& request) {
 class FakeSwiftd {
  public:
   explicit FakeSwiftd(Handler handler) : handler_(std::move(handler)) {
-    char dir[] = "/tmp/fast_path_client_test.XXXXXX";
-    dir_ = mkdtemp(dir);
-    path_ = dir_ + "/swiftd.fast.sock";
-    absl::StatusOr<SeqpacketListener> listener =
-        SeqpacketListener::Listen(path_, 0600);
-    EXPECT_TRUE(listener.ok()) << listener.status();
-    listener_ = std::make_unique<SeqpacketListener>(*std::move(listener));
+    listener_ = ListenInTempDir(&dir_, &path_);
     acceptor_ = std::thread([this] { AcceptLoop(); });
   }
 
