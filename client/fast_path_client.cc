@@ -70,12 +70,19 @@ absl::StatusOr<v1::FastResponse> AnswerStatus(v1::FastResponse response) {
 }  // namespace
 
 absl::StatusOr<v1::FastResponse> CallOn(SeqpacketSocket& socket,
-                                        const v1::FastRequest& request) {
-  absl::StatusOr<v1::FastResponse> response = Exchange(socket, request);
+                                        const v1::FastRequest& request,
+                                        std::vector<UniqueFd>* fds) {
+  std::vector<UniqueFd> received;
+  absl::StatusOr<v1::FastResponse> response =
+      Exchange(socket, request, &received);
   if (!response.ok()) {
     return response.status();
   }
-  return AnswerStatus(*std::move(response));
+  absl::StatusOr<v1::FastResponse> answer = AnswerStatus(*std::move(response));
+  if (answer.ok() && fds != nullptr) {
+    *fds = std::move(received);
+  }
+  return answer;
 }
 
 absl::StatusOr<SeqpacketSocket> FastPathClient::OpenChannel(

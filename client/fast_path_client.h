@@ -100,8 +100,11 @@ class FastPathClient final {
 // One request-response exchange on `socket`; the status swiftd answered
 // with becomes the returned status. kUnavailable when the socket is
 // broken; kInternal for a malformed answer or one to another call_id.
+// The fds attached to a successful answer go to `fds` when it is not null
+// (else they are closed).
 absl::StatusOr<v1::FastResponse> CallOn(SeqpacketSocket& socket,
-                                        const v1::FastRequest& request);
+                                        const v1::FastRequest& request,
+                                        std::vector<UniqueFd>* fds = nullptr);
 
 }  // namespace swift
 

@@ -168,6 +168,8 @@ bool PreconnectPool::RefillOne(const std::string& key, absl::Duration timeout,
     host = it->second.host;
     name = it->second.name;
   }
+  // Read before the handshake: a change during it shows as a newer count.
+  const std::optional<uint64_t> before = GenerationNow();
   absl::StatusOr<std::unique_ptr<ConnectionImpl>> made =
       hooks_.connect(host, name, timeout);
   std::unique_ptr<ConnectionImpl> extra;
@@ -194,6 +196,12 @@ bool PreconnectPool::RefillOne(const std::string& key, absl::Duration timeout,
   }
   it->second.backoff = absl::ZeroDuration();
   it->second.ready.push_back(*std::move(made));
+  ++additions_;
+  if (ReadyLocked() == 1) {
+    verified_generation_ = before;  // The only pair: live at `before`.
+  } else if (!before.has_value() || before != verified_generation_) {
+    verified_generation_.reset();  // Live at another count: unproven now.
+  }
   return true;
 }
 
@@ -227,8 +235,17 @@ PreconnectPool::Taken PreconnectPool::Take(const std::string& host,
     const absl::Time probe_start = absl::Now();
     const absl::Status posted = hooks_.post_probe(*pair);
     const absl::Time check_start = absl::Now();
+    // Nothing changed since every pooled pair was known live: swiftd would
+    // answer "live", so it is not asked.
+    const std::optional<uint64_t> generation = GenerationNow();
+    bool unchanged = false;
+    if (generation.has_value()) {
+      absl::MutexLock lock(&mu_);
+      unchanged = generation == verified_generation_;
+      stats_.checks_saved += unchanged ? 1 : 0;
+    }
     absl::StatusOr<std::vector<std::string>> checked =
-        hooks_.check({pair->id()});
+        unchanged ? std::vector<std::string>(1) : hooks_.check({pair->id()});
     taken.check_us += MicrosSince(check_start);
     std::string why;
     if (!posted.ok()) {
@@ -338,10 +355,18 @@ void PreconnectPool::Expire(absl::Time now) {
   }
 }
 
+std::optional<uint64_t> PreconnectPool::GenerationNow() const {
+  return hooks_.generation ? hooks_.generation() : std::nullopt;
+}
+
 void PreconnectPool::Prune() {
+  // Read before asking: every pair found live was live at this count.
+  const std::optional<uint64_t> before = GenerationNow();
   std::vector<uint64_t> ids;
+  uint64_t additions = 0;
   {
     absl::MutexLock lock(&mu_);
+    additions = additions_;
     for (const auto& [key, service] : services_) {
       for (const auto& pair : service.ready) {
         ids.push_back(pair->id());
@@ -356,6 +381,8 @@ void PreconnectPool::Prune() {
         ids.begin() + std::min(ids.size(), start + kPerCall));
     absl::StatusOr<std::vector<std::string>> checked = hooks_.check(batch);
     if (!checked.ok() || checked->size() != batch.size()) {
+      absl::MutexLock lock(&mu_);
+      verified_generation_.reset();
       return;  // Take() finds out, pair by pair.
     }
     absl::flat_hash_map<uint64_t, std::string> dead;
@@ -382,6 +409,15 @@ void PreconnectPool::Prune() {
         wanted_ = true;
       }
     }
+  }
+  // Every pair pooled when `before` was read is known live at it, unless
+  // pairs were added meanwhile (RefillOne() then kept or dropped the
+  // count by itself).
+  absl::MutexLock lock(&mu_);
+  if (!before.has_value()) {
+    verified_generation_.reset();
+  } else if (additions_ == additions) {
+    verified_generation_ = before;
   }
 }
 

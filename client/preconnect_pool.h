@@ -12,10 +12,12 @@
 //   - Take() hands out the newest pair only after `check` (the local
 //     swiftd: does the remote side still stand?) and the probe (the peer's
 //     NIC answers on it; posted before the check, so that the two overlap)
-//     agreed; a pair that fails either is closed and the
-//     next one tried (kMaxTriesPerTake in all). A failed probe means the
-//     peer's QPs are likely all gone: the service's other pairs are closed
-//     too and refilled.
+//     agreed; the check needs no call while swiftd's change page
+//     (`generation`) stands where it stood when every pooled pair was last
+//     known live (a prune that covered them all, or their making); a pair that
+//     fails either is closed and the next one tried (kMaxTriesPerTake in all).
+//     A failed probe means the peer's QPs are likely all gone: the service's
+//     other pairs are closed too and refilled.
 //   - Every kPruneInterval the refill thread checks all pooled pairs with
 //     swiftd in one call and closes those it says ended, so dead pairs do
 //     not wait for a Take() to be found.
@@ -32,6 +34,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +72,10 @@ class PreconnectPool final {
     std::function<absl::StatusOr<std::vector<std::string>>(
         const std::vector<uint64_t>& ids)>
         check;
+    // The count of swiftd's change page (client/change_watch.h): it grows
+    // whenever swiftd finds one of this tenant's connections ended or
+    // suspect. nullopt (or no hook): unknown, and every take calls `check`.
+    std::function<std::optional<uint64_t>()> generation;
     // Sends the probe on the pair (its round trip overlaps the check).
     std::function<absl::Status(const ConnectionImpl&)> post_probe;
     // OK when the peer answered the probe.
@@ -132,6 +139,7 @@ class PreconnectPool final {
   bool WantsMoreLocked(const std::string& key) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int TargetsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<uint64_t> GenerationNow() const;
   int ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
@@ -141,6 +149,13 @@ class PreconnectPool final {
   PreconnectStats stats_ ABSL_GUARDED_BY(mu_);
   // Set by Take() when a service runs below its target.
   bool wanted_ ABSL_GUARDED_BY(mu_) = false;
+  // The change count at which every pooled pair was known live (a prune
+  // read it before asking about them all, or a pair was made at it);
+  // nullopt while some pair was not.
+  std::optional<uint64_t> verified_generation_ ABSL_GUARDED_BY(mu_);
+  // Pairs pooled so far: a prune that saw this change under it did not
+  // cover them all.
+  uint64_t additions_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // One round at a time (the thread's, RunRound()'s).
   absl::Mutex round_mu_;

@@ -5,6 +5,7 @@
 #include "client/preconnect_pool.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,10 @@ class FakeWorld {
       }
       return states;
     };
+    hooks.generation = [this]() -> std::optional<uint64_t> {
+      absl::MutexLock lock(&mu_);
+      return generation_;
+    };
     hooks.post_probe = [this](const ConnectionImpl& pair) {
       absl::MutexLock lock(&mu_);
       ++posted_;
@@ -73,9 +78,19 @@ class FakeWorld {
     return hooks;
   }
 
+  // As swiftd does: the connection ends and, when a change page is
+  // watched, its count grows.
   void End(uint64_t id, std::string why) {
     absl::MutexLock lock(&mu_);
     ended_[id] = std::move(why);
+    if (generation_.has_value()) {
+      ++*generation_;
+    }
+  }
+  // swiftd hands out a change page (count 0): until then, unknown.
+  void WatchChanges() {
+    absl::MutexLock lock(&mu_);
+    generation_ = 0;
   }
   void set_connect_error(absl::Status error) {
     absl::MutexLock lock(&mu_);
@@ -109,6 +124,7 @@ class FakeWorld {
   absl::Status connect_error_ ABSL_GUARDED_BY(mu_);
   absl::Status check_error_ ABSL_GUARDED_BY(mu_);
   bool peer_gone_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<uint64_t> generation_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::string> ended_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> closed_ ABSL_GUARDED_BY(mu_);
 };
@@ -160,6 +176,43 @@ TEST_F(PreconnectPoolTest, APairItsServiceEndedIsNeverHandedOut) {
   EXPECT_TRUE(absl::StrContains(stats.last_discard_reason, "closed"))
       << stats.last_discard_reason;
   EXPECT_EQ(world_.probes(), 1);  // Only the live one was probed.
+}
+
+TEST_F(PreconnectPoolTest, WithoutAChangePageEveryTakeAsksSwiftd) {
+  auto pool = MakePool();
+  ASSERT_TRUE(pool->Prewarm("b", "kv", 2, kSoon).ok());
+  ASSERT_NE(pool->Take("b", "kv").connection, nullptr);
+  ASSERT_NE(pool->Take("b", "kv").connection, nullptr);
+  EXPECT_EQ(pool->stats().checks_saved, 0u);
+}
+
+TEST_F(PreconnectPoolTest, TakesNeedNoCallWhileTheChangePageStandsStill) {
+  world_.WatchChanges();
+  auto pool = MakePool();
+  ASSERT_TRUE(pool->Prewarm("b", "kv", 3, kSoon).ok());
+  PreconnectPool::Taken taken = pool->Take("b", "kv");
+  ASSERT_NE(taken.connection, nullptr) << taken.why_not;
+  EXPECT_EQ(world_.probes(), 1);  // The probe still runs on every take.
+  EXPECT_EQ(pool->stats().checks_saved, 1u);
+}
+
+TEST_F(PreconnectPoolTest, AfterAChangeTakesAskUntilAPruneCoversEveryPair) {
+  world_.WatchChanges();
+  auto pool = MakePool();
+  ASSERT_TRUE(pool->Prewarm("b", "kv", 3, kSoon).ok());
+  // swiftd finds the newest pair ended: the page moves on.
+  world_.End(3, "service 'kv' on b closed the connection");
+  // Take() asked about 3 and dropped it (or the refill thread's prune did
+  // first, and then trusted 2 at the new count).
+  PreconnectPool::Taken taken = pool->Take("b", "kv");
+  ASSERT_NE(taken.connection, nullptr) << taken.why_not;
+  EXPECT_EQ(taken.connection->id(), 2u);
+  EXPECT_EQ(pool->stats().discarded, 1u);
+  // A prune asks about every pooled pair at the new count: trusted again.
+  pool->RunRound();
+  const uint64_t saved = pool->stats().checks_saved;
+  ASSERT_NE(pool->Take("b", "kv").connection, nullptr);
+  EXPECT_EQ(pool->stats().checks_saved, saved + 1);
 }
 
 TEST_F(PreconnectPoolTest, AFailedProbeDropsEveryPairOfTheService) {

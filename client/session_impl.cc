@@ -14,6 +14,7 @@
 #include "client/rc_qp_factory.h"
 #include "client/swiftd_start.h"
 #include "common/unix_socket.h"
+#include "glog/logging.h"
 
 namespace swift {
 namespace {
@@ -200,12 +201,41 @@ std::unique_ptr<PreconnectPool> SessionImpl::MakePreconnectPool() {
   hooks.check = [this](const std::vector<uint64_t>& ids) {
     return CheckConnections(ids);
   };
+  hooks.generation = [this] { return ChangeGeneration(); };
   hooks.post_probe = [](const Connection& pair) { return PostProbe(pair); };
   hooks.await_probe = [probe_timeout = options_.preconnect_probe_timeout](
                           const Connection& pair) {
     return AwaitProbe(pair, probe_timeout);
   };
   return std::make_unique<PreconnectPool>(options, std::move(hooks));
+}
+
+std::optional<uint64_t> SessionImpl::ChangeGeneration() {
+  absl::MutexLock lock(&watch_mu_);
+  if (change_watch_ != nullptr) {
+    std::optional<uint64_t> generation = change_watch_->Generation();
+    if (generation.has_value()) {
+      return generation;
+    }
+    change_watch_.reset();  // swiftd went away: its page counts no more.
+    next_watch_attempt_ = absl::Now() + absl::Seconds(1);
+    return std::nullopt;
+  }
+  if (absl::Now() < next_watch_attempt_) {
+    return std::nullopt;
+  }
+  absl::StatusOr<std::unique_ptr<ChangeWatch>> watch =
+      ChangeWatch::Open(fast_path_socket_, options_.client_name);
+  if (!watch.ok()) {
+    next_watch_attempt_ = absl::Now() + absl::Seconds(1);
+    LOG_FIRST_N(WARNING, 1)
+        << "libswift: swiftd gives no change page (" << watch.status()
+        << "): pre-connected pairs are checked with a call each. Logged "
+           "once per process.";
+    return std::nullopt;
+  }
+  change_watch_ = *std::move(watch);
+  return change_watch_->Generation();
 }
 
 absl::StatusOr<std::vector<std::string>> SessionImpl::CheckConnections(

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/change_watch.h"
 #include "client/connection_impl.h"
 #include "client/fast_path_client.h"
 #include "client/preconnect_pool.h"
@@ -65,6 +68,10 @@ class SessionImpl final : public Session {
   absl::StatusOr<std::vector<std::string>> CheckConnections(
       const std::vector<uint64_t>& ids);
   std::unique_ptr<PreconnectPool> MakePreconnectPool();
+  // The count of swiftd's change page for this tenant (the pool's
+  // `generation` hook): the page is asked for on first use, and again at
+  // most once a second after swiftd went away or refused it.
+  std::optional<uint64_t> ChangeGeneration();
 
   // Creation order (members are destroyed in reverse).
   SessionOptions options_;
@@ -79,8 +86,12 @@ class SessionImpl final : public Session {
   std::optional<SessionBuffer> buffer_;
   std::unique_ptr<verbs::Mr> mr_;
   std::unique_ptr<QpPool> pool_;
-  // Its pairs close through fast_path_ and recycle into pool_: declared
-  // after both, so destroyed before them.
+  absl::Mutex watch_mu_;
+  std::unique_ptr<ChangeWatch> change_watch_ ABSL_GUARDED_BY(watch_mu_);
+  absl::Time next_watch_attempt_ ABSL_GUARDED_BY(watch_mu_) =
+      absl::InfinitePast();
+  // Its pairs close through fast_path_ and recycle into pool_, and it reads
+  // change_watch_: declared after them, so destroyed before them.
   std::unique_ptr<PreconnectPool> preconnect_;
 };
 

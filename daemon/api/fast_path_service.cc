@@ -112,7 +112,30 @@ v1::FastResponse FastPathService::HandleWithFds(const FastPathCaller& caller,
   if (LeaseCalls::Handles(request)) {
     return lease_calls_->Handle(caller, request, fds);
   }
+  if (request.call_case() == v1::FastRequest::kWatchChanges) {
+    return WatchChanges(caller, fds);
+  }
   return Handle(caller, request);
+}
+
+v1::FastResponse FastPathService::WatchChanges(const FastPathCaller& caller,
+                                               std::vector<UniqueFd>* fds) {
+  v1::FastResponse response;
+  if (broker_ == nullptr) {
+    SetStatus(absl::FailedPreconditionError(
+                  "this swiftd brokers no connections (start it with "
+                  "--peer_address)"),
+              response);
+    return response;
+  }
+  absl::StatusOr<ChangeBoard::Shared> shared = broker_->WatchChanges(caller);
+  if (!shared.ok()) {
+    SetStatus(shared.status(), response);
+    return response;
+  }
+  response.mutable_watch_changes()->set_generation(shared->generation);
+  fds->push_back(std::move(shared->fd));
+  return response;
 }
 
 v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,

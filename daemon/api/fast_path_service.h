@@ -63,8 +63,9 @@ class FastPathService final {
 
   // HandleWithFds()
   //
-  // Handle(), and the lease calls (LeaseCalls), whose answer may carry
-  // fds in `fds` (the transport sends, then closes them).
+  // Handle(), and the calls whose answer may carry fds in `fds` (the
+  // transport sends, then closes them): the lease calls (LeaseCalls) and
+  // watch_changes (the tenant's change page, Broker::WatchChanges).
   v1::FastResponse HandleWithFds(const FastPathCaller& caller,
                                  const v1::FastRequest& request,
                                  std::vector<UniqueFd>* fds);
@@ -89,6 +90,8 @@ class FastPathService final {
                                      const std::string& function);
 
  private:
+  v1::FastResponse WatchChanges(const FastPathCaller& caller,
+                                std::vector<UniqueFd>* fds);
   // Register and unregister, authorized by the caller's credentials.
   v1::FastResponse ManageFunction(const FastPathCaller& caller,
                                   const v1::FastRequest& request);

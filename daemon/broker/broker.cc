@@ -381,6 +381,11 @@ absl::StatusOr<v1::CheckConnectionsResult> Broker::CheckConnections(
   return result;
 }
 
+absl::StatusOr<ChangeBoard::Shared> Broker::WatchChanges(
+    const FastPathCaller& caller) {
+  return changes_.Share(caller.uid);
+}
+
 std::vector<std::string> Broker::WatchedPeers() const {
   absl::flat_hash_set<std::string> peers;
   {
@@ -414,6 +419,7 @@ void Broker::OnPeerWatched(
         connection.suspect_because =
             absl::StrCat("swiftd on ", address, " does not answer (",
                          watched.status().message(), ")");
+        changes_.Bump(connection.view.uid);
       }
       continue;
     }
@@ -435,6 +441,7 @@ void Broker::OnPeerWatched(
     } else {
       continue;
     }
+    changes_.Bump(connection.view.uid);
     ++ended;
   }
   VLOG_IF(1, ended > 0) << ended << " connection(s) with " << address
@@ -454,6 +461,7 @@ void Broker::OnPeerGone(const std::string& address, uint64_t incarnation,
     connection.ended_because =
         absl::StrCat("the directory says swiftd on ", address, " restarted (",
                      reason, "): its side of the connection is gone");
+    changes_.Bump(connection.view.uid);
     ++ended;
   }
   LOG_IF(INFO, ended > 0) << ended << " connection(s) with " << address

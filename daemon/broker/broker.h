@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "daemon/broker/admission_controller.h"
 #include "daemon/broker/broker_quotas.h"
+#include "daemon/broker/change_board.h"
 #include "daemon/broker/defaults.h"
 #include "daemon/broker/host_resolver.h"
 #include "daemon/broker/peer_directory.h"
@@ -144,6 +145,14 @@ class Broker final {
       const FastPathCaller& caller, const v1::CheckConnectionsCall& call) const;
   static constexpr int kMaxCheckedConnections = 1024;
 
+  // WatchChanges()
+  //
+  // The caller's tenant's change page (change_board.h), bumped each time a
+  // connection of the tenant is found ended or suspect (what
+  // CheckConnections would then say): a read-only fd and its count now.
+  absl::StatusOr<ChangeBoard::Shared> WatchChanges(
+      const FastPathCaller& caller);
+
   // WatchedPeers(): the peers (directory addresses) connections here were
   // made with: the ones PeerWatcher calls.
   std::vector<std::string> WatchedPeers() const;
@@ -226,6 +235,9 @@ class Broker final {
   // Tells peers of closes (destroyed after the watcher, after telling
   // what is queued).
   RemoteCloser closer_;
+  // Bumped under mu_ where a connection's ended_because or suspect_because
+  // is first set.
+  ChangeBoard changes_;
   // Calls back into this broker: declared last, so it stops first.
   PeerWatcher watcher_;
 };

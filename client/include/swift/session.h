@@ -236,6 +236,8 @@ struct PreconnectStats {
                            // no usable pair (and handshook).
   uint64_t discarded = 0;  // Pairs dropped: ended remotely, failed the
                            // probe, or expired.
+  uint64_t checks_saved = 0;  // Hits that needed no call to swiftd: its
+                              // change page showed nothing had changed.
   uint64_t refill_errors = 0;
   std::string last_discard_reason;
   std::string last_refill_error;
