@@ -232,6 +232,12 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
                     "hello was already sent on this connection"),
                 response);
       return response;
+    case v1::FastRequest::kWatchChanges: {
+      // Its answer's fd is the point: HandleWithFds() sends it; here it
+      // is dropped with the vector.
+      std::vector<UniqueFd> fds;
+      return WatchChanges(caller, &fds);
+    }
     default:
       SetStatus(absl::UnimplementedError(
                     "this swiftd does not know that fast path call (older "
