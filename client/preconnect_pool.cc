@@ -169,7 +169,7 @@ bool PreconnectPool::RefillOne(const std::string& key, absl::Duration timeout,
     name = it->second.name;
   }
   // Read before the handshake: a change during it shows as a newer count.
-  const std::optional<uint64_t> before = GenerationNow();
+  const std::optional<ChangeCount> before = GenerationNow();
   absl::StatusOr<std::unique_ptr<ConnectionImpl>> made =
       hooks_.connect(host, name, timeout);
   std::unique_ptr<ConnectionImpl> extra;
@@ -237,7 +237,7 @@ PreconnectPool::Taken PreconnectPool::Take(const std::string& host,
     const absl::Time check_start = absl::Now();
     // Nothing changed since every pooled pair was known live: swiftd would
     // answer "live", so it is not asked.
-    const std::optional<uint64_t> generation = GenerationNow();
+    const std::optional<ChangeCount> generation = GenerationNow();
     bool unchanged = false;
     if (generation.has_value()) {
       absl::MutexLock lock(&mu_);
@@ -355,13 +355,14 @@ void PreconnectPool::Expire(absl::Time now) {
   }
 }
 
-std::optional<uint64_t> PreconnectPool::GenerationNow() const {
+std::optional<PreconnectPool::ChangeCount> PreconnectPool::GenerationNow()
+    const {
   return hooks_.generation ? hooks_.generation() : std::nullopt;
 }
 
 void PreconnectPool::Prune() {
   // Read before asking: every pair found live was live at this count.
-  const std::optional<uint64_t> before = GenerationNow();
+  const std::optional<ChangeCount> before = GenerationNow();
   std::vector<uint64_t> ids;
   uint64_t additions = 0;
   {

@@ -62,6 +62,20 @@ class PreconnectPool final {
     absl::Duration connect_timeout = absl::Seconds(5);
   };
 
+  // Where swiftd's change count stood: which watch of its change page (a
+  // new watch, after swiftd restarted, counts from 0 again: its counts say
+  // nothing of pairs made before) and the count.
+  struct ChangeCount {
+    uint64_t watch = 0;
+    uint64_t count = 0;
+    bool operator==(const ChangeCount& other) const {
+      return watch == other.watch && count == other.count;
+    }
+    bool operator!=(const ChangeCount& other) const {
+      return !(*this == other);
+    }
+  };
+
   struct Hooks {
     // A new connection by a full handshake.
     std::function<absl::StatusOr<std::unique_ptr<ConnectionImpl>>(
@@ -75,7 +89,7 @@ class PreconnectPool final {
     // The count of swiftd's change page (client/change_watch.h): it grows
     // whenever swiftd finds one of this tenant's connections ended or
     // suspect. nullopt (or no hook): unknown, and every take calls `check`.
-    std::function<std::optional<uint64_t>()> generation;
+    std::function<std::optional<ChangeCount>()> generation;
     // Sends the probe on the pair (its round trip overlaps the check).
     std::function<absl::Status(const ConnectionImpl&)> post_probe;
     // OK when the peer answered the probe.
@@ -139,7 +153,7 @@ class PreconnectPool final {
   bool WantsMoreLocked(const std::string& key) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int TargetsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::optional<uint64_t> GenerationNow() const;
+  std::optional<ChangeCount> GenerationNow() const;
   int ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
@@ -152,7 +166,7 @@ class PreconnectPool final {
   // The change count at which every pooled pair was known live (a prune
   // read it before asking about them all, or a pair was made at it);
   // nullopt while some pair was not.
-  std::optional<uint64_t> verified_generation_ ABSL_GUARDED_BY(mu_);
+  std::optional<ChangeCount> verified_generation_ ABSL_GUARDED_BY(mu_);
   // Pairs pooled so far: a prune that saw this change under it did not
   // cover them all.
   uint64_t additions_ ABSL_GUARDED_BY(mu_) = 0;

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/testing/eventually.h"
 #include "gtest/gtest.h"
@@ -59,9 +60,12 @@ class FakeWorld {
       }
       return states;
     };
-    hooks.generation = [this]() -> std::optional<uint64_t> {
+    hooks.generation = [this]() -> std::optional<PreconnectPool::ChangeCount> {
       absl::MutexLock lock(&mu_);
-      return generation_;
+      if (!generation_.has_value()) {
+        return std::nullopt;
+      }
+      return PreconnectPool::ChangeCount{watch_, *generation_};
     };
     hooks.post_probe = [this](const ConnectionImpl& pair) {
       absl::MutexLock lock(&mu_);
@@ -87,10 +91,19 @@ class FakeWorld {
       ++*generation_;
     }
   }
-  // swiftd hands out a change page (count 0): until then, unknown.
+  // What a restarted swiftd says of a connection made with the one before:
+  // it never heard of it, and counts no change for it.
+  void Forget(uint64_t id) {
+    absl::MutexLock lock(&mu_);
+    ended_[id] = absl::StrCat("no connection ", id,
+                              " here (made before this swiftd restarted)");
+  }
+  // swiftd hands out a change page (count 0): until then, unknown. Again:
+  // as after swiftd restarted, a new watch whose count starts at 0 again.
   void WatchChanges() {
     absl::MutexLock lock(&mu_);
     generation_ = 0;
+    ++watch_;
   }
   void set_connect_error(absl::Status error) {
     absl::MutexLock lock(&mu_);
@@ -125,6 +138,7 @@ class FakeWorld {
   absl::Status check_error_ ABSL_GUARDED_BY(mu_);
   bool peer_gone_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<uint64_t> generation_ ABSL_GUARDED_BY(mu_);
+  uint64_t watch_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<uint64_t, std::string> ended_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> closed_ ABSL_GUARDED_BY(mu_);
 };
@@ -213,6 +227,23 @@ TEST_F(PreconnectPoolTest, AfterAChangeTakesAskUntilAPruneCoversEveryPair) {
   const uint64_t saved = pool->stats().checks_saved;
   ASSERT_NE(pool->Take("b", "kv").connection, nullptr);
   EXPECT_EQ(pool->stats().checks_saved, saved + 1);
+}
+
+// swiftd restarted: the session's new watch counts from 0 again, where the
+// pool last saw 0 from the old one. Its pairs were made with the old
+// swiftd: never trusted on the new one's count.
+TEST_F(PreconnectPoolTest, ANewWatchVouchesForNoPairMadeBeforeIt) {
+  world_.WatchChanges();
+  auto pool = MakePool();
+  ASSERT_TRUE(pool->Prewarm("b", "kv", 2, kSoon).ok());
+  world_.set_connect_error(absl::UnavailableError("swiftd restarting"));
+  world_.WatchChanges();  // Count 0 again, as the pool last saw.
+  world_.Forget(1);
+  world_.Forget(2);
+  // Dropped by Take() (or by the refill thread's prune just before).
+  EXPECT_EQ(pool->Take("b", "kv").connection, nullptr);
+  EXPECT_EQ(pool->stats().discarded, 2u);
+  EXPECT_EQ(pool->stats().checks_saved, 0u);
 }
 
 TEST_F(PreconnectPoolTest, AFailedProbeDropsEveryPairOfTheService) {

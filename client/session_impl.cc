@@ -210,12 +210,12 @@ std::unique_ptr<PreconnectPool> SessionImpl::MakePreconnectPool() {
   return std::make_unique<PreconnectPool>(options, std::move(hooks));
 }
 
-std::optional<uint64_t> SessionImpl::ChangeGeneration() {
+std::optional<PreconnectPool::ChangeCount> SessionImpl::ChangeGeneration() {
   absl::MutexLock lock(&watch_mu_);
   if (change_watch_ != nullptr) {
     std::optional<uint64_t> generation = change_watch_->Generation();
     if (generation.has_value()) {
-      return generation;
+      return PreconnectPool::ChangeCount{watches_, *generation};
     }
     change_watch_.reset();  // swiftd went away: its page counts no more.
     next_watch_attempt_ = absl::Now() + absl::Seconds(1);
@@ -235,7 +235,12 @@ std::optional<uint64_t> SessionImpl::ChangeGeneration() {
     return std::nullopt;
   }
   change_watch_ = *std::move(watch);
-  return change_watch_->Generation();
+  ++watches_;
+  std::optional<uint64_t> generation = change_watch_->Generation();
+  if (!generation.has_value()) {
+    return std::nullopt;
+  }
+  return PreconnectPool::ChangeCount{watches_, *generation};
 }
 
 absl::StatusOr<std::vector<std::string>> SessionImpl::CheckConnections(

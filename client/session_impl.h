@@ -71,7 +71,7 @@ class SessionImpl final : public Session {
   // The count of swiftd's change page for this tenant (the pool's
   // `generation` hook): the page is asked for on first use, and again at
   // most once a second after swiftd went away or refused it.
-  std::optional<uint64_t> ChangeGeneration();
+  std::optional<PreconnectPool::ChangeCount> ChangeGeneration();
 
   // Creation order (members are destroyed in reverse).
   SessionOptions options_;
@@ -88,6 +88,8 @@ class SessionImpl final : public Session {
   std::unique_ptr<QpPool> pool_;
   absl::Mutex watch_mu_;
   std::unique_ptr<ChangeWatch> change_watch_ ABSL_GUARDED_BY(watch_mu_);
+  // Watches opened so far (ChangeCount::watch).
+  uint64_t watches_ ABSL_GUARDED_BY(watch_mu_) = 0;
   absl::Time next_watch_attempt_ ABSL_GUARDED_BY(watch_mu_) =
       absl::InfinitePast();
   // Its pairs close through fast_path_ and recycle into pool_, and it reads

@@ -1,6 +1,7 @@
 // The change page: one shared memory page per tenant in which swiftd counts
 // changes to that tenant's brokered connections (one more each time swiftd
-// finds one ended or suspect), so that a client can tell without a call
+// finds one ended or suspect, or ends one its client did not close), so
+// that a client can tell without a call
 // that nothing changed since it last checked (issue 12: a pre-connected
 // pair is then handed out with no round trip to swiftd).
 //

@@ -313,6 +313,9 @@ void Broker::CloseAllOf(uint64_t channel_id) {
   for (auto it = connections_.begin(); it != connections_.end();) {
     auto next = std::next(it);
     if (it->second.channel_id == channel_id) {
+      // Ended without the client's Close(): a live process of the tenant
+      // may still pool pairs that were made on that channel.
+      changes_.Bump(it->second.view.uid);
       EndLocked(it);
     }
     it = next;

@@ -236,7 +236,8 @@ class Broker final {
   // what is queued).
   RemoteCloser closer_;
   // Bumped under mu_ where a connection's ended_because or suspect_because
-  // is first set.
+  // is first set, and where swiftd ends connections their client did not
+  // close (CloseAllOf).
   ChangeBoard changes_;
   // Calls back into this broker: declared last, so it stops first.
   PeerWatcher watcher_;

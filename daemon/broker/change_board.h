@@ -1,6 +1,7 @@
 // ChangeBoard: swiftd's side of the change pages (common/change_page.h),
 // one per tenant that asked for one. The broker bumps a tenant's page each
-// time it finds one of the tenant's connections ended or suspect; a client
+// time it finds one of the tenant's connections ended or suspect, or ends
+// one its client did not close; a client
 // holding pre-connected pairs reads the page instead of asking swiftd
 // whether its pairs still stand (issue 12).
 //
