@@ -6,16 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/connect_steps.h"
 #include "common/unix_socket.h"
 
 namespace swift {
-namespace {
-
-double MicrosSince(absl::Time start) {
-  return absl::ToDoubleMicroseconds(absl::Now() - start);
-}
-
-}  // namespace
 
 SwiftdStart::SwiftdStart(const SessionOptions& options, std::string client_name)
     : device_(options.device.empty()

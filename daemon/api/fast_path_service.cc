@@ -11,6 +11,12 @@ namespace swift {
 
 namespace {
 
+// The answer to the broker's calls when this swiftd has no broker.
+absl::Status NoBroker() {
+  return absl::FailedPreconditionError(
+      "this swiftd brokers no connections (start it with --peer_address)");
+}
+
 void SetStatus(const absl::Status& status, v1::FastResponse& response) {
   EncodeStatus(status, &response);
 }
@@ -122,10 +128,7 @@ v1::FastResponse FastPathService::WatchChanges(const FastPathCaller& caller,
                                                std::vector<UniqueFd>* fds) {
   v1::FastResponse response;
   if (broker_ == nullptr) {
-    SetStatus(absl::FailedPreconditionError(
-                  "this swiftd brokers no connections (start it with "
-                  "--peer_address)"),
-              response);
+    SetStatus(NoBroker(), response);
     return response;
   }
   absl::StatusOr<ChangeBoard::Shared> shared = broker_->WatchChanges(caller);
@@ -145,10 +148,7 @@ v1::FastResponse FastPathService::Handle(const FastPathCaller& caller,
        request.call_case() == v1::FastRequest::kClose ||
        request.call_case() == v1::FastRequest::kCheckConnections) &&
       broker_ == nullptr) {
-    SetStatus(absl::FailedPreconditionError(
-                  "this swiftd brokers no connections (start it with "
-                  "--peer_address)"),
-              response);
+    SetStatus(NoBroker(), response);
     return response;
   }
   switch (request.call_case()) {
