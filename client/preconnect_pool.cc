@@ -211,6 +211,9 @@ PreconnectPool::Taken PreconnectPool::Take(const std::string& host,
   const std::string key = KeyOf(host, service);
   for (int attempt = 0; attempt < kMaxTriesPerTake; ++attempt) {
     std::unique_ptr<ConnectionImpl> pair;
+    // The count at which the pair was known live, taken with it: a prune
+    // running once it has left the pool does not cover it.
+    std::optional<ChangeCount> vouched;
     {
       absl::MutexLock lock(&mu_);
       auto it = services_.find(key);
@@ -227,6 +230,7 @@ PreconnectPool::Taken PreconnectPool::Take(const std::string& host,
       // The newest: the least likely to have gone stale.
       pair = std::move(entry.ready.back());
       entry.ready.pop_back();
+      vouched = verified_generation_;
       if (static_cast<int>(entry.ready.size()) < entry.target) {
         wanted_ = true;
       }
@@ -238,11 +242,10 @@ PreconnectPool::Taken PreconnectPool::Take(const std::string& host,
     // Nothing changed since every pooled pair was known live: swiftd would
     // answer "live", so it is not asked.
     const std::optional<ChangeCount> generation = GenerationNow();
-    bool unchanged = false;
-    if (generation.has_value()) {
+    const bool unchanged = generation.has_value() && generation == vouched;
+    if (unchanged) {
       absl::MutexLock lock(&mu_);
-      unchanged = generation == verified_generation_;
-      stats_.checks_saved += unchanged ? 1 : 0;
+      ++stats_.checks_saved;
     }
     absl::StatusOr<std::vector<std::string>> checked =
         unchanged ? std::vector<std::string>(1) : hooks_.check({pair->id()});
