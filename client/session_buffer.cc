@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "glog/logging.h"
+#include "common/log.h"
 
 namespace swift {
 
@@ -39,10 +39,9 @@ absl::StatusOr<SessionBuffer> SessionBuffer::Acquire(
         absl::StrCat("swiftd leased no memory: ", lease.status().ToString());
     // Once per process: a tenant over its lease quota would otherwise log
     // at every session it creates.
-    LOG_FIRST_N(WARNING, 1)
-        << "libswift: " << buffer.not_leased_because_
-        << "; the session registers a memfd of its own instead (a slower "
-           "cold start). Logged once per process.";
+    SWIFT_LOG_ONCE(Warning, "libswift: ", buffer.not_leased_because_,
+                   "; the session registers a memfd of its own instead (a "
+                   "slower cold start). Logged once per process.");
   }
   // MAP_SHARED memory: a forked child writes the very pages the NIC reads.
   absl::StatusOr<verbs::SharedRegion> own =

@@ -13,8 +13,8 @@
 #include "client/listener_impl.h"
 #include "client/rc_qp_factory.h"
 #include "client/swiftd_start.h"
+#include "common/log.h"
 #include "common/unix_socket.h"
-#include "glog/logging.h"
 
 namespace swift {
 namespace {
@@ -228,10 +228,10 @@ std::optional<PreconnectPool::ChangeCount> SessionImpl::ChangeGeneration() {
       ChangeWatch::Open(fast_path_socket_, options_.client_name);
   if (!watch.ok()) {
     next_watch_attempt_ = absl::Now() + absl::Seconds(1);
-    LOG_FIRST_N(WARNING, 1)
-        << "libswift: swiftd gives no change page (" << watch.status()
-        << "): pre-connected pairs are checked with a call each. Logged "
-           "once per process.";
+    SWIFT_LOG_ONCE(Warning, "libswift: swiftd gives no change page (",
+                   watch.status().ToString(),
+                   "): pre-connected pairs are checked with a call each. "
+                   "Logged once per process.");
     return std::nullopt;
   }
   change_watch_ = *std::move(watch);

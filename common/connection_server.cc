@@ -13,8 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/errno_status.h"
+#include "common/log.h"
 #include "common/nonblocking.h"
-#include "glog/logging.h"
 
 namespace swift {
 namespace {
@@ -80,12 +80,10 @@ bool ConnectionServer::NoteAcceptError(int error_number, absl::Time now) {
   }
   ++unlogged_errors_;
   if (now - last_log_ >= options_.log_interval) {
-    LOG(WARNING) << options_.name
-                 << " accept: " << ErrnoStatus(error_number, "accept4") << " ("
-                 << unlogged_errors_ << " failed accept(s) since the last "
-                 << "report"
-                 << (out_of_resources ? "; backing off until fds free up)"
-                                      : ")");
+    SWIFT_LOG(Warning, options_.name,
+              " accept: ", ErrnoStatus(error_number, "accept4").ToString(),
+              " (", unlogged_errors_, " failed accept(s) since the last report",
+              out_of_resources ? "; backing off until fds free up)" : ")");
     last_log_ = now;
     unlogged_errors_ = 0;
     ++counters_.error_logs;
@@ -212,9 +210,9 @@ absl::Status ConnectionServer::Admit(UniqueFd& connection,
 void ConnectionServer::NoteRefusal(const absl::Status& why, absl::Time now) {
   ++unlogged_refusals_;
   if (now - last_refusal_log_ >= options_.log_interval) {
-    LOG(WARNING) << options_.name << ": refused " << unlogged_refusals_
-                 << " connection(s) since the last report; the last: "
-                 << why.message();
+    SWIFT_LOG(
+        Warning, options_.name, ": refused ", unlogged_refusals_,
+        " connection(s) since the last report; the last: ", why.message());
     last_refusal_log_ = now;
     unlogged_refusals_ = 0;
     ++counters_.refusal_logs;

@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/fd_limits.h"
+#include "common/log_to_glog.h"
 #include "common/version.h"
 #include "daemon/config/config_changes.h"
 #include "daemon/config/effective_config.h"
@@ -287,6 +288,7 @@ int main(int argc, char** argv) {
     FLAGS_logtostderr = true;  // systemd's journal collects stderr.
   }
   google::InitGoogleLogging(argv[0]);
+  swift::RouteSwiftLogToGlog();  // common/'s messages (SWIFT_LOG) too.
   g_environment_verbosity = FLAGS_v;
 
   if (const std::string check = absl::GetFlag(FLAGS_check_config);

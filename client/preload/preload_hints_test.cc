@@ -126,4 +126,22 @@ TEST_F(TrustedFileTest, OnlyTheOwnerOrRootMayHaveWrittenIt) {
   close(directory);
 }
 
+// swift_load_provider() checks the path it loads: a file others may write
+// is never dlopen()ed, a missing one is named, a trusted non-library fails
+// in dlopen.
+TEST_F(TrustedFileTest, AProviderIsLoadedOnlyFromATrustedPath) {
+  const char* why = nullptr;
+  ASSERT_EQ(fchmod(fd_, 0666), 0);
+  EXPECT_EQ(swift_load_provider(path_.c_str(), &why), -1);
+  EXPECT_STREQ(why, "provider not trusted");
+  ASSERT_EQ(fchmod(fd_, 0644), 0);
+  ASSERT_EQ(write(fd_, "not an ELF file", 15), 15);
+  EXPECT_EQ(swift_load_provider(path_.c_str(), &why), -1);
+  EXPECT_STREQ(why, "dlopen of the provider failed");
+  EXPECT_EQ(swift_load_provider("/nonexistent/librxe-rdmav34.so", &why), -1);
+  EXPECT_STREQ(why, "provider missing");
+  EXPECT_EQ(swift_load_provider("/tmp", &why), -1);
+  EXPECT_STREQ(why, "provider not trusted");
+}
+
 }  // namespace

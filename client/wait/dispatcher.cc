@@ -15,7 +15,7 @@
 #include "client/wait/futex.h"
 #include "client/wait/poll_cq.h"
 #include "common/errno_status.h"
-#include "glog/logging.h"
+#include "common/log.h"
 
 namespace swift::wait_internal {
 namespace {
@@ -75,9 +75,8 @@ Dispatcher::Dispatcher(int cpu, UniqueFd epoll, UniqueFd wake)
   if (int rc =
           pthread_setaffinity_np(thread_.native_handle(), sizeof(set), &set);
       rc != 0) {
-    LOG_FIRST_N(WARNING, 1)
-        << "wait dispatcher for cpu " << cpu_
-        << " runs unpinned: pthread_setaffinity_np: " << strerror(rc);
+    SWIFT_LOG_ONCE(Warning, "wait dispatcher for cpu ", cpu_,
+                   " runs unpinned: pthread_setaffinity_np: ", strerror(rc));
   }
 }
 

@@ -4,7 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "glog/logging.h"
+#include "common/log.h"
 #include "swift/wait.h"
 
 namespace swift {
@@ -45,8 +45,8 @@ WaitMode DefaultWaitMode() {
     }
     absl::StatusOr<WaitMode> parsed = ParseWaitMode(value);
     if (!parsed.ok()) {
-      LOG(WARNING) << "SWIFT_WAIT_MODE ignored: " << parsed.status().message()
-                   << "; using hybrid";
+      SWIFT_LOG(Warning, "SWIFT_WAIT_MODE ignored: ", parsed.status().message(),
+                "; using hybrid");
       return WaitMode::kHybrid;
     }
     return *parsed;

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
-#include "glog/logging.h"
+#include "common/log.h"
 
 namespace swift::verbs {
 
@@ -28,7 +28,7 @@ absl::StatusOr<std::unique_ptr<AddressHandle>> AddressHandle::Create(
 
 AddressHandle::~AddressHandle() {
   if (absl::Status status = Destroy(); !status.ok()) {
-    LOG(ERROR) << "leaking address handle: " << status;
+    SWIFT_LOG(Error, "leaking address handle: ", status.ToString());
   }
 }
 

@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
+#include "common/log.h"
 #include "common/verbs/cq.h"
-#include "glog/logging.h"
 
 namespace swift::verbs {
 
@@ -31,7 +31,7 @@ absl::StatusOr<std::shared_ptr<CompletionChannel>> CompletionChannel::Create(
 
 CompletionChannel::~CompletionChannel() {
   if (absl::Status status = Destroy(); !status.ok()) {
-    LOG(ERROR) << "leaking completion channel: " << status;
+    SWIFT_LOG(Error, "leaking completion channel: ", status.ToString());
   }
 }
 

@@ -5,9 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "common/verbs/device_list.h"
-#include "glog/logging.h"
 
 namespace swift::verbs {
 
@@ -31,7 +31,7 @@ absl::StatusOr<std::shared_ptr<Context>> Context::OpenByName(
 
 Context::~Context() {
   if (int rc = ibv_close_device(context_); rc != 0) {
-    LOG(ERROR) << "ibv_close_device(" << name_ << ") failed: " << rc;
+    SWIFT_LOG(Error, "ibv_close_device(", name_, ") failed: ", rc);
   }
 }
 

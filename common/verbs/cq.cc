@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/errno_status.h"
-#include "glog/logging.h"
+#include "common/log.h"
 
 namespace swift::verbs {
 namespace {
@@ -52,7 +52,7 @@ absl::StatusOr<std::shared_ptr<Cq>> Cq::Create(
 
 Cq::~Cq() {
   if (absl::Status status = Destroy(); !status.ok()) {
-    LOG(ERROR) << "leaking CQ: " << status;
+    SWIFT_LOG(Error, "leaking CQ: ", status.ToString());
   }
 }
 

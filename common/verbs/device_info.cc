@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/errno_status.h"
+#include "common/log.h"
 #include "common/verbs/gid.h"
-#include "glog/logging.h"
 
 namespace swift::verbs {
 namespace {
@@ -68,8 +68,8 @@ void ReadGids(ibv_context* context, const std::string& name,
               std::vector<PortInfo>& ports) {
   absl::StatusOr<std::vector<ibv_gid_entry>> entries = QueryGidTable(context);
   if (!entries.ok()) {
-    LOG(WARNING) << entries.status() << "; GIDs of " << name
-                 << " not listed";
+    SWIFT_LOG(Warning, entries.status().ToString(), "; GIDs of ", name,
+              " not listed");
     return;
   }
   for (const ibv_gid_entry& entry : *entries) {

@@ -145,9 +145,9 @@ absl::StatusOr<ibv_gid_entry> QueryGidEntry(ibv_context* context,
   return entry;
 }
 
-absl::StatusOr<uint32_t> FindRoceV2Ipv4GidIndex(ibv_context* context,
-                                                uint32_t port_num,
-                                                absl::string_view ipv4) {
+absl::StatusOr<ibv_gid_entry> FindRoceV2Ipv4GidEntry(ibv_context* context,
+                                                     uint32_t port_num,
+                                                     absl::string_view ipv4) {
   absl::StatusOr<std::vector<ibv_gid_entry>> table = QueryGidTable(context);
   if (!table.ok()) {
     return table.status();
@@ -159,7 +159,25 @@ absl::StatusOr<uint32_t> FindRoceV2Ipv4GidIndex(ibv_context* context,
                         absl::StrCat(ibv_get_device_name(context->device), ": ",
                                      index.status().message()));
   }
-  return index;
+  for (const ibv_gid_entry& entry : *table) {
+    if (entry.port_num == port_num && entry.gid_index == *index) {
+      return entry;
+    }
+  }
+  return absl::InternalError(
+      absl::StrCat(ibv_get_device_name(context->device), ": GID index ", *index,
+                   " was selected from the table but is not in it"));
+}
+
+absl::StatusOr<uint32_t> FindRoceV2Ipv4GidIndex(ibv_context* context,
+                                                uint32_t port_num,
+                                                absl::string_view ipv4) {
+  absl::StatusOr<ibv_gid_entry> entry =
+      FindRoceV2Ipv4GidEntry(context, port_num, ipv4);
+  if (!entry.ok()) {
+    return entry.status();
+  }
+  return entry->gid_index;
 }
 
 }  // namespace swift::verbs

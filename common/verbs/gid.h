@@ -5,7 +5,7 @@
 // RoCE v2 with IPv4 (routable UDP/4791), so it needs the index of the
 // port's RoCE v2 entry whose GID is an IPv4-mapped address (::ffff:a.b.c.d).
 // The choice itself (SelectRoceV2Ipv4GidIndex) is pure logic over a table,
-// testable without a device; FindRoceV2Ipv4GidIndex reads the real table.
+// testable without a device; FindRoceV2Ipv4GidEntry reads the real table.
 //
 // Thread-safe: no state.
 #ifndef SWIFT_COMMON_VERBS_GID_H_
@@ -70,10 +70,16 @@ absl::StatusOr<ibv_gid_entry> QueryGidEntry(ibv_context* context,
                                             uint32_t port_num,
                                             uint32_t gid_index);
 
+// FindRoceV2Ipv4GidEntry()
+//
+// SelectRoceV2Ipv4GidIndex() over `context`'s real table: the chosen entry
+// (index and GID) from one table query. Blocks only in the verbs query.
+absl::StatusOr<ibv_gid_entry> FindRoceV2Ipv4GidEntry(
+    ibv_context* context, uint32_t port_num, absl::string_view ipv4 = "");
+
 // FindRoceV2Ipv4GidIndex()
 //
-// SelectRoceV2Ipv4GidIndex() over `context`'s real table. Blocks only in the
-// verbs query.
+// FindRoceV2Ipv4GidEntry()'s index.
 absl::StatusOr<uint32_t> FindRoceV2Ipv4GidIndex(ibv_context* context,
                                                 uint32_t port_num,
                                                 absl::string_view ipv4 = "");

@@ -67,6 +67,11 @@ TEST_F(GidRdmaTest, PortAddressWithoutAnIndexUsesTheRoceV2Ipv4Gid) {
   ASSERT_TRUE(port.ok()) << port.status();
   EXPECT_EQ(port->gid_index, *index);
   EXPECT_TRUE(IsIpv4MappedGid(port->gid));
+  // The GID taken from the table query is the entry's own.
+  absl::StatusOr<ibv_gid_entry> entry =
+      QueryGidEntry(context_->get(), 1, *index);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(GidToString(port->gid), GidToString(entry->gid));
   EXPECT_EQ(port->link_layer, IBV_LINK_LAYER_ETHERNET);
   EXPECT_GE(port->active_mtu, IBV_MTU_256);
   EXPECT_LE(port->active_mtu, IBV_MTU_4096);

@@ -1,13 +1,14 @@
 // Mr implementation; see mr.h.
 #include "common/verbs/mr.h"
 
+#include <cassert>
 #include <cerrno>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/errno_status.h"
-#include "glog/logging.h"
+#include "common/log.h"
 
 namespace swift::verbs {
 
@@ -31,7 +32,7 @@ absl::StatusOr<std::unique_ptr<Mr>> Mr::Register(std::shared_ptr<Pd> pd,
 
 Mr::~Mr() {
   if (absl::Status status = Destroy(); !status.ok()) {
-    LOG(ERROR) << "leaking MR: " << status;
+    SWIFT_LOG(Error, "leaking MR: ", status.ToString());
   }
 }
 
@@ -48,7 +49,7 @@ absl::Status Mr::Destroy() {
 }
 
 ibv_sge Mr::Sge(size_t offset, uint32_t length) const {
-  DCHECK_LE(offset + length, this->length());
+  assert(offset + length <= this->length());
   ibv_sge sge = {};
   sge.addr = reinterpret_cast<uintptr_t>(addr()) + offset;
   sge.length = length;

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
-#include "glog/logging.h"
+#include "common/log.h"
 
 namespace swift::verbs {
 
@@ -25,7 +25,7 @@ absl::StatusOr<std::shared_ptr<Pd>> Pd::Allocate(
 
 Pd::~Pd() {
   if (absl::Status status = Destroy(); !status.ok()) {
-    LOG(ERROR) << "leaking " << Describe() << ": " << status;
+    SWIFT_LOG(Error, "leaking ", Describe(), ": ", status.ToString());
   }
 }
 

@@ -46,7 +46,7 @@ class Pd final {
   Pd& operator=(const Pd&) = delete;
 
   // Deallocates the PD unless Destroy() already did; a refusal is logged
-  // (LOG(ERROR), naming the PD) and the PD is leaked to the kernel, which
+  // (SWIFT_LOG, naming the PD) and the PD is leaked to the kernel, which
   // frees it when the device is closed.
   ~Pd();
 

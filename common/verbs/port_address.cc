@@ -6,6 +6,17 @@
 #include "common/verbs/gid.h"
 
 namespace swift::verbs {
+namespace {
+
+// ibv_ah_attr carries the source GID index in 8 bits.
+absl::Status IndexTooLarge(const Context& context, uint8_t port_num,
+                           uint32_t gid_index) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(context.name(), " port ", port_num, ": GID index ",
+                   gid_index, " does not fit an address handle (> 255)"));
+}
+
+}  // namespace
 
 absl::StatusOr<PortAddress> QueryPortAddress(
     const Context& context, uint8_t port_num,
@@ -25,28 +36,25 @@ absl::StatusOr<PortAddress> QueryPortAddress(
   port.link_layer = attr.link_layer;
   port.lid = attr.lid;
   port.active_mtu = attr.active_mtu;
+  // The entry: given by index, or chosen from the table, whose query
+  // already returned it (one verbs call fewer on a cold start).
+  absl::StatusOr<ibv_gid_entry> entry;
   if (gid_index.has_value()) {
-    port.gid_index = *gid_index;
-  } else if (attr.link_layer == IBV_LINK_LAYER_INFINIBAND) {
-    port.gid_index = 0;
-  } else {
-    absl::StatusOr<uint32_t> found =
-        FindRoceV2Ipv4GidIndex(context.get(), port_num);
-    if (!found.ok()) {
-      return found.status();
+    if (*gid_index > 255) {
+      return IndexTooLarge(context, port_num, *gid_index);
     }
-    port.gid_index = *found;
+    entry = QueryGidEntry(context.get(), port_num, *gid_index);
+  } else if (attr.link_layer == IBV_LINK_LAYER_INFINIBAND) {
+    entry = QueryGidEntry(context.get(), port_num, 0);
+  } else {
+    entry = FindRoceV2Ipv4GidEntry(context.get(), port_num);
   }
-  // ibv_ah_attr carries the source GID index in 8 bits.
-  if (port.gid_index > 255) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        context.name(), " port ", port_num, ": GID index ", port.gid_index,
-        " does not fit an address handle (> 255)"));
-  }
-  absl::StatusOr<ibv_gid_entry> entry =
-      QueryGidEntry(context.get(), port_num, port.gid_index);
   if (!entry.ok()) {
     return entry.status();
+  }
+  port.gid_index = entry->gid_index;
+  if (port.gid_index > 255) {
+    return IndexTooLarge(context, port_num, port.gid_index);
   }
   port.gid = entry->gid;
   return port;

@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/errno_status.h"
+#include "common/log.h"
 #include "common/verbs/address_handle.h"
 #include "common/verbs/post_and_wait.h"
-#include "glog/logging.h"
 
 namespace swift::verbs {
 namespace {
@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Qp>> Qp::Create(std::shared_ptr<Pd> pd,
 
 Qp::~Qp() {
   if (absl::Status status = Destroy(); !status.ok()) {
-    LOG(ERROR) << "leaking QP: " << status;
+    SWIFT_LOG(Error, "leaking QP: ", status.ToString());
   }
 }
 

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
-#include "glog/logging.h"
+#include "common/log.h"
 
 namespace swift::verbs {
 namespace {
@@ -101,8 +101,8 @@ SharedRegion::~SharedRegion() { Reset(); }
 
 void SharedRegion::Reset() {
   if (data_ != nullptr && munmap(data_, size_) != 0) {
-    LOG(ERROR) << "munmap(memfd region fd=" << fd_.get() << ", " << size_
-               << " bytes) failed: " << std::strerror(errno);
+    SWIFT_LOG(Error, "munmap(memfd region fd=", fd_.get(), ", ", size_,
+              " bytes) failed: ", std::strerror(errno));
   }
   data_ = nullptr;
   size_ = 0;

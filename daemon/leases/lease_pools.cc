@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "common/idle_priority.h"
 #include "glog/logging.h"
 
 namespace swift {
@@ -98,6 +99,11 @@ std::optional<uid_t> LeasePools::NextToRefill() {
 }
 
 void LeasePools::RefillLoop() {
+  // Populating zeroes every page: CPU that a client starting now needs
+  // more (a lease taken wakes this thread during the taker's own start).
+  if (absl::Status idle = RunThisThreadWhenIdle(); !idle.ok()) {
+    LOG(WARNING) << "Lease regions are populated at normal priority: " << idle;
+  }
   absl::MutexLock lock(&mu_);
   uint64_t failures = 0;
   while (!stopping_) {

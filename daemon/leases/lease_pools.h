@@ -3,11 +3,11 @@
 //
 // A tenant's pool appears with its first Take() (that first lease is
 // populated on demand) and is then refilled in the background, by one
-// thread, up to `regions_per_tenant` regions of `region_bytes`, as far as
-// the tenant's and the host's quotas allow (LeaseQuotas::ReservePooled: a
-// pooled region counts as the tenant's bytes). A pool unused for
-// `idle_timeout` whose tenant holds no leases is dropped, its memory
-// freed. Pools are per tenant, never shared: a region is a whole memfd
+// thread at idle priority (common/idle_priority.h), up to `regions_per_tenant`
+// regions of `region_bytes`, as far as the tenant's and the host's quotas allow
+// (LeaseQuotas::ReservePooled: a pooled region counts as the tenant's bytes). A
+// pool unused for `idle_timeout` whose tenant holds no leases is dropped, its
+// memory freed. Pools are per tenant, never shared: a region is a whole memfd
 // (memfd_region.h) handed to exactly one lease.
 //
 // Thread-safe. The destructor stops and joins the refill thread and frees
