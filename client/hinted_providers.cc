@@ -13,7 +13,8 @@ HintedProviders LoadOnce(const std::string& hints_path) {
   HintedProviders result;
   static swift_preload_hints hints;  // ~2.5 KiB; used once per process.
   const char* why = nullptr;
-  if (swift_read_live_hints(hints_path.c_str(), &hints, &why) != 0) {
+  // Not swift_read_live_hints(): see preload_hints.h.
+  if (swift_read_hints(hints_path.c_str(), &hints, &why) != 0) {
     result.skipped_because = absl::StrCat(why, " (", hints_path, ")");
     return result;
   }

@@ -36,7 +36,7 @@ absl::StatusOr<PooledQp> RcQpFactory::Create() {
     return qp.status();
   }
   pooled.qp = *std::move(qp);
-  if (absl::Status init = verbs::ModifyRcToInit(*pooled.qp, port_.port_num);
+  if (absl::Status init = verbs::ModifyRcToInit(*pooled.qp, port_num_);
       !init.ok()) {
     return init;
   }
@@ -56,7 +56,7 @@ absl::Status RcQpFactory::ResetToInit(PooledQp& pooled) {
       break;
     }
   }
-  if (absl::Status init = verbs::ModifyRcToInit(*pooled.qp, port_.port_num);
+  if (absl::Status init = verbs::ModifyRcToInit(*pooled.qp, port_num_);
       !init.ok()) {
     return init;
   }

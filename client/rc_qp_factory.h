@@ -29,17 +29,18 @@ class RcQpFactory final : public QpFactory {
     int comp_vector = -1;
   };
 
-  // `pd` and `port` are those of the session; the factory keeps `pd` alive.
-  RcQpFactory(std::shared_ptr<verbs::Pd> pd, verbs::PortAddress port,
-              Options options)
-      : pd_(std::move(pd)), port_(port), options_(options) {}
+  // `pd` and `port_num` are those of the session; the factory keeps `pd`
+  // alive. A QP in INIT needs only its port's number: the port's address
+  // (GID, MTU) matters from RTR on (ConnectPooledQp).
+  RcQpFactory(std::shared_ptr<verbs::Pd> pd, uint8_t port_num, Options options)
+      : pd_(std::move(pd)), port_num_(port_num), options_(options) {}
 
   absl::StatusOr<PooledQp> Create() override;
   absl::Status ResetToInit(PooledQp& pooled) override;
 
  private:
   const std::shared_ptr<verbs::Pd> pd_;
-  const verbs::PortAddress port_;
+  const uint8_t port_num_;
   const Options options_;
   // CQs created so far: the next spread vector.
   std::atomic<uint32_t> created_{0};

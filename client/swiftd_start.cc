@@ -1,6 +1,7 @@
 // SwiftdStart implementation; see swiftd_start.h.
 #include "client/swiftd_start.h"
 
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,31 @@
 #include "common/unix_socket.h"
 
 namespace swift {
+namespace {
+
+// The hello's port address, checked as the device's own answer would be;
+// nullopt for anything a verbs port could not have said.
+std::optional<verbs::PortAddress> PortAddressFromHello(
+    const v1::CachedPortAddress& cached) {
+  verbs::PortAddress port;
+  if (cached.port_num() < 1 || cached.port_num() > 255 ||
+      (cached.link_layer() != IBV_LINK_LAYER_ETHERNET &&
+       cached.link_layer() != IBV_LINK_LAYER_INFINIBAND) ||
+      cached.lid() > 0xffff || cached.active_mtu() < IBV_MTU_256 ||
+      cached.active_mtu() > IBV_MTU_4096 || cached.gid_index() > 255 ||
+      cached.gid().size() != sizeof(port.gid.raw)) {
+    return std::nullopt;
+  }
+  port.port_num = static_cast<uint8_t>(cached.port_num());
+  port.link_layer = static_cast<uint8_t>(cached.link_layer());
+  port.lid = static_cast<uint16_t>(cached.lid());
+  port.active_mtu = static_cast<ibv_mtu>(cached.active_mtu());
+  port.gid_index = cached.gid_index();
+  std::memcpy(port.gid.raw, cached.gid().data(), sizeof(port.gid.raw));
+  return port;
+}
+
+}  // namespace
 
 SwiftdStart::SwiftdStart(const SessionOptions& options, std::string client_name)
     : device_(options.device.empty()
@@ -48,9 +74,8 @@ void SwiftdStart::Run(SessionOptions options, std::string client_name) {
     return;
   }
   result.fast_path = *std::move(fast_path);
-  std::string device = options.device.empty()
-                           ? result.fast_path->hello().device()
-                           : options.device;
+  const v1::FastHelloReply& hello = result.fast_path->hello();
+  std::string device = options.device.empty() ? hello.device() : options.device;
   if (device.empty()) {
     fail(absl::FailedPreconditionError(
         "swiftd has no RDMA device to broker on, and no device was given"));
@@ -59,6 +84,10 @@ void SwiftdStart::Run(SessionOptions options, std::string client_name) {
   {
     absl::MutexLock lock(&mu_);
     device_ = device;
+    hello_device_ = hello.device();
+    if (hello.has_port_address()) {
+      hello_port_ = PortAddressFromHello(hello.port_address());
+    }
   }
   start = absl::Now();
   SessionBuffer::Options buffer_options;
@@ -89,6 +118,15 @@ absl::StatusOr<std::string> SwiftdStart::Device() {
       },
       &device_));
   return *device_;
+}
+
+std::optional<verbs::PortAddress> SwiftdStart::PortAddress(
+    const std::string& device) {
+  absl::MutexLock lock(&mu_);
+  if (device != hello_device_) {
+    return std::nullopt;
+  }
+  return hello_port_;
 }
 
 absl::StatusOr<SwiftdStart::Result> SwiftdStart::Finish() {

@@ -4,7 +4,7 @@
 // A new process's start has two chains that need nothing from each other
 // until the buffer is registered:
 //   swiftd half:  fast-path hello -> memory lease -> its pages mapped
-//   device half:  providers -> device list and open -> PD -> port -> QPs
+//   device half:  providers -> device list and open -> PD -> QPs -> port
 // Each took ~7 ms in the guest, one after the other. Run side by side, the
 // start costs the longer of the two plus a thread start (~0.5-1 ms there).
 // The lease is mapped with MAP_POPULATE on this thread: on a MAP_SHARED
@@ -14,7 +14,9 @@
 //
 // The only thing the device half may need from this one is the device's
 // name, when the caller named none (swiftd's default): Device() waits for
-// the hello alone.
+// the hello alone. The hello also brings the device's port address from
+// swiftd's cache: PortAddress() offers it, without waiting, so that the
+// device half need not query the port when the hello came first.
 //
 // Thread-safe. The destructor waits for the thread.
 #ifndef SWIFT_CLIENT_SWIFTD_START_H_
@@ -30,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "client/fast_path_client.h"
 #include "client/session_buffer.h"
+#include "common/verbs/port_address.h"
 #include "swift/session.h"
 
 namespace swift {
@@ -61,6 +64,13 @@ class SwiftdStart final {
   // on no device and none was named.
   absl::StatusOr<std::string> Device();
 
+  // PortAddress()
+  //
+  // Port 1 of `device` as swiftd's hello described it, if the hello has
+  // been answered (never waits), named `device` and carried a valid
+  // address; nullopt otherwise (the caller queries the port itself).
+  std::optional<verbs::PortAddress> PortAddress(const std::string& device);
+
   // Finish()
   //
   // Waits for the thread; what it made, or its first error. Once only.
@@ -72,6 +82,9 @@ class SwiftdStart final {
   absl::Mutex mu_;
   // Set once the hello is answered (or failed).
   std::optional<absl::StatusOr<std::string>> device_ ABSL_GUARDED_BY(mu_);
+  // swiftd's device (the hello's) and its port address, once answered.
+  std::string hello_device_ ABSL_GUARDED_BY(mu_);
+  std::optional<verbs::PortAddress> hello_port_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::StatusOr<Result>> result_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

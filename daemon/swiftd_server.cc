@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "common/unix_socket.h"
 #include "common/version.h"
+#include "daemon/devices/hello_port_address.h"
 #include "daemon/devices/irq_map.h"
 #include "daemon/transport/socket_path.h"
 #include "glog/logging.h"
@@ -395,6 +396,9 @@ absl::Status SwiftdServer::StartServing() {
   }
   handlers.peer_address = options_.peer_address;
   handlers.device = FirstOpenDevice(*devices_);
+  handlers.port_address = [this, device = handlers.device] {
+    return HelloPortAddress(devices_->table(), device);
+  };
   SWIFT_ASSIGN_OR_RETURN(
       fast_path_server_,
       FastPathServer::Start(fast_path_path_, options_.socket_mode,

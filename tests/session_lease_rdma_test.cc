@@ -20,6 +20,8 @@
 #include "client/fast_path_client.h"
 #include "common/testing/eventually.h"
 #include "common/unix_socket.h"
+#include "common/verbs/context.h"
+#include "common/verbs/port_address.h"
 #include "common/verbs/post_and_wait.h"
 #include "proto/fast_path.pb.h"
 #include "swift/session.h"
@@ -88,6 +90,38 @@ std::string At(const Connection& connection, size_t offset, size_t length) {
                      length);
 }
 
+// The hello offers each swiftd's port address from its device cache
+// (issue 11: a cold start's port step without a query), and it is what
+// the device itself answers; sessions take it when the hello came first,
+// and those connections carry data (the tests above; each session says
+// where its port address came from).
+TEST_F(SessionLeaseRdmaTest, TheHellosPortAddressIsWhatTheDeviceAnswers) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  for (const SwiftdHost* host : {&a_, &b_}) {
+    absl::StatusOr<std::unique_ptr<FastPathClient>> client =
+        FastPathClient::Connect(FastPathSocketPath(host->socket()),
+                                "session_lease_rdma_test-hello");
+    ASSERT_TRUE(client.ok()) << client.status();
+    const v1::FastHelloReply& hello = (*client)->hello();
+    ASSERT_TRUE(hello.has_port_address()) << hello.ShortDebugString();
+    absl::StatusOr<std::shared_ptr<verbs::Context>> context =
+        verbs::Context::OpenByName(hello.device());
+    ASSERT_TRUE(context.ok()) << context.status();
+    absl::StatusOr<verbs::PortAddress> queried =
+        verbs::QueryPortAddress(**context, 1);
+    ASSERT_TRUE(queried.ok()) << queried.status();
+    const v1::CachedPortAddress& cached = hello.port_address();
+    EXPECT_EQ(cached.port_num(), queried->port_num);
+    EXPECT_EQ(cached.link_layer(), queried->link_layer);
+    EXPECT_EQ(cached.lid(), queried->lid);
+    EXPECT_EQ(cached.active_mtu(), static_cast<uint32_t>(queried->active_mtu));
+    EXPECT_EQ(cached.gid_index(), queried->gid_index);
+    EXPECT_EQ(cached.gid(),
+              std::string(reinterpret_cast<const char*>(queried->gid.raw),
+                          sizeof(queried->gid.raw)));
+  }
+}
+
 TEST_F(SessionLeaseRdmaTest, LeasedBuffersCarryDataAndTheLeasesEndWithThem) {
   ASSERT_TRUE(a_.swiftd && b_.swiftd);
   // 1 MiB: over lease_buffer_min_bytes, under B's quota.
@@ -102,11 +136,15 @@ TEST_F(SessionLeaseRdmaTest, LeasedBuffersCarryDataAndTheLeasesEndWithThem) {
   // Each swiftd lists the lease, held by this process.
   EXPECT_TRUE(Holds(a_, on_a.buffer_lease_id, getpid()));
   EXPECT_TRUE(Holds(b_, on_b.buffer_lease_id, getpid()));
-  std::printf("leased buffers: A lease %llu, B lease %llu; memory step "
-              "%.0f/%.0f us, reg_mr %.0f/%.0f us\n",
-              static_cast<unsigned long long>(on_a.buffer_lease_id),
-              static_cast<unsigned long long>(on_b.buffer_lease_id),
-              on_a.memory_us, on_b.memory_us, on_a.reg_mr_us, on_b.reg_mr_us);
+  std::printf(
+      "leased buffers: A lease %llu, B lease %llu; memory step "
+      "%.0f/%.0f us, reg_mr %.0f/%.0f us; port address from "
+      "swiftd's hello: %s/%s\n",
+      static_cast<unsigned long long>(on_a.buffer_lease_id),
+      static_cast<unsigned long long>(on_b.buffer_lease_id), on_a.memory_us,
+      on_b.memory_us, on_a.reg_mr_us, on_b.reg_mr_us,
+      on_a.port_from_swiftd ? "yes" : "no",
+      on_b.port_from_swiftd ? "yes" : "no");
 
   auto listener = server->Listen("leased", 1);
   ASSERT_TRUE(listener.ok()) << listener.status();

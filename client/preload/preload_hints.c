@@ -164,8 +164,8 @@ static int SwiftdAlive(long pid) {
   return got >= 6 && strncmp(comm, "swiftd", 6) == 0;
 }
 
-int swift_read_live_hints(const char* path, struct swift_preload_hints* hints,
-                          const char** why) {
+int swift_read_hints(const char* path, struct swift_preload_hints* hints,
+                     const char** why) {
   const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return Refuse("no hints file (is swiftd running?)", why);
   const char* error = NULL;
@@ -186,6 +186,12 @@ int swift_read_live_hints(const char* path, struct swift_preload_hints* hints,
   if (swift_parse_preload_hints(text, length, hints, &error) != 0) {
     return Refuse("malformed hints", why);
   }
+  return 0;
+}
+
+int swift_read_live_hints(const char* path, struct swift_preload_hints* hints,
+                          const char** why) {
+  if (swift_read_hints(path, hints, why) != 0) return -1;
   if (!SwiftdAlive(hints->pid)) {
     return Refuse("the swiftd that wrote the hints is gone", why);
   }

@@ -110,6 +110,12 @@ class FakeSwiftd {
     return call_ids_;
   }
 
+  // Hellos answered from now on carry `port` as their device's address.
+  void set_hello_port(const v1::CachedPortAddress& port) {
+    absl::MutexLock lock(&mu_);
+    hello_port_ = port;
+  }
+
  private:
   void AcceptLoop() {
     while (true) {
@@ -135,7 +141,13 @@ class FakeSwiftd {
       if (!request.ParseFromString(message->data)) return;
       std::optional<std::string> reply;
       if (request.has_hello()) {
-        reply = Answer(request);
+        v1::FastResponse hello;
+        hello.ParseFromString(*Answer(request));
+        absl::MutexLock lock(&mu_);
+        if (hello_port_.has_value()) {
+          *hello.mutable_hello()->mutable_port_address() = *hello_port_;
+        }
+        reply = hello.SerializeAsString();
       } else {
         {
           absl::MutexLock lock(&mu_);
@@ -164,6 +176,7 @@ class FakeSwiftd {
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> call_ids_ ABSL_GUARDED_BY(mu_);
   int closed_by_client_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<v1::CachedPortAddress> hello_port_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace swift

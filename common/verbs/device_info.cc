@@ -35,17 +35,6 @@ std::string PortStateName(ibv_port_state state) {
   return absl::StrCat("UNKNOWN(", static_cast<int>(state), ")");
 }
 
-std::string LinkLayerName(uint8_t link_layer) {
-  switch (link_layer) {
-    case IBV_LINK_LAYER_INFINIBAND:
-      return "InfiniBand";
-    case IBV_LINK_LAYER_ETHERNET:
-      return "Ethernet";
-    default:
-      return "Unspecified";
-  }
-}
-
 std::string TransportName(ibv_transport_type transport) {
   switch (transport) {
     case IBV_TRANSPORT_IB:
@@ -185,6 +174,17 @@ std::string PortWidthName(uint8_t active_width) {
       return "2X";
     default:
       return absl::StrCat("invalid width ", active_width);
+  }
+}
+
+std::string LinkLayerName(uint8_t link_layer) {
+  switch (link_layer) {
+    case IBV_LINK_LAYER_INFINIBAND:
+      return "InfiniBand";
+    case IBV_LINK_LAYER_ETHERNET:
+      return "Ethernet";
+    default:
+      return "Unspecified";
   }
 }
 

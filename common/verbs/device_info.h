@@ -104,6 +104,11 @@ absl::StatusOr<std::vector<PortInfo>> QueryPorts(ibv_context* context,
 // A GUID in the usual colon-separated form, e.g. "5254:00ff:fe12:3456".
 std::string FormatGuid(uint64_t guid);
 
+// LinkLayerName()
+//
+// "InfiniBand", "Ethernet" or "Unspecified" (PortInfo::link_layer).
+std::string LinkLayerName(uint8_t link_layer);
+
 // MtuBytes()
 //
 // The size in bytes of a verbs MTU enum (IBV_MTU_1024 -> 1024), 0 if unknown.

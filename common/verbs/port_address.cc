@@ -1,6 +1,8 @@
 // PortAddress queries and builders; see port_address.h.
 #include "common/verbs/port_address.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
 #include "common/verbs/gid.h"
@@ -58,6 +60,76 @@ absl::StatusOr<PortAddress> QueryPortAddress(
   }
   port.gid = entry->gid;
   return port;
+}
+
+absl::StatusOr<PortAddress> PortAddressFromInfo(const PortInfo& port) {
+  if (!port.active) {
+    return absl::UnavailableError(absl::StrCat(
+        "port ", port.port_num, " is not active (", port.state, ")"));
+  }
+  PortAddress address;
+  address.port_num = static_cast<uint8_t>(port.port_num);
+  address.lid = static_cast<uint16_t>(port.lid);
+  bool mtu_known = false;
+  for (const ibv_mtu mtu :
+       {IBV_MTU_256, IBV_MTU_512, IBV_MTU_1024, IBV_MTU_2048, IBV_MTU_4096}) {
+    if (MtuBytes(mtu) == port.active_mtu_bytes) {
+      address.active_mtu = mtu;
+      mtu_known = true;
+    }
+  }
+  if (!mtu_known) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("port ", port.port_num, ": no verbs MTU of ",
+                     port.active_mtu_bytes, " bytes"));
+  }
+  // The table as ibv_query_gid_table() would give it, for the choice
+  // QueryPortAddress() makes.
+  std::vector<ibv_gid_entry> table;
+  for (const GidInfo& gid : port.gids) {
+    absl::StatusOr<ibv_gid> parsed = ParseGid(gid.gid);
+    if (!parsed.ok()) {
+      return parsed.status();
+    }
+    ibv_gid_entry entry = {};
+    entry.gid = *parsed;
+    entry.gid_index = gid.index;
+    entry.port_num = port.port_num;
+    entry.gid_type =
+        gid.type == GidTypeName(IBV_GID_TYPE_ROCE_V2)   ? IBV_GID_TYPE_ROCE_V2
+        : gid.type == GidTypeName(IBV_GID_TYPE_ROCE_V1) ? IBV_GID_TYPE_ROCE_V1
+                                                        : IBV_GID_TYPE_IB;
+    table.push_back(entry);
+  }
+  uint32_t index = 0;
+  if (port.link_layer == LinkLayerName(IBV_LINK_LAYER_INFINIBAND)) {
+    address.link_layer = IBV_LINK_LAYER_INFINIBAND;
+  } else if (port.link_layer == LinkLayerName(IBV_LINK_LAYER_ETHERNET)) {
+    address.link_layer = IBV_LINK_LAYER_ETHERNET;
+    absl::StatusOr<uint32_t> chosen =
+        SelectRoceV2Ipv4GidIndex(table, port.port_num);
+    if (!chosen.ok()) {
+      return chosen.status();
+    }
+    index = *chosen;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "port ", port.port_num, ": link layer '", port.link_layer, "'"));
+  }
+  for (const ibv_gid_entry& entry : table) {
+    if (entry.gid_index == index) {
+      if (index > 255) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("port ", port.port_num, ": GID index ", index,
+                         " does not fit an address handle (> 255)"));
+      }
+      address.gid_index = index;
+      address.gid = entry.gid;
+      return address;
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat("port ", port.port_num, ": no GID at index ", index));
 }
 
 QpEndpoint MakeEndpoint(const PortAddress& port, uint32_t qpn, uint32_t psn) {

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/verbs/context.h"
+#include "common/verbs/device_info.h"
 #include "common/verbs/endpoint.h"
 
 namespace swift::verbs {
@@ -45,6 +46,14 @@ struct PortAddress {
 absl::StatusOr<PortAddress> QueryPortAddress(
     const Context& context, uint8_t port_num,
     std::optional<uint32_t> gid_index = std::nullopt);
+
+// PortAddressFromInfo()
+//
+// What QueryPortAddress() without `gid_index` gives, computed from `port`
+// as QueryDeviceInfo() described it (device_info.h) instead of from the
+// device: how a client uses swiftd's cached description of a port rather
+// than querying the port and its GID table itself. The same errors.
+absl::StatusOr<PortAddress> PortAddressFromInfo(const PortInfo& port);
 
 // MakeEndpoint()
 //

@@ -209,6 +209,13 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
         response.mutable_hello()->set_api_version(kControlApiVersion);
         response.mutable_hello()->set_peer_address(handlers_.peer_address);
         response.mutable_hello()->set_device(handlers_.device);
+        if (handlers_.port_address) {
+          if (std::optional<v1::CachedPortAddress> port =
+                  handlers_.port_address();
+              port.has_value()) {
+            *response.mutable_hello()->mutable_port_address() = *port;
+          }
+        }
       } else {
         response = ErrorResponse(request.call_id(), hello);
       }

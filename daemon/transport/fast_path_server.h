@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,8 @@ class FastPathServer final {
     // What the hello reply tells clients.
     std::string peer_address;
     std::string device;
+    // `device`'s port address at the time of a hello (nullopt: none).
+    std::function<std::optional<v1::CachedPortAddress>()> port_address;
   };
 
   // Start()

@@ -78,9 +78,12 @@ def main():
                     for step in ok[0]["beside_us"]}
             if "leased" in ok[0]:
                 # libswift: how many runs got their buffer from a lease (on
-                # huge pages), and the shared libraries the process mapped.
+                # huge pages) and their port address from swiftd's hello,
+                # and the shared libraries the process mapped.
                 entry["leased_runs"] = sum(r["leased"] for r in ok)
                 entry["hugepage_runs"] = sum(r["hugepage"] for r in ok)
+                entry["port_from_swiftd_runs"] = sum(
+                    r["port_from_swiftd"] for r in ok)
                 entry["shared_libraries"] = statistics.median(
                     r["shared_libraries"] for r in ok)
             table[f"{name}_aslr{aslr}"] = entry

@@ -96,13 +96,13 @@ int main(int argc, char** argv) {
       "\"reg_mr\":%.1f,\"refill_start\":%.1f},"
       "\"beside_us\":{\"swiftd\":%.1f,\"memory\":%.1f},\"main_us\":%.1f,"
       "\"providers\":%d,\"providers_loaded\":%d,\"leased\":%d,"
-      "\"hugepage\":%d,\"shared_libraries\":%d}\n",
+      "\"hugepage\":%d,\"port_from_swiftd\":%d,\"shared_libraries\":%d}\n",
       steps.providers_us, steps.device_wait_us, steps.open_device_us,
       steps.alloc_pd_us, steps.port_us, steps.qp_pool_us, steps.swiftd_wait_us,
       steps.reg_mr_us, steps.refill_start_us, steps.swiftd_us, steps.memory_us,
       main_us, CountMapped("-rdmav"), steps.providers_loaded,
       steps.buffer_leased ? 1 : 0, steps.buffer_hugepage ? 1 : 0,
-      CountMapped(".so"));
+      steps.port_from_swiftd ? 1 : 0, CountMapped(".so"));
   if (!steps.providers_skipped_because.empty()) {
     std::fprintf(stderr, "providers not loaded ahead: %s\n",
                  steps.providers_skipped_because.c_str());

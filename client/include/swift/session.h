@@ -120,7 +120,8 @@ struct StartSteps {
                               // (only when SessionOptions::device is "").
   double open_device_us = 0;  // The device list and ibv_open_device.
   double alloc_pd_us = 0;
-  double port_us = 0;         // The port's attributes and RoCE v2 GID.
+  double port_us = 0;         // The port's attributes and RoCE v2 GID
+                              // (from swiftd's hello when port_from_swiftd).
   double qp_pool_us = 0;      // CQs and QPs in INIT for pool_low.
   double swiftd_wait_us = 0;  // Waiting for the swiftd half to finish.
   double reg_mr_us = 0;
@@ -129,6 +130,9 @@ struct StartSteps {
   double swiftd_us = 0;  // Connecting to swiftd (fast-path hello).
   double memory_us = 0;  // The buffer's memory (lease or memfd, mapped
                          // with its page tables built).
+  // The port's address came with swiftd's hello (its device cache), not
+  // from querying the port.
+  bool port_from_swiftd = false;
   int providers_loaded = 0;
   // Why no provider was loaded ahead, if none was.
   std::string providers_skipped_because;
