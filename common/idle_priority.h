@@ -1,5 +1,7 @@
 // RunThisThreadWhenIdle(): moves the calling thread to SCHED_IDLE, the
-// Linux policy whose threads run only on CPU time no other thread wants.
+// Linux policy with the scheduler's lowest weight: its threads give way to
+// every normal thread and run mostly on CPU time the others leave (never
+// starved outright: on a core kept busy they still get a sliver).
 //
 // For work done ahead of time (swiftd populating lease regions for the next
 // client): at normal priority it competes with the very cold starts it is

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -36,6 +37,7 @@
 #include "daemon/functions/worker_manager.h"
 #include "daemon/irq/irq_affinity.h"
 #include "daemon/leases/lease_manager.h"
+#include "daemon/metrics/metrics_address.h"
 #include "daemon/metrics/swiftd_metrics.h"
 #include "daemon/transport/fast_path_server.h"
 #include "daemon/transport/socket_path.h"
@@ -182,12 +184,41 @@ class SwiftdServer final {
  private:
   SwiftdServer(SwiftdOptions options, SocketLock socket_lock,
                std::unique_ptr<DeviceCache> devices);
-  // Starts the Peer API (if configured), the Control API and the fast path.
-  // This host's record in the cluster directory, from what its Hello says.
+  // Builds and starts a gRPC server on `address` ("unix:..." or
+  // "ip:port"). For a Unix socket the umask makes the file owner-only from
+  // the moment it exists; SecureSocket() then opens it to the configured
+  // group. With `limits`, the Control API's bounds are applied.
+  static absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
+      const std::string& address, grpc::Service* service,
+      const ControlApiLimits* limits = nullptr);
+
+  // Starts the Peer API (if configured), the Control API and the fast path,
+  // in these steps, in this order:
+  absl::Status StartServing();
+  // The metrics address, checked before anything listens (a bad address
+  // or a port in use refused at once, naming --metrics_address); nullopt
+  // when the default one is taken (metrics off, a warning).
+  absl::StatusOr<std::optional<MetricsAddress>> CheckMetricsAddress();
+  // swiftd_brokering.cc: the peer gate, the directory, the broker, the
+  // Peer API and its link (with a peer address only).
+  absl::Status StartBrokering();
+  // The function workers (with a worker binary only).
+  void StartWorkers();
+  absl::Status StartControlApi();
+  // swiftd_fast_path.cc: memory leases, then the fast path that hands
+  // them out.
+  void StartLeases();
+  absl::Status StartFastPath();
+  absl::Status ServeMetrics(const MetricsAddress& address);
+  // Registered functions kept in the state directory, once the sockets
+  // serve (their workers connect to them).
+  void RestoreFunctions();
+
+  // swiftd_brokering.cc: this host's record in the cluster directory, from
+  // what its Hello says.
   directory::v1::HostRecord DirectoryRecord() const;
   // Reacts to a peer's restart or departure the directory reported.
   void OnDirectoryChange(const DirectoryChange& change);
-  absl::Status StartServing();
 
   // Members in creation order, so they are destroyed in reverse: the server
   // goes before the service, the service before what it reads.
