@@ -1,9 +1,9 @@
 // SetLogFunction(); see swift/log.h. Forwards common/log.h's messages.
-#include "common/log.h"
+#include "swift/log.h"
 
 #include <atomic>
 
-#include "swift/log.h"
+#include "common/log.h"
 
 namespace swift {
 namespace {

@@ -45,8 +45,8 @@ inline std::unique_ptr<SeqpacketListener> ListenInTempDir(std::string* dir,
 using Handler =
     std::function<std::optional<std::string>(const v1::FastRequest&)>;
 
-// Answers hellos and pings as swiftd does.
-inline std::optional<std::string> Answer(const v1::FastRequest& request) {
+// swiftd's answer to a hello or a ping.
+inline v1::FastResponse AnswerOf(const v1::FastRequest& request) {
   v1::FastResponse response;
   response.set_call_id(request.call_id());
   if (request.has_hello()) {
@@ -55,7 +55,12 @@ inline std::optional<std::string> Answer(const v1::FastRequest& request) {
   } else if (request.has_ping()) {
     response.mutable_ping()->set_sequence(request.ping().sequence());
   }
-  return response.SerializeAsString();
+  return response;
+}
+
+// Answers hellos and pings as swiftd does.
+inline std::optional<std::string> Answer(const v1::FastRequest& request) {
+  return AnswerOf(request).SerializeAsString();
 }
 
 // A fake swiftd fast path: one thread per connection, each request answered
@@ -141,8 +146,7 @@ class FakeSwiftd {
       if (!request.ParseFromString(message->data)) return;
       std::optional<std::string> reply;
       if (request.has_hello()) {
-        v1::FastResponse hello;
-        hello.ParseFromString(*Answer(request));
+        v1::FastResponse hello = AnswerOf(request);
         absl::MutexLock lock(&mu_);
         if (hello_port_.has_value()) {
           *hello.mutable_hello()->mutable_port_address() = *hello_port_;

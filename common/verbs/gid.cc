@@ -67,7 +67,7 @@ std::string GidTypeName(uint32_t gid_type) {
   }
 }
 
-absl::StatusOr<uint32_t> SelectRoceV2Ipv4GidIndex(
+absl::StatusOr<ibv_gid_entry> SelectRoceV2Ipv4GidEntry(
     const std::vector<ibv_gid_entry>& table, uint32_t port_num,
     absl::string_view ipv4) {
   ibv_gid wanted = {};
@@ -80,8 +80,7 @@ absl::StatusOr<uint32_t> SelectRoceV2Ipv4GidIndex(
     std::memcpy(wanted.raw, kIpv4MappedPrefix, sizeof(kIpv4MappedPrefix));
     std::memcpy(wanted.raw + 12, &address.s_addr, 4);
   }
-  bool found = false;
-  uint32_t best = 0;
+  const ibv_gid_entry* best = nullptr;
   std::vector<std::string> seen;
   for (const ibv_gid_entry& entry : table) {
     if (entry.port_num != port_num) {
@@ -98,18 +97,28 @@ absl::StatusOr<uint32_t> SelectRoceV2Ipv4GidIndex(
     }
     // The table need not be sorted: keep the lowest index, so the choice is
     // stable whatever order the kernel reports.
-    if (!found || entry.gid_index < best) {
-      best = entry.gid_index;
-      found = true;
+    if (best == nullptr || entry.gid_index < best->gid_index) {
+      best = &entry;
     }
   }
-  if (!found) {
+  if (best == nullptr) {
     return absl::NotFoundError(absl::StrCat(
         "no RoCE v2 IPv4-mapped GID", ipv4.empty() ? "" : " for ", ipv4,
         " on port ", port_num,
         " (entries: ", seen.empty() ? "none" : absl::StrJoin(seen, ", "), ")"));
   }
-  return best;
+  return *best;
+}
+
+absl::StatusOr<uint32_t> SelectRoceV2Ipv4GidIndex(
+    const std::vector<ibv_gid_entry>& table, uint32_t port_num,
+    absl::string_view ipv4) {
+  absl::StatusOr<ibv_gid_entry> entry =
+      SelectRoceV2Ipv4GidEntry(table, port_num, ipv4);
+  if (!entry.ok()) {
+    return entry.status();
+  }
+  return entry->gid_index;
 }
 
 absl::StatusOr<std::vector<ibv_gid_entry>> QueryGidTable(ibv_context* context) {
@@ -152,21 +161,14 @@ absl::StatusOr<ibv_gid_entry> FindRoceV2Ipv4GidEntry(ibv_context* context,
   if (!table.ok()) {
     return table.status();
   }
-  absl::StatusOr<uint32_t> index =
-      SelectRoceV2Ipv4GidIndex(*table, port_num, ipv4);
-  if (!index.ok()) {
-    return absl::Status(index.status().code(),
+  absl::StatusOr<ibv_gid_entry> entry =
+      SelectRoceV2Ipv4GidEntry(*table, port_num, ipv4);
+  if (!entry.ok()) {
+    return absl::Status(entry.status().code(),
                         absl::StrCat(ibv_get_device_name(context->device), ": ",
-                                     index.status().message()));
+                                     entry.status().message()));
   }
-  for (const ibv_gid_entry& entry : *table) {
-    if (entry.port_num == port_num && entry.gid_index == *index) {
-      return entry;
-    }
-  }
-  return absl::InternalError(
-      absl::StrCat(ibv_get_device_name(context->device), ": GID index ", *index,
-                   " was selected from the table but is not in it"));
+  return entry;
 }
 
 absl::StatusOr<uint32_t> FindRoceV2Ipv4GidIndex(ibv_context* context,

@@ -55,6 +55,14 @@ absl::StatusOr<uint32_t> SelectRoceV2Ipv4GidIndex(
     const std::vector<ibv_gid_entry>& table, uint32_t port_num,
     absl::string_view ipv4 = "");
 
+// SelectRoceV2Ipv4GidEntry()
+//
+// The entry SelectRoceV2Ipv4GidIndex() chooses (its index and GID), with
+// the same errors.
+absl::StatusOr<ibv_gid_entry> SelectRoceV2Ipv4GidEntry(
+    const std::vector<ibv_gid_entry>& table, uint32_t port_num,
+    absl::string_view ipv4 = "");
+
 // QueryGidTable()
 //
 // Every valid entry of every port of `context` (ibv_query_gid_table). Errors

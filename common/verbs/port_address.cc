@@ -4,18 +4,20 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "common/errno_status.h"
 #include "common/verbs/gid.h"
 
 namespace swift::verbs {
 namespace {
 
-// ibv_ah_attr carries the source GID index in 8 bits.
-absl::Status IndexTooLarge(const Context& context, uint8_t port_num,
+// ibv_ah_attr carries the source GID index in 8 bits. `device` may be ""
+// (a port described, not opened).
+absl::Status IndexTooLarge(absl::string_view device, uint32_t port_num,
                            uint32_t gid_index) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(context.name(), " port ", port_num, ": GID index ",
-                   gid_index, " does not fit an address handle (> 255)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      device, device.empty() ? "" : " ", "port ", port_num, ": GID index ",
+      gid_index, " does not fit an address handle (> 255)"));
 }
 
 }  // namespace
@@ -43,7 +45,7 @@ absl::StatusOr<PortAddress> QueryPortAddress(
   absl::StatusOr<ibv_gid_entry> entry;
   if (gid_index.has_value()) {
     if (*gid_index > 255) {
-      return IndexTooLarge(context, port_num, *gid_index);
+      return IndexTooLarge(context.name(), port_num, *gid_index);
     }
     entry = QueryGidEntry(context.get(), port_num, *gid_index);
   } else if (attr.link_layer == IBV_LINK_LAYER_INFINIBAND) {
@@ -56,7 +58,7 @@ absl::StatusOr<PortAddress> QueryPortAddress(
   }
   port.gid_index = entry->gid_index;
   if (port.gid_index > 255) {
-    return IndexTooLarge(context, port_num, port.gid_index);
+    return IndexTooLarge(context.name(), port_num, port.gid_index);
   }
   port.gid = entry->gid;
   return port;
@@ -101,35 +103,32 @@ absl::StatusOr<PortAddress> PortAddressFromInfo(const PortInfo& port) {
                                                         : IBV_GID_TYPE_IB;
     table.push_back(entry);
   }
-  uint32_t index = 0;
+  absl::StatusOr<ibv_gid_entry> entry;
   if (port.link_layer == LinkLayerName(IBV_LINK_LAYER_INFINIBAND)) {
     address.link_layer = IBV_LINK_LAYER_INFINIBAND;
+    entry = absl::NotFoundError(
+        absl::StrCat("port ", port.port_num, ": no GID at index 0"));
+    for (const ibv_gid_entry& listed : table) {
+      if (listed.gid_index == 0) {
+        entry = listed;
+      }
+    }
   } else if (port.link_layer == LinkLayerName(IBV_LINK_LAYER_ETHERNET)) {
     address.link_layer = IBV_LINK_LAYER_ETHERNET;
-    absl::StatusOr<uint32_t> chosen =
-        SelectRoceV2Ipv4GidIndex(table, port.port_num);
-    if (!chosen.ok()) {
-      return chosen.status();
-    }
-    index = *chosen;
+    entry = SelectRoceV2Ipv4GidEntry(table, port.port_num);
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "port ", port.port_num, ": link layer '", port.link_layer, "'"));
   }
-  for (const ibv_gid_entry& entry : table) {
-    if (entry.gid_index == index) {
-      if (index > 255) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("port ", port.port_num, ": GID index ", index,
-                         " does not fit an address handle (> 255)"));
-      }
-      address.gid_index = index;
-      address.gid = entry.gid;
-      return address;
-    }
+  if (!entry.ok()) {
+    return entry.status();
   }
-  return absl::NotFoundError(
-      absl::StrCat("port ", port.port_num, ": no GID at index ", index));
+  if (entry->gid_index > 255) {
+    return IndexTooLarge("", port.port_num, entry->gid_index);
+  }
+  address.gid_index = entry->gid_index;
+  address.gid = entry->gid;
+  return address;
 }
 
 QpEndpoint MakeEndpoint(const PortAddress& port, uint32_t qpn, uint32_t psn) {
