@@ -1,5 +1,7 @@
-// LoadHintedProviders(); see hinted_providers.h.
+// ReadSessionHints() and LoadHintedProviders(); see hinted_providers.h.
 #include "client/hinted_providers.h"
+
+#include <algorithm>
 
 #include "absl/base/call_once.h"
 #include "absl/strings/str_cat.h"
@@ -7,38 +9,54 @@
 #include "common/unix_socket.h"
 
 namespace swift {
-namespace {
 
-HintedProviders LoadOnce(const std::string& hints_path) {
-  HintedProviders result;
-  static swift_preload_hints hints;  // ~2.5 KiB; used once per process.
+bool SessionHints::CanShare(absl::string_view device) const {
+  return std::find(shareable_devices.begin(), shareable_devices.end(),
+                   device) != shareable_devices.end();
+}
+
+SessionHints ReadSessionHints(absl::string_view socket_path) {
+  SessionHints result;
+  const std::string path = PreloadHintsPath(socket_path);
+  swift_preload_hints hints;  // ~2.8 KiB.
   const char* why = nullptr;
   // Not swift_read_live_hints(): see preload_hints.h.
-  if (swift_read_hints(hints_path.c_str(), &hints, &why) != 0) {
-    result.skipped_because = absl::StrCat(why, " (", hints_path, ")");
+  if (swift_read_hints(path.c_str(), &hints, &why) != 0) {
+    result.unread_because = absl::StrCat(why, " (", path, ")");
     return result;
   }
   for (int i = 0; i < hints.provider_count; ++i) {
-    if (swift_load_provider(hints.providers[i], &why) == 0) {
-      ++result.loaded;
-    } else {
-      result.skipped_because = absl::StrCat(why, ": ", hints.providers[i]);
-    }
+    result.providers.emplace_back(hints.providers[i]);
   }
-  if (hints.provider_count == 0) {
-    result.skipped_because = "swiftd named no provider";
+  for (int i = 0; i < hints.import_count; ++i) {
+    result.shareable_devices.emplace_back(hints.import_devices[i]);
   }
   return result;
 }
 
-}  // namespace
-
-HintedProviders LoadHintedProviders(absl::string_view socket_path) {
+HintedProviders LoadHintedProviders(const SessionHints& hints) {
   static absl::once_flag once;
   HintedProviders result;
   result.skipped_because = "already loaded by an earlier session";
-  absl::call_once(once,
-                  [&] { result = LoadOnce(PreloadHintsPath(socket_path)); });
+  absl::call_once(once, [&] {
+    result.skipped_because.clear();
+    if (!hints.unread_because.empty()) {
+      result.skipped_because = hints.unread_because;
+      return;
+    }
+    if (hints.providers.empty()) {
+      result.skipped_because = "swiftd named no provider";
+      return;
+    }
+    for (const std::string& provider : hints.providers) {
+      const char* why = nullptr;
+      if (swift_load_provider(provider.c_str(), &why) == 0) {
+        ++result.loaded;
+      } else {
+        result.skipped_because = absl::StrCat(why, ": ", provider);
+      }
+    }
+  });
   return result;
 }
 

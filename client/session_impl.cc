@@ -12,8 +12,10 @@
 #include "client/hinted_providers.h"
 #include "client/listener_impl.h"
 #include "client/rc_qp_factory.h"
+#include "client/shared_context.h"
 #include "client/swiftd_start.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "common/unix_socket.h"
 
 namespace swift {
@@ -67,10 +69,18 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   session->options_ = options;
   session->options_.client_name = NameOrDefault(options.client_name);
   session->fast_path_socket_ = FastPathSocketPath(options.socket_path);
-  // The swiftd half (hello, buffer) runs beside the device half below
-  // (swiftd_start.h). Its errors come first: without swiftd the session
-  // is of no use whatever the device says.
-  SwiftdStart swiftd_start(options, session->options_.client_name);
+  // The hints file first (a small read): it says which devices' contexts
+  // swiftd shares, which the swiftd half must know before it asks.
+  const SessionHints hints =
+      options.load_hinted_providers || options.import_context
+          ? ReadSessionHints(options.socket_path)
+          : SessionHints();
+  // The swiftd half (hello, shared context, buffer) runs beside the device
+  // half below (swiftd_start.h). Its errors come first: without swiftd the
+  // session is of no use whatever the device says.
+  SwiftdStart swiftd_start(options, session->options_.client_name,
+                           options.import_context ? hints.shareable_devices
+                                                  : std::vector<std::string>());
   std::optional<absl::StatusOr<SwiftdStart::Result>> swiftd_done;
   if (!options.overlapped_start) {
     swiftd_done = swiftd_start.Finish();  // The swiftd half first.
@@ -86,8 +96,7 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   StartSteps& steps = session->start_steps_;
   absl::Time lap = absl::Now();
   if (options.load_hinted_providers) {
-    const HintedProviders providers =
-        LoadHintedProviders(options.socket_path);
+    const HintedProviders providers = LoadHintedProviders(hints);
     steps.providers_loaded = providers.loaded;
     steps.providers_skipped_because = providers.skipped_because;
   } else {
@@ -100,13 +109,11 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
     return swiftd_error_or(device.status());
   }
   steps.device_wait_us = Lap(&lap);
-  absl::StatusOr<std::shared_ptr<verbs::Context>> context =
-      verbs::Context::OpenByName(*device);
-  if (!context.ok()) {
-    return swiftd_error_or(context.status());
+  if (absl::Status opened =
+          session->ImportOrOpenDevice(*device, hints, &swiftd_start, &lap);
+      !opened.ok()) {
+    return swiftd_error_or(opened);
   }
-  session->context_ = *std::move(context);
-  steps.open_device_us = Lap(&lap);
   if (const int vectors = session->context_->get()->num_comp_vectors;
       options.comp_vector >= vectors) {
     return swiftd_error_or(absl::InvalidArgumentError(
@@ -114,14 +121,6 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
                      " has ", vectors, " completion vectors (0 to ",
                      vectors - 1, "), or -1 to spread over them")));
   }
-  absl::StatusOr<std::shared_ptr<verbs::Pd>> pd =
-      verbs::Pd::Allocate(session->context_);
-  if (!pd.ok()) {
-    return swiftd_error_or(pd.status());
-  }
-  session->pd_ = *std::move(pd);
-  steps.alloc_pd_us = Lap(&lap);
-
   // The QPs need no buffer: they are made while the swiftd half may
   // still be mapping it.
   RcQpFactory::Options qp_options;
@@ -186,6 +185,47 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   steps.refill_start_us = Lap(&lap);
   session->preconnect_ = session->MakePreconnectPool();
   return std::unique_ptr<Session>(std::move(session));
+}
+
+absl::Status SessionImpl::ImportOrOpenDevice(const std::string& device,
+                                             const SessionHints& hints,
+                                             SwiftdStart* swiftd_start,
+                                             absl::Time* lap) {
+  StartSteps& steps = start_steps_;
+  if (!options_.import_context) {
+    steps.context_not_imported_because = "import_context is off";
+  } else if (!hints.CanShare(device)) {
+    steps.context_not_imported_because =
+        hints.unread_because.empty()
+            ? absl::StrCat("swiftd shares no context of ", device,
+                           " (its provider cannot import: see swiftctl "
+                           "devices)")
+            : hints.unread_because;
+  } else {
+    // swiftd said it shares this device's contexts: its answer is worth
+    // the wait (an open here would cost more on the providers that can).
+    absl::StatusOr<SharedContextGrant> grant = swiftd_start->SharedContext();
+    const double call_us = grant.ok() ? grant->call_us : 0;
+    absl::StatusOr<ImportedContext> imported =
+        grant.ok() ? ImportSharedContext(*std::move(grant)) : grant.status();
+    if (imported.ok()) {
+      steps.share_context_us = call_us;
+      context_ = std::move(imported->context);
+      steps.open_device_us = Lap(lap);
+      pd_ = std::move(imported->pd);
+      steps.context_imported = true;
+      return absl::OkStatus();
+    }
+    steps.context_not_imported_because = imported.status().ToString();
+    SWIFT_LOG_ONCE(Warning, "libswift: opening ", device,
+                   " here, not importing swiftd's context: ",
+                   steps.context_not_imported_because);
+  }
+  SWIFT_ASSIGN_OR_RETURN(context_, verbs::Context::OpenByName(device));
+  steps.open_device_us = Lap(lap);
+  SWIFT_ASSIGN_OR_RETURN(pd_, verbs::Pd::Allocate(context_));
+  steps.alloc_pd_us = Lap(lap);
+  return absl::OkStatus();
 }
 
 verbs::QpEndpoint SessionImpl::EndpointOf(const PooledQp& pooled) const {

@@ -16,9 +16,11 @@
 #include "client/change_watch.h"
 #include "client/connection_impl.h"
 #include "client/fast_path_client.h"
+#include "client/hinted_providers.h"
 #include "client/preconnect_pool.h"
 #include "client/qp_pool.h"
 #include "client/session_buffer.h"
+#include "client/swiftd_start.h"
 #include "common/verbs/context.h"
 #include "common/verbs/endpoint.h"
 #include "common/verbs/mr.h"
@@ -59,6 +61,12 @@ class SessionImpl final : public Session {
 
  private:
   SessionImpl() = default;
+  // The cold start's context_ and pd_: imported from swiftd when the hints
+  // say it shares `device`'s and it answers, else opened and allocated
+  // here (the reason kept in start_steps_). Each step is timed from `*lap`.
+  absl::Status ImportOrOpenDevice(const std::string& device,
+                                  const SessionHints& hints,
+                                  SwiftdStart* swiftd_start, absl::Time* lap);
   absl::Status CloseRemote(uint64_t connection_id);
   // A new connection by a full handshake through swiftd.
   absl::StatusOr<std::unique_ptr<ConnectionImpl>> Handshake(

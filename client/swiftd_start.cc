@@ -1,6 +1,7 @@
 // SwiftdStart implementation; see swiftd_start.h.
 #include "client/swiftd_start.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -37,12 +38,14 @@ std::optional<verbs::PortAddress> PortAddressFromHello(
 
 }  // namespace
 
-SwiftdStart::SwiftdStart(const SessionOptions& options, std::string client_name)
+SwiftdStart::SwiftdStart(const SessionOptions& options, std::string client_name,
+                         std::vector<std::string> shareable_devices)
     : device_(options.device.empty()
                   ? std::nullopt
                   : std::optional<absl::StatusOr<std::string>>(options.device)),
-      thread_([this, options, client_name = std::move(client_name)] {
-        Run(options, client_name);
+      thread_([this, options, client_name = std::move(client_name),
+               shareable_devices = std::move(shareable_devices)] {
+        Run(options, client_name, shareable_devices);
       }) {}
 
 SwiftdStart::~SwiftdStart() {
@@ -51,7 +54,9 @@ SwiftdStart::~SwiftdStart() {
   }
 }
 
-void SwiftdStart::Run(SessionOptions options, std::string client_name) {
+void SwiftdStart::Run(const SessionOptions& options,
+                      const std::string& client_name,
+                      const std::vector<std::string>& shareable_devices) {
   Result result;
   absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<FastPathClient>> fast_path =
@@ -62,6 +67,9 @@ void SwiftdStart::Run(SessionOptions options, std::string client_name) {
     absl::MutexLock lock(&mu_);
     if (!device_.has_value()) {
       device_ = status;
+    }
+    if (!shared_.has_value()) {
+      shared_ = status;
     }
     result_ = std::move(status);
   };
@@ -88,6 +96,18 @@ void SwiftdStart::Run(SessionOptions options, std::string client_name) {
     if (hello.has_port_address()) {
       hello_port_ = PortAddressFromHello(hello.port_address());
     }
+  }
+  // Before the lease: the device half waits for this one.
+  absl::StatusOr<SharedContextGrant> shared = absl::FailedPreconditionError(
+      absl::StrCat("swiftd shares no context of ", device,
+                   " (its provider cannot import: see swiftctl devices)"));
+  if (std::find(shareable_devices.begin(), shareable_devices.end(), device) !=
+      shareable_devices.end()) {
+    shared = RequestSharedContext(result.fast_path.get(), device);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    shared_ = std::move(shared);
   }
   start = absl::Now();
   SessionBuffer::Options buffer_options;
@@ -127,6 +147,20 @@ std::optional<verbs::PortAddress> SwiftdStart::PortAddress(
     return std::nullopt;
   }
   return hello_port_;
+}
+
+absl::StatusOr<SharedContextGrant> SwiftdStart::SharedContext() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](std::optional<absl::StatusOr<SharedContextGrant>>* shared) {
+        return shared->has_value();
+      },
+      &shared_));
+  absl::StatusOr<SharedContextGrant> shared = *std::move(shared_);
+  // Once: a second call gets this instead of a moved-from grant.
+  shared_ = absl::FailedPreconditionError(
+      "SwiftdStart::SharedContext() was called twice");
+  return shared;
 }
 
 absl::StatusOr<SwiftdStart::Result> SwiftdStart::Finish() {

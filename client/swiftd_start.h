@@ -12,11 +12,14 @@
 // (fault-around) where ibv_reg_mr's write pin would fault each page on its
 // own; the registration then finds the page tables built.
 //
-// The only thing the device half may need from this one is the device's
-// name, when the caller named none (swiftd's default): Device() waits for
-// the hello alone. The hello also brings the device's port address from
-// swiftd's cache: PortAddress() offers it, without waiting, so that the
-// device half need not query the port when the hello came first.
+// The device half may need two things from this one: the device's name,
+// when the caller named none (swiftd's default): Device() waits for the
+// hello alone; and, on a device whose context swiftd shares (the hints
+// file says so: SessionHints::CanShare, never on rxe), that context, asked
+// for right after the hello: SharedContext() waits for it. The hello also
+// brings the device's port address from swiftd's cache: PortAddress() offers
+// it, without waiting, so that the device half need not query the port when the
+// hello came first.
 //
 // Thread-safe. The destructor waits for the thread.
 #ifndef SWIFT_CLIENT_SWIFTD_START_H_
@@ -26,12 +29,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "client/fast_path_client.h"
 #include "client/session_buffer.h"
+#include "client/shared_context.h"
 #include "common/verbs/port_address.h"
 #include "swift/session.h"
 
@@ -48,9 +53,11 @@ class SwiftdStart final {
   };
 
   // Starts the thread: connects to swiftd at `socket_path` (the Control
-  // API socket; the fast path is beside it) as `client_name`, then takes
-  // the session's buffer as `options` ask.
-  SwiftdStart(const SessionOptions& options, std::string client_name);
+  // API socket; the fast path is beside it) as `client_name`, asks for a
+  // shared context when the session's device is one of
+  // `shareable_devices`, then takes the session's buffer as `options` ask.
+  SwiftdStart(const SessionOptions& options, std::string client_name,
+              std::vector<std::string> shareable_devices = {});
   ~SwiftdStart();
 
   SwiftdStart(const SwiftdStart&) = delete;
@@ -71,13 +78,22 @@ class SwiftdStart final {
   // address; nullopt otherwise (the caller queries the port itself).
   std::optional<verbs::PortAddress> PortAddress(const std::string& device);
 
+  // SharedContext()
+  //
+  // The context swiftd shared for the session's device (once; waits for
+  // the call). Errors: swiftd's refusal (RequestSharedContext()), the
+  // hello's error, kFailedPrecondition when the device is not one of
+  // `shareable_devices` (nothing was asked).
+  absl::StatusOr<SharedContextGrant> SharedContext();
+
   // Finish()
   //
   // Waits for the thread; what it made, or its first error. Once only.
   absl::StatusOr<Result> Finish();
 
  private:
-  void Run(SessionOptions options, std::string client_name);
+  void Run(const SessionOptions& options, const std::string& client_name,
+           const std::vector<std::string>& shareable_devices);
 
   absl::Mutex mu_;
   // Set once the hello is answered (or failed).
@@ -85,6 +101,9 @@ class SwiftdStart final {
   // swiftd's device (the hello's) and its port address, once answered.
   std::string hello_device_ ABSL_GUARDED_BY(mu_);
   std::optional<verbs::PortAddress> hello_port_ ABSL_GUARDED_BY(mu_);
+  // Set once a shared context was asked for (or will never be).
+  std::optional<absl::StatusOr<SharedContextGrant>> shared_
+      ABSL_GUARDED_BY(mu_);
   std::optional<absl::StatusOr<Result>> result_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

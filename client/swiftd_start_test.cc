@@ -3,6 +3,9 @@
 // errors. No device: the buffer is the session's own memfd.
 #include "client/swiftd_start.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -117,6 +120,90 @@ TEST(SwiftdStartTest, AHelloWithoutAPortAddressOffersNone) {
   SwiftdStart start(OwnBufferOptions(swiftd.control_socket_path()), "t");
   ASSERT_TRUE(start.Finish().ok());
   EXPECT_FALSE(start.PortAddress("fake0").has_value());
+}
+
+// A device the hints list as shared: its context is asked for right after
+// the hello, and what swiftd attached is what the device half gets.
+TEST(SwiftdStartTest, AsksForASharedContextOfAShareableDevice) {
+  std::vector<std::string> asked;
+  absl::Mutex mu;
+  FakeSwiftd swiftd([&](const v1::FastRequest& request) {
+    v1::FastResponse response = AnswerOf(request);
+    if (request.has_share_context()) {
+      absl::MutexLock lock(&mu);
+      asked.push_back(request.share_context().device());
+      response.mutable_share_context()->set_context_id(9);
+      response.mutable_share_context()->set_pd_handle(77);
+      response.mutable_share_context()->set_from_pool(true);
+    }
+    return std::optional<std::string>(response.SerializeAsString());
+  });
+  const UniqueFd context_file(memfd_create("fake-context", MFD_CLOEXEC));
+  swiftd.set_attached_fd(context_file.get());
+  SwiftdStart start(OwnBufferOptions(swiftd.control_socket_path()), "t",
+                    {"other0", "fake0"});
+  absl::StatusOr<SharedContextGrant> grant = start.SharedContext();
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  EXPECT_EQ(grant->pd_handle, 77u);
+  EXPECT_EQ(grant->context_id, 9u);
+  EXPECT_TRUE(grant->from_pool);
+  struct stat sent = {}, received = {};
+  ASSERT_EQ(fstat(context_file.get(), &sent), 0);
+  ASSERT_EQ(fstat(grant->command_fd.get(), &received), 0);
+  EXPECT_EQ(sent.st_ino, received.st_ino) << "the fd swiftd attached";
+  EXPECT_TRUE(start.Finish().ok());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(asked, std::vector<std::string>{"fake0"});
+  // Once only.
+  EXPECT_EQ(start.SharedContext().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SwiftdStartTest, AsksNothingForADeviceSwiftdDoesNotShare) {
+  bool asked = false;
+  absl::Mutex mu;
+  FakeSwiftd swiftd([&](const v1::FastRequest& request) {
+    absl::MutexLock lock(&mu);
+    asked = asked || request.has_share_context();
+    return Answer(request);
+  });
+  SwiftdStart start(OwnBufferOptions(swiftd.control_socket_path()), "t",
+                    {"mlx5_0"});
+  absl::StatusOr<SharedContextGrant> grant = start.SharedContext();
+  EXPECT_EQ(grant.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(grant.status().message(), "cannot import"))
+      << grant.status();
+  EXPECT_TRUE(start.Finish().ok());
+  absl::MutexLock lock(&mu);
+  EXPECT_FALSE(asked);
+}
+
+TEST(SwiftdStartTest, SwiftdsRefusalReachesTheDeviceHalfAndTheStartGoesOn) {
+  FakeSwiftd swiftd([](const v1::FastRequest& request) {
+    v1::FastResponse response = AnswerOf(request);
+    if (request.has_share_context()) {
+      response.set_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
+      response.set_message(
+          "share_context: uid 1000 holds 64 shared device contexts, the most "
+          "--max_shared_contexts_per_tenant allows");
+    }
+    return std::optional<std::string>(response.SerializeAsString());
+  });
+  SwiftdStart start(OwnBufferOptions(swiftd.control_socket_path()), "t",
+                    {"fake0"});
+  absl::StatusOr<SharedContextGrant> grant = start.SharedContext();
+  EXPECT_EQ(grant.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(absl::StrContains(grant.status().message(),
+                                "--max_shared_contexts_per_tenant"));
+  EXPECT_TRUE(start.Finish().ok()) << "the session opens its own context";
+}
+
+TEST(SwiftdStartTest, NoSwiftdFailsTheSharedContextToo) {
+  SwiftdStart start(OwnBufferOptions("/nonexistent/swiftd.sock"), "t",
+                    {"fake0"});
+  EXPECT_EQ(start.SharedContext().status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(start.Finish().status().code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -137,6 +137,7 @@ absl::Status SwiftdServer::StartServing() {
   }
   SWIFT_RETURN_IF_ERROR(StartControlApi());
   StartLeases();
+  StartSharedContexts();
   SWIFT_RETURN_IF_ERROR(StartFastPath());
   if (metrics_address.has_value()) {
     SWIFT_RETURN_IF_ERROR(ServeMetrics(*metrics_address));

@@ -29,6 +29,7 @@
 #include "daemon/broker/peer_link_server.h"
 #include "daemon/broker/peer_service.h"
 #include "daemon/broker/service_registry.h"
+#include "daemon/contexts/context_manager.h"
 #include "daemon/devices/device_cache.h"
 #include "daemon/devices/device_subscription.h"
 #include "daemon/devices/preload_hints_keeper.h"
@@ -100,6 +101,10 @@ struct SwiftdOptions {
   // per-tenant pools populated ahead of time (daemon/leases). Its
   // check_device is set by swiftd (the devices it holds).
   LeaseManager::Options leases;
+  // Shared device contexts (issue 11: import, where the provider can):
+  // kept ready per device, a quota per tenant (daemon/contexts). Its open
+  // and check_device are set by swiftd.
+  ContextManager::Options contexts;
   // Where Prometheus scrapes swiftd's metrics (daemon/metrics), "ip:port";
   // empty: no metrics. When the exporter cannot listen there, Start()
   // fails if `metrics_required` (the flag was given), else swiftd logs a
@@ -167,6 +172,8 @@ class SwiftdServer final {
   const ServiceRegistry& services() const { return services_; }
   // The memory leases (null until serving).
   const LeaseManager* leases() const { return leases_.get(); }
+  // The shared device contexts (null until serving).
+  const ContextManager* contexts() const { return contexts_.get(); }
   // Null when swiftd brokers no peers.
   const Broker* broker() const { return broker_.get(); }
   // Null when swiftd brokers no peers.
@@ -205,9 +212,10 @@ class SwiftdServer final {
   // The function workers (with a worker binary only).
   void StartWorkers();
   absl::Status StartControlApi();
-  // swiftd_fast_path.cc: memory leases, then the fast path that hands
-  // them out.
+  // swiftd_fast_path.cc: memory leases and shared device contexts, then
+  // the fast path that hands them out.
   void StartLeases();
+  void StartSharedContexts();
   absl::Status StartFastPath();
   absl::Status ServeMetrics(const MetricsAddress& address);
   // Registered functions kept in the state directory, once the sockets
@@ -270,6 +278,10 @@ class SwiftdServer final {
   std::unique_ptr<LeaseManager> leases_;
   // Tells leases_ of vanished devices; after it, so it goes first.
   std::unique_ptr<DeviceSubscription> lease_device_watch_;
+  // Shared device contexts, and what keeps their pools on the devices
+  // that can share (after them, so it goes first).
+  std::unique_ptr<ContextManager> contexts_;
+  std::unique_ptr<DeviceSubscription> context_device_watch_;
   // Local APIs.
   std::unique_ptr<ControlServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -5,7 +5,8 @@
 // fast-path listing while the session lives and gone after it ends, and
 // after its client process is SIGKILLed; when swiftd refuses (its quota)
 // the session falls back to its own memfd, says why, and still carries
-// data.
+// data. rxe cannot import a context: swiftd shares none and sessions open
+// their own, saying why.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/fast_path_client.h"
+#include "client/hinted_providers.h"
+#include "client/shared_context.h"
 #include "common/testing/eventually.h"
 #include "common/unix_socket.h"
 #include "common/verbs/context.h"
@@ -120,6 +123,45 @@ TEST_F(SessionLeaseRdmaTest, TheHellosPortAddressIsWhatTheDeviceAnswers) {
               std::string(reinterpret_cast<const char*>(queried->gid.raw),
                           sizeof(queried->gid.raw)));
   }
+}
+
+// Context import (issue 11) on rxe, whose provider cannot import: swiftd
+// lists no device to share (hints file), refuses share_context with the
+// probe's reason, keeps no context ready, and a session opens its own
+// device and says why (the sessions of the other tests carry data so).
+TEST_F(SessionLeaseRdmaTest, OnRxeNoContextIsSharedAndSessionsOpenTheirOwn) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  const SessionHints hints = ReadSessionHints(a_.socket());
+  EXPECT_EQ(hints.unread_because, "");
+  EXPECT_TRUE(hints.shareable_devices.empty());
+
+  absl::StatusOr<std::unique_ptr<FastPathClient>> client =
+      FastPathClient::Connect(FastPathSocketPath(a_.socket()),
+                              "session_lease_rdma_test-share");
+  ASSERT_TRUE(client.ok()) << client.status();
+  const std::string device = (*client)->hello().device();
+  absl::StatusOr<SharedContextGrant> grant =
+      RequestSharedContext(client->get(), device);
+  ASSERT_FALSE(grant.ok());
+  EXPECT_EQ(grant.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(grant.status().message(), "cannot import"))
+      << grant.status();
+  EXPECT_TRUE(
+      absl::StrContains(grant.status().message(), "Operation not supported"))
+      << grant.status();
+  EXPECT_EQ(
+      RequestSharedContext(client->get(), "no_such_device0").status().code(),
+      absl::StatusCode::kNotFound);
+
+  auto session = Create(a_, 64 * 1024);
+  ASSERT_TRUE(session);
+  const StartSteps& steps = session->start_steps();
+  EXPECT_FALSE(steps.context_imported);
+  EXPECT_TRUE(
+      absl::StrContains(steps.context_not_imported_because, "cannot import"))
+      << steps.context_not_imported_because;
+  EXPECT_EQ(a_.swiftd->contexts()->held_count(), 0);
+  EXPECT_EQ(a_.swiftd->contexts()->pooled_count(), 0);
 }
 
 TEST_F(SessionLeaseRdmaTest, LeasedBuffersCarryDataAndTheLeasesEndWithThem) {

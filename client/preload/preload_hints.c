@@ -39,6 +39,20 @@ static int IsShortNumber(const char* value, size_t length) {
   return 1;
 }
 
+/* A device name as swiftd writes it: 1 to kSwiftHintsDeviceNameMax - 1
+ * characters of [A-Za-z0-9_.-] (ASCII whatever the program's locale). */
+static int IsDeviceName(const char* name, size_t length) {
+  if (length == 0 || length >= kSwiftHintsDeviceNameMax) return 0;
+  for (size_t i = 0; i < length; ++i) {
+    const char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* Copies [begin, begin+length) into dest (capacity bytes) with a NUL. */
 static void CopyField(char* dest, size_t capacity, const char* begin,
                       size_t length) {
@@ -79,6 +93,17 @@ static int ParseLine(const char* line, size_t length,
     }
     CopyField(hints->providers[hints->provider_count++], kSwiftHintsPathMax,
               value, value_length);
+    return 0;
+  }
+  if (key_length == 6 && memcmp(line, "import", 6) == 0) {
+    if (!IsDeviceName(value, value_length)) {
+      return Refuse("an import names no valid device", error);
+    }
+    if (hints->import_count == kSwiftHintsMaxImports) {
+      return Refuse("too many import lines", error);
+    }
+    CopyField(hints->import_devices[hints->import_count++],
+              kSwiftHintsDeviceNameMax, value, value_length);
     return 0;
   }
   if (key_length == 3 && memcmp(line, "env", 3) == 0) {
@@ -130,6 +155,15 @@ int swift_parse_preload_hints(const char* text, size_t length,
     at += line_length + 1;
   }
   if (!saw_pid) return Refuse("no pid line", error);
+  return 0;
+}
+
+int swift_hints_can_import(const struct swift_preload_hints* hints,
+                           const char* device) {
+  if (hints == NULL || device == NULL) return 0;
+  for (int i = 0; i < hints->import_count && i < kSwiftHintsMaxImports; ++i) {
+    if (strcmp(hints->import_devices[i], device) == 0) return 1;
+  }
   return 0;
 }
 

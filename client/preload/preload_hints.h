@@ -9,14 +9,19 @@
  *   swift-preload-hints 1
  *   pid 1234
  *   provider /usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so
+ *   import rxe0
  *   env MLX5_STALL_CQ_POLL 0
  *
  * "pid" is the swiftd that wrote it (the preload steps aside when that
  * process is gone); each "provider" is a libibverbs provider library that
- * serves one of the host's devices; each "env" is a provider knob swiftd
+ * serves one of the host's devices; each "import" names a device whose
+ * open context swiftd can hand to a client for ibv_import_device (libswift
+ * then asks for it instead of opening the device itself; at most
+ * kSwiftHintsMaxImports, a name of 1 to kSwiftHintsDeviceNameMax - 1
+ * characters of [A-Za-z0-9_.-]); each "env" is a provider knob swiftd
  * determined for this host, applied only when the program has not set it.
- * Unknown keys are ignored (newer swiftd, older preload); a bad line makes
- * the whole file invalid.
+ * Unknown keys are ignored (newer swiftd, older preload: "import" needed
+ * no new version); a bad line makes the whole file invalid.
  *
  * Plain C, no allocation, no dependency beyond libc: the preload and
  * libswift's cold start both use it. All functions are reentrant.
@@ -37,6 +42,9 @@ enum {
   kSwiftHintsMaxEnv = 4,
   kSwiftHintsPathMax = 256,
   kSwiftHintsEnvMax = 32,
+  kSwiftHintsMaxImports = 8,
+  /* A device name and its NUL, as the kernel's IB_DEVICE_NAME_MAX. */
+  kSwiftHintsDeviceNameMax = 64,
   /* Larger files are refused: swiftd never writes more than this. */
   kSwiftHintsFileMax = 4096,
 };
@@ -48,19 +56,30 @@ struct swift_preload_hints {
   int env_count;
   char env_names[kSwiftHintsMaxEnv][kSwiftHintsEnvMax];
   char env_values[kSwiftHintsMaxEnv][kSwiftHintsEnvMax];
+  int import_count;
+  char import_devices[kSwiftHintsMaxImports][kSwiftHintsDeviceNameMax];
 };
 
 /*
  * Parses `length` bytes of `text`. Returns 0 and fills `*hints`, or -1 with
  * `*error` pointing at a static description. Refused: a missing or other
  * version header, no pid, a provider path that is not absolute or too
- * long, more providers or env lines than the limits, an env name outside
- * the allowed set (only knobs swiftd is known to write) or a value that is
- * not a short decimal number.
+ * long, more providers, import or env lines than the limits, an import
+ * whose device name is empty, too long or has a character outside
+ * [A-Za-z0-9_.-], an env name outside the allowed set (only knobs swiftd
+ * is known to write) or a value that is not a short decimal number.
  */
 int swift_parse_preload_hints(const char* text, size_t length,
                               struct swift_preload_hints* hints,
                               const char** error);
+
+/*
+ * Whether `hints` lists `device` in an "import" line: swiftd can hand its
+ * context to this process for ibv_import_device. Returns 1 or 0 (also for
+ * a NULL `hints` or `device`).
+ */
+int swift_hints_can_import(const struct swift_preload_hints* hints,
+                           const char* device);
 
 /*
  * Whether a file (open as `fd`) may be trusted by a process running as

@@ -34,6 +34,8 @@ TEST(PreloadHintsTest, ParsesWhatSwiftdWrites) {
       "pid 4242\n"
       "provider /usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so\n"
       "provider /usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so\n"
+      "import rxe0\n"
+      "import mlx5_0\n"
       "env MLX5_STALL_CQ_POLL 0\n"
       "device rxe0 rxe\n");  // An unknown key (a newer swiftd): ignored.
   ASSERT_EQ(parsed.result, 0) << parsed.error;
@@ -44,6 +46,71 @@ TEST(PreloadHintsTest, ParsesWhatSwiftdWrites) {
   ASSERT_EQ(parsed.hints.env_count, 1);
   EXPECT_STREQ(parsed.hints.env_names[0], "MLX5_STALL_CQ_POLL");
   EXPECT_STREQ(parsed.hints.env_values[0], "0");
+  ASSERT_EQ(parsed.hints.import_count, 2);
+  EXPECT_STREQ(parsed.hints.import_devices[0], "rxe0");
+  EXPECT_STREQ(parsed.hints.import_devices[1], "mlx5_0");
+}
+
+TEST(PreloadHintsTest, ImportsAreOptional) {
+  const Parsed parsed = Parse("swift-preload-hints 1\npid 1\n");
+  ASSERT_EQ(parsed.result, 0) << parsed.error;
+  EXPECT_EQ(parsed.hints.import_count, 0);
+  EXPECT_EQ(swift_hints_can_import(&parsed.hints, "rxe0"), 0);
+}
+
+TEST(PreloadHintsTest, ImportsUpToTheLimitThenTheFileIsRefused) {
+  std::string text = "swift-preload-hints 1\npid 1\n";
+  for (int i = 0; i < kSwiftHintsMaxImports; ++i) {
+    text += "import rxe" + std::to_string(i) + "\n";
+  }
+  const Parsed full = Parse(text);
+  ASSERT_EQ(full.result, 0) << full.error;
+  ASSERT_EQ(full.hints.import_count, kSwiftHintsMaxImports);
+  EXPECT_STREQ(full.hints.import_devices[kSwiftHintsMaxImports - 1], "rxe7");
+
+  const Parsed over = Parse(text + "import rxe8\n");
+  EXPECT_EQ(over.result, -1);
+  EXPECT_EQ(over.error, "too many import lines");
+}
+
+TEST(PreloadHintsTest, RefusesAnImportThatNamesNoValidDevice) {
+  const std::string head = "swift-preload-hints 1\npid 1\n";
+  // The longest name the kernel allows is accepted, whole.
+  const std::string longest(kSwiftHintsDeviceNameMax - 1, 'a');
+  const Parsed accepted =
+      Parse(head + "import " + longest + "\n" + "import A-z.0_9\n");
+  ASSERT_EQ(accepted.result, 0) << accepted.error;
+  EXPECT_STREQ(accepted.hints.import_devices[0], longest.c_str());
+  EXPECT_STREQ(accepted.hints.import_devices[1], "A-z.0_9");
+
+  const std::string bad[] = {
+      "import \n",                                  // Empty.
+      "import " + longest + "a\n",                  // One too long.
+      "import rxe0 rxe\n",                          // A space.
+      "import ../rxe0\n",                           // A slash.
+      "import rxe0\t\n",                            // A tab.
+      "import rx\xc3\xa9\n",                        // Not ASCII.
+      "import " + std::string("rxe\0", 4) + "0\n",  // A NUL.
+  };
+  for (const std::string& line : bad) {
+    const Parsed parsed = Parse(head + "import rxe1\n" + line);
+    EXPECT_EQ(parsed.result, -1) << line;
+    EXPECT_EQ(parsed.error, "an import names no valid device") << line;
+  }
+}
+
+TEST(PreloadHintsTest, CanImportOnlyTheListedDevices) {
+  const Parsed parsed =
+      Parse("swift-preload-hints 1\npid 1\nimport rxe0\nimport mlx5_1\n");
+  ASSERT_EQ(parsed.result, 0) << parsed.error;
+  EXPECT_EQ(swift_hints_can_import(&parsed.hints, "rxe0"), 1);
+  EXPECT_EQ(swift_hints_can_import(&parsed.hints, "mlx5_1"), 1);
+  EXPECT_EQ(swift_hints_can_import(&parsed.hints, "mlx5_0"), 0);
+  EXPECT_EQ(swift_hints_can_import(&parsed.hints, "rxe"), 0);    // A prefix.
+  EXPECT_EQ(swift_hints_can_import(&parsed.hints, "rxe00"), 0);  // Longer.
+  EXPECT_EQ(swift_hints_can_import(&parsed.hints, ""), 0);
+  EXPECT_EQ(swift_hints_can_import(&parsed.hints, nullptr), 0);
+  EXPECT_EQ(swift_hints_can_import(nullptr, "rxe0"), 0);
 }
 
 TEST(PreloadHintsTest, RefusesBadFilesNamingWhy) {

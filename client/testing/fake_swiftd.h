@@ -115,6 +115,14 @@ class FakeSwiftd {
     return call_ids_;
   }
 
+  // Answers from now on to requests other than hellos carry `fd` (the
+  // caller keeps it open while the fake runs), as swiftd attaches a
+  // lease's or a shared context's fd; -1: none.
+  void set_attached_fd(int fd) {
+    absl::MutexLock lock(&mu_);
+    attached_fd_ = fd;
+  }
+
   // Hellos answered from now on carry `port` as their device's address.
   void set_hello_port(const v1::CachedPortAddress& port) {
     absl::MutexLock lock(&mu_);
@@ -145,6 +153,7 @@ class FakeSwiftd {
       }
       if (!request.ParseFromString(message->data)) return;
       std::optional<std::string> reply;
+      std::vector<int> fds;
       if (request.has_hello()) {
         v1::FastResponse hello = AnswerOf(request);
         absl::MutexLock lock(&mu_);
@@ -156,6 +165,7 @@ class FakeSwiftd {
         {
           absl::MutexLock lock(&mu_);
           call_ids_.push_back(request.call_id());
+          if (attached_fd_ >= 0) fds.push_back(attached_fd_);
         }
         reply = handler_(request);
       }
@@ -163,7 +173,7 @@ class FakeSwiftd {
         shutdown(connection.fd(), SHUT_RDWR);
         return;
       }
-      if (!connection.Send(*reply).ok()) return;
+      if (!connection.Send(*reply, fds).ok()) return;
     }
   }
 
@@ -181,6 +191,7 @@ class FakeSwiftd {
   std::vector<uint64_t> call_ids_ ABSL_GUARDED_BY(mu_);
   int closed_by_client_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<v1::CachedPortAddress> hello_port_ ABSL_GUARDED_BY(mu_);
+  int attached_fd_ ABSL_GUARDED_BY(mu_) = -1;
 };
 
 }  // namespace swift

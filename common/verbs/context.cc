@@ -29,6 +29,19 @@ absl::StatusOr<std::shared_ptr<Context>> Context::OpenByName(
   return Open(device);
 }
 
+absl::StatusOr<std::shared_ptr<Context>> Context::Import(UniqueFd command_fd) {
+  const int fd = command_fd.get();
+  errno = 0;
+  ibv_context* context = ibv_import_device(fd);
+  if (context == nullptr) {
+    return ErrnoStatus(errno != 0 ? errno : EINVAL,
+                       absl::StrCat("ibv_import_device(fd ", fd, ")"));
+  }
+  command_fd.Release();  // The imported context closes it.
+  return std::shared_ptr<Context>(
+      new Context(context, ibv_get_device_name(context->device)));
+}
+
 Context::~Context() {
   if (int rc = ibv_close_device(context_); rc != 0) {
     SWIFT_LOG(Error, "ibv_close_device(", name_, ") failed: ", rc);

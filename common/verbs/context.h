@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
 
 namespace swift::verbs {
 
@@ -30,6 +31,18 @@ class Context final {
   // Opens the device called `name`; kNotFound lists the devices that exist.
   static absl::StatusOr<std::shared_ptr<Context>> OpenByName(
       absl::string_view name);
+
+  // Import()
+  //
+  // ibv_import_device on `command_fd`: the command fd of a context another
+  // process opened and passed over (SCM_RIGHTS). Both contexts are one
+  // kernel file, so a PD of the other's is reachable by its handle
+  // (Pd::Import) and the objects made here live until both have closed
+  // it. The context owns `command_fd` from then on (ibv_close_device
+  // closes it); on failure it is closed here. Errors: kUnimplemented
+  // (EOPNOTSUPP) when the provider cannot import (rxe, siw: only mlx5
+  // and efa can), kInvalidArgument for an fd that is no verbs device.
+  static absl::StatusOr<std::shared_ptr<Context>> Import(UniqueFd command_fd);
 
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;

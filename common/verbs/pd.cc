@@ -23,6 +23,21 @@ absl::StatusOr<std::shared_ptr<Pd>> Pd::Allocate(
   return std::make_shared<Pd>(PrivateKey(), std::move(context), pd);
 }
 
+absl::StatusOr<std::shared_ptr<Pd>> Pd::Import(std::shared_ptr<Context> context,
+                                               uint32_t handle) {
+  if (context == nullptr) {
+    return absl::InvalidArgumentError("Pd::Import: null context");
+  }
+  errno = 0;
+  ibv_pd* pd = ibv_import_pd(context->get(), handle);
+  if (pd == nullptr) {
+    return ErrnoStatus(errno != 0 ? errno : EINVAL,
+                       absl::StrCat("ibv_import_pd(", context->name(),
+                                    ", handle ", handle, ")"));
+  }
+  return std::make_shared<Pd>(PrivateKey(), std::move(context), pd);
+}
+
 Pd::~Pd() {
   if (absl::Status status = Destroy(); !status.ok()) {
     SWIFT_LOG(Error, "leaking ", Describe(), ": ", status.ToString());

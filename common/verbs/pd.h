@@ -24,8 +24,8 @@
 namespace swift::verbs {
 
 class Pd final {
-  // Only Allocate() can name this, so only it can construct a Pd (through
-  // std::make_shared, which needs a public constructor).
+  // Only Allocate() and Import() can name this, so only they can construct a Pd
+  // (through std::make_shared, which needs a public constructor).
   struct PrivateKey {
     explicit PrivateKey() = default;
   };
@@ -38,7 +38,18 @@ class Pd final {
   static absl::StatusOr<std::shared_ptr<Pd>> Allocate(
       std::shared_ptr<Context> context);
 
-  // Use Allocate(); takes ownership of `pd`.
+  // Import()
+  //
+  // ibv_import_pd: the PD with kernel handle `handle` in `context`, an
+  // imported context (Context::Import) whose other holder made it. The PD
+  // is this owner's from then on: destroying it (the destructor, Destroy())
+  // deallocates the kernel object. Errors carry the verb's errno
+  // (kUnimplemented: the provider cannot import; kInvalidArgument or
+  // kNotFound: no such PD in that context).
+  static absl::StatusOr<std::shared_ptr<Pd>> Import(
+      std::shared_ptr<Context> context, uint32_t handle);
+
+  // Use Allocate() or Import(); takes ownership of `pd`.
   Pd(PrivateKey, std::shared_ptr<Context> context, ibv_pd* pd)
       : context_(std::move(context)), pd_(pd), handle_(pd->handle) {}
 

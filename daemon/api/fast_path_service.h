@@ -51,8 +51,11 @@ class FastPathService final {
   // listing from `clients` (either may be null: lease calls are then
   // kUnimplemented). Call before the fast path serves; both must outlive
   // the service. Without it, lease calls are kUnimplemented.
-  void SetLeases(LeaseManager* leases, ClientRegistry* clients) {
-    lease_calls_ = std::make_unique<LeaseCalls>(leases, clients);
+  // `contexts` (may be null: share_context is then kUnimplemented) serves
+  // the shared device contexts alike.
+  void SetLeases(LeaseManager* leases, ClientRegistry* clients,
+                 ContextManager* contexts = nullptr) {
+    lease_calls_ = std::make_unique<LeaseCalls>(leases, clients, contexts);
   }
 
   // SetDevices()
@@ -64,14 +67,16 @@ class FastPathService final {
   // HandleWithFds()
   //
   // Handle(), and the calls whose answer may carry fds in `fds` (the
-  // transport sends, then closes them): the lease calls (LeaseCalls) and
+  // transport sends, then closes them): the lease and context calls
+  // (LeaseCalls) and
   // watch_changes (the tenant's change page, Broker::WatchChanges).
   v1::FastResponse HandleWithFds(const FastPathCaller& caller,
                                  const v1::FastRequest& request,
                                  std::vector<UniqueFd>* fds);
 
   // A CALLS or SERVICE connection was greeted (Attached) or ended
-  // (Detached: the leases it held are reclaimed); see LeaseCalls.
+  // (Detached: the leases and contexts it held are reclaimed); see
+  // LeaseCalls.
   void Attached(const FastPathCaller& caller, v1::FastHello::Channel kind) {
     lease_calls_->Attached(caller, kind);
   }

@@ -17,6 +17,7 @@ bool LeaseCalls::Handles(const v1::FastRequest& request) {
     case v1::FastRequest::kCheckLease:
     case v1::FastRequest::kListLeases:
     case v1::FastRequest::kListClients:
+    case v1::FastRequest::kShareContext:
       return true;
     default:
       return false;
@@ -31,6 +32,9 @@ v1::FastResponse LeaseCalls::Handle(const FastPathCaller& caller,
     *response.mutable_list_clients() =
         Clients(caller, request.list_clients().offset());
     return response;
+  }
+  if (request.call_case() == v1::FastRequest::kShareContext) {
+    return ShareContext(caller, request.share_context(), fds);
   }
   if (leases_ == nullptr) {
     EncodeStatus(absl::UnimplementedError("this swiftd keeps no memory leases"),
@@ -84,6 +88,34 @@ v1::FastResponse LeaseCalls::Handle(const FastPathCaller& caller,
   }
 }
 
+v1::FastResponse LeaseCalls::ShareContext(const FastPathCaller& caller,
+                                          const v1::ShareContextCall& call,
+                                          std::vector<UniqueFd>* fds) {
+  v1::FastResponse response;
+  if (contexts_ == nullptr) {
+    EncodeStatus(
+        absl::UnimplementedError("this swiftd shares no device contexts"),
+        &response);
+    return response;
+  }
+  if (caller.uid == FastPathCaller::kUnknownId) {
+    EncodeStatus(absl::PermissionDeniedError(
+                     "swiftd could not learn the caller's uid (SO_PEERCRED)"),
+                 &response);
+    return response;
+  }
+  ContextManager::Holder holder{caller.channel_id, caller.uid, caller.pid,
+                                caller.client_name};
+  absl::StatusOr<ContextManager::Grant> grant = contexts_->Share(holder, call);
+  if (!grant.ok()) {
+    EncodeStatus(grant.status(), &response);
+    return response;
+  }
+  *response.mutable_share_context() = grant->result;
+  fds->push_back(std::move(grant->fd));
+  return response;
+}
+
 void LeaseCalls::Attached(const FastPathCaller& caller,
                           v1::FastHello::Channel kind) {
   if (clients_ == nullptr) {
@@ -97,6 +129,9 @@ void LeaseCalls::Attached(const FastPathCaller& caller,
 void LeaseCalls::Detached(const FastPathCaller& caller) {
   if (leases_ != nullptr) {
     leases_->ReleaseAllOf(caller.channel_id);
+  }
+  if (contexts_ != nullptr) {
+    contexts_->ReleaseAllOf(caller.channel_id);
   }
   if (clients_ != nullptr) {
     clients_->RemoveFastPath(caller.channel_id);
@@ -113,6 +148,9 @@ v1::ListClientsResponse LeaseCalls::Clients(const FastPathCaller& caller,
       leases_ != nullptr
           ? leases_->HoldingsByChannel()
           : absl::flat_hash_map<uint64_t, LeaseManager::Holding>();
+  const absl::flat_hash_map<uint64_t, int> contexts =
+      contexts_ != nullptr ? contexts_->CountsByChannel()
+                           : absl::flat_hash_map<uint64_t, int>();
   const absl::Time now = absl::Now();
   std::vector<v1::AttachedClient> rows;
   for (const ClientRegistry::FastPathConnection& connection :
@@ -131,6 +169,9 @@ v1::ListClientsResponse LeaseCalls::Clients(const FastPathCaller& caller,
     if (auto it = holdings.find(connection.channel_id); it != holdings.end()) {
       row.set_leases(it->second.leases);
       row.set_lease_bytes(it->second.bytes);
+    }
+    if (auto it = contexts.find(connection.channel_id); it != contexts.end()) {
+      row.set_shared_contexts(it->second);
     }
     rows.push_back(std::move(row));
   }

@@ -179,6 +179,15 @@ ABSL_FLAG(bool, lease_hugepages, true,
 ABSL_FLAG(absl::Duration, lease_pool_idle_timeout, absl::Minutes(5),
           "A tenant's pool is freed after this long unused while the "
           "tenant holds no leases.");
+// Shared device contexts (issue 11, daemon/contexts): opened ahead of time
+// and handed to one client each to import, on devices whose provider can
+// import (mlx5, efa; never rxe).
+ABSL_FLAG(int, shared_contexts_per_device, 2,
+          "Device contexts (each with a PD) kept open ahead of time per "
+          "device whose provider can import them, for clients to import "
+          "instead of opening the device; 0: opened on demand.");
+ABSL_FLAG(int64_t, max_shared_contexts_per_tenant, 64,
+          "Shared device contexts one uid may hold at once.");
 // Metrics (issue 15, daemon/metrics): loopback by default, because they
 // name tenants (uids), functions and services; port 7473 is near the peer
 // port of the README (7471; 7472 is the benchmarks' rdma_cm port):

@@ -26,7 +26,7 @@ constexpr GroupStart kGroups[] = {
     {30, "Per-tenant quotas of the broker"},
     {40, "Functions and their workers"},
     {50, "Connection bounds (fast path, peer link, Control API)"},
-    {70, "Memory leases"},
+    {70, "Memory leases and shared device contexts"},
     {80, "Operations"},
     {90, "The cluster's service directory"},
 };

@@ -212,6 +212,11 @@ absl::StatusOr<SwiftdOptions> SwiftdOptionsFromConfig(
   options.leases.pools.try_hugepages = c.lease_hugepages();
   options.leases.pools.idle_timeout =
       check.Duration("lease_pool_idle_timeout", c.lease_pool_idle_timeout());
+  options.contexts.pool_per_device =
+      check.AtLeast("shared_contexts_per_device",
+                    c.shared_contexts_per_device(), 0, " (0: no pools)");
+  options.contexts.max_per_tenant = check.AtLeast<int64_t>(
+      "max_shared_contexts_per_tenant", c.max_shared_contexts_per_tenant(), 1);
 
   // Operations.
   options.metrics_address = c.metrics_address();

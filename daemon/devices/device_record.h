@@ -71,6 +71,12 @@ struct DeviceRecord {
   absl::Time changed_at;
   // DeviceTable's generation when this record last changed.
   uint64_t generation = 0;
+
+  // Whether swiftd may hand a context of this device to a client to
+  // import (daemon/contexts): open, and the import probe worked.
+  bool CanShareContext() const {
+    return state == DeviceState::kOpen && context_import.supported;
+  }
 };
 
 }  // namespace swift

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -46,11 +47,25 @@ bool MaybeSandyBridge(absl::string_view cpuinfo) {
 
 }  // namespace
 
+bool IsPreloadHintsDeviceName(absl::string_view name) {
+  if (name.empty() || name.size() >= kPreloadHintsDeviceNameMax) return false;
+  for (const char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
+        c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string FormatPreloadHints(const PreloadHints& hints) {
   std::string text =
       absl::StrCat("swift-preload-hints 1\npid ", hints.pid, "\n");
   for (const std::string& provider : hints.providers) {
     absl::StrAppend(&text, "provider ", provider, "\n");
+  }
+  for (const std::string& device : hints.importable_devices) {
+    absl::StrAppend(&text, "import ", device, "\n");
   }
   for (const auto& [name, value] : hints.env) {
     absl::StrAppend(&text, "env ", name, " ", value, "\n");

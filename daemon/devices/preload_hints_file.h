@@ -1,6 +1,7 @@
 // PreloadHintsFile: the file swiftd keeps beside its socket
 // (<socket dir>/preload.hints) for libswift_preload.so and libswift's cold
-// start: which provider libraries serve this host's devices, and the
+// start: which provider libraries serve this host's devices, which
+// devices' contexts swiftd can hand out for ibv_import_device, and the
 // provider knobs determined for this host. Its format and the readers'
 // trust rules are in client/preload/preload_hints.h; a small text file
 // rather than a call, so that the preload (loaded into every verbs
@@ -28,10 +29,26 @@
 
 namespace swift {
 
+// The readers' limits for "import" lines (kSwiftHintsMaxImports and
+// kSwiftHintsDeviceNameMax in client/preload/preload_hints.h): at most 8
+// lines, a device name and its NUL in 64 bytes (the kernel's
+// IB_DEVICE_NAME_MAX). A file beyond them is refused whole.
+inline constexpr int kPreloadHintsMaxImports = 8;
+inline constexpr int kPreloadHintsDeviceNameMax = 64;
+
+// Whether readers accept `name` in an "import" line: 1 to
+// kPreloadHintsDeviceNameMax - 1 characters of [A-Za-z0-9_.-].
+bool IsPreloadHintsDeviceName(absl::string_view name);
+
 struct PreloadHints {
   pid_t pid = 0;
   // Absolute paths of provider libraries, without duplicates.
   std::vector<std::string> providers;
+  // Devices whose open context swiftd can hand to a client for
+  // ibv_import_device, without duplicates: at most kPreloadHintsMaxImports,
+  // each an IsPreloadHintsDeviceName() (written as given; readers refuse a
+  // file that breaks either rule).
+  std::vector<std::string> importable_devices;
   // Provider knobs (name, value); see ProviderKnobs().
   std::vector<std::pair<std::string, std::string>> env;
 };

@@ -1,6 +1,7 @@
 // PreloadHintsFile: what swiftd writes is what the preload's parser reads,
 // the file is replaced atomically and trusted by readers, and removed with
-// its owner; the mlx5 knob follows the CPU.
+// its owner; importable devices are listed as readers expect; the mlx5 knob
+// follows the CPU.
 #include "daemon/devices/preload_hints_file.h"
 
 #include <fcntl.h>
@@ -23,6 +24,10 @@ constexpr char kRxe[] =
     "/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so";
 constexpr char kMlx5[] =
     "/usr/lib/x86_64-linux-gnu/libibverbs/libmlx5-rdmav34.so";
+
+// The writer's limits are the readers'.
+static_assert(kPreloadHintsMaxImports == kSwiftHintsMaxImports);
+static_assert(kPreloadHintsDeviceNameMax == kSwiftHintsDeviceNameMax);
 
 std::string Cpu(const std::string& vendor, int family, int model) {
   return "processor\t: 0\nvendor_id\t: " + vendor +
@@ -64,6 +69,86 @@ TEST(PreloadHintsFileTest, WritesWhatThePreloadReadsAndRemovesIt) {
     EXPECT_NE(access((path + ".tmp").c_str(), F_OK), 0);
   }
   EXPECT_NE(access(path.c_str(), F_OK), 0) << "removed with its owner";
+}
+
+TEST(PreloadHintsFileTest, ImportableDevicesParseBack) {
+  TempDir dir;
+  const std::string path = dir.path() + "/preload.hints";
+  PreloadHints hints;
+  hints.pid = 77;
+  hints.providers = {kRxe, kMlx5};
+  hints.importable_devices = {"rxe0", "mlx5_1"};
+  hints.env = {{"MLX5_STALL_CQ_POLL", "0"}};
+  absl::StatusOr<std::unique_ptr<PreloadHintsFile>> file =
+      PreloadHintsFile::Write(path, hints);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(ReadWholeFile(path), "swift-preload-hints 1\npid 77\nprovider " +
+                                     std::string(kRxe) + "\nprovider " +
+                                     std::string(kMlx5) +
+                                     "\nimport rxe0\nimport mlx5_1\n"
+                                     "env MLX5_STALL_CQ_POLL 0\n");
+  swift_preload_hints parsed;
+  const char* error = nullptr;
+  std::string text = ReadWholeFile(path);
+  ASSERT_EQ(
+      swift_parse_preload_hints(text.data(), text.size(), &parsed, &error), 0)
+      << error;
+  EXPECT_EQ(parsed.provider_count, 2);
+  EXPECT_EQ(parsed.env_count, 1);
+  ASSERT_EQ(parsed.import_count, 2);
+  EXPECT_STREQ(parsed.import_devices[0], "rxe0");
+  EXPECT_STREQ(parsed.import_devices[1], "mlx5_1");
+  EXPECT_EQ(swift_hints_can_import(&parsed, "rxe0"), 1);
+  EXPECT_EQ(swift_hints_can_import(&parsed, "mlx5_1"), 1);
+  EXPECT_EQ(swift_hints_can_import(&parsed, "mlx5_0"), 0);
+
+  // The most importable devices readers take, each with the longest name.
+  hints.importable_devices.clear();
+  for (int i = 0; i < kPreloadHintsMaxImports; ++i) {
+    hints.importable_devices.push_back(
+        std::string(kPreloadHintsDeviceNameMax - 2, 'd') + std::to_string(i));
+  }
+  ASSERT_TRUE((*file)->Update(hints).ok());
+  text = ReadWholeFile(path);
+  ASSERT_EQ(
+      swift_parse_preload_hints(text.data(), text.size(), &parsed, &error), 0)
+      << error;
+  EXPECT_EQ(parsed.import_count, kPreloadHintsMaxImports);
+  EXPECT_EQ(
+      swift_hints_can_import(&parsed, hints.importable_devices.back().c_str()),
+      1);
+}
+
+// IsPreloadHintsDeviceName() takes exactly the names the readers take.
+TEST(PreloadHintsFileTest, DeviceNamesAgreeWithTheReaders) {
+  const std::string longest(kPreloadHintsDeviceNameMax - 1, 'a');
+  const struct {
+    std::string name;
+    bool valid;
+  } cases[] = {
+      {"rxe0", true},
+      {"mlx5_0", true},
+      {"A-z.0_9", true},
+      {longest, true},
+      {"", false},
+      {longest + "a", false},
+      {"rxe 0", false},
+      {"../rxe0", false},
+      {"rxe0\t", false},
+      {"rx\xc3\xa9", false},
+      {std::string("rx\0e", 4), false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(IsPreloadHintsDeviceName(c.name), c.valid) << c.name;
+    const std::string text =
+        "swift-preload-hints 1\npid 1\nimport " + c.name + "\n";
+    swift_preload_hints parsed;
+    const char* error = nullptr;
+    EXPECT_EQ(
+        swift_parse_preload_hints(text.data(), text.size(), &parsed, &error),
+        c.valid ? 0 : -1)
+        << c.name;
+  }
 }
 
 TEST(PreloadHintsFileTest, AnUnwritableDirectoryIsAClearError) {

@@ -1,7 +1,7 @@
 // PreloadHintsKeeper: keeps swiftd's preload hints file (preload_hints_file.h)
 // in step with the device table: written at start from the open devices'
-// provider libraries, rewritten whenever a device appears, vanishes or
-// changes provider, removed when the keeper is destroyed.
+// provider libraries and importable contexts, rewritten whenever a device
+// appears, vanishes or changes, removed when the keeper is destroyed.
 //
 // Thread-safe: the table's listener is the only writer after Start().
 #ifndef SWIFT_DAEMON_DEVICES_PRELOAD_HINTS_KEEPER_H_
@@ -20,9 +20,14 @@
 namespace swift {
 
 // The hints for `records`: this process's pid, the provider libraries of
-// the open devices (each once, in the records' order) and their knobs for
-// the CPU /proc/cpuinfo describes.
-PreloadHints HintsForDevices(const std::vector<DeviceRecord>& records);
+// the open devices (each once, in the records' order), the open devices
+// whose context can be imported (`context_import.supported`; the first
+// kPreloadHintsMaxImports in the records' order) and the providers' knobs
+// for the CPU /proc/cpuinfo describes. Importable devices the file cannot
+// list (over the limit, or a name readers refuse) are left out, each added
+// to `*left_out` (when not null) as "name (why)".
+PreloadHints HintsForDevices(const std::vector<DeviceRecord>& records,
+                             std::vector<std::string>* left_out = nullptr);
 
 class PreloadHintsKeeper final {
  public:
@@ -43,10 +48,15 @@ class PreloadHintsKeeper final {
   PreloadHintsKeeper(DeviceTable* table, std::unique_ptr<PreloadHintsFile> file)
       : table_(table), file_(std::move(file)) {}
   void Refresh();
+  // Logs the importable devices the file leaves out, the first time any
+  // are.
+  void WarnLeftOut(const std::vector<std::string>& left_out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   DeviceTable* const table_;
   absl::Mutex mu_;
   std::unique_ptr<PreloadHintsFile> file_ ABSL_GUARDED_BY(mu_);
+  bool warned_left_out_ ABSL_GUARDED_BY(mu_) = false;
   int subscription_ = 0;
 };
 

@@ -101,11 +101,12 @@ std::string FormatClients(const v1::ListClientsResponse& response) {
                     client.name().empty() ? "-" : client.name(), client.kind(),
                     FormatDuration(client.age_us()) + " ago",
                     absl::StrCat(client.leases()),
-                    FormatBytes(client.lease_bytes())});
+                    FormatBytes(client.lease_bytes()),
+                    absl::StrCat(client.shared_contexts())});
   }
-  return FormatTable(
-      {"CHANNEL", "PID", "UID", "NAME", "KIND", "SINCE", "LEASES", "LEASED"},
-      rows);
+  return FormatTable({"CHANNEL", "PID", "UID", "NAME", "KIND", "SINCE",
+                      "LEASES", "LEASED", "CONTEXTS"},
+                     rows);
 }
 
 }  // namespace swift::swiftctl

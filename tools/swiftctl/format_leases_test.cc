@@ -76,10 +76,13 @@ TEST(FormatLeasesTest, ShowsClientsWithTheirLeases) {
   client->set_kind("calls");
   client->set_leases(2);
   client->set_lease_bytes(8 << 20);
+  client->set_shared_contexts(3);
   const std::string table = FormatClients(response);
+  EXPECT_TRUE(absl::StrContains(table, "CONTEXTS")) << table;
   EXPECT_TRUE(absl::StrContains(table, "65534")) << table;
   EXPECT_TRUE(absl::StrContains(table, "calls")) << table;
   EXPECT_TRUE(absl::StrContains(table, "8 MiB")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "8 MiB   3")) << table;
 }
 
 }  // namespace

@@ -76,6 +76,14 @@ struct SessionOptions {
   // On by default; off to measure it (the two halves run one after the
   // other).
   bool overlapped_start = true;
+  // Cold start: where swiftd shares contexts of the session's device (its
+  // provider can import one: mlx5, efa; swiftd's hints file lists them),
+  // import swiftd's context and PD, opened ahead of time for this process
+  // alone, rather than opening the device here. Anywhere else (rxe, siw)
+  // the session opens the device itself, as it does when swiftd refuses;
+  // StartSteps::context_imported and context_not_imported_because say
+  // which and why. On by default; off to measure it.
+  bool import_context = true;
   // Cold start: take the registered buffer from a memory lease of swiftd
   // (a memfd it populated ahead of time, MAP_SHARED like the session's
   // own) rather than allocating one here. The lease lives as long as the
@@ -133,6 +141,14 @@ struct StartSteps {
   // The port's address came with swiftd's hello (its device cache), not
   // from querying the port.
   bool port_from_swiftd = false;
+  // The device context and PD were imported from swiftd
+  // (SessionOptions::import_context; open_device_us and alloc_pd_us are
+  // then the imports), the call for it taking share_context_us on the
+  // swiftd half; else why not (the provider cannot import, swiftd's
+  // refusal, "import_context is off").
+  bool context_imported = false;
+  double share_context_us = 0;
+  std::string context_not_imported_because;
   int providers_loaded = 0;
   // Why no provider was loaded ahead, if none was.
   std::string providers_skipped_because;
