@@ -6,13 +6,16 @@
 //    stopped the preload steps aside and it still runs;
 //  - libswift's cold start (Session::Create in a fresh process) loads
 //    only the hinted provider.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/testing/eventually.h"
 #include "common/testing/rdma_test_env.h"
@@ -106,6 +109,37 @@ TEST_F(PreloadRdmaTest, AnUnmodifiedProgramMapsOnlyTheHintedProvider) {
   EXPECT_TRUE(absl::StrContains(providers[0], "librxe-rdmav")) << providers[0];
   EXPECT_EQ(DevicesLine(preloaded.out), DevicesLine(plain.out));
   EXPECT_NE(DevicesLine(plain.out), "devices 0\n");
+}
+
+// The preload's import branch, as far as rxe can take it: hints that list
+// the device for import (as swiftd writes them for mlx5) make the
+// program's ibv_open_device ask swiftd, which refuses (rxe cannot import)
+// with the probe's reason; the program then opens the device itself and
+// runs unchanged.
+TEST_F(PreloadRdmaTest, AnImportSwiftdRefusesLeavesTheProgramOpeningItself) {
+  const std::string importing = dir_.path() + "/importing.hints";
+  {
+    std::ofstream file(importing);
+    file << ReadWholeFile(hints_) << "import " << device_ << "\n";
+  }
+  ASSERT_EQ(chmod(importing.c_str(), 0644), 0);
+  const std::string probe =
+      Absolute(RunfilePath("client/preload/preload_probe"));
+  const std::string env = absl::StrReplaceAll(
+      Preload(),
+      {{"SWIFT_PRELOAD_HINTS=" + hints_, "SWIFT_PRELOAD_HINTS=" + importing}});
+  const CommandResult preloaded = RunCommand("env " + env + probe);
+  ASSERT_EQ(preloaded.exit_code, 0) << preloaded.err;
+  EXPECT_TRUE(absl::StrContains(preloaded.out, "opened " + device_))
+      << preloaded.out;
+  EXPECT_TRUE(absl::StrContains(preloaded.err, "swiftd shared no context"))
+      << preloaded.err;
+  EXPECT_TRUE(absl::StrContains(preloaded.err, "cannot import"))
+      << preloaded.err;
+  // Without the import lines, the preload never asks.
+  const CommandResult plain = RunCommand("env " + Preload() + probe);
+  EXPECT_TRUE(absl::StrContains(plain.out, "opened " + device_)) << plain.out;
+  EXPECT_FALSE(absl::StrContains(plain.err, "shared no context")) << plain.err;
 }
 
 TEST_F(PreloadRdmaTest, PerftestMeasuresUnderThePreloadAndWithoutSwiftd) {
