@@ -7,6 +7,8 @@
 #ifndef SWIFT_COMMON_TESTING_RDMA_TEST_ENV_H_
 #define SWIFT_COMMON_TESTING_RDMA_TEST_ENV_H_
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -27,6 +29,26 @@ inline std::string EnvOr(const char* name, const std::string& fallback) {
 // The device single-host tests use (RXE_DEV, "rxe0" by default).
 inline std::string TestDeviceName() { return EnvOr("RXE_DEV", "rxe0"); }
 
+// Whether device TestDeviceName() is on this host (its sysfs entry).
+inline bool TestDeviceExists() {
+  return access(("/sys/class/infiniband/" + TestDeviceName()).c_str(), F_OK) ==
+         0;
+}
+
 }  // namespace swift::testing
+
+// In a test's SetUp() or body: without the test device, skip, or fail
+// inside the guest run (SWIFT_RDMA_REQUIRED=1), where a skip proves
+// nothing.
+#define SWIFT_REQUIRE_RDMA_DEVICE()                                            \
+  do {                                                                         \
+    if (!::swift::testing::TestDeviceExists()) {                               \
+      if (::swift::testing::RdmaRequired()) {                                  \
+        FAIL() << "no RDMA device " << ::swift::testing::TestDeviceName()      \
+               << ", but SWIFT_RDMA_REQUIRED=1";                               \
+      }                                                                        \
+      GTEST_SKIP() << "no RDMA device " << ::swift::testing::TestDeviceName(); \
+    }                                                                          \
+  } while (false)
 
 #endif  // SWIFT_COMMON_TESTING_RDMA_TEST_ENV_H_

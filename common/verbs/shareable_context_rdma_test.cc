@@ -9,7 +9,6 @@
 
 #include "common/testing/rdma_test_env.h"
 #include "common/verbs/context.h"
-#include "common/verbs/device_list.h"
 #include "common/verbs/pd.h"
 #include "common/verbs/shareable_context.h"
 
@@ -31,16 +30,7 @@ int OpenFdCount() {
 
 class ShareableContextRdmaTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    absl::StatusOr<DeviceList> devices = DeviceList::Get();
-    ASSERT_TRUE(devices.ok()) << devices.status();
-    if (devices->empty()) {
-      if (swift::testing::RdmaRequired()) {
-        FAIL() << "no RDMA device, but SWIFT_RDMA_REQUIRED=1";
-      }
-      GTEST_SKIP() << "no RDMA device on this host";
-    }
-  }
+  void SetUp() override { SWIFT_REQUIRE_RDMA_DEVICE(); }
 };
 
 TEST_F(ShareableContextRdmaTest, HandsOutTheDeviceFileAndRxeRefusesTheImport) {

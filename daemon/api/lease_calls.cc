@@ -9,6 +9,24 @@
 #include "proto/wire_status.h"
 
 namespace swift {
+namespace {
+
+// Whether a call handing out resources can be served: its subsystem runs
+// (else kUnimplemented with `absent`) and the caller's uid is known, as
+// the resource is its tenant's (else kPermissionDenied).
+absl::Status Servable(bool present, absl::string_view absent,
+                      const FastPathCaller& caller) {
+  if (!present) {
+    return absl::UnimplementedError(absent);
+  }
+  if (caller.uid == FastPathCaller::kUnknownId) {
+    return absl::PermissionDeniedError(
+        "swiftd could not learn the caller's uid (SO_PEERCRED)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 bool LeaseCalls::Handles(const v1::FastRequest& request) {
   switch (request.call_case()) {
@@ -36,15 +54,10 @@ v1::FastResponse LeaseCalls::Handle(const FastPathCaller& caller,
   if (request.call_case() == v1::FastRequest::kShareContext) {
     return ShareContext(caller, request.share_context(), fds);
   }
-  if (leases_ == nullptr) {
-    EncodeStatus(absl::UnimplementedError("this swiftd keeps no memory leases"),
-                 &response);
-    return response;
-  }
-  if (caller.uid == FastPathCaller::kUnknownId) {
-    EncodeStatus(absl::PermissionDeniedError(
-                     "swiftd could not learn the caller's uid (SO_PEERCRED)"),
-                 &response);
+  if (absl::Status servable = Servable(
+          leases_ != nullptr, "this swiftd keeps no memory leases", caller);
+      !servable.ok()) {
+    EncodeStatus(servable, &response);
     return response;
   }
   switch (request.call_case()) {
@@ -92,16 +105,11 @@ v1::FastResponse LeaseCalls::ShareContext(const FastPathCaller& caller,
                                           const v1::ShareContextCall& call,
                                           std::vector<UniqueFd>* fds) {
   v1::FastResponse response;
-  if (contexts_ == nullptr) {
-    EncodeStatus(
-        absl::UnimplementedError("this swiftd shares no device contexts"),
-        &response);
-    return response;
-  }
-  if (caller.uid == FastPathCaller::kUnknownId) {
-    EncodeStatus(absl::PermissionDeniedError(
-                     "swiftd could not learn the caller's uid (SO_PEERCRED)"),
-                 &response);
+  if (absl::Status servable =
+          Servable(contexts_ != nullptr,
+                   "this swiftd shares no device contexts", caller);
+      !servable.ok()) {
+    EncodeStatus(servable, &response);
     return response;
   }
   ContextManager::Holder holder{caller.channel_id, caller.uid, caller.pid,
