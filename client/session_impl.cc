@@ -60,6 +60,13 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
         "preconnect_idle_timeout and preconnect_probe_timeout positive, "
         "recycle_quiet_period at least 0");
   }
+  if (options.learn_preconnect_after < 0 || options.learn_preconnect_max < 1 ||
+      options.learn_preconnect_window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "SessionOptions: learn_preconnect_after must be at least 0 (0: "
+        "off), learn_preconnect_max at least 1, learn_preconnect_window "
+        "positive");
+  }
   if (options.comp_vector < -1) {
     return absl::InvalidArgumentError(
         absl::StrCat("SessionOptions: comp_vector ", options.comp_vector,
@@ -184,6 +191,14 @@ absl::StatusOr<std::unique_ptr<Session>> SessionImpl::Create(
   session->pool_->StartRefill();
   steps.refill_start_us = Lap(&lap);
   session->preconnect_ = session->MakePreconnectPool();
+  if (options.learn_preconnect_after > 0) {
+    PrewarmLearner::Options learn;
+    learn.after = options.learn_preconnect_after;
+    learn.window = options.learn_preconnect_window;
+    learn.max_per_service = options.learn_preconnect_max;
+    absl::MutexLock lock(&session->learn_mu_);
+    session->learner_.emplace(learn);
+  }
   return std::unique_ptr<Session>(std::move(session));
 }
 
@@ -326,7 +341,42 @@ absl::StatusOr<std::vector<std::string>> SessionImpl::CheckConnections(
 absl::StatusOr<int> SessionImpl::Prewarm(const std::string& host,
                                          const std::string& service, int count,
                                          absl::Duration timeout) {
+  {
+    absl::MutexLock lock(&learn_mu_);
+    prewarmed_by_app_.insert(absl::StrCat(host, "\n", service));
+  }
   return preconnect_->Prewarm(host, service, count, timeout);
+}
+
+PreconnectStats SessionImpl::preconnect_stats() const {
+  PreconnectStats stats = preconnect_->stats();
+  absl::MutexLock lock(&learn_mu_);
+  stats.learned = learned_;
+  return stats;
+}
+
+void SessionImpl::LearnFromHandshake(const std::string& host,
+                                     const std::string& service) {
+  std::optional<int> target;
+  {
+    absl::MutexLock lock(&learn_mu_);
+    if (!learner_.has_value() ||
+        prewarmed_by_app_.contains(absl::StrCat(host, "\n", service))) {
+      return;
+    }
+    target = learner_->Handshaken(host, service, absl::Now());
+    if (!target.has_value()) {
+      return;
+    }
+    ++learned_;
+  }
+  // In the background: the pool's refill thread makes the pairs.
+  if (absl::StatusOr<int> set =
+          preconnect_->Prewarm(host, service, *target, absl::ZeroDuration());
+      !set.ok()) {
+    SWIFT_LOG_ONCE(Warning, "libswift: no learned pool for ", service, " on ",
+                   host, ": ", set.status().ToString());
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> SessionImpl::Connect(
@@ -351,6 +401,7 @@ absl::StatusOr<std::unique_ptr<Connection>> SessionImpl::Connect(
   if (!made.ok()) {
     return made.status();
   }
+  LearnFromHandshake(host, service);
   return std::unique_ptr<Connection>(*std::move(made));
 }
 

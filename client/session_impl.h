@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/change_watch.h"
@@ -18,6 +19,7 @@
 #include "client/fast_path_client.h"
 #include "client/hinted_providers.h"
 #include "client/preconnect_pool.h"
+#include "client/prewarm_learner.h"
 #include "client/qp_pool.h"
 #include "client/session_buffer.h"
 #include "client/swiftd_start.h"
@@ -44,9 +46,7 @@ class SessionImpl final : public Session {
   absl::StatusOr<int> Prewarm(const std::string& host,
                               const std::string& service, int count,
                               absl::Duration timeout) override;
-  PreconnectStats preconnect_stats() const override {
-    return preconnect_->stats();
-  }
+  PreconnectStats preconnect_stats() const override;
   PoolStats pool_stats() const override { return pool_->stats(); }
   const StartSteps& start_steps() const override { return start_steps_; }
   const std::string& device() const override { return context_->name(); }
@@ -76,6 +76,9 @@ class SessionImpl final : public Session {
   absl::StatusOr<std::vector<std::string>> CheckConnections(
       const std::vector<uint64_t>& ids);
   std::unique_ptr<PreconnectPool> MakePreconnectPool();
+  // A handshake to `service` on `host` was needed: prewarm it when the
+  // learner says it is worth a pool (a no-op when learning is off).
+  void LearnFromHandshake(const std::string& host, const std::string& service);
   // The count of swiftd's change page for this tenant (the pool's
   // `generation` hook): the page is asked for on first use, and again at
   // most once a second after swiftd went away or refused it.
@@ -103,6 +106,12 @@ class SessionImpl final : public Session {
   // Its pairs close through fast_path_ and recycle into pool_, and it reads
   // change_watch_: declared after them, so destroyed before them.
   std::unique_ptr<PreconnectPool> preconnect_;
+  // Pools learned from use (SessionOptions::learn_preconnect_after).
+  mutable absl::Mutex learn_mu_;
+  std::optional<PrewarmLearner> learner_ ABSL_GUARDED_BY(learn_mu_);
+  // Services the application prewarmed itself, as "host\nservice".
+  absl::flat_hash_set<std::string> prewarmed_by_app_ ABSL_GUARDED_BY(learn_mu_);
+  uint64_t learned_ ABSL_GUARDED_BY(learn_mu_) = 0;
 };
 
 }  // namespace swift

@@ -49,8 +49,10 @@ class PreconnectRdmaTest : public TwoSwiftdTest {
     }
   }
 
-  std::unique_ptr<Session> ClientOn(const SwiftdHost& host) {
+  std::unique_ptr<Session> ClientOn(const SwiftdHost& host,
+                                    int learn_preconnect_after = 0) {
     SessionOptions options;
+    options.learn_preconnect_after = learn_preconnect_after;
     options.socket_path = host.socket();
     options.pool_low = 4;
     options.pool_high = 16;
@@ -146,6 +148,51 @@ TEST_F(PreconnectRdmaTest, APooledPairCarriesDataBothWays) {
   ASSERT_TRUE((*connection)->Close().ok());
   EXPECT_TRUE(
       ::swift::testing::Eventually([&] { return server_side->peer_closed(); }));
+  client.reset();
+  EXPECT_TRUE(NothingLeft());
+}
+
+// A pool learned from use: after three handshakes to one service within
+// the window, the session prewarms it by itself; the next Connect() takes
+// a pooled pair, which carries data, and nothing is left at the end.
+TEST_F(PreconnectRdmaTest, APoolLearnedFromUseServesTheNextConnect) {
+  ASSERT_TRUE(a_.swiftd && b_.swiftd);
+  auto server = SessionOn(a_);
+  auto client = ClientOn(b_, /*learn_preconnect_after=*/3);
+  ASSERT_TRUE(server && client);
+  auto listener = server->Listen("learned", 8);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  std::vector<std::unique_ptr<Connection>> accepted;
+  for (int i = 0; i < 3; ++i) {
+    auto connection = client->Connect(a_.peer_address(), "learned");
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    EXPECT_FALSE((*connection)->connect_steps().preconnected);
+    AcceptUpTo(**listener, accepted.size() + 1, &accepted);
+    ASSERT_TRUE((*connection)->Close().ok());
+  }
+  EXPECT_EQ(client->preconnect_stats().learned, 1u);
+  // Its target is the handshakes seen within one second: three, unless
+  // the host was slow enough to spread them. The pairs are made in the
+  // background (the server accepts them as they come).
+  const int target = client->preconnect_stats().target;
+  EXPECT_GE(target, 1);
+  EXPECT_LE(target, 3);
+  AcceptUpTo(**listener, accepted.size() + target, &accepted);
+  EXPECT_TRUE(::swift::testing::Eventually([&] {
+    return client->preconnect_stats().ready == target;
+  })) << client->preconnect_stats().ready;
+
+  auto connection = client->Connect(a_.peer_address(), "learned");
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  EXPECT_TRUE((*connection)->connect_steps().preconnected);
+  Connection* server_side = PeerOf(**connection, accepted);
+  ASSERT_NE(server_side, nullptr);
+  const std::string to_server = "learned pair: client -> server";
+  ASSERT_TRUE(WriteTo(**connection, to_server, 1024).ok());
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(server_side->buffer()) + 1024,
+                        to_server.size()),
+            to_server);
+  connection->reset();
   client.reset();
   EXPECT_TRUE(NothingLeft());
 }

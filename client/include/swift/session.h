@@ -104,6 +104,19 @@ struct SessionOptions {
   // A service's pairs are closed (and no longer refilled) once no
   // Connect() took one for this long.
   absl::Duration preconnect_idle_timeout = absl::Minutes(10);
+  // Pools learned from use: a service this session handshook at least
+  // this many times within learn_preconnect_window (Connect()s no pool
+  // served) is prewarmed in the background, as if Prewarm() had been
+  // called, to the most handshakes that window saw within one second (at
+  // least 1, at most learn_preconnect_max; all pools within
+  // max_preconnected); raised as bursts grow, dropped like any pool after
+  // preconnect_idle_timeout unused. Services the application prewarmed
+  // itself (any count, 0 included) are left as it set them.
+  // PreconnectStats::learned counts them. 0: off (the default: a pool
+  // means connections the server sees ahead of use).
+  int learn_preconnect_after = 0;
+  absl::Duration learn_preconnect_window = absl::Seconds(10);
+  int learn_preconnect_max = 8;
   // How long a pair taken from the pool may take to prove, with a
   // zero-length RDMA WRITE answered by the peer's NIC, that the peer's QP
   // is still there; a pair that does not is dropped.
@@ -259,6 +272,9 @@ struct PreconnectStats {
   uint64_t checks_saved = 0;  // Hits that needed no call to swiftd: its
                               // change page showed nothing had changed.
   uint64_t refill_errors = 0;
+  // Services prewarmed (or raised) because of their use
+  // (SessionOptions::learn_preconnect_after).
+  uint64_t learned = 0;
   std::string last_discard_reason;
   std::string last_refill_error;
 };
