@@ -2,6 +2,7 @@
 #include "common/spin_wait.h"
 
 #include <poll.h>
+#include <sched.h>
 
 #include "absl/time/clock.h"
 #include "common/spin_slot.h"
@@ -18,7 +19,7 @@ bool SpinUntilReadable(int fd, absl::Duration limit) {
   }
   const absl::Time deadline = absl::Now() + limit;
   pollfd readable = {fd, POLLIN, 0};
-  for (int polls = 1;; ++polls) {
+  while (true) {
     const int ready = poll(&readable, 1, /*timeout=*/0);
     if (ready != 0) {
       return ready > 0;
@@ -26,7 +27,11 @@ bool SpinUntilReadable(int fd, absl::Duration limit) {
     if (absl::Now() >= deadline) {
       return false;
     }
-    MaybeYield(polls);
+    // Every poll: a poll() is a system call (far dearer than a CQ poll,
+    // whose waiters yield every kPollsPerYield), and the thread that will
+    // answer may be runnable on this very core, where spinning on would
+    // only delay it until the scheduler's next tick.
+    sched_yield();
   }
 }
 
