@@ -3,6 +3,8 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -77,21 +79,30 @@ absl::StatusOr<v1::InvokeResponse> FunctionChannels::Invoke(
       PoolFor(function).Clear();
     }
   }
-  pollfd ready = {channel->fd(), POLLIN, 0};
-  const int waited =
-      poll(&ready, 1,
-           static_cast<int>(absl::ToInt64Milliseconds(timeout + kWorkerGrace)));
-  if (waited == 0) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "function '", function, "': its worker stopped answering"));
-  }
-  absl::StatusOr<SeqpacketSocket::Message> message = channel->Receive();
+  // The answer to this call. An answer with another call id is a late one
+  // to an earlier call on this channel (an instance that answered as the
+  // worker gave up on it): skipped. Call id 0 answers a request the worker
+  // could not read.
+  const absl::Time deadline = absl::Now() + timeout + kWorkerGrace;
   v1::FastResponse response;
-  if (waited < 0 || !message.ok() || !response.ParseFromString(message->data)) {
-    return absl::UnavailableError(
-        absl::StrCat("function '", function,
-                     "': the function's worker exited during the invocation"));
-  }
+  do {
+    pollfd ready = {channel->fd(), POLLIN, 0};
+    const int waited =
+        poll(&ready, 1,
+             static_cast<int>(std::max<int64_t>(
+                 0, absl::ToInt64Milliseconds(deadline - absl::Now()))));
+    if (waited == 0) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "function '", function, "': its worker stopped answering"));
+    }
+    absl::StatusOr<SeqpacketSocket::Message> message = channel->Receive();
+    if (waited < 0 || !message.ok() ||
+        !response.ParseFromString(message->data)) {
+      return absl::UnavailableError(absl::StrCat(
+          "function '", function,
+          "': the function's worker exited during the invocation"));
+    }
+  } while (response.call_id() != 0 && response.call_id() != call.call_id());
   PoolFor(function).Give(*std::move(channel));
   // The worker named the function in its errors (ToInvokeResponse()).
   if (absl::Status status = DecodeStatus(response); !status.ok()) {

@@ -2,8 +2,9 @@
 // served by the worker's real edge (daemon/worker DirectChannels): the
 // contract between libswift and a function's worker on the host, no device
 // and no daemon. Answers, the worker's errors named after the function,
-// channel reuse, a worker that stopped since (its idle channel replaced
-// once), a worker that dies during an invocation, swiftd's refusal.
+// channel reuse, a late answer to another call skipped, a worker that
+// stopped since (its idle channel replaced once), a worker that dies during
+// an invocation, swiftd's refusal.
 #include "client/function_channels.h"
 
 #include <stdlib.h>
@@ -31,7 +32,8 @@ namespace {
 // A fake swiftd (on the project's server skeleton) that hands each
 // FUNCTION channel for "f" to a fake worker serving it through
 // DirectChannels. The worker answers "echo:X" with X, "fail" with the
-// function's failure, and dies on "exit".
+// function's failure, "late:X" with an answer to another call then X, and
+// dies on "exit".
 class FakeSwiftd {
  public:
   FakeSwiftd() {
@@ -117,6 +119,13 @@ class FakeSwiftd {
       if (request->payload() == "exit") {
         return;  // The channel closes with the worker.
       }
+      if (request->payload().rfind("late:", 0) == 0) {
+        // A late answer to an earlier call comes first.
+        worker::v1::InvokeReply stale;
+        stale.set_id(request->id() + 1000);
+        stale.set_result("stale");
+        channels.Reply(id, stale);
+      }
       worker::v1::InvokeReply reply;
       reply.set_id(request->id());
       reply.set_served_by(request->mode());
@@ -173,6 +182,15 @@ TEST(FunctionChannelsTest, InvocationsGoToTheWorkerOnOneReusedChannel) {
   ASSERT_EQ(swiftd.requests().size(), 2u);
   EXPECT_EQ(swiftd.requests()[0].timeout_ms(), 10000u);
   EXPECT_NE(swiftd.requests()[0].id(), swiftd.requests()[1].id());
+}
+
+TEST(FunctionChannelsTest, ALateAnswerToAnotherCallIsSkipped) {
+  FakeSwiftd swiftd;
+  FunctionChannels channels(swiftd.path(), "test");
+  absl::StatusOr<v1::InvokeResponse> answer =
+      channels.Invoke(Invocation("late:mine", v1::InvokeRequest::WARM));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->result(), "mine");
 }
 
 TEST(FunctionChannelsTest, TheWorkersErrorNamesTheFunction) {

@@ -25,7 +25,13 @@ std::vector<std::pair<uint64_t, int>> DirectChannels::Fds() const {
   return fds;
 }
 
-std::optional<worker::v1::InvokeRequest> DirectChannels::Receive(uint64_t id) {
+int DirectChannels::fd(uint64_t id) const {
+  auto it = channels_.find(id);
+  return it == channels_.end() ? -1 : it->second->socket.fd();
+}
+
+std::optional<worker::v1::InvokeRequest> DirectChannels::Receive(
+    uint64_t id, absl::Time now) {
   auto it = channels_.find(id);
   if (it == channels_.end()) {
     return std::nullopt;
@@ -56,6 +62,9 @@ std::optional<worker::v1::InvokeRequest> DirectChannels::Receive(uint64_t id) {
     Reply(id, refused);
     return std::nullopt;
   }
+  worker::v1::ChannelAnswer* answer = call->mutable_answer_on_channel();
+  answer->set_function(channel.function);
+  answer->set_received_ns(absl::ToUnixNanos(now));
   return *std::move(call);
 }
 
@@ -63,7 +72,7 @@ void DirectChannels::Reply(uint64_t id, const worker::v1::InvokeReply& reply) {
   ++invocations_;
   failures_ += reply.code() != 0 ? 1 : 0;
   auto it = channels_.find(id);
-  if (it == channels_.end()) {
+  if (reply.answered() || it == channels_.end()) {
     return;
   }
   // A client gone meanwhile: its channel closes on the next poll.

@@ -4,11 +4,13 @@
 // swiftd's threads. Once swiftd has checked that a client may invoke the
 // function, it hands the client's fast path connection to the worker
 // (WorkerDown.open_channel, the fd attached) and is out of the path: the
-// client sends FastRequest{invoke} and the worker answers each with one
-// FastResponse, in order, one invocation at a time per channel (see
-// channel_messages.h for the translation, proto/fast_path.proto for the
-// contract). A channel ends when the client closes it; a reply due on a
-// channel closed meanwhile is dropped.
+// client sends FastRequest{invoke} and gets one FastResponse for each, in
+// order, one invocation at a time per channel (see channel_messages.h for
+// the translation, proto/fast_path.proto for the contract). The instance
+// that runs an invocation answers it on the channel itself
+// (channel_answer.h); the worker answers what no instance took. A channel
+// ends when the client closes it; a reply due on a channel closed
+// meanwhile is dropped.
 //
 // Channels are named by ids from 1 (0 is the worker's route to swiftd).
 // Thread-compatible: the worker's event loop is its only user.
@@ -23,6 +25,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
 #include "common/unique_fd.h"
 #include "proto/worker.pb.h"
@@ -39,18 +43,26 @@ class DirectChannels final {
   // (id, fd) of every open channel, for the event loop.
   std::vector<std::pair<uint64_t, int>> Fds() const;
 
+  // The fd of channel `id` (still owned here), or -1 once it closed.
+  int fd(uint64_t id) const;
+
   // Receive()
   //
   // Reads the message waiting on channel `id` and returns the invocation it
-  // asks for, in the worker's terms. nullopt when there is none to run:
-  // the client closed the channel (it is dropped), or the request was
-  // malformed or not for a direct channel (answered here with the error).
-  std::optional<worker::v1::InvokeRequest> Receive(uint64_t id);
+  // asks for, in the worker's terms, with answer_on_channel naming the
+  // function and the time it was read (`now`). nullopt when there is none
+  // to run: the client closed the channel (it is dropped), or the request
+  // was malformed or not for a direct channel (answered here with the
+  // error).
+  std::optional<worker::v1::InvokeRequest> Receive(
+      uint64_t id, absl::Time now = absl::Now());
 
   // Reply()
   //
   // Answers the invocation on channel `id` that `reply` ends (its id is
   // the request's) and counts it; dropped when the channel has closed.
+  // A reply with `answered` set was answered by its instance already: it
+  // is only counted.
   void Reply(uint64_t id, const worker::v1::InvokeReply& reply);
 
   // Invocations answered on channels so far, those that failed, and the

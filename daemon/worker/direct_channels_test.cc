@@ -1,10 +1,13 @@
 // DirectChannels on the host, over socket pairs: a client's invocation is
 // read as the worker's request and answered in the client's terms; COLD
 // and malformed requests are answered with their error; a closed channel
-// is dropped and a reply due on it counted but not sent.
+// is dropped and a reply due on it counted but not sent; a request says
+// how its instance answers the client, and a reply it answered is only
+// counted.
 #include "daemon/worker/direct_channels.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include "common/seqpacket_socket.h"
 #include "proto/fast_path.pb.h"
@@ -76,6 +79,33 @@ TEST_F(DirectChannelsTest, AnInvocationIsReadAndAnsweredInTheClientsTerms) {
   EXPECT_EQ(response.message(), "function 'f': crashed");
   EXPECT_EQ(channels_.invocations(), 2u);
   EXPECT_EQ(channels_.failures(), 1u);
+}
+
+TEST_F(DirectChannelsTest, ARequestSaysHowItsInstanceAnswersTheClient) {
+  EXPECT_EQ(channels_.fd(id_), channels_.Fds()[0].second);
+  Send(Invocation(v1::InvokeRequest::FORK));
+  const absl::Time read_at = absl::FromUnixSeconds(1700000000);
+  std::optional<worker::v1::InvokeRequest> request =
+      channels_.Receive(id_, read_at);
+  ASSERT_TRUE(request.has_value());
+  ASSERT_TRUE(request->has_answer_on_channel());
+  EXPECT_EQ(request->answer_on_channel().function(), "f");
+  EXPECT_EQ(request->answer_on_channel().received_ns(),
+            absl::ToUnixNanos(read_at));
+
+  // The instance answered: the worker only counts it.
+  worker::v1::InvokeReply answered;
+  answered.set_id(request->id());
+  answered.set_answered(true);
+  answered.set_code(static_cast<int>(absl::StatusCode::kAborted));
+  channels_.Reply(id_, answered);
+  pollfd nothing = {client_->fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&nothing, 1, 0), 0) << "nothing sent twice";
+  EXPECT_EQ(channels_.invocations(), 1u);
+  EXPECT_EQ(channels_.failures(), 1u);
+  client_.reset();
+  EXPECT_FALSE(channels_.Receive(id_).has_value());
+  EXPECT_EQ(channels_.fd(id_), -1);
 }
 
 TEST_F(DirectChannelsTest, ColdAndMalformedRequestsAreAnsweredHere) {

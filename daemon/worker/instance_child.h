@@ -5,8 +5,10 @@
 // worker: its QPs are the worker's to recycle), builds its InstanceRuntime
 // once, then runs the invocation it was forked for, or, as a spare,
 // prefaults the pages its first run will touch and waits for one; it
-// answers each InvokeRequest on its socket with one InvokeReply and waits
-// for the next, until the worker closes the socket or kills it.
+// answers each InvokeRequest with one InvokeReply on its socket (and, for a
+// request that came on a client's direct channel, the client there first:
+// channel_answer.h) and waits for the next, until the worker closes the
+// socket or kills it.
 //
 // What a child must never do: touch the worker's Session (another thread
 // may have held its locks at fork) or run a destructor of an object it
@@ -21,6 +23,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "common/seqpacket_socket.h"
+#include "common/unique_fd.h"
 #include "daemon/worker/connection_set_pool.h"
 #include "daemon/worker/fork/provider_doorbell.h"
 #include "proto/worker.pb.h"
@@ -42,12 +45,14 @@ struct InstanceSpec {
 // Runs in the child until the worker lets it go; never returns. `socket` is
 // the child's end; `connections` its set; `shared_lkeys` the memory regions
 // the worker verified MAP_SHARED; `first` the invocation it was forked for,
-// or null for a spare.
+// or null for a spare, and `first_channel` the client's channel `first`
+// came on, if it did (later requests bring theirs attached).
 [[noreturn]] void ServeAsInstance(const InstanceSpec& spec,
                                   SeqpacketSocket socket,
                                   const ConnectionSet& connections,
                                   absl::flat_hash_set<uint32_t> shared_lkeys,
-                                  const worker::v1::InvokeRequest* first);
+                                  const worker::v1::InvokeRequest* first,
+                                  UniqueFd first_channel);
 
 }  // namespace swift
 

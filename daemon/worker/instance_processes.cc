@@ -65,12 +65,13 @@ absl::StatusOr<uint64_t> InstanceProcesses::Fork(
   return id;
 }
 
-absl::Status InstanceProcesses::Send(uint64_t id, absl::string_view message) {
+absl::Status InstanceProcesses::Send(uint64_t id, absl::string_view message,
+                                     const std::vector<int>& fds) {
   auto it = children_.find(id);
   if (it == children_.end()) {
     return absl::UnavailableError("the instance is gone");
   }
-  return it->second.socket.Send(message);
+  return it->second.socket.Send(message, fds);
 }
 
 absl::StatusOr<SeqpacketSocket::Message> InstanceProcesses::Receive(

@@ -52,8 +52,10 @@ class InstanceProcesses final {
                                 const std::vector<int>& close_in_child,
                                 const Body& body);
 
-  // Send(): one message to child `id`. kUnavailable when it is gone.
-  absl::Status Send(uint64_t id, absl::string_view message);
+  // Send(): one message to child `id`, `fds` attached (they stay open
+  // here). kUnavailable when it is gone.
+  absl::Status Send(uint64_t id, absl::string_view message,
+                    const std::vector<int>& fds = {});
 
   // Receive(): the message child `id` sent; an error once it is gone.
   absl::StatusOr<SeqpacketSocket::Message> Receive(uint64_t id);

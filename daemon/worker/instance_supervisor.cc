@@ -2,7 +2,9 @@
 #include "daemon/worker/instance_supervisor.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "proto/wire_status.h"
@@ -32,29 +34,60 @@ InstancePool::Job InstanceSupervisor::JobFor(
   return job;
 }
 
+namespace {
+
+// `request` as the instance gets it: when it came on a client's channel
+// (`channel_fd` valid), with how it is served, for the instance to answer
+// the client as the worker would; otherwise without answer_on_channel.
+worker::v1::InvokeRequest ForInstance(const worker::v1::InvokeRequest& request,
+                                      int channel_fd,
+                                      worker::v1::InvokeMode mode, bool spare) {
+  worker::v1::InvokeRequest copy = request;
+  if (channel_fd < 0) {
+    copy.clear_answer_on_channel();
+  } else if (copy.has_answer_on_channel()) {
+    copy.mutable_answer_on_channel()->set_served_by(mode);
+    copy.mutable_answer_on_channel()->set_spare(spare);
+  }
+  return copy;
+}
+
+}  // namespace
+
 absl::Status InstanceSupervisor::Serve(const worker::v1::InvokeRequest& request,
-                                       uint64_t route) {
+                                       uint64_t route, int channel_fd) {
+  if (!request.has_answer_on_channel()) {
+    channel_fd = -1;
+  }
   // WARM: an instance that has run; FORK (and WARM without one): a spare,
   // else a child forked now. A send that fails leaves the instance to be
   // reaped when its socket reports the end.
   if (request.mode() == worker::v1::WARM) {
     if (std::optional<uint64_t> idle = pool_.FindIdle(/*fresh=*/false);
-        idle && Dispatch(*idle, request, worker::v1::WARM, route).ok()) {
+        idle &&
+        Dispatch(*idle, request, worker::v1::WARM, route, channel_fd).ok()) {
       return absl::OkStatus();
     }
   }
   if (std::optional<uint64_t> spare = pool_.FindIdle(/*fresh=*/true);
-      spare && Dispatch(*spare, request, worker::v1::FORK, route).ok()) {
+      spare &&
+      Dispatch(*spare, request, worker::v1::FORK, route, channel_fd).ok()) {
     return absl::OkStatus();
   }
-  return StartInstance(&request, route).status();
+  return StartInstance(&request, route, channel_fd).status();
 }
 
 absl::Status InstanceSupervisor::Dispatch(
     uint64_t id, const worker::v1::InvokeRequest& request,
-    worker::v1::InvokeMode mode, uint64_t route) {
+    worker::v1::InvokeMode mode, uint64_t route, int channel_fd) {
   const bool spare = pool_.Find(id)->fresh;
-  if (absl::Status sent = children_.Send(id, request.SerializeAsString());
+  std::vector<int> fds;
+  if (channel_fd >= 0) {
+    fds.push_back(channel_fd);
+  }
+  if (absl::Status sent = children_.Send(
+          id, ForInstance(request, channel_fd, mode, spare).SerializeAsString(),
+          fds);
       !sent.ok()) {
     return sent;
   }
@@ -64,7 +97,7 @@ absl::Status InstanceSupervisor::Dispatch(
 }
 
 absl::StatusOr<uint64_t> InstanceSupervisor::StartInstance(
-    const worker::v1::InvokeRequest* first, uint64_t route) {
+    const worker::v1::InvokeRequest* first, uint64_t route, int channel_fd) {
   if (pool_.Full()) {
     if (std::optional<uint64_t> oldest = pool_.ToRetire()) {
       // Killed now, reaped when its socket reports the end (the loop), so
@@ -89,11 +122,23 @@ absl::StatusOr<uint64_t> InstanceSupervisor::StartInstance(
   }
   // Copied before fork: the pool's lock is not the child's to take.
   absl::flat_hash_set<uint32_t> shared_lkeys = sets_->SharedLkeys();
+  std::optional<worker::v1::InvokeRequest> request;
+  if (first != nullptr) {
+    request = ForInstance(*first, channel_fd, worker::v1::FORK,
+                          /*spare=*/false);
+  }
+  // The child keeps the channel its first request came on, and no other.
+  std::vector<int> close_in_child = foreign_fds_();
+  close_in_child.erase(
+      std::remove(close_in_child.begin(), close_in_child.end(), channel_fd),
+      close_in_child.end());
   absl::StatusOr<uint64_t> id = children_.Fork(
-      *set, foreign_fds_(),
+      *set, close_in_child,
       [&](SeqpacketSocket socket, const ConnectionSet& connections) {
         ServeAsInstance(spec_, std::move(socket), connections,
-                        std::move(shared_lkeys), first);
+                        std::move(shared_lkeys),
+                        request.has_value() ? &*request : nullptr,
+                        UniqueFd(request.has_value() ? channel_fd : -1));
       });
   if (!id.ok()) {
     sets_->PutBack(*std::move(set));
@@ -153,9 +198,11 @@ void InstanceSupervisor::OnReadable(uint64_t id) {
   }
   const absl::Time now = absl::Now();
   const InstancePool::Job job = pool_.Finish(id, now);
-  reply.set_worker_us(absl::ToInt64Microseconds(now - job.started));
-  reply.set_served_by(job.mode);
-  reply.set_spare(job.spare);
+  if (!reply.answered()) {
+    reply.set_worker_us(absl::ToInt64Microseconds(now - job.started));
+    reply.set_served_by(job.mode);
+    reply.set_spare(job.spare);
+  }
   reply_(job.route, std::move(reply));
 }
 
@@ -178,7 +225,7 @@ void InstanceSupervisor::TopUpSpares(absl::Time now) {
     return;
   }
   for (int missing = pool_.MissingSpares(); missing > 0; --missing) {
-    if (!StartInstance(nullptr, /*route=*/0).ok()) {
+    if (!StartInstance(nullptr, /*route=*/0, /*channel_fd=*/-1).ok()) {
       // max_instances busy, or no prepared connections yet: FORK requests
       // fork on demand meanwhile.
       pool_.NoteSpareForkFailed(absl::Now());

@@ -49,11 +49,16 @@ class InstanceSupervisor final {
 
   // Serve()
   //
-  // Runs `request` on an instance; its reply goes to `route` later. An
+  // Runs `request` on an instance; its reply goes to `route` later. When
+  // `request` carries answer_on_channel and `channel_fd` is the client's
+  // channel (not owned; the instance gets a copy), the instance answers the
+  // client there and the reply that comes to `route` has `answered` set
+  // (and no result): it only says that the invocation ended, and how. An
   // error means no instance took it (the caller answers it):
   // kResourceExhausted when max_instances are busy or fork failed,
   // kUnavailable when no connection set could be had.
-  absl::Status Serve(const worker::v1::InvokeRequest& request, uint64_t route);
+  absl::Status Serve(const worker::v1::InvokeRequest& request, uint64_t route,
+                     int channel_fd = -1);
 
   // OnReadable(): instance `id`'s socket is readable: its reply, or its
   // end (a crash is answered kInternal, naming the signal).
@@ -79,13 +84,15 @@ class InstanceSupervisor final {
   void FillStats(worker::v1::WorkerStats* stats) const;
 
  private:
-  // Forks an instance that runs `first` (its reply to `route`), or waits
-  // as a spare when `first` is null.
+  // Forks an instance that runs `first` (its reply to `route`; the child
+  // keeps `channel_fd`, see Serve()), or waits as a spare when `first` is
+  // null.
   absl::StatusOr<uint64_t> StartInstance(const worker::v1::InvokeRequest* first,
-                                         uint64_t route);
-  // Hands `request` to the idle instance `id`.
+                                         uint64_t route, int channel_fd);
+  // Hands `request` to the idle instance `id`, with `channel_fd` if valid.
   absl::Status Dispatch(uint64_t id, const worker::v1::InvokeRequest& request,
-                        worker::v1::InvokeMode mode, uint64_t route);
+                        worker::v1::InvokeMode mode, uint64_t route,
+                        int channel_fd);
   InstancePool::Job JobFor(const worker::v1::InvokeRequest& request,
                            worker::v1::InvokeMode mode, uint64_t route) const;
   // Ends instance `id`; a request it was running is answered with

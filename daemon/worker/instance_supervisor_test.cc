@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "daemon/worker/connection_set_pool.h"
+#include "proto/fast_path.pb.h"
 
 namespace swift {
 namespace {
@@ -98,10 +99,14 @@ class InstanceSupervisorTest : public ::testing::Test {
     supervisor_->Expire(absl::Now());
   }
 
-  // Serves `request` and runs rounds until its reply.
-  worker::v1::InvokeReply Invoke(const worker::v1::InvokeRequest& request) {
-    const absl::Status served = supervisor_->Serve(request, kRoute);
-    EXPECT_TRUE(served.ok()) << served;
+  // Serves `request` (unless it was already) and runs rounds until its
+  // reply.
+  worker::v1::InvokeReply Invoke(const worker::v1::InvokeRequest& request,
+                                 bool serve = true) {
+    if (serve) {
+      const absl::Status served = supervisor_->Serve(request, kRoute);
+      EXPECT_TRUE(served.ok()) << served;
+    }
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (absl::Now() < deadline) {
       for (size_t i = 0; i < replies_.size(); ++i) {
@@ -154,6 +159,88 @@ TEST_F(InstanceSupervisorTest, ForkRunsInAChildAndWarmReusesIt) {
   EXPECT_NE(again.instance_pid(), forked.instance_pid());
   EXPECT_EQ(Stats().forks(), 2u);
   EXPECT_EQ(Stats().instances(), 2u);
+}
+
+// A request from a client's direct channel: the instance answers the
+// client there (a FastResponse with the result), and the supervisor's reply
+// only says that it ended. Both a child forked for the request (which keeps
+// the channel it inherited) and an instance sent the request (the channel
+// attached) do so; the worker's copy of the channel stays open.
+TEST_F(InstanceSupervisorTest, AnInstanceAnswersTheClientOnItsChannel) {
+  Start(/*spares=*/1, /*max_instances=*/4);
+  absl::StatusOr<std::pair<SeqpacketSocket, SeqpacketSocket>> channel =
+      SeqpacketSocket::Pair();
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  auto on_channel = [&](worker::v1::InvokeMode mode,
+                        const std::string& payload) {
+    worker::v1::InvokeRequest request = Request(mode, payload);
+    request.mutable_answer_on_channel()->set_function("echo");
+    request.mutable_answer_on_channel()->set_received_ns(
+        absl::ToUnixNanos(absl::Now()));
+    return request;
+  };
+  auto client_reads = [&](uint64_t id) {
+    absl::StatusOr<SeqpacketSocket::Message> message =
+        channel->second.Receive();
+    v1::FastResponse response;
+    EXPECT_TRUE(message.ok() && response.ParseFromString(message->data));
+    EXPECT_EQ(response.call_id(), id);
+    return response;
+  };
+
+  const worker::v1::InvokeRequest forked =
+      on_channel(worker::v1::FORK, "echo:a");
+  ASSERT_TRUE(supervisor_->Serve(forked, kRoute, channel->first.fd()).ok());
+  const v1::FastResponse first = client_reads(forked.id());
+  EXPECT_EQ(first.code(), 0) << first.message();
+  EXPECT_EQ(first.invoke().result(), "a");
+  EXPECT_EQ(first.invoke().served_by(), v1::InvokeRequest::FORK);
+  const worker::v1::InvokeReply ended = Invoke(forked, /*serve=*/false);
+  EXPECT_TRUE(ended.answered());
+  EXPECT_TRUE(ended.result().empty()) << "the result went to the client only";
+  EXPECT_EQ(ended.code(), 0);
+
+  // The same instance, sent a WARM request with the channel attached.
+  const worker::v1::InvokeRequest warm = on_channel(worker::v1::WARM, "echo:b");
+  ASSERT_TRUE(supervisor_->Serve(warm, kRoute, channel->first.fd()).ok());
+  const v1::FastResponse second = client_reads(warm.id());
+  EXPECT_EQ(second.invoke().result(), "b");
+  EXPECT_EQ(second.invoke().served_by(), v1::InvokeRequest::WARM);
+  EXPECT_EQ(second.invoke().instance_pid(), first.invoke().instance_pid());
+  EXPECT_TRUE(Invoke(warm, /*serve=*/false).answered());
+
+  // A spare forked once traffic paused, answering a FORK on the channel.
+  supervisor_->TopUpSpares(absl::Now() + absl::Seconds(1));
+  ASSERT_EQ(Stats().spares(), 1u);
+  const worker::v1::InvokeRequest spare =
+      on_channel(worker::v1::FORK, "echo:c");
+  ASSERT_TRUE(supervisor_->Serve(spare, kRoute, channel->first.fd()).ok());
+  const v1::FastResponse third = client_reads(spare.id());
+  EXPECT_EQ(third.invoke().result(), "c");
+  EXPECT_TRUE(third.invoke().spare());
+  EXPECT_NE(third.invoke().instance_pid(), first.invoke().instance_pid());
+  EXPECT_TRUE(Invoke(spare, /*serve=*/false).answered());
+
+  // A failure is the client's to read, and the supervisor's to count.
+  const worker::v1::InvokeRequest failing =
+      on_channel(worker::v1::WARM, "fail");
+  ASSERT_TRUE(supervisor_->Serve(failing, kRoute, channel->first.fd()).ok());
+  EXPECT_EQ(client_reads(failing.id()).code(),
+            static_cast<int>(absl::StatusCode::kAborted));
+  const worker::v1::InvokeReply failed = Invoke(failing, /*serve=*/false);
+  EXPECT_TRUE(failed.answered());
+  EXPECT_EQ(failed.code(), static_cast<int>(absl::StatusCode::kAborted));
+
+  // A crash cannot answer: the supervisor's reply carries the error, for
+  // the worker to send.
+  const worker::v1::InvokeRequest crashing =
+      on_channel(worker::v1::WARM, "crash");
+  ASSERT_TRUE(supervisor_->Serve(crashing, kRoute, channel->first.fd()).ok());
+  const worker::v1::InvokeReply crashed = Invoke(crashing, /*serve=*/false);
+  EXPECT_FALSE(crashed.answered());
+  EXPECT_EQ(crashed.code(), static_cast<int>(absl::StatusCode::kInternal));
+  pollfd nothing = {channel->second.fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&nothing, 1, 0), 0) << "nothing else reached the client";
 }
 
 TEST_F(InstanceSupervisorTest, WarmWithNoIdleInstanceForks) {

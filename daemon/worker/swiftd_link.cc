@@ -1,6 +1,7 @@
 // SwiftdLink implementation; see swiftd_link.h.
 #include "daemon/worker/swiftd_link.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "proto/wire_status.h"
@@ -29,16 +30,33 @@ void SwiftdLink::SendReply(worker::v1::InvokeReply reply,
   worker::v1::WorkerUp up;
   *up.mutable_reply() = std::move(reply);
   *up.mutable_reply()->mutable_stats() = reported_ = stats;
+  held_since_ = absl::InfiniteFuture();
   Send(up);
 }
 
-void SwiftdLink::SendStatsIfChanged(const worker::v1::WorkerStats& stats) {
+void SwiftdLink::SendStatsIfChanged(const worker::v1::WorkerStats& stats,
+                                    absl::Time now) {
   if (stats.SerializeAsString() == reported_.SerializeAsString()) {
+    held_since_ = absl::InfiniteFuture();
     return;
   }
+  if (held_since_ == absl::InfiniteFuture()) {
+    held_since_ = now;
+  }
+  if (now < NextStatsSend()) {
+    return;
+  }
+  held_since_ = absl::InfiniteFuture();
   worker::v1::WorkerUp up;
   *up.mutable_stats() = reported_ = stats;
   Send(up);
+}
+
+absl::Time SwiftdLink::NextStatsSend() const {
+  if (held_since_ == absl::InfiniteFuture()) {
+    return absl::InfiniteFuture();
+  }
+  return std::min(last_activity_ + kStatsQuiet, held_since_ + kStatsMaxDelay);
 }
 
 absl::StatusOr<SwiftdLink::Down> SwiftdLink::Receive() {

@@ -51,6 +51,7 @@ TEST_F(SwiftdLinkTest, ReadyAndFailedReachSwiftd) {
 }
 
 TEST_F(SwiftdLinkTest, StatsGoWithRepliesAndAloneOnlyWhenChanged) {
+  const absl::Time t0 = absl::Now();
   worker::v1::WorkerStats stats;
   stats.set_instances(2);
   worker::v1::InvokeReply reply;
@@ -59,11 +60,38 @@ TEST_F(SwiftdLinkTest, StatsGoWithRepliesAndAloneOnlyWhenChanged) {
   const worker::v1::WorkerUp up = Up();
   EXPECT_EQ(up.reply().id(), 3u);
   EXPECT_EQ(up.reply().stats().instances(), 2u);
-  link_->SendStatsIfChanged(stats);
+  link_->SendStatsIfChanged(stats, t0);
   EXPECT_FALSE(Pending()) << "swiftd heard these with the reply";
+  EXPECT_EQ(link_->NextStatsSend(), absl::InfiniteFuture());
   stats.set_spares(1);
-  link_->SendStatsIfChanged(stats);
-  EXPECT_EQ(Up().stats().spares(), 1u);
+  link_->SendStatsIfChanged(stats, t0);
+  EXPECT_EQ(Up().stats().spares(), 1u) << "a quiet worker reports at once";
+}
+
+TEST_F(SwiftdLinkTest, StatsWaitForAPauseOrAtMostTheMaxDelay) {
+  const absl::Time t0 = absl::Now();
+  worker::v1::WorkerStats stats;
+  for (int i = 1; i <= 40; ++i) {
+    // An invocation every 10 ms: never quiet for kStatsQuiet.
+    const absl::Time now = t0 + i * absl::Milliseconds(10);
+    link_->NoteActivity(now);
+    stats.set_channel_invocations(i);
+    link_->SendStatsIfChanged(stats, now);
+    if (now - t0 < SwiftdLink::kStatsMaxDelay) {
+      EXPECT_FALSE(Pending()) << "held back during the burst, at " << i;
+    }
+  }
+  EXPECT_EQ(Up().stats().channel_invocations(), 26u)
+      << "sent once the first held change is kStatsMaxDelay old";
+  EXPECT_FALSE(Pending());
+  // The burst ends: the last count goes once the worker is quiet.
+  const absl::Time end = t0 + 40 * absl::Milliseconds(10);
+  EXPECT_EQ(link_->NextStatsSend(), end + SwiftdLink::kStatsQuiet);
+  link_->SendStatsIfChanged(stats, end + absl::Milliseconds(5));
+  EXPECT_FALSE(Pending());
+  link_->SendStatsIfChanged(stats, end + SwiftdLink::kStatsQuiet);
+  EXPECT_EQ(Up().stats().channel_invocations(), 40u);
+  EXPECT_EQ(link_->NextStatsSend(), absl::InfiniteFuture());
 }
 
 TEST_F(SwiftdLinkTest, ReceivesParsedMalformedAndTheEnd) {

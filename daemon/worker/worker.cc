@@ -177,7 +177,16 @@ std::vector<int> Worker::ForeignFds() const {
   return fds;
 }
 
+void Worker::NoteActivity() {
+  const absl::Time now = absl::Now();
+  if (instances_ != nullptr) {
+    instances_->NoteActivity(now);
+  }
+  swiftd_.NoteActivity(now);
+}
+
 void Worker::Reply(uint64_t route, worker::v1::InvokeReply reply) {
+  swiftd_.NoteActivity(absl::Now());
   if (route != kSwiftd) {
     channels_.Reply(route, reply);
     return;
@@ -246,7 +255,10 @@ void Worker::HandleRequest(const worker::v1::InvokeRequest& request,
     }
     return;
   }
-  if (absl::Status served = instances_->Serve(request, route); !served.ok()) {
+  // On a channel, the instance answers the client itself.
+  const int channel_fd = route == kSwiftd ? -1 : channels_.fd(route);
+  if (absl::Status served = instances_->Serve(request, route, channel_fd);
+      !served.ok()) {
     worker::v1::InvokeReply reply;
     reply.set_id(request.id());
     EncodeStatus(served, &reply);
@@ -276,11 +288,14 @@ std::vector<EventLoop::Watch> Worker::Watches() {
 }
 
 absl::Time Worker::NextWake() {
+  absl::Time wake = swiftd_.NextStatsSend();
   if (cold_ != nullptr) {
-    return std::min(cold_->NextWake(), cold_refill_at_);
+    wake = std::min({wake, cold_->NextWake(), cold_refill_at_});
   }
-  return instances_ == nullptr ? absl::InfiniteFuture()
-                               : instances_->NextWake();
+  if (instances_ != nullptr) {
+    wake = std::min(wake, instances_->NextWake());
+  }
+  return wake;
 }
 
 bool Worker::OnReadable(const EventLoop::Watch& watch) {
@@ -294,9 +309,7 @@ bool Worker::OnReadable(const EventLoop::Watch& watch) {
     case kChannel:
       if (std::optional<worker::v1::InvokeRequest> request =
               channels_.Receive(watch.id)) {
-        if (instances_ != nullptr) {
-          instances_->NoteActivity(absl::Now());
-        }
+        NoteActivity();
         HandleRequest(*request, watch.id);
       }
       return true;
@@ -310,9 +323,7 @@ bool Worker::OnControl() {
   if (!down.ok()) {
     return false;  // swiftd closed us: retire.
   }
-  if (instances_ != nullptr) {
-    instances_->NoteActivity(absl::Now());
-  }
+  NoteActivity();
   if (!down->message.has_value()) {
     worker::v1::InvokeReply reply;
     EncodeStatus(absl::InvalidArgumentError("malformed request"), &reply);
@@ -359,7 +370,7 @@ void Worker::OnRound() {
     // Off the request path: fork the spares used since.
     instances_->TopUpSpares(absl::Now());
   }
-  swiftd_.SendStatsIfChanged(Stats());
+  swiftd_.SendStatsIfChanged(Stats(), absl::Now());
 }
 
 absl::Status Worker::Run() {

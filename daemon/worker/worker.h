@@ -110,6 +110,8 @@ class Worker final : private EventLoop::Handler {
   void HandleRequest(const worker::v1::InvokeRequest& request, uint64_t route);
   // A cold worker's one invocation, in this process.
   void RunCold(const worker::v1::InvokeRequest& request, uint64_t route);
+  // A request arrived: spares and stats wait for the next pause.
+  void NoteActivity();
   // Sends `reply` to swiftd with the stats, or on channel `route`.
   void Reply(uint64_t route, worker::v1::InvokeReply reply);
   worker::v1::WorkerStats Stats();
