@@ -16,9 +16,7 @@
 // size, and whether the goal is met.
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,9 +32,8 @@
 #include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
 #include "common/unique_fd.h"
-#include "common/unix_socket.h"
-#include "tests/free_port.h"
 #include "tests/raw_fast_path.h"
+#include "tools/bench/loopback_swiftd.h"
 #include "tools/bench/overhead_cpu.h"
 
 ABSL_FLAG(std::string, swiftd, "", "The swiftd binary.");
@@ -130,47 +127,12 @@ int Run() {
   const int connections = absl::GetFlag(FLAGS_connections);
   if (binary.empty() || connections < 1)
     Die("give --swiftd and --connections >= 1");
-  char dir_template[] = "/tmp/scrape_cost.XXXXXX";
-  if (mkdtemp(dir_template) == nullptr) Die("mkdtemp failed");
-  const std::string dir = dir_template;
-  const std::string socket_path = dir + "/swiftd.sock";
-  const uint16_t metrics_port = swift::testing::FreeLoopbackPort();
-  const uint16_t peer_port = swift::testing::FreeLoopbackPort();
-  const pid_t swiftd = fork();
-  if (swiftd == 0) {
-    const std::string log = dir + "/swiftd.log";
-    freopen(log.c_str(), "w", stderr);
-    execl(binary.c_str(), binary.c_str(), ("--socket=" + socket_path).c_str(),
-          "--config=", "--state_dir=", "--insecure_peers",
-          "--peer_allow=127.0.0.1/32",
-          absl::StrCat("--peer_address=127.0.0.1:", peer_port).c_str(),
-          absl::StrCat("--peers=self=127.0.0.1:", peer_port).c_str(),
-          absl::StrCat("--metrics_address=127.0.0.1:", metrics_port).c_str(),
-          absl::StrCat("--max_pooled_endpoints_per_service=", connections + 16)
-              .c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const std::string fast_path = FastPathSocketPath(socket_path);
-  absl::StatusOr<SeqpacketSocket> service;
-  for (int i = 0; i < 300; ++i) {
-    service =
-        testing::OpenRaw(fast_path, "scrape_cost", v1::FastHello::SERVICE);
-    if (service.ok()) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  if (!service.ok())
-    Die(absl::StrCat("swiftd did not serve: ", service.status().ToString()));
-  if (absl::Status listening = testing::ListenRaw(*service, "scraped", 16);
-      !listening.ok()) {
-    Die(absl::StrCat("listen: ", listening.ToString()));
-  }
-  if (absl::Status added =
-          testing::AddRawEndpoints(*service, 0x100 + 16, connections);
-      !added.ok()) {
-    Die(absl::StrCat("add endpoints: ", added.ToString()));
-  }
-  testing::RawAcceptor acceptor(&*service);
+  absl::StatusOr<std::unique_ptr<LoopbackSwiftd>> loopback =
+      LoopbackSwiftd::Start(binary, "scraped", connections);
+  if (!loopback.ok()) Die(loopback.status().ToString());
+  const pid_t swiftd = (*loopback)->pid();
+  const uint16_t metrics_port = (*loopback)->metrics_port();
+  const std::string& fast_path = (*loopback)->fast_path();
   absl::StatusOr<SeqpacketSocket> calls =
       testing::OpenRaw(fast_path, "scrape_cost", v1::FastHello::CALLS);
   if (!calls.ok()) Die(calls.status().ToString());
@@ -209,8 +171,7 @@ int Run() {
     latency.push_back(scraped.scrape_ms_median);
     bytes = scraped.bytes;
   }
-  kill(swiftd, SIGTERM);
-  waitpid(swiftd, nullptr, 0);
+  loopback->reset();
   const double median = Median(extra);
   std::printf(
       "{\"kind\":\"summary\",\"bench\":\"scrape\",\"connections_open\":%d,"
