@@ -118,6 +118,7 @@ InvokeResult InvokeResultFromProto(const v1::InvokeResponse& response) {
   result.function_time = Micros(response.function_us());
   result.worker_time = Micros(response.worker_us());
   result.spare = response.spare();
+  result.parked = response.parked();
   return result;
 }
 

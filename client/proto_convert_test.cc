@@ -141,6 +141,7 @@ TEST(ProtoConvertTest, InvokeResultCarriesEveryField) {
   response.set_function_us(100);
   response.set_worker_us(800);
   response.set_spare(true);
+  response.set_parked(true);
   const InvokeResult result = InvokeResultFromProto(response);
   EXPECT_EQ(result.result, "done");
   EXPECT_EQ(result.served_by, InvokeMode::kCold);
@@ -149,6 +150,7 @@ TEST(ProtoConvertTest, InvokeResultCarriesEveryField) {
   EXPECT_EQ(result.function_time, absl::Microseconds(100));
   EXPECT_EQ(result.worker_time, absl::Microseconds(800));
   EXPECT_TRUE(result.spare);
+  EXPECT_TRUE(result.parked);
 }
 
 TEST(ProtoConvertTest, RegistrationAnswers) {

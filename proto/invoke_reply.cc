@@ -35,6 +35,7 @@ absl::StatusOr<v1::InvokeResponse> ToInvokeResponse(
   response.set_worker_us(reply.worker_us());
   response.set_total_us(reply.worker_us());
   response.set_spare(reply.spare());
+  response.set_parked(reply.parked());
   return response;
 }
 

@@ -130,6 +130,9 @@ TEST_F(InvokeRdmaTest, AForkAfterAPauseRunsInASpareForkedBeforeIt) {
   }
   ASSERT_TRUE(spare->spare()) << "no FORK ran in a spare within 10 s";
   EXPECT_EQ(spare->served_by(), v1::InvokeRequest::FORK);
+  // The worker parked this client's channel on the spare while both were
+  // idle: the request went straight to it.
+  EXPECT_TRUE(spare->parked());
   // A process of its own, neither the worker nor the first instance.
   EXPECT_NE(spare->instance_pid(), worker_pid_);
   EXPECT_NE(spare->instance_pid(), first->instance_pid());

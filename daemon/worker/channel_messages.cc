@@ -31,6 +31,29 @@ absl::StatusOr<worker::v1::InvokeRequest> FromChannelRequest(
   return call;
 }
 
+std::optional<worker::v1::InvokeRequest> ReadChannelRequest(
+    absl::string_view bytes, absl::Time now, v1::FastResponse* refusal) {
+  v1::FastRequest request;
+  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    *refusal = ChannelErrorResponse(
+        0, absl::InvalidArgumentError("malformed request"));
+    return std::nullopt;
+  }
+  const std::string& function = request.invoke().function();
+  absl::StatusOr<worker::v1::InvokeRequest> call = FromChannelRequest(request);
+  if (!call.ok()) {
+    worker::v1::InvokeReply refused;
+    refused.set_id(request.call_id());
+    EncodeStatus(call.status(), &refused);
+    *refusal = ToChannelResponse(request.call_id(), refused, function);
+    return std::nullopt;
+  }
+  worker::v1::ChannelAnswer* answer = call->mutable_answer_on_channel();
+  answer->set_function(function);
+  answer->set_received_ns(absl::ToUnixNanos(now));
+  return *std::move(call);
+}
+
 v1::FastResponse ToChannelResponse(uint64_t call_id,
                                    const worker::v1::InvokeReply& reply,
                                    const std::string& function) {

@@ -14,9 +14,12 @@
 #define SWIFT_DAEMON_WORKER_CHANNEL_MESSAGES_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "proto/fast_path.pb.h"
 #include "proto/worker.pb.h"
 
@@ -30,6 +33,17 @@ namespace swift {
 // invocations start a new worker: they go through swiftd).
 absl::StatusOr<worker::v1::InvokeRequest> FromChannelRequest(
     const v1::FastRequest& request);
+
+// ReadChannelRequest()
+//
+// What the worker (or an instance the channel is parked on) runs for the
+// bytes a client sent on its channel, read at `now`: FromChannelRequest()'s
+// request, with answer_on_channel naming the function and the time. When
+// there is nothing to run, nullopt, and `*refusal` is the answer to send:
+// to malformed bytes (call id 0), or FromChannelRequest()'s error named
+// after the function.
+std::optional<worker::v1::InvokeRequest> ReadChannelRequest(
+    absl::string_view bytes, absl::Time now, v1::FastResponse* refusal);
 
 // ToChannelResponse()
 //

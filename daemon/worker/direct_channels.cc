@@ -10,9 +10,10 @@ namespace swift {
 uint64_t DirectChannels::Open(const worker::v1::OpenChannel& open,
                               UniqueFd fd) {
   const uint64_t id = next_id_++;
-  channels_[id] = std::make_unique<Channel>(Channel{
-      SeqpacketSocket(std::move(fd)), open.client_name(), open.client_pid(),
-      /*function=*/""});
+  auto channel = std::make_unique<Channel>(SeqpacketSocket(std::move(fd)));
+  channel->client_name = open.client_name();
+  channel->client_pid = open.client_pid();
+  channels_[id] = std::move(channel);
   return id;
 }
 
@@ -43,29 +44,58 @@ std::optional<worker::v1::InvokeRequest> DirectChannels::Receive(
     channels_.erase(it);
     return std::nullopt;
   }
-  v1::FastRequest request;
-  if (!request.ParseFromString(message->data)) {
+  v1::FastResponse refusal;
+  std::optional<worker::v1::InvokeRequest> request =
+      ReadChannelRequest(message->data, now, &refusal);
+  if (!request.has_value()) {
     // Counted as a failed invocation, as any answered error is.
     ++invocations_;
     ++failures_;
-    (void)channel.socket.Send(
-        ChannelErrorResponse(0, absl::InvalidArgumentError("malformed request"))
-            .SerializeAsString());
+    (void)channel.socket.Send(refusal.SerializeAsString());
     return std::nullopt;
   }
-  channel.function = request.invoke().function();
-  absl::StatusOr<worker::v1::InvokeRequest> call = FromChannelRequest(request);
-  if (!call.ok()) {
-    worker::v1::InvokeReply refused;
-    refused.set_id(request.call_id());
-    EncodeStatus(call.status(), &refused);
-    Reply(id, refused);
-    return std::nullopt;
+  channel.function = request->answer_on_channel().function();
+  channel.last_mode = request->mode();
+  channel.last_request_at = now;
+  return request;
+}
+
+void DirectChannels::Park(uint64_t id) {
+  if (auto it = channels_.find(id); it != channels_.end()) {
+    it->second->parked = true;
   }
-  worker::v1::ChannelAnswer* answer = call->mutable_answer_on_channel();
-  answer->set_function(channel.function);
-  answer->set_received_ns(absl::ToUnixNanos(now));
-  return *std::move(call);
+}
+
+void DirectChannels::Unpark(uint64_t id) {
+  if (auto it = channels_.find(id); it != channels_.end()) {
+    it->second->parked = false;
+  }
+}
+
+void DirectChannels::Drop(uint64_t id) { channels_.erase(id); }
+
+std::optional<uint64_t> DirectChannels::ChannelToPark() const {
+  std::optional<uint64_t> best;
+  absl::Time latest = absl::InfinitePast();
+  for (const auto& [id, channel] : channels_) {
+    if (!channel->parked && channel->last_mode == worker::v1::FORK &&
+        channel->last_request_at > latest) {
+      best = id;
+      latest = channel->last_request_at;
+    }
+  }
+  return best;
+}
+
+std::vector<std::pair<uint64_t, int>> DirectChannels::ReadableFds() const {
+  std::vector<std::pair<uint64_t, int>> fds;
+  fds.reserve(channels_.size());
+  for (const auto& [id, channel] : channels_) {
+    if (!channel->parked) {
+      fds.emplace_back(id, channel->socket.fd());
+    }
+  }
+  return fds;
 }
 
 void DirectChannels::Reply(uint64_t id, const worker::v1::InvokeReply& reply) {

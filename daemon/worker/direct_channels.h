@@ -40,8 +40,20 @@ class DirectChannels final {
   // Serves the client channel `fd` from now on; returns its id.
   uint64_t Open(const worker::v1::OpenChannel& open, UniqueFd fd);
 
-  // (id, fd) of every open channel, for the event loop.
+  // (id, fd) of every open channel (the fds a forked child must close).
   std::vector<std::pair<uint64_t, int>> Fds() const;
+  // (id, fd) of the channels the worker reads: not those parked.
+  std::vector<std::pair<uint64_t, int>> ReadableFds() const;
+
+  // Parking (proto/worker.proto ParkChannel): while a spare holds channel
+  // `id`, the worker does not read it; Unpark() when it comes back, Drop()
+  // when it came back closed by its client.
+  void Park(uint64_t id);
+  void Unpark(uint64_t id);
+  void Drop(uint64_t id);
+  // The channel to park on a free spare: of those not parked whose last
+  // request was a FORK, the one that asked last; nullopt when none is.
+  std::optional<uint64_t> ChannelToPark() const;
 
   // The fd of channel `id` (still owned here), or -1 once it closed.
   int fd(uint64_t id) const;
@@ -73,11 +85,17 @@ class DirectChannels final {
 
  private:
   struct Channel {
+    explicit Channel(SeqpacketSocket socket) : socket(std::move(socket)) {}
     SeqpacketSocket socket;
     std::string client_name;
     int64_t client_pid = 0;
     // The function the invocation in flight named, for its answer.
     std::string function;
+    // The last request's mode and when it came.
+    worker::v1::InvokeMode last_mode = worker::v1::INVOKE_MODE_UNSPECIFIED;
+    absl::Time last_request_at = absl::InfinitePast();
+    // A spare holds it (see Park()).
+    bool parked = false;
   };
 
   absl::flat_hash_map<uint64_t, std::unique_ptr<Channel>> channels_;

@@ -108,6 +108,24 @@ TEST_F(DirectChannelsTest, ARequestSaysHowItsInstanceAnswersTheClient) {
   EXPECT_EQ(channels_.fd(id_), -1);
 }
 
+TEST_F(DirectChannelsTest, TheChannelThatForkedLastIsParkedAndNotRead) {
+  EXPECT_EQ(channels_.ChannelToPark(), std::nullopt) << "nothing asked yet";
+  Send(Invocation(v1::InvokeRequest::WARM));
+  ASSERT_TRUE(channels_.Receive(id_).has_value());
+  EXPECT_EQ(channels_.ChannelToPark(), std::nullopt) << "its last was WARM";
+  Send(Invocation(v1::InvokeRequest::FORK));
+  ASSERT_TRUE(channels_.Receive(id_).has_value());
+  EXPECT_EQ(channels_.ChannelToPark(), std::optional<uint64_t>(id_));
+  channels_.Park(id_);
+  EXPECT_EQ(channels_.ChannelToPark(), std::nullopt) << "parked already";
+  EXPECT_TRUE(channels_.ReadableFds().empty()) << "a spare reads it now";
+  EXPECT_EQ(channels_.Fds().size(), 1u) << "still the worker's to close";
+  channels_.Unpark(id_);
+  EXPECT_EQ(channels_.ReadableFds().size(), 1u);
+  channels_.Drop(id_);
+  EXPECT_EQ(channels_.size(), 0u);
+}
+
 TEST_F(DirectChannelsTest, ColdAndMalformedRequestsAreAnsweredHere) {
   Send(Invocation(v1::InvokeRequest::COLD));
   EXPECT_FALSE(channels_.Receive(id_).has_value());

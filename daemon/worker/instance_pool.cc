@@ -32,6 +32,13 @@ void InstancePool::Start(uint64_t id, Job job) {
   instance->job = job;
   instance->busy = true;
   instance->fresh = false;
+  instance->parked_route = 0;
+}
+
+void InstancePool::Park(uint64_t id, uint64_t route) {
+  if (Instance* instance = Mutable(id); instance != nullptr) {
+    instance->parked_route = route;
+  }
 }
 
 InstancePool::Job InstancePool::Finish(uint64_t id, absl::Time now) {
@@ -102,7 +109,26 @@ std::optional<uint64_t> InstancePool::ToRetire() const {
 
 std::optional<uint64_t> InstancePool::FindIdle(bool fresh) const {
   for (const Instance& instance : instances_) {
-    if (instance.idle() && instance.fresh == fresh) {
+    if (instance.idle() && instance.fresh == fresh &&
+        instance.parked_route == 0) {
+      return instance.id;
+    }
+  }
+  return std::nullopt;
+}
+
+int InstancePool::Parked() const {
+  return static_cast<int>(std::count_if(
+      instances_.begin(), instances_.end(),
+      [](const Instance& i) { return i.spare() && i.parked_route != 0; }));
+}
+
+std::optional<uint64_t> InstancePool::SpareToPark() const {
+  if (Parked() >= options_.spares) {
+    return std::nullopt;
+  }
+  for (const Instance& instance : instances_) {
+    if (instance.spare() && instance.parked_route == 0) {
       return instance.id;
     }
   }
@@ -115,7 +141,7 @@ int InstancePool::MissingSpares() const {
       return 0;
     }
   }
-  return std::max(0, options_.spares - Spares());
+  return std::max(0, options_.spares - (Spares() - Parked()));
 }
 
 absl::Time InstancePool::NextSpareFork() const {

@@ -3,7 +3,12 @@
 //
 // An instance is a child of the worker (InstanceProcesses has the process);
 // here it is only an id and a state:
-//   spare     forked ahead of a request, never ran, idle ("fresh");
+//   spare     forked ahead of a request, never ran, idle ("fresh"); a
+//             spare may hold a client's channel ("parked"): it is kept for
+//             that channel's next request, and no other request takes it.
+//             So that other clients still find spares, parked ones do not
+//             count towards options.spares, and at most options.spares are
+//             parked at once;
 //   busy      running one invocation (its Job), until the Job's deadline;
 //   idle      has run and waits for a WARM request, until idle_timeout;
 //   retiring  killed to make room, waiting to be reaped (not live).
@@ -63,6 +68,8 @@ class InstancePool final {
     bool fresh = true;
     // Killed to make room; leaves the pool once reaped.
     bool retiring = false;
+    // A spare holding the client channel with this route (0: none).
+    uint64_t parked_route = 0;
     absl::Time idle_since;
     // Valid while busy.
     Job job;
@@ -71,7 +78,8 @@ class InstancePool final {
     bool live() const { return !retiring; }
     // Live and free for a request.
     bool idle() const { return live() && !busy; }
-    // Idle and never ran: ready for a FORK request.
+    // Idle and never ran: ready for a FORK request (for a parked channel's
+    // only, when parked).
     bool spare() const { return idle() && fresh; }
   };
 
@@ -95,11 +103,14 @@ class InstancePool final {
   // AddRunning(): a new instance forked for `job` (not a spare).
   void AddRunning(uint64_t id, Job job);
   // Start(): the idle instance `id` runs `job`; job.spare is set here
-  // (whether the instance was still fresh). It is fresh no more.
+  // (whether the instance was still fresh). It is fresh no more, and
+  // parked no more.
   void Start(uint64_t id, Job job);
   // Finish(): instance `id` answered; idle since `now`, which is also
   // traffic (see NoteActivity). Returns its finished Job.
   Job Finish(uint64_t id, absl::Time now);
+  // Park(): the spare `id` holds the channel `route` from now on.
+  void Park(uint64_t id, uint64_t route);
   // Retire(): instance `id` was killed to make room; not live any more.
   void Retire(uint64_t id);
   // Remove(): instance `id` was reaped.
@@ -127,11 +138,16 @@ class InstancePool final {
   // that has run (never a spare nor a busy one); nullopt when none is.
   std::optional<uint64_t> ToRetire() const;
   // An idle instance that is `fresh` (a spare) or has run (for WARM), or
-  // nullopt.
+  // nullopt. A parked spare is never one: it is its channel's.
   std::optional<uint64_t> FindIdle(bool fresh) const;
-  // Spares to fork now: options.spares less the spares ready; 0 while any
-  // invocation runs (a fork stalls the loop the reply waits on, and
-  // competes with the instance for the CPU).
+  // A spare that holds no channel, to park one on; nullopt when none is,
+  // or when options.spares are parked already.
+  std::optional<uint64_t> SpareToPark() const;
+  // Spares holding a channel.
+  int Parked() const;
+  // Spares to fork now: options.spares less the spares ready for anyone
+  // (not parked); 0 while any invocation runs (a fork stalls the loop the
+  // reply waits on, and competes with the instance for the CPU).
   int MissingSpares() const;
   // When a missing spare may be forked: the quiet period after the last
   // activity and the retry interval after a failed fork; InfiniteFuture

@@ -2,7 +2,8 @@
 // pauses and never while an invocation runs; at max_instances the
 // longest-idle instance that has run is retired, never a spare or a busy
 // one; instances past their deadline or idle too long expire, spares
-// never; the loop wakes for the earliest of them.
+// never; the loop wakes for the earliest of them; a spare parked on a
+// client's channel is kept for that channel.
 #include "daemon/worker/instance_pool.h"
 
 #include <gtest/gtest.h>
@@ -114,6 +115,35 @@ TEST(InstancePoolTest, FindIdleTellsSparesFromInstancesThatRan) {
   EXPECT_EQ(pool.FindIdle(/*fresh=*/false), std::optional<uint64_t>(2));
   pool.Retire(2);
   EXPECT_EQ(pool.FindIdle(/*fresh=*/false), std::nullopt) << "retiring";
+}
+
+TEST(InstancePoolTest, AParkedSpareIsKeptForItsChannel) {
+  InstancePool pool(Policy(/*spares=*/2));
+  pool.Add(1, kT0);
+  pool.Add(2, kT0);
+  EXPECT_EQ(pool.SpareToPark(), std::optional<uint64_t>(1));
+  pool.Park(1, /*route=*/9);
+  EXPECT_EQ(pool.Find(1)->parked_route, 9u);
+  EXPECT_EQ(pool.SpareToPark(), std::optional<uint64_t>(2));
+  EXPECT_EQ(pool.FindIdle(/*fresh=*/true), std::optional<uint64_t>(2))
+      << "no other request takes a parked spare";
+  EXPECT_EQ(pool.Spares(), 2) << "it is still a spare";
+  EXPECT_EQ(pool.Parked(), 1);
+  EXPECT_EQ(pool.MissingSpares(), 1) << "others need a spare of their own";
+  pool.Park(2, /*route=*/10);
+  EXPECT_EQ(pool.SpareToPark(), std::nullopt);
+  EXPECT_EQ(pool.FindIdle(/*fresh=*/true), std::nullopt);
+  pool.Add(3, kT0);
+  pool.Add(4, kT0);
+  EXPECT_EQ(pool.MissingSpares(), 0);
+  EXPECT_EQ(pool.SpareToPark(), std::nullopt)
+      << "no more than options.spares parked at once";
+  // Its channel's request starts on it: parked no more, a spare served it.
+  pool.Start(1, JobAt(kT0));
+  EXPECT_EQ(pool.Find(1)->parked_route, 0u);
+  EXPECT_TRUE(pool.Find(1)->job.spare);
+  EXPECT_EQ(pool.Parked(), 1);
+  EXPECT_EQ(pool.SpareToPark(), std::optional<uint64_t>(3));
 }
 
 TEST(InstancePoolTest, AtMaxInstancesTheLongestIdleThatRanIsRetired) {

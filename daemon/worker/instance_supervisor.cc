@@ -14,11 +14,13 @@ namespace swift {
 InstanceSupervisor::InstanceSupervisor(InstancePool::Options policy,
                                        InstanceSpec spec,
                                        ConnectionSetPool* sets, ReplySink reply,
-                                       ForeignFds foreign_fds)
+                                       ForeignFds foreign_fds,
+                                       ChannelBack channel_back)
     : spec_(std::move(spec)),
       sets_(sets),
       reply_(std::move(reply)),
       foreign_fds_(std::move(foreign_fds)),
+      channel_back_(std::move(channel_back)),
       pool_(policy) {}
 
 InstancePool::Job InstanceSupervisor::JobFor(
@@ -85,9 +87,9 @@ absl::Status InstanceSupervisor::Dispatch(
   if (channel_fd >= 0) {
     fds.push_back(channel_fd);
   }
-  if (absl::Status sent = children_.Send(
-          id, ForInstance(request, channel_fd, mode, spare).SerializeAsString(),
-          fds);
+  worker::v1::InstanceDown down;
+  *down.mutable_invoke() = ForInstance(request, channel_fd, mode, spare);
+  if (absl::Status sent = children_.Send(id, down.SerializeAsString(), fds);
       !sent.ok()) {
     return sent;
   }
@@ -152,6 +154,34 @@ absl::StatusOr<uint64_t> InstanceSupervisor::StartInstance(
   return *id;
 }
 
+bool InstanceSupervisor::Park(uint64_t route, int channel_fd) {
+  std::optional<uint64_t> spare = pool_.SpareToPark();
+  if (!spare.has_value()) {
+    return false;
+  }
+  worker::v1::InstanceDown down;
+  down.mutable_park()->set_route(route);
+  if (!children_.Send(*spare, down.SerializeAsString(), {channel_fd}).ok()) {
+    return false;  // Reaped when its socket reports the end.
+  }
+  pool_.Park(*spare, route);
+  holders_[*spare] = route;
+  return true;
+}
+
+void InstanceSupervisor::GiveBack(uint64_t id, bool closed) {
+  auto holder = holders_.find(id);
+  if (holder == holders_.end()) {
+    return;
+  }
+  const uint64_t route = holder->second;
+  holders_.erase(holder);
+  pool_.Park(id, 0);
+  if (channel_back_) {
+    channel_back_(route, closed);
+  }
+}
+
 void InstanceSupervisor::Reap(uint64_t id, const absl::Status& reason) {
   const InstancePool::Instance* instance = pool_.Find(id);
   const bool busy = instance != nullptr && instance->busy;
@@ -173,6 +203,9 @@ void InstanceSupervisor::Reap(uint64_t id, const absl::Status& reason) {
     reply.set_served_by(job.mode);
     reply_(job.route, std::move(reply));
   }
+  // A channel it held is the worker's to read again (after the error
+  // above, when it was running the channel's request).
+  GiveBack(id, /*closed=*/false);
   // The child is gone: its QPs are the worker's again. Closing recycles
   // them (or destroys those left in error), on the maintenance thread.
   sets_->Retire(std::move(ended.connections));
@@ -188,14 +221,28 @@ void InstanceSupervisor::OnReadable(uint64_t id) {
     return;
   }
   absl::StatusOr<SeqpacketSocket::Message> message = children_.Receive(id);
-  worker::v1::InvokeReply reply;
-  if (!message.ok() || !reply.ParseFromString(message->data)) {
+  worker::v1::InstanceUp up;
+  if (!message.ok() || !up.ParseFromString(message->data)) {
     Reap(id, absl::InternalError("crashed"));
+    return;
+  }
+  if (up.has_started()) {
+    // A parked channel's request: the deadline and a crash are ours.
+    worker::v1::InvokeRequest started;
+    started.set_id(up.started().id());
+    started.set_timeout_ms(up.started().timeout_ms());
+    pool_.Start(id, JobFor(started, worker::v1::FORK, up.started().route()));
+    ++spare_hits_;
+    return;
+  }
+  if (up.has_channel_back()) {
+    GiveBack(id, up.channel_back().closed());
     return;
   }
   if (!instance->busy) {
     return;  // Nothing asked: an instance answers only what it was sent.
   }
+  worker::v1::InvokeReply reply = std::move(*up.mutable_reply());
   const absl::Time now = absl::Now();
   const InstancePool::Job job = pool_.Finish(id, now);
   if (!reply.answered()) {
@@ -204,6 +251,9 @@ void InstanceSupervisor::OnReadable(uint64_t id) {
     reply.set_spare(job.spare);
   }
   reply_(job.route, std::move(reply));
+  if (up.has_returned()) {
+    GiveBack(id, /*closed=*/false);
+  }
 }
 
 void InstanceSupervisor::Expire(absl::Time now) {

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "daemon/worker/connection_set_pool.h"
@@ -40,10 +41,13 @@ class InstanceSupervisor final {
       std::function<void(uint64_t route, worker::v1::InvokeReply reply)>;
   // The worker's fds a child must not keep (swiftd's socket, channels).
   using ForeignFds = std::function<std::vector<int>()>;
+  // A parked channel is the worker's to read again (`closed`: its client
+  // closed it; drop it).
+  using ChannelBack = std::function<void(uint64_t route, bool closed)>;
 
   InstanceSupervisor(InstancePool::Options policy, InstanceSpec spec,
                      ConnectionSetPool* sets, ReplySink reply,
-                     ForeignFds foreign_fds);
+                     ForeignFds foreign_fds, ChannelBack channel_back = {});
   InstanceSupervisor(const InstanceSupervisor&) = delete;
   InstanceSupervisor& operator=(const InstanceSupervisor&) = delete;
 
@@ -60,8 +64,18 @@ class InstanceSupervisor final {
   absl::Status Serve(const worker::v1::InvokeRequest& request, uint64_t route,
                      int channel_fd = -1);
 
-  // OnReadable(): instance `id`'s socket is readable: its reply, or its
-  // end (a crash is answered kInternal, naming the signal).
+  // Park()
+  //
+  // Hands the client channel `route` (`channel_fd`, not owned) to a spare
+  // that holds none, which serves the channel's next request itself
+  // (proto/worker.proto ParkChannel); false when no spare is free. The
+  // channel comes back through ChannelBack: with that request's end, when
+  // its client closes it, or when the spare ends.
+  bool Park(uint64_t route, int channel_fd);
+
+  // OnReadable(): instance `id`'s socket is readable: its reply, a parked
+  // channel's request starting or the channel coming back, or its end (a
+  // crash is answered kInternal, naming the signal).
   void OnReadable(uint64_t id);
 
   // Expire(): ends the instances past their deadline (answered
@@ -95,6 +109,9 @@ class InstanceSupervisor final {
                         int channel_fd);
   InstancePool::Job JobFor(const worker::v1::InvokeRequest& request,
                            worker::v1::InvokeMode mode, uint64_t route) const;
+  // Instance `id` no longer holds its parked channel (if it held one): the
+  // worker reads it again, or drops it when `closed`.
+  void GiveBack(uint64_t id, bool closed);
   // Ends instance `id`; a request it was running is answered with
   // `reason` (kInternal: rewritten to say how the process ended).
   void Reap(uint64_t id, const absl::Status& reason);
@@ -103,7 +120,11 @@ class InstanceSupervisor final {
   ConnectionSetPool* const sets_;
   const ReplySink reply_;
   const ForeignFds foreign_fds_;
+  const ChannelBack channel_back_;
   InstancePool pool_;
+  // Instances holding a parked channel (idle or running its request): the
+  // channel's route.
+  absl::flat_hash_map<uint64_t, uint64_t> holders_;
   // Declared last: its children are killed first.
   InstanceProcesses children_;
   uint64_t spare_hits_ = 0;

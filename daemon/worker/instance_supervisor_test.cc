@@ -67,7 +67,10 @@ class InstanceSupervisorTest : public ::testing::Test {
         [this](uint64_t route, worker::v1::InvokeReply reply) {
           replies_.emplace_back(route, std::move(reply));
         },
-        [] { return std::vector<int>(); });
+        [this] { return foreign_fds_; },
+        [this](uint64_t route, bool closed) {
+          channels_back_.emplace_back(route, closed);
+        });
   }
 
   static worker::v1::InvokeRequest Request(worker::v1::InvokeMode mode,
@@ -135,6 +138,11 @@ class InstanceSupervisorTest : public ::testing::Test {
 
   std::unique_ptr<ConnectionSetPool> sets_;
   std::vector<std::pair<uint64_t, worker::v1::InvokeReply>> replies_;
+  // What children must close: the test's client ends of channels (a
+  // client is another process).
+  std::vector<int> foreign_fds_;
+  // Parked channels given back: (route, closed by the client).
+  std::vector<std::pair<uint64_t, bool>> channels_back_;
   // Declared last: its children go before the sets.
   std::unique_ptr<InstanceSupervisor> supervisor_;
 };
@@ -218,6 +226,7 @@ TEST_F(InstanceSupervisorTest, AnInstanceAnswersTheClientOnItsChannel) {
   const v1::FastResponse third = client_reads(spare.id());
   EXPECT_EQ(third.invoke().result(), "c");
   EXPECT_TRUE(third.invoke().spare());
+  EXPECT_FALSE(third.invoke().parked()) << "sent by the supervisor";
   EXPECT_NE(third.invoke().instance_pid(), first.invoke().instance_pid());
   EXPECT_TRUE(Invoke(spare, /*serve=*/false).answered());
 
@@ -241,6 +250,89 @@ TEST_F(InstanceSupervisorTest, AnInstanceAnswersTheClientOnItsChannel) {
   EXPECT_EQ(crashed.code(), static_cast<int>(absl::StatusCode::kInternal));
   pollfd nothing = {channel->second.fd(), POLLIN, 0};
   EXPECT_EQ(poll(&nothing, 1, 0), 0) << "nothing else reached the client";
+}
+
+// A client's channel parked on a spare: its next request goes straight to
+// the spare, which answers the client, tells the supervisor it started and
+// ended, and gives the channel back; no other request takes that spare. A
+// parked channel its client closes comes back closed; a parked request
+// whose instance crashes is answered by the supervisor, and the channel
+// comes back.
+TEST_F(InstanceSupervisorTest, AParkedChannelsRequestGoesStraightToTheSpare) {
+  Start(/*spares=*/1, /*max_instances=*/4);
+  supervisor_->TopUpSpares(absl::Now() + absl::Seconds(1));
+  ASSERT_EQ(Stats().spares(), 1u);
+  absl::StatusOr<std::pair<SeqpacketSocket, SeqpacketSocket>> channel =
+      SeqpacketSocket::Pair();
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  foreign_fds_ = {channel->second.fd()};
+  ASSERT_TRUE(supervisor_->Park(kRoute, channel->first.fd()));
+  EXPECT_FALSE(supervisor_->Park(kRoute + 1, channel->first.fd()))
+      << "no free spare left";
+  // Another route's FORK does not take the parked spare.
+  const worker::v1::InvokeReply other =
+      Invoke(Request(worker::v1::FORK, "echo:o"));
+  EXPECT_FALSE(other.spare());
+  EXPECT_EQ(Stats().forks(), 2u);
+
+  auto client_sends = [&](SeqpacketSocket& client, uint64_t call_id,
+                          const std::string& payload) {
+    v1::FastRequest request;
+    request.set_call_id(call_id);
+    request.mutable_invoke()->set_function("echo");
+    request.mutable_invoke()->set_mode(v1::InvokeRequest::FORK);
+    request.mutable_invoke()->set_payload(payload);
+    ASSERT_TRUE(client.Send(request.SerializeAsString()).ok());
+  };
+  auto rounds_until = [&](auto done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!done() && absl::Now() < deadline) {
+      Round(absl::Milliseconds(50));
+    }
+    return done();
+  };
+
+  client_sends(channel->second, 77, "echo:p");
+  absl::StatusOr<SeqpacketSocket::Message> answer = channel->second.Receive();
+  v1::FastResponse response;
+  ASSERT_TRUE(answer.ok() && response.ParseFromString(answer->data));
+  EXPECT_EQ(response.call_id(), 77u);
+  EXPECT_EQ(response.code(), 0) << response.message();
+  EXPECT_EQ(response.invoke().result(), "p");
+  EXPECT_TRUE(response.invoke().spare());
+  EXPECT_TRUE(response.invoke().parked());
+  ASSERT_TRUE(rounds_until([&] { return !channels_back_.empty(); }));
+  EXPECT_EQ(channels_back_[0], std::make_pair(kRoute, false));
+  ASSERT_EQ(replies_.size(), 1u);
+  EXPECT_EQ(replies_[0].first, kRoute);
+  EXPECT_EQ(replies_[0].second.id(), 77u);
+  EXPECT_TRUE(replies_[0].second.answered());
+  EXPECT_EQ(Stats().spare_hits(), 1u);
+  EXPECT_EQ(Stats().busy(), 0u);
+
+  // Parked again on the next spare; the client closes its channel.
+  supervisor_->TopUpSpares(absl::Now() + absl::Seconds(1));
+  ASSERT_TRUE(supervisor_->Park(kRoute, channel->first.fd()));
+  channel->second = SeqpacketSocket(UniqueFd());
+  ASSERT_TRUE(rounds_until([&] { return channels_back_.size() == 2; }));
+  EXPECT_EQ(channels_back_[1], std::make_pair(kRoute, true));
+  EXPECT_EQ(Stats().spares(), 1u) << "still a spare";
+
+  // A parked request that crashes its instance: the supervisor answers.
+  absl::StatusOr<std::pair<SeqpacketSocket, SeqpacketSocket>> second =
+      SeqpacketSocket::Pair();
+  ASSERT_TRUE(second.ok());
+  foreign_fds_ = {second->second.fd()};
+  ASSERT_TRUE(supervisor_->Park(kRoute + 1, second->first.fd()));
+  client_sends(second->second, 78, "crash");
+  ASSERT_TRUE(rounds_until([&] { return channels_back_.size() == 3; }));
+  EXPECT_EQ(channels_back_[2], std::make_pair(kRoute + 1, false));
+  ASSERT_EQ(replies_.size(), 2u);
+  EXPECT_EQ(replies_[1].first, kRoute + 1);
+  EXPECT_EQ(replies_[1].second.id(), 78u);
+  EXPECT_FALSE(replies_[1].second.answered());
+  EXPECT_EQ(replies_[1].second.code(),
+            static_cast<int>(absl::StatusCode::kInternal));
 }
 
 TEST_F(InstanceSupervisorTest, WarmWithNoIdleInstanceForks) {

@@ -164,7 +164,14 @@ absl::Status Worker::Start() {
       [this](uint64_t route, worker::v1::InvokeReply reply) {
         Reply(route, std::move(reply));
       },
-      [this] { return ForeignFds(); });
+      [this] { return ForeignFds(); },
+      [this](uint64_t route, bool closed) {
+        if (closed) {
+          channels_.Drop(route);
+        } else {
+          channels_.Unpark(route);
+        }
+      });
   sets_->StartMaintaining();
   return absl::OkStatus();
 }
@@ -280,7 +287,7 @@ std::vector<EventLoop::Watch> Worker::Watches() {
       watches.push_back({fd, kColdInstance, id});
     }
   }
-  for (const auto& [id, fd] : channels_.Fds()) {
+  for (const auto& [id, fd] : channels_.ReadableFds()) {
     watches.push_back({fd, kChannel, id});
   }
   watches.push_back({swiftd_.fd(), kControl, 0});
@@ -367,8 +374,14 @@ void Worker::OnRound() {
   }
   if (instances_ != nullptr) {
     instances_->Expire(absl::Now());
-    // Off the request path: fork the spares used since.
+    // Off the request path: fork the spares used since, and give a free
+    // spare the channel that asked for a FORK last, so that its next
+    // request goes straight to the spare.
     instances_->TopUpSpares(absl::Now());
+    if (std::optional<uint64_t> route = channels_.ChannelToPark();
+        route.has_value() && instances_->Park(*route, channels_.fd(*route))) {
+      channels_.Park(*route);
+    }
   }
   swiftd_.SendStatsIfChanged(Stats(), absl::Now());
 }

@@ -8,7 +8,8 @@
 # compared) and times fork, warm and cold invocations end to end. Beside
 # it, in the same boot: the raw-verbs baseline (raw_verbs_connect.sh: new
 # processes doing the whole control plane and a verified 4 KiB WRITE) and
-# fork_latency (a forked child's data-plane latency against its parent's).
+# fork_latency (a forked child's data-plane latency against its parent's),
+# and wake_cost (the platform's price for waking an idle process).
 # Then cold against raw in interleaved rounds: each round one fresh
 # raw-verbs client process (a raw_verbs_connect server on host A, the
 # client on host B, fork to exit) and one COLD invocation, so that both
@@ -76,6 +77,11 @@ kill "${PIDS[@]}" 2>/dev/null
 wait 2>/dev/null
 PIDS=()
 
+log "the platform's wake-up cost: two processes, back to back and paced 250 ms"
+WAKE=$(timeout 300 "$BIN/tools/bench/wake_cost" --interval_ms=250 \
+  --paced="$([ "${INVOKE_QUICK:-0}" = 1 ] && echo 5 || echo 40)" | tail -1)
+echo "$WAKE"
+
 log "raw-verbs baseline: fresh processes, 4 KiB MR"
 RAW=$(RAW_VERBS_CONNECT_PORT=18616 timeout 900 tools/bench/raw_verbs_connect.sh \
   --runs "$([ "${INVOKE_QUICK:-0}" = 1 ] && echo 2 || echo 10)" --mr_bytes 4096 "$BIN/tools/bench/raw_verbs_connect" 2>"$WORK/raw.log" | tail -1)
@@ -86,9 +92,9 @@ FORK_LAT=$(timeout 600 "$BIN/tools/bench/fork_latency" --device="$RXE_A_DEV" \
   --gid_index="$RXE_A_GID_INDEX" 2>"$WORK/fork_latency.log" | tail -1)
 echo "$FORK_LAT"
 
-python3 - "$INVOKE" "$RAW" "$FORK_LAT" <<'PY'
+python3 - "$INVOKE" "$RAW" "$FORK_LAT" "$WAKE" <<'PY'
 import json, sys
-invoke, raw, fork_lat = (json.loads(a) for a in sys.argv[1:4])
+invoke, raw, fork_lat, wake = (json.loads(a) for a in sys.argv[1:5])
 raw_total = raw["total_us"]
 rounds = invoke.get("rounds", {})
 raw_process = raw.get("process_us") or raw.get("steps_us", {}).get("process_us")
@@ -107,6 +113,8 @@ summary = {
     "fork_p50_us": invoke["fork"]["p50_us"], "fork_p99_us": invoke["fork"]["p99_us"],
     "fork_per_s": invoke["fork"]["per_s"],
     "fork_served_by_spare": invoke["fork"]["spare"],
+    # Of those, straight to a spare that held the caller's channel.
+    "fork_parked": invoke["fork"]["parked"],
     "fork_breakdown_p50_us": {k: invoke["fork"][k] for k in ("server_p50_us", "worker_p50_us", "function_p50_us")},
     "fork_on_demand_p50_us": invoke["fork_on_demand"]["p50_us"],
     "fork_on_demand_p99_us": invoke["fork_on_demand"]["p99_us"],
@@ -141,6 +149,17 @@ summary = {
     "parent_write_p50_us": fork_lat.get("parent_write_p50_us"),
     "child_write_p50_us": fork_lat.get("child_write_p50_us"),
     "child_vs_parent_latency_ratio": fork_lat.get("child_vs_parent_latency_ratio"),
+    # The platform's floor under a paced request (tools/bench/wake_cost.cc):
+    # one round trip between two plain processes, back to back and after
+    # the same pause as `fork`; and what a paced FORK costs in such round
+    # trips (it crosses the client, the worker, the instance and the
+    # function's peer host, each idle since the last request).
+    "wake_round_trip_back_to_back_p50_us": wake["back_to_back_p50_us"],
+    # The first half of each burst after the pause: still slow.
+    "wake_round_trip_after_pause_p50_us": wake["after_pause_p50_us"],
+    "wake_round_trip_paced_p50_us": wake["paced_p50_us"],
+    "wake_round_trip_paced_p10_p90_us": [wake["paced_p10_us"], wake["paced_p90_us"]],
+    "fork_in_paced_round_trips": ratio(invoke["fork"]["p50_us"], wake["paced_p50_us"]),
     "failed": sum(invoke[m]["failed"] for m in ("fork", "fork_burst", "fork_on_demand", "warm", "warm_paced", "cold"))
               + rounds.get("raw_failed", 0) + rounds.get("cold_failed", 0),
     "aslr": "off",

@@ -72,8 +72,10 @@ struct Summary {
   // (request to the instance's reply, fork included), the function.
   double server_p50 = 0, worker_p50 = 0, function_p50 = 0;
   int ok = 0, failed = 0;
-  // Invocations a spare instance served.
+  // Invocations a spare instance served, and of those, the ones that went
+  // straight to a spare holding the caller's channel.
   int spare = 0;
+  int parked = 0;
   std::string last_error;
 };
 
@@ -104,6 +106,7 @@ Summary Run(swift::ControlClient& client, const std::string& function_name,
     }
     ++summary.ok;
     summary.spare += invoked->spare() ? 1 : 0;
+    summary.parked += invoked->parked() ? 1 : 0;
     server.push_back(invoked->total_us());
     worker.push_back(invoked->worker_us());
     function.push_back(invoked->function_us());
@@ -141,10 +144,11 @@ std::string Json(const std::string& name, const Summary& s) {
   return absl::StrFormat(
       "\"%s\": {\"p50_us\": %.1f, \"p99_us\": %.1f, \"per_s\": %.1f, "
       "\"server_p50_us\": %.1f, \"worker_p50_us\": %.1f, "
-      "\"function_p50_us\": %.1f, \"spare\": %d, \"first_us\": %.1f, "
+      "\"function_p50_us\": %.1f, \"spare\": %d, \"parked\": %d, "
+      "\"first_us\": %.1f, "
       "\"ok\": %d, \"failed\": %d, \"last_error\": \"%s\"}",
       name, s.p50, s.p99, s.per_s, s.server_p50, s.worker_p50, s.function_p50,
-      s.spare, s.first, s.ok, s.failed, s.last_error);
+      s.spare, s.parked, s.first, s.ok, s.failed, s.last_error);
 }
 
 // One run of the raw-verbs client `argv`: fork to exit (us), its own

@@ -170,6 +170,10 @@ struct InvokeResult {
   absl::Duration worker_time = absl::ZeroDuration();
   // A FORK served by a spare instance (forked before the request came).
   bool spare = false;
+  // The request went straight to a spare that held this client's channel
+  // (the worker parks one there while both are idle), not through the
+  // worker: one local hop fewer.
+  bool parked = false;
 };
 
 class Client {
