@@ -124,9 +124,6 @@ int InstancePool::Parked() const {
 }
 
 std::optional<uint64_t> InstancePool::SpareToPark() const {
-  if (Parked() >= options_.spares) {
-    return std::nullopt;
-  }
   for (const Instance& instance : instances_) {
     if (instance.spare() && instance.parked_route == 0) {
       return instance.id;
@@ -141,7 +138,7 @@ int InstancePool::MissingSpares() const {
       return 0;
     }
   }
-  return std::max(0, options_.spares - (Spares() - Parked()));
+  return std::max(0, options_.spares - Spares());
 }
 
 absl::Time InstancePool::NextSpareFork() const {

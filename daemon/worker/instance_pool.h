@@ -5,10 +5,9 @@
 // here it is only an id and a state:
 //   spare     forked ahead of a request, never ran, idle ("fresh"); a
 //             spare may hold a client's channel ("parked"): it is kept for
-//             that channel's next request, and no other request takes it.
-//             So that other clients still find spares, parked ones do not
-//             count towards options.spares, and at most options.spares are
-//             parked at once;
+//             that channel's next request, and no other request takes it
+//             (it still counts towards options.spares: another client's
+//             FORK forks on arrival meanwhile);
 //   busy      running one invocation (its Job), until the Job's deadline;
 //   idle      has run and waits for a WARM request, until idle_timeout;
 //   retiring  killed to make room, waiting to be reaped (not live).
@@ -140,13 +139,12 @@ class InstancePool final {
   // An idle instance that is `fresh` (a spare) or has run (for WARM), or
   // nullopt. A parked spare is never one: it is its channel's.
   std::optional<uint64_t> FindIdle(bool fresh) const;
-  // A spare that holds no channel, to park one on; nullopt when none is,
-  // or when options.spares are parked already.
+  // A spare that holds no channel, to park one on; nullopt when none is.
   std::optional<uint64_t> SpareToPark() const;
   // Spares holding a channel.
   int Parked() const;
-  // Spares to fork now: options.spares less the spares ready for anyone
-  // (not parked); 0 while any invocation runs (a fork stalls the loop the
+  // Spares to fork now: options.spares less the spares ready (parked ones
+  // included); 0 while any invocation runs (a fork stalls the loop the
   // reply waits on, and competes with the instance for the CPU).
   int MissingSpares() const;
   // When a missing spare may be forked: the quiet period after the last

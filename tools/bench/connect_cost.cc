@@ -29,6 +29,7 @@
 #include "common/seqpacket_socket.h"
 #include "tests/raw_fast_path.h"
 #include "tools/bench/loopback_swiftd.h"
+#include "tools/bench/median.h"
 #include "tools/bench/overhead_cpu.h"
 
 ABSL_FLAG(std::string, swiftd, "", "The swiftd binary.");
@@ -44,12 +45,6 @@ namespace {
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "connect_cost: %s\n", what.c_str());
   std::exit(1);
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 struct Window {

@@ -34,6 +34,7 @@
 #include "common/unique_fd.h"
 #include "tests/raw_fast_path.h"
 #include "tools/bench/loopback_swiftd.h"
+#include "tools/bench/median.h"
 #include "tools/bench/overhead_cpu.h"
 
 ABSL_FLAG(std::string, swiftd, "", "The swiftd binary.");
@@ -79,12 +80,6 @@ long Scrape(uint16_t port) {
     return -1;
   }
   return static_cast<long>(answer.size() - body - 4);
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 struct Window {
