@@ -308,6 +308,9 @@ absl::Time Worker::NextWake() {
 bool Worker::OnReadable(const EventLoop::Watch& watch) {
   switch (watch.kind) {
     case kInstance:
+      // An invocation's start or end (a parked channel's request starts
+      // without the worker reading it): stats wait for the pause after.
+      swiftd_.NoteActivity(absl::Now());
       instances_->OnReadable(watch.id);
       return true;
     case kColdInstance:
