@@ -2,6 +2,7 @@
 #include "daemon/worker/instance_pool.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace swift {
 
@@ -32,13 +33,17 @@ void InstancePool::Start(uint64_t id, Job job) {
   instance->job = job;
   instance->busy = true;
   instance->fresh = false;
-  instance->parked_route = 0;
 }
 
 void InstancePool::Park(uint64_t id, uint64_t route) {
   if (Instance* instance = Mutable(id); instance != nullptr) {
     instance->parked_route = route;
   }
+}
+
+uint64_t InstancePool::Unpark(uint64_t id) {
+  Instance* instance = Mutable(id);
+  return instance == nullptr ? 0 : std::exchange(instance->parked_route, 0);
 }
 
 InstancePool::Job InstancePool::Finish(uint64_t id, absl::Time now) {
@@ -115,12 +120,6 @@ std::optional<uint64_t> InstancePool::FindIdle(bool fresh) const {
     }
   }
   return std::nullopt;
-}
-
-int InstancePool::Parked() const {
-  return static_cast<int>(std::count_if(
-      instances_.begin(), instances_.end(),
-      [](const Instance& i) { return i.spare() && i.parked_route != 0; }));
 }
 
 std::optional<uint64_t> InstancePool::SpareToPark() const {

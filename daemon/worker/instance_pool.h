@@ -67,7 +67,9 @@ class InstancePool final {
     bool fresh = true;
     // Killed to make room; leaves the pool once reaped.
     bool retiring = false;
-    // A spare holding the client channel with this route (0: none).
+    // The client channel (its route) this instance holds, 0: none. Parked
+    // on it as a spare, it keeps it while it runs that channel's request,
+    // until Unpark().
     uint64_t parked_route = 0;
     absl::Time idle_since;
     // Valid while busy.
@@ -102,14 +104,16 @@ class InstancePool final {
   // AddRunning(): a new instance forked for `job` (not a spare).
   void AddRunning(uint64_t id, Job job);
   // Start(): the idle instance `id` runs `job`; job.spare is set here
-  // (whether the instance was still fresh). It is fresh no more, and
-  // parked no more.
+  // (whether the instance was still fresh). It is fresh no more.
   void Start(uint64_t id, Job job);
   // Finish(): instance `id` answered; idle since `now`, which is also
   // traffic (see NoteActivity). Returns its finished Job.
   Job Finish(uint64_t id, absl::Time now);
   // Park(): the spare `id` holds the channel `route` from now on.
   void Park(uint64_t id, uint64_t route);
+  // Unpark(): instance `id` gave its channel back (or ended); returns the
+  // channel's route, 0 when it held none.
+  uint64_t Unpark(uint64_t id);
   // Retire(): instance `id` was killed to make room; not live any more.
   void Retire(uint64_t id);
   // Remove(): instance `id` was reaped.
@@ -141,8 +145,6 @@ class InstancePool final {
   std::optional<uint64_t> FindIdle(bool fresh) const;
   // A spare that holds no channel, to park one on; nullopt when none is.
   std::optional<uint64_t> SpareToPark() const;
-  // Spares holding a channel.
-  int Parked() const;
   // Spares to fork now: options.spares less the spares ready (parked ones
   // included); 0 while any invocation runs (a fork stalls the loop the
   // reply waits on, and competes with the instance for the CPU).

@@ -128,17 +128,24 @@ TEST(InstancePoolTest, AParkedSpareIsKeptForItsChannel) {
   EXPECT_EQ(pool.FindIdle(/*fresh=*/true), std::optional<uint64_t>(2))
       << "no other request takes a parked spare";
   EXPECT_EQ(pool.Spares(), 2) << "it is still a spare";
-  EXPECT_EQ(pool.Parked(), 1);
+  EXPECT_EQ(pool.Find(2)->parked_route, 0u);
   EXPECT_EQ(pool.MissingSpares(), 0) << "a parked spare counts";
   pool.Park(2, /*route=*/10);
   EXPECT_EQ(pool.SpareToPark(), std::nullopt);
   EXPECT_EQ(pool.FindIdle(/*fresh=*/true), std::nullopt);
-  // Its channel's request starts on it: parked no more, a spare served it.
+  // Its channel's request starts on it: a spare served it, and it keeps
+  // the channel until it gives it back.
   pool.Start(1, JobAt(kT0));
-  EXPECT_EQ(pool.Find(1)->parked_route, 0u);
   EXPECT_TRUE(pool.Find(1)->job.spare);
-  EXPECT_EQ(pool.Parked(), 1);
+  EXPECT_EQ(pool.Find(2)->parked_route, 10u);
   EXPECT_EQ(pool.MissingSpares(), 0) << "an invocation runs";
+  pool.Finish(1, kT0);
+  EXPECT_EQ(pool.FindIdle(/*fresh=*/false), std::nullopt)
+      << "not before its channel is back";
+  EXPECT_EQ(pool.Unpark(1), 9u);
+  EXPECT_EQ(pool.Find(1)->parked_route, 0u);
+  EXPECT_EQ(pool.FindIdle(/*fresh=*/false), std::optional<uint64_t>(1));
+  EXPECT_EQ(pool.Unpark(1), 0u) << "given back once";
 }
 
 TEST(InstancePoolTest, AtMaxInstancesTheLongestIdleThatRanIsRetired) {

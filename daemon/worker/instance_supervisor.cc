@@ -165,19 +165,11 @@ bool InstanceSupervisor::Park(uint64_t route, int channel_fd) {
     return false;  // Reaped when its socket reports the end.
   }
   pool_.Park(*spare, route);
-  holders_[*spare] = route;
   return true;
 }
 
-void InstanceSupervisor::GiveBack(uint64_t id, bool closed) {
-  auto holder = holders_.find(id);
-  if (holder == holders_.end()) {
-    return;
-  }
-  const uint64_t route = holder->second;
-  holders_.erase(holder);
-  pool_.Park(id, 0);
-  if (channel_back_) {
+void InstanceSupervisor::GiveBack(uint64_t route, bool closed) {
+  if (route != 0 && channel_back_) {
     channel_back_(route, closed);
   }
 }
@@ -187,6 +179,7 @@ void InstanceSupervisor::Reap(uint64_t id, const absl::Status& reason) {
   const bool busy = instance != nullptr && instance->busy;
   const InstancePool::Job job =
       instance != nullptr ? instance->job : InstancePool::Job();
+  const uint64_t held = pool_.Unpark(id);
   InstanceProcesses::Ended ended = children_.Reap(id);
   pool_.Remove(id);
   if (busy) {
@@ -205,7 +198,7 @@ void InstanceSupervisor::Reap(uint64_t id, const absl::Status& reason) {
   }
   // A channel it held is the worker's to read again (after the error
   // above, when it was running the channel's request).
-  GiveBack(id, /*closed=*/false);
+  GiveBack(held, /*closed=*/false);
   // The child is gone: its QPs are the worker's again. Closing recycles
   // them (or destroys those left in error), on the maintenance thread.
   sets_->Retire(std::move(ended.connections));
@@ -236,7 +229,7 @@ void InstanceSupervisor::OnReadable(uint64_t id) {
     return;
   }
   if (up.has_channel_back()) {
-    GiveBack(id, up.channel_back().closed());
+    GiveBack(pool_.Unpark(id), up.channel_back().closed());
     return;
   }
   if (!instance->busy) {
@@ -252,7 +245,7 @@ void InstanceSupervisor::OnReadable(uint64_t id) {
   }
   reply_(job.route, std::move(reply));
   if (up.has_returned()) {
-    GiveBack(id, /*closed=*/false);
+    GiveBack(pool_.Unpark(id), /*closed=*/false);
   }
 }
 

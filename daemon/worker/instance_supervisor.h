@@ -23,7 +23,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "daemon/worker/connection_set_pool.h"
@@ -109,9 +108,9 @@ class InstanceSupervisor final {
                         int channel_fd);
   InstancePool::Job JobFor(const worker::v1::InvokeRequest& request,
                            worker::v1::InvokeMode mode, uint64_t route) const;
-  // Instance `id` no longer holds its parked channel (if it held one): the
-  // worker reads it again, or drops it when `closed`.
-  void GiveBack(uint64_t id, bool closed);
+  // The channel `route` (0: none) is the worker's to read again, or to
+  // drop when `closed`.
+  void GiveBack(uint64_t route, bool closed);
   // Ends instance `id`; a request it was running is answered with
   // `reason` (kInternal: rewritten to say how the process ended).
   void Reap(uint64_t id, const absl::Status& reason);
@@ -121,10 +120,8 @@ class InstanceSupervisor final {
   const ReplySink reply_;
   const ForeignFds foreign_fds_;
   const ChannelBack channel_back_;
+  // Also the one record of which instance holds which parked channel.
   InstancePool pool_;
-  // Instances holding a parked channel (idle or running its request): the
-  // channel's route.
-  absl::flat_hash_map<uint64_t, uint64_t> holders_;
   // Declared last: its children are killed first.
   InstanceProcesses children_;
   uint64_t spare_hits_ = 0;
