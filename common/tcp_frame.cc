@@ -54,41 +54,10 @@ absl::Status IoStatus(int error_number, absl::string_view what) {
   return ErrnoStatus(error_number, what);
 }
 
-// Waits until `fd` is readable (or has an error or hang-up to report);
-// kDeadlineExceeded at `deadline`. No wait for InfiniteFuture.
-absl::Status WaitReadable(int fd, absl::Time deadline) {
-  if (deadline == absl::InfiniteFuture()) {
-    return absl::OkStatus();
-  }
-  while (true) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError("recv: peer silent past the deadline");
-    }
-    pollfd poll_fd = {fd, POLLIN, 0};
-    // Rounded up: a deadline 0.4 ms away must not become a busy loop.
-    const int64_t ms =
-        absl::ToInt64Milliseconds(left + absl::Microseconds(999));
-    const int ready = poll(&poll_fd, 1,
-                           static_cast<int>(std::min<int64_t>(
-                               ms, std::numeric_limits<int>::max())));
-    if (ready > 0) {
-      return absl::OkStatus();  // recv() tells data, EOF or error apart.
-    }
-    if (ready < 0 && errno != EINTR) {
-      return ErrnoStatus(errno, "poll");
-    }
-  }
-}
-
-// Reads `size` bytes; with a deadline, waits for each piece until then.
-absl::Status ReadExactly(int fd, char* data, size_t size,
-                         absl::Time deadline = absl::InfiniteFuture()) {
+// Reads `size` bytes (blocking, as long as the fd's I/O timeout allows).
+absl::Status ReadExactly(int fd, char* data, size_t size) {
   size_t done = 0;
   while (done < size) {
-    if (absl::Status readable = WaitReadable(fd, deadline); !readable.ok()) {
-      return readable;
-    }
     const ssize_t n = recv(fd, data + done, size - done, 0);
     if (n > 0) {
       done += static_cast<size_t>(n);
@@ -233,7 +202,7 @@ absl::Status SetIoTimeout(int fd, absl::Duration timeout) {
   return absl::OkStatus();
 }
 
-absl::Status SendFrame(int fd, absl::string_view payload) {
+std::string EncodeFrame(absl::string_view payload) {
   std::string frame(4, '\0');
   const uint32_t length = static_cast<uint32_t>(payload.size());
   frame[0] = static_cast<char>(length >> 24);
@@ -241,6 +210,11 @@ absl::Status SendFrame(int fd, absl::string_view payload) {
   frame[2] = static_cast<char>(length >> 8);
   frame[3] = static_cast<char>(length);
   frame.append(payload.data(), payload.size());
+  return frame;
+}
+
+absl::Status SendFrame(int fd, absl::string_view payload) {
+  const std::string frame = EncodeFrame(payload);
   size_t done = 0;
   while (done < frame.size()) {
     // MSG_NOSIGNAL: a vanished peer is a status, not a SIGPIPE.
@@ -255,29 +229,17 @@ absl::Status SendFrame(int fd, absl::string_view payload) {
   return absl::OkStatus();
 }
 
-namespace {
-
-// The rest of a frame whose 4-byte length `header` was read: checks the
-// length and reads the payload by `deadline`.
-absl::StatusOr<std::string> ReadPayload(int fd, const char (&header)[4],
-                                        size_t max_bytes, absl::Time deadline) {
+absl::StatusOr<size_t> FrameLength(absl::string_view header, size_t max_bytes) {
   uint32_t length = 0;
-  for (char byte : header) {
-    length = (length << 8) | static_cast<uint8_t>(byte);
+  for (size_t i = 0; i < 4 && i < header.size(); ++i) {
+    length = (length << 8) | static_cast<uint8_t>(header[i]);
   }
   if (length > max_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "frame of ", length, " bytes exceeds the limit of ", max_bytes));
   }
-  std::string payload(length, '\0');
-  if (absl::Status status = ReadExactly(fd, payload.data(), length, deadline);
-      !status.ok()) {
-    return status;
-  }
-  return payload;
+  return length;
 }
-
-}  // namespace
 
 absl::StatusOr<std::string> RecvFrame(int fd, size_t max_bytes) {
   char header[4];
@@ -285,24 +247,17 @@ absl::StatusOr<std::string> RecvFrame(int fd, size_t max_bytes) {
       !status.ok()) {
     return status;
   }
-  return ReadPayload(fd, header, max_bytes, absl::InfiniteFuture());
-}
-
-absl::StatusOr<std::string> RecvFrameBefore(int fd,
-                                            absl::Time first_byte_deadline,
-                                            absl::Duration frame_timeout,
-                                            size_t max_bytes) {
-  char header[4];
-  if (absl::Status status = ReadExactly(fd, header, 1, first_byte_deadline);
+  absl::StatusOr<size_t> length =
+      FrameLength(absl::string_view(header, sizeof(header)), max_bytes);
+  if (!length.ok()) {
+    return length.status();
+  }
+  std::string payload(*length, '\0');
+  if (absl::Status status = ReadExactly(fd, payload.data(), *length);
       !status.ok()) {
     return status;
   }
-  const absl::Time deadline = absl::Now() + frame_timeout;
-  if (absl::Status status = ReadExactly(fd, header + 1, 3, deadline);
-      !status.ok()) {
-    return status;
-  }
-  return ReadPayload(fd, header, max_bytes, deadline);
+  return payload;
 }
 
 }  // namespace swift

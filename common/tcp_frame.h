@@ -70,11 +70,22 @@ absl::StatusOr<UniqueFd> ConnectTcp(const HostPort& address);
 // without progress (SO_SNDTIMEO/SO_RCVTIMEO), so a dead peer cannot hang us.
 absl::Status SetIoTimeout(int fd, absl::Duration timeout);
 
+// EncodeFrame()
+//
+// One frame: `payload`'s length (4 bytes, big-endian), then `payload`.
+std::string EncodeFrame(absl::string_view payload);
+
 // SendFrame()
 //
 // Writes one frame (length + `payload`) completely. Retries EINTR and short
 // writes; kUnavailable when the peer is gone (EPIPE/ECONNRESET).
 absl::Status SendFrame(int fd, absl::string_view payload);
+
+// FrameLength()
+//
+// The payload length a frame's 4-byte `header` announces; kInvalidArgument
+// when it is over `max_bytes` (the payload must not be read).
+absl::StatusOr<size_t> FrameLength(absl::string_view header, size_t max_bytes);
 
 // RecvFrame()
 //
@@ -83,19 +94,6 @@ absl::Status SendFrame(int fd, absl::string_view payload);
 // `max_bytes`; kDeadlineExceeded after the fd's I/O timeout.
 absl::StatusOr<std::string> RecvFrame(int fd,
                                       size_t max_bytes = kMaxFrameBytes);
-
-// RecvFrameBefore()
-//
-// As RecvFrame(), with deadlines of its own (poll(), whatever the fd's I/O
-// timeout): kDeadlineExceeded unless the frame's first byte arrives before
-// `first_byte_deadline` and the whole frame within `frame_timeout` of it.
-// For servers, which must never wait on a silent or trickling peer for
-// ever: the first deadline bounds an idle connection, the second a peer
-// that starts a frame and stalls.
-absl::StatusOr<std::string> RecvFrameBefore(int fd,
-                                            absl::Time first_byte_deadline,
-                                            absl::Duration frame_timeout,
-                                            size_t max_bytes = kMaxFrameBytes);
 
 }  // namespace swift
 

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,14 +22,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/cpu_set.h"
 #include "common/fd_limits.h"
 #include "common/log_to_glog.h"
+#include "common/status_macros.h"
 #include "common/version.h"
 #include "daemon/config/config_changes.h"
 #include "daemon/config/effective_config.h"
 #include "daemon/config/swiftd_flags.h"
 #include "daemon/config/swiftd_help.h"
 #include "daemon/config/swiftd_options.h"
+#include "daemon/swiftd_cpus.h"
 #include "daemon/swiftd_server.h"
 #include "daemon/systemd_notify.h"
 #include "glog/logging.h"
@@ -257,6 +261,27 @@ swift::EffectiveConfig Reload(const ConfigSource& source,
   return now;
 }
 
+// --cpus: confines the calling thread, and so every thread swiftd starts
+// after it, to swiftd's CPUs; the workers get the CPUs it was started
+// with back.
+absl::Status TakeSwiftdCpus(swift::SwiftdOptions& options) {
+  SWIFT_ASSIGN_OR_RETURN(const swift::CpuSet allowed,
+                         swift::CpuSet::OfThisThread());
+  SWIFT_ASSIGN_OR_RETURN(const std::optional<swift::CpuSet> chosen,
+                         swift::ChooseSwiftdCpus(options.cpus, allowed));
+  if (!chosen.has_value()) {
+    LOG(INFO) << "swiftd's threads run on any of CPUs " << allowed.ToString()
+              << " (--cpus=all)";
+    return absl::OkStatus();
+  }
+  SWIFT_RETURN_IF_ERROR(chosen->ApplyToThisThread());
+  options.worker_cpus = allowed;
+  LOG(INFO) << "swiftd's threads run on CPU"
+            << (chosen->Count() == 1 ? " " : "s ") << chosen->ToString()
+            << " (--cpus); function workers on CPUs " << allowed.ToString();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -321,6 +346,11 @@ int main(int argc, char** argv) {
     LOG(INFO) << "File descriptor limit: " << *fds;
   } else {
     LOG(WARNING) << "Cannot raise the file descriptor limit: " << fds.status();
+  }
+  // Before any thread starts: they inherit this one's CPUs.
+  if (absl::Status cpus = TakeSwiftdCpus(options); !cpus.ok()) {
+    LOG(ERROR) << "swiftd cannot start: " << cpus.message();
+    return 2;
   }
   SignalWaiter waiter(signals);
   absl::StatusOr<std::unique_ptr<swift::SwiftdServer>> swiftd =

@@ -100,15 +100,6 @@ absl::StatusOr<std::unique_ptr<SwiftdServer>> SwiftdServer::Start(
   irq_options.privileged = geteuid() == 0;
   swiftd->irq_affinity_ =
       IrqAffinity::Apply(IrqDevices(*swiftd->devices_), irq_options);
-  absl::StatusOr<std::unique_ptr<PreloadHintsKeeper>> hints =
-      PreloadHintsKeeper::Start(PreloadHintsPath(options.socket_path),
-                                &swiftd->devices_->table());
-  if (hints.ok()) {
-    swiftd->preload_hints_ = *std::move(hints);
-  } else {
-    LOG(WARNING) << "No preload hints (new processes load every provider): "
-                 << hints.status();
-  }
   if (absl::Status status = swiftd->StartServing(); !status.ok()) {
     swiftd->Shutdown(absl::ZeroDuration());
     return status;
@@ -139,6 +130,17 @@ absl::Status SwiftdServer::StartServing() {
   StartLeases();
   StartSharedContexts();
   SWIFT_RETURN_IF_ERROR(StartFastPath());
+  // Only now: a process that finds the hints (libswift's cold start, the
+  // preload) calls the fast path at once, and must find it serving.
+  absl::StatusOr<std::unique_ptr<PreloadHintsKeeper>> hints =
+      PreloadHintsKeeper::Start(PreloadHintsPath(options_.socket_path),
+                                &devices_->table());
+  if (hints.ok()) {
+    preload_hints_ = *std::move(hints);
+  } else {
+    LOG(WARNING) << "No preload hints (new processes load every provider): "
+                 << hints.status();
+  }
   if (metrics_address.has_value()) {
     SWIFT_RETURN_IF_ERROR(ServeMetrics(*metrics_address));
   }
@@ -170,6 +172,7 @@ void SwiftdServer::StartWorkers() {
   WorkerManager::Options worker_options;
   worker_options.worker_binary = options_.worker_binary;
   worker_options.swiftd_socket = options_.socket_path;
+  worker_options.cpus = options_.worker_cpus;
   worker_options.quotas = options_.function_quotas;
   worker_options.cold_template_idle_timeout =
       options_.cold_template_idle_timeout;
@@ -282,7 +285,9 @@ void SwiftdServer::Shutdown(absl::Duration grace) {
     return;
   }
   shut_down_ = true;
-  // Metrics first: their exporter reads every subsystem below.
+  // The hints first: a process starting now must not count on this swiftd.
+  preload_hints_.reset();
+  // Then metrics: their exporter reads every subsystem below.
   if (metrics_ != nullptr) {
     metrics_->Stop();
   }

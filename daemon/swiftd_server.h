@@ -40,6 +40,7 @@
 #include "daemon/leases/lease_manager.h"
 #include "daemon/metrics/metrics_address.h"
 #include "daemon/metrics/swiftd_metrics.h"
+#include "daemon/swiftd_cpus.h"
 #include "daemon/transport/fast_path_server.h"
 #include "daemon/transport/socket_path.h"
 
@@ -115,6 +116,10 @@ struct SwiftdOptions {
   // Pin each RDMA device's completion-vector IRQs to the CPUs whose
   // waiters use them, when root (daemon/irq/irq_affinity.h).
   bool irq_affinity = true;
+  // Where swiftd's threads run (--cpus; main.cc applies it at start), and
+  // the CPUs the workers it starts get back (empty: swiftd's own).
+  CpusSetting cpus;
+  CpuSet worker_cpus;
   // The cluster's service directory (daemon/directory): where it is
   // (empty: none), this host's name in it, and its lease's TTL.
   std::string directory;

@@ -140,13 +140,15 @@ TEST_F(InvokeRdmaTest, AForkAfterAPauseRunsInASpareForkedBeforeIt) {
   EXPECT_EQ(SinkBytes(7).substr(0, 6), "spare-");
 
   // swiftctl workers' view: the spare was used and a new one is forked.
+  // (The worker's stats come once it pauses: the ones from before the
+  // FORK also show one spare, so the hit is what is waited for.)
   v1::WorkerInfo info;
   for (int attempt = 0; attempt < 50; ++attempt) {
     auto workers = client_->ListWorkers();
     ASSERT_TRUE(workers.ok()) << workers.status();
     ASSERT_EQ(workers->workers_size(), 1);
     info = workers->workers(0);
-    if (info.spare_instances() == 1) {
+    if (info.spare_instances() == 1 && info.spare_hits() >= 1) {
       break;
     }
     absl::SleepFor(absl::Milliseconds(200));

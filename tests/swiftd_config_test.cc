@@ -2,7 +2,8 @@
 // every bad value with line and column; a named file that is missing
 // stops swiftd; flags override the file; SIGHUP applies the live settings
 // of a good file, logs what waits for a restart, and keeps the running
-// config when the new file is bad.
+// config when the new file is bad. And --cpus: where swiftd's threads run.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,10 +11,13 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/cpu_set.h"
 #include "common/testing/command_testing.h"
 #include "common/testing/unix_socket_testing.h"
 #include "common/unique_fd.h"
@@ -252,6 +256,65 @@ TEST(SwiftdConfigTest, AFlagOverridesTheFileAtStartAndOnReload) {
   EXPECT_TRUE(absl::StrContains(notify.Receive(), "config reloaded"));
   EXPECT_EQ(TotalHandshakeLimit(socket), 20);
   EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
+}
+
+// The CPUs each thread of process `pid` may run on, as the kernel lists
+// them ("0-1").
+std::vector<std::string> ThreadCpus(pid_t pid) {
+  std::vector<std::string> cpus;
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) return cpus;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    std::ifstream status(tasks + "/" + entry->d_name + "/status");
+    for (std::string line; std::getline(status, line);) {
+      absl::string_view field = line;
+      if (absl::ConsumePrefix(&field, "Cpus_allowed_list:\t")) {
+        cpus.emplace_back(field);
+      }
+    }
+  }
+  closedir(dir);
+  return cpus;
+}
+
+TEST(SwiftdCpusTest, SwiftdsThreadsRunOnTheCpusItIsGiven) {
+  const CpuSet allowed = *CpuSet::OfThisThread();
+  CpuSet first;
+  first.Add(allowed.First());
+  for (const auto& [setting, expected] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"auto", first.ToString()},
+           {"all", allowed.ToString()},
+           {allowed.ToString(), allowed.ToString()}}) {
+    SCOPED_TRACE("--cpus=" + setting);
+    TempDir dir;
+    NotifySocket notify(dir.path() + "/notify");
+    std::vector<std::string> flags = BrokeringFlags("");
+    flags.push_back("--cpus=" + setting);
+    SwiftdProcess swiftd(dir.path() + "/swiftd.sock", dir.path() + "/notify",
+                         dir.path() + "/log", flags);
+    ASSERT_TRUE(absl::StartsWith(notify.Receive(), "READY=1"));
+    const std::vector<std::string> threads = ThreadCpus(swiftd.pid());
+    EXPECT_GT(threads.size(), 3u);  // Its servers' threads, not only main.
+    for (const std::string& cpus : threads) {
+      EXPECT_EQ(cpus, expected);
+    }
+    EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
+  }
+}
+
+TEST(SwiftdCpusTest, ACpuSwiftdMayNotUseStopsIt) {
+  TempDir dir;
+  SwiftdProcess swiftd(dir.path() + "/swiftd.sock", "", dir.path() + "/log",
+                       {"--config=", "--cpus=1023"});
+  EXPECT_EQ(swiftd.Wait(), 2);
+  const std::string log = ReadWholeFile(dir.path() + "/log");
+  EXPECT_TRUE(
+      absl::StrContains(log, "--cpus=1023: swiftd may only run on CPUs " +
+                                 CpuSet::OfThisThread()->ToString()))
+      << log;
 }
 
 }  // namespace

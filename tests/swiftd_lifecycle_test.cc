@@ -1,6 +1,7 @@
 // The swiftd binary as systemd runs it: READY=1 on $NOTIFY_SOCKET once
 // serving, clean exit with the socket removed on SIGTERM, a clear refusal
-// when another swiftd holds the socket, and recovery from a stale socket.
+// when another swiftd holds the socket, recovery from a stale socket, and
+// its preload hints published only once it serves.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -149,6 +150,40 @@ TEST(SwiftdLifecycleTest, SigtermStopsASwiftdStuckStartingUp) {
   ASSERT_TRUE(swiftd.WaitFor(absl::Seconds(20)))
       << "swiftd ignored SIGTERM: "
       << swift::testing::ReadWholeFile(dir.path() + "/log");
+}
+
+// Whether the fast path at `path` takes a connection.
+bool FastPathServes(const std::string& path) {
+  UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  return connect(fd.get(), reinterpret_cast<sockaddr*>(&address),
+                 sizeof(address)) == 0;
+}
+
+// A process that finds the hints (libswift's cold start, the preload)
+// calls the fast path at once: found by the guest's preload test, whose
+// clients started in the moment between the two and failed.
+TEST(SwiftdLifecycleTest, ItsHintsAppearOnlyOnceItsFastPathServes) {
+  for (int start = 0; start < 3; ++start) {
+    TempDir dir;
+    const std::string socket = dir.path() + "/swiftd.sock";
+    const std::string hints = dir.path() + "/preload.hints";
+    UniqueFd notify = BindDatagram(dir.path() + "/notify");
+    SwiftdProcess swiftd(socket, dir.path() + "/notify", dir.path() + "/log");
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (access(hints.c_str(), F_OK) != 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Microseconds(100));
+    }
+    ASSERT_EQ(access(hints.c_str(), F_OK), 0)
+        << swift::testing::ReadWholeFile(dir.path() + "/log");
+    EXPECT_TRUE(FastPathServes(dir.path() + "/swiftd.fast.sock"));
+    // (A stop before READY=1 ends a starting swiftd by the signal.)
+    ASSERT_TRUE(absl::StartsWith(ReceiveNotification(notify), "READY=1"));
+    EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
+    EXPECT_NE(access(hints.c_str(), F_OK), 0) << "hints left behind";
+  }
 }
 
 TEST(SwiftdLifecycleTest, RestartsOverTheStaleSocketOfAKilledSwiftd) {

@@ -75,6 +75,7 @@ class SwiftdProcess {
   }
 
   void Signal(int signal_number) { kill(pid_, signal_number); }
+  pid_t pid() const { return pid_; }
 
   // Sends `signal_number` and returns the exit status (-1 if killed).
   int StopWith(int signal_number) {

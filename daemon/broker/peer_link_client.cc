@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "common/frame_io.h"
 #include "daemon/broker/peer_answer.h"
 #include "proto/wire_status.h"
 
@@ -53,11 +54,6 @@ absl::StatusOr<UniqueFd> PeerLinkClient::TakeConnection(absl::Time deadline) {
     }
     connection = *std::move(fresh);
   }
-  // A dead peer must not hang the caller past its deadline.
-  if (absl::Status timeout = SetIoTimeout(connection.get(), left);
-      !timeout.ok()) {
-    return timeout;
-  }
   return connection;
 }
 
@@ -95,28 +91,34 @@ absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
     return connection.status();
   }
   Prepare(TimeoutMs(deadline - absl::Now()), &request);
-  if (absl::Status sent =
-          SendFrame(connection->get(), request.SerializeAsString());
+  // A dead peer must not hang the caller past its deadline: every wait
+  // below is bounded by it.
+  if (absl::Status sent = SendFrameBefore(
+          connection->get(), request.SerializeAsString(), deadline);
       !sent.ok()) {
     return sent;
   }
-  absl::StatusOr<std::string> frame = RecvFrame(connection->get());
+  FrameReader answers(connection->get());
+  absl::StatusOr<std::string> frame = answers.NextBefore(deadline);
   if (!frame.ok()) {
     return frame.status();
   }
+  // One answer per request: after more, the stream is not the protocol's,
+  // and the connection goes once this answer is taken.
+  const bool reusable = answers.buffered() == 0;
   peer::v1::LinkResponse response;
   if (!response.ParseFromString(*frame)) {
     return absl::InternalError("malformed peer link response");
   }
   if (absl::Status answer = DecodeStatus(response); !answer.ok()) {
-    idle_.Give(*std::move(connection));
+    if (reusable) idle_.Give(*std::move(connection));
     // The peer's answer, not the transport's failure (peer_answer.h).
     return MarkPeerAnswer(std::move(answer));
   }
   if (absl::Status proven = CheckReply(request, response); !proven.ok()) {
     return proven;  // The connection goes: it does not reach our cluster.
   }
-  idle_.Give(*std::move(connection));
+  if (reusable) idle_.Give(*std::move(connection));
   return response;
 }
 
@@ -131,16 +133,20 @@ std::vector<absl::Status> PeerLinkClient::CallPipelined(
     const uint32_t timeout_ms = TimeoutMs(deadline - absl::Now());
     for (; sent < requests.size() && transport.ok(); ++sent) {
       Prepare(timeout_ms, &requests[sent]);
-      transport =
-          SendFrame(connection->get(), requests[sent].SerializeAsString());
+      transport = SendFrameBefore(connection->get(),
+                                  requests[sent].SerializeAsString(), deadline);
     }
     if (!transport.ok()) {
       --sent;  // That one may be half sent: its answer will not come.
     }
   }
   // Every request sent is answered, in order, even after a send failed.
+  std::optional<FrameReader> answers;
+  if (sent > 0) {
+    answers.emplace(connection->get());
+  }
   for (size_t answered = 0; answered < sent; ++answered) {
-    absl::StatusOr<std::string> frame = RecvFrame(connection->get());
+    absl::StatusOr<std::string> frame = answers->NextBefore(deadline);
     if (!frame.ok()) {
       transport = frame.status();
       break;
@@ -160,8 +166,8 @@ std::vector<absl::Status> PeerLinkClient::CallPipelined(
     }
     statuses.push_back(std::move(status));
   }
-  if (transport.ok()) {
-    idle_.Give(*std::move(connection));
+  if (transport.ok() && !(answers.has_value() && answers->buffered() != 0)) {
+    idle_.Give(*std::move(connection));  // Not when it answered too much.
   }
   while (statuses.size() < requests.size()) {
     statuses.push_back(transport);

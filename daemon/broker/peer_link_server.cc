@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "common/frame_io.h"
 #include "daemon/broker/defaults.h"
 #include "daemon/broker/peer_authenticator.h"
 #include "glog/logging.h"
@@ -115,7 +116,7 @@ void PeerLinkServer::Serve(UniqueFd connection) {
     LOG(WARNING) << "Peer link: " << nodelay;
   }
   // Sends to a peer that does not read fail after io_timeout; receives
-  // have deadlines of their own (RecvFrameBefore).
+  // have deadlines of their own (FrameReader).
   if (absl::Status timeout = SetIoTimeout(fd, limits_.io_timeout);
       !timeout.ok()) {
     LOG(WARNING) << "Peer link: " << timeout;
@@ -123,12 +124,13 @@ void PeerLinkServer::Serve(UniqueFd connection) {
   }
   // Who is calling, for the gate: fixed for the connection's life.
   const std::optional<IpAddress> peer = IpAddress::OfPeer(fd);
+  FrameReader frames(fd);
   bool first = true;
   while (true) {
     const absl::Duration wait =
         first ? limits_.hello_timeout : limits_.idle_timeout;
     absl::StatusOr<std::string> frame =
-        RecvFrameBefore(fd, absl::Now() + wait, limits_.io_timeout);
+        frames.Next(absl::Now() + wait, limits_.io_timeout);
     first = false;
     peer::v1::LinkRequest request;
     absl::Status malformed;

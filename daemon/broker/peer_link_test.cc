@@ -2,9 +2,13 @@
 // (on a PeerHandler with a fake application) and PeerLinkClient: connect,
 // close, pipelined closes, errors, malformed frames, and the client's
 // bounded idle pool.
+#include <sys/socket.h>
+
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "common/tcp_frame.h"
 #include "common/testing/eventually.h"
 #include "common/verbs/endpoint.h"
@@ -25,15 +29,7 @@ using ::swift::testing::Eventually;
 constexpr uint64_t kIncarnation = 5;
 
 class PeerLinkTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PeerLinkServer>> server =
-        PeerLinkServer::Start(HostPort{"127.0.0.1", 0}, &handler_, gate_.get());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    address_ = HostPort{"127.0.0.1", server_->port()};
-  }
-
+ public:
   static peer::v1::LinkRequest Connect(const std::string& service) {
     peer::v1::LinkRequest request;
     peer::v1::ConnectRequest* connect = request.mutable_connect();
@@ -42,6 +38,15 @@ class PeerLinkTest : public ::testing::Test {
     connect->set_service(service);
     connect->set_client_endpoint(verbs::EncodeEndpoint(verbs::QpEndpoint()));
     return request;
+  }
+
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<PeerLinkServer>> server =
+        PeerLinkServer::Start(HostPort{"127.0.0.1", 0}, &handler_, gate_.get());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    address_ = HostPort{"127.0.0.1", server_->port()};
   }
   static peer::v1::LinkRequest Close(uint64_t id) {
     peer::v1::LinkRequest request;
@@ -185,6 +190,66 @@ TEST_F(PeerLinkTest, AnIdleConnectionThePeerClosedIsNotUsed) {
   EXPECT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(client.idle_closed_by_peer(), 1u);
   EXPECT_EQ(client.idle_count(), 1u);
+}
+
+// A peer of the client's that is not a PeerLinkServer: it reads one
+// request, sends `answers` (payloads, framed, in one send()), then keeps
+// the connection open until it is destroyed.
+class RawPeer {
+ public:
+  explicit RawPeer(std::vector<std::string> answers) {
+    absl::StatusOr<UniqueFd> listener = ListenTcp(HostPort{"127.0.0.1", 0});
+    EXPECT_TRUE(listener.ok()) << listener.status();
+    listener_ = *std::move(listener);
+    port_ = *LocalPort(listener_.get());
+    thread_ = std::thread([this, answers = std::move(answers)] {
+      absl::StatusOr<UniqueFd> connection = AcceptTcp(listener_.get());
+      if (!connection.ok() || !RecvFrame(connection->get()).ok()) return;
+      std::string bytes;
+      for (const std::string& answer : answers) {
+        bytes += EncodeFrame(answer);
+      }
+      (void)send(connection->get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      done_.WaitForNotification();
+    });
+  }
+  ~RawPeer() {
+    done_.Notify();
+    thread_.join();
+  }
+  HostPort address() const { return HostPort{"127.0.0.1", port_}; }
+
+ private:
+  UniqueFd listener_;
+  uint16_t port_ = 0;
+  absl::Notification done_;
+  std::thread thread_;
+};
+
+// A peer that never answers must not hold the caller past its deadline
+// (the waits are poll()s against it, whatever the socket's timeouts).
+TEST(PeerLinkClientTest, ASilentPeerFailsTheCallAtItsDeadline) {
+  RawPeer silent({});
+  PeerLinkClient client(silent.address());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<peer::v1::LinkResponse> answer = client.Call(
+      PeerLinkTest::Connect("echo"), start + absl::Milliseconds(200));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(answer.status())) << answer.status();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(client.idle_count(), 0u);  // Its connection is not kept.
+}
+
+// One answer per request: a second one in the same read is not taken for
+// the next call's; the answer stands, the connection is not reused.
+TEST(PeerLinkClientTest, APeerThatAnswersTwiceLosesTheConnection) {
+  const std::string answer = peer::v1::LinkResponse().SerializeAsString();
+  RawPeer chatty({answer, answer});
+  PeerLinkClient client(chatty.address());
+  absl::StatusOr<peer::v1::LinkResponse> first = client.Call(
+      PeerLinkTest::Connect("echo"), absl::Now() + absl::Seconds(5));
+  EXPECT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(client.idle_count(), 0u);
 }
 
 TEST_F(PeerLinkTest, ShutdownEndsConnectionsAndCallsFailCleanly) {

@@ -170,7 +170,8 @@ TEST(SwiftdOptionsTest, EveryBadValueIsListedWithWhereItWasSet) {
                                                     "max_handshakes: 0\n"
                                                     "hello_timeout: \"soon\"\n"
                                                     "socket_mode: \"0999\"\n"
-                                                    "peers: \"nameless\"\n");
+                                                    "peers: \"nameless\"\n"
+                                                    "cpus: \"3-1\"\n");
   ASSERT_TRUE(file.ok()) << file.status();
   absl::StatusOr<EffectiveConfig> merged = MergeConfig(&*file);
   ASSERT_TRUE(merged.ok()) << merged.status();
@@ -184,6 +185,9 @@ TEST(SwiftdOptionsTest, EveryBadValueIsListedWithWhereItWasSet) {
   EXPECT_THAT(message, HasSubstr("bad.conf:3:1: socket_mode must be octal"));
   EXPECT_THAT(message, HasSubstr("bad.conf:4:1: peers entries are "
                                  "name=ip:port, got 'nameless'"));
+  EXPECT_THAT(message, HasSubstr("bad.conf:5:1: cpus must be auto, all or a "
+                                 "CPU list: '3-1': the range '3-1' runs "
+                                 "backwards"));
 }
 
 TEST(SwiftdOptionsTest, GoodSettingsBecomeOptions) {
@@ -194,7 +198,8 @@ TEST(SwiftdOptionsTest, GoodSettingsBecomeOptions) {
                       "max_connect_timeout: \"10s\"\n"
                       "peers: \"b=10.0.0.2:7471\"\n"
                       "cold_template_idle_timeout: \"0s\"\n"
-                      "metrics_address: \"\"\n");
+                      "metrics_address: \"\"\n"
+                      "cpus: \"0,2-3\"\n");
   ASSERT_TRUE(file.ok()) << file.status();
   absl::StatusOr<EffectiveConfig> merged = MergeConfig(&*file);
   ASSERT_TRUE(merged.ok()) << merged.status();
@@ -208,6 +213,8 @@ TEST(SwiftdOptionsTest, GoodSettingsBecomeOptions) {
   EXPECT_EQ(options->metrics_address, "");
   EXPECT_TRUE(options->metrics_required);
   EXPECT_EQ(options->socket_mode, 0660u);
+  EXPECT_EQ(options->cpus.kind, CpusSetting::Kind::kList);
+  EXPECT_EQ(options->cpus.list.ToString(), "0,2-3");
 }
 
 TEST(ConfigChangesTest, AReloadAppliesLiveSettingsAndKeepsTheRest) {

@@ -207,6 +207,13 @@ ABSL_FLAG(bool, irq_affinity, true,
           "libswift puts on vector i, and put the original affinities back "
           "when swiftd stops. Needs root; software devices (rxe) have no "
           "IRQs. swiftctl irq shows what was done.");
+// Where swiftd's own threads run (daemon/swiftd_cpus.h says why).
+ABSL_FLAG(std::string, cpus, "auto",
+          "The CPUs swiftd's own threads run on, as taskset -c writes them "
+          "(0-3,8): a connect's hand-offs between them cost least on one "
+          "CPU. auto: one, the first swiftd may use; all: wherever the "
+          "scheduler puts them. Function workers run on the CPUs swiftd "
+          "was started with.");
 
 // The cluster's service directory on etcd (issue 14, daemon/directory).
 ABSL_FLAG(std::string, directory, "",

@@ -225,6 +225,12 @@ absl::StatusOr<SwiftdOptions> SwiftdOptionsFromConfig(
   check.AtLeast("log_verbosity", c.log_verbosity(), -1,
                 " (-1: GLOG_v from the environment)");
   options.irq_affinity = c.irq_affinity();
+  if (absl::StatusOr<CpusSetting> cpus = ParseCpusSetting(c.cpus());
+      cpus.ok()) {
+    options.cpus = *std::move(cpus);
+  } else {
+    check.Fail("cpus", cpus.status().message());
+  }
 
   // The cluster's service directory.
   options.directory = c.directory();

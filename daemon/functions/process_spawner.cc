@@ -2,6 +2,7 @@
 #include "daemon/functions/process_spawner.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -29,6 +30,10 @@ struct ExecReport {
   setpgid(0, 0);
   if (command.inherited_fd >= 0) {
     fcntl(command.inherited_fd, F_SETFD, 0);
+  }
+  if (!command.cpus.empty()) {
+    // A raw system call: async-signal-safe.
+    sched_setaffinity(0, sizeof(cpu_set_t), &command.cpus.native());
   }
   if (command.unlimited_memlock) {
     const rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};

@@ -4,9 +4,9 @@
 //
 // Between fork and exec the child only makes async-signal-safe calls
 // (swiftd is multi-threaded): it leaves swiftd's process group, keeps the
-// one fd it is given across exec, sets its rlimits, switches to the tenant
-// (ApplyTenantIdentity()) and execs. A failure of any of these steps is
-// written to an exec-report pipe (O_CLOEXEC: a successful exec closes it
+// one fd it is given across exec, takes its CPUs, sets its rlimits, switches to
+// the tenant (ApplyTenantIdentity()) and execs. A failure of any of these steps
+// is written to an exec-report pipe (O_CLOEXEC: a successful exec closes it
 // unwritten) with the step and its errno, and SpawnProcess() returns it as
 // an error; the child is reaped either way (OwnedProcess).
 #ifndef SWIFT_DAEMON_FUNCTIONS_PROCESS_SPAWNER_H_
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/cpu_set.h"
 #include "daemon/functions/owned_process.h"
 #include "daemon/functions/tenant_identity.h"
 
@@ -42,6 +43,9 @@ struct SpawnCommand {
   // A descriptor of this process that the child keeps across exec, at the
   // same number (only the child's copy loses FD_CLOEXEC); -1: none.
   int inherited_fd = -1;
+  // The CPUs the child runs on (swiftd's own may be fewer: --cpus); empty:
+  // swiftd's. Best effort: a CPU gone offline since does not stop it.
+  CpuSet cpus;
   // Appended to the error when exec fails with ENOMEM (e.g. which limit
   // may be too small).
   std::string out_of_memory_hint;

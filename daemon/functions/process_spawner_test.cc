@@ -13,11 +13,13 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/cpu_set.h"
 #include "common/unique_fd.h"
 #include "daemon/functions/testing/child_count.h"
 #include "gtest/gtest.h"
@@ -128,6 +130,29 @@ TEST_F(ProcessSpawnerTest, TheChildGetsItsLimitsAndItsOneFd) {
   EXPECT_EQ(std::string(buffer), "inherited\n");
   // Not inherited: still close-on-exec here.
   EXPECT_EQ(fcntl(read_end.get(), F_GETFD), FD_CLOEXEC);
+}
+
+// swiftd confines its own threads (--cpus); the workers it starts get the
+// CPUs it was started with back.
+TEST_F(ProcessSpawnerTest, TheChildRunsOnTheCpusItIsGiven) {
+  absl::StatusOr<CpuSet> allowed = CpuSet::OfThisThread();
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  const std::string seen = Path("cpus");
+  SpawnCommand command =
+      Shell(absl::StrCat("grep Cpus_allowed_list /proc/self/status > ", seen));
+  command.cpus = *allowed;
+  // Spawned from a thread confined to one CPU, as swiftd's are.
+  std::thread([&] {
+    CpuSet one;
+    one.Add(allowed->First());
+    ASSERT_TRUE(one.ApplyToThisThread().ok());
+    absl::StatusOr<std::unique_ptr<OwnedProcess>> process =
+        SpawnProcess(command);
+    ASSERT_TRUE(process.ok()) << process.status();
+    EXPECT_EQ((*process)->Wait(), 0);
+  }).join();
+  EXPECT_EQ(ReadFile(seen),
+            absl::StrCat("Cpus_allowed_list:\t", allowed->ToString(), "\n"));
 }
 
 TEST_F(ProcessSpawnerTest, KillReachesTheWholeProcessGroup) {

@@ -123,6 +123,7 @@ absl::StatusOr<std::shared_ptr<WorkerProcess>> WorkerLauncher::Spawn(
   command.name = absl::StrCat("the worker binary ", options_.worker_binary);
   command.unlimited_memlock = true;
   command.inherited_fd = theirs.fd();
+  command.cpus = options_.cpus;
   command.out_of_memory_hint = MemoryLimitHint(memory_limit_bytes);
   SWIFT_ASSIGN_OR_RETURN(std::unique_ptr<OwnedProcess> process,
                          SpawnProcess(command));

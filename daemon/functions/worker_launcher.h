@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/cpu_set.h"
 #include "daemon/functions/process_spawner.h"
 #include "daemon/functions/tenant_identity.h"
 #include "daemon/functions/worker_process.h"
@@ -37,6 +38,8 @@ class WorkerLauncher final {
     std::string swiftd_socket;
     // How long a worker may take to start.
     absl::Duration startup_timeout = absl::Seconds(60);
+    // The CPUs workers run on; empty: swiftd's (SpawnCommand::cpus).
+    CpuSet cpus;
   };
 
   // Called with a worker as soon as its process exists, before it is

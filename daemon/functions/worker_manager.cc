@@ -40,7 +40,7 @@ WorkerManager::WorkerManager(Options options)
     : observers_(options.observers),
       launcher_(WorkerLauncher::Options{options.worker_binary,
                                         options.swiftd_socket,
-                                        options.startup_timeout}),
+                                        options.startup_timeout, options.cpus}),
       quotas_(
           options.quotas,
           [this] {

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/cpu_set.h"
 #include "common/seqpacket_socket.h"
 #include "daemon/functions/cold_templates.h"
 #include "daemon/functions/function_registry.h"
@@ -53,6 +54,8 @@ class WorkerManager final {
     std::string swiftd_socket;
     // How long a worker may take to start.
     absl::Duration startup_timeout = absl::Seconds(60);
+    // The CPUs workers run on; empty: swiftd's (SpawnCommand::cpus).
+    CpuSet cpus;
     // Where registrations are kept across restarts (not owned; must
     // outlive the manager); null: in memory only.
     const FunctionStore* store = nullptr;

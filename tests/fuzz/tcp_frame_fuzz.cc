@@ -1,7 +1,7 @@
-// Fuzz target: the peer link's frame decoder (common/tcp_frame), the
-// first code a remote host's bytes reach.
+// Fuzz target: the peer link's frame decoders (common/tcp_frame and
+// common/frame_io), the first code a remote host's bytes reach.
 //
-//   byte 0      bit 0: read with RecvFrameBefore() (deadlines, poll) instead
+//   byte 0      bit 0: read with a FrameReader (buffered, deadlines) instead
 //               of RecvFrame(); bits 1-2: the size limit (16 B, 1 KiB,
 //               4 KiB or kMaxFrameBytes)
 //   the rest    the byte stream, written to one end of a socketpair
@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/frame_io.h"
 #include "common/tcp_frame.h"
 #include "common/unique_fd.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -67,12 +68,12 @@ void DecodeStream(uint8_t mode, absl::string_view stream) {
   auto [writer, reader] = StreamPair();
   WriteAll(writer.get(), stream);
   shutdown(writer.get(), SHUT_WR);
+  FrameReader frames(reader.get(), limit);
   size_t consumed = 0;
   while (true) {
     absl::StatusOr<std::string> frame =
         with_deadlines
-            ? RecvFrameBefore(reader.get(), absl::Now() + absl::Seconds(5),
-                              absl::Seconds(5), limit)
+            ? frames.Next(absl::Now() + absl::Seconds(5), absl::Seconds(5))
             : RecvFrame(reader.get(), limit);
     const size_t left = stream.size() - consumed;
     if (!frame.ok()) {

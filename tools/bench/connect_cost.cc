@@ -4,26 +4,35 @@
 //
 //   connect_cost --swiftd=PATH [--rate=500] [--window_s=10] [--rounds=3]
 //                [--swiftd_flags=--flag=value,...]
+//                [--baseline_flags=--cpus=all,...]
 //
 // A swiftd brokers with itself on loopback (loopback_swiftd.h): each
 // connect crosses the fast path, the broker, the peer link and the service
 // channel, both swiftds' work in one process, with fake endpoints (swiftd
 // never touches a QP). One client thread offers `rate` connects per second,
 // each followed by its close, paced open-loop; swiftd's CPU (utime + stime
-// from /proc) over each window, against an idle window in every round (the
-// order alternating). Under the guest's QEMU TCG the same work costs several
-// times more (tools/bench/run overhead measures it there, with the
-// applications' real verbs); this is the control plane's cost on a real
-// CPU. Prints one JSON line per window and the summary last.
+// from /proc) over each window, and an idle window in every round. A
+// second swiftd, started with --baseline_flags (by default --cpus=all:
+// its threads wherever the scheduler puts them), is measured in the same
+// rounds, its windows interleaved with the first's in alternating order,
+// and the summary gives the ratio of the two. Under the guest's QEMU TCG
+// the same work costs several times more (tools/bench/run overhead
+// measures it there, with the applications' real verbs); this is the
+// control plane's cost on a real CPU. Prints one JSON line per window and
+// the summary last.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/seqpacket_socket.h"
@@ -38,6 +47,9 @@ ABSL_FLAG(int, window_s, 10, "Seconds per measured window.");
 ABSL_FLAG(int, rounds, 3, "Rounds of (idle, connecting) windows.");
 ABSL_FLAG(std::vector<std::string>, swiftd_flags, {},
           "More flags for swiftd, comma-separated (e.g. --fast_path_spin=0).");
+ABSL_FLAG(std::vector<std::string>, baseline_flags, {"--cpus=all"},
+          "A second swiftd with these flags is measured in the same rounds, "
+          "its windows interleaved with the first's; empty: none.");
 
 namespace swift::bench {
 namespace {
@@ -95,6 +107,61 @@ Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
   return window;
 }
 
+// One swiftd under measurement, and what its rounds gave.
+struct Subject {
+  std::string flags;  // As given, for the summary.
+  std::unique_ptr<LoopbackSwiftd> loopback;
+  std::unique_ptr<SeqpacketSocket> calls;
+  int pooled = 0;
+  std::vector<double> busy_pct, per_1000, cpu_us, rates, p50;
+};
+
+Subject StartSubject(const std::string& binary,
+                     const std::vector<std::string>& flags, int rate,
+                     int per_window) {
+  Subject subject;
+  subject.flags = absl::StrJoin(flags, " ");
+  absl::StatusOr<std::unique_ptr<LoopbackSwiftd>> loopback =
+      LoopbackSwiftd::Start(binary, "measured", per_window, flags);
+  if (!loopback.ok()) Die(loopback.status().ToString());
+  subject.loopback = *std::move(loopback);
+  absl::StatusOr<SeqpacketSocket> calls = testing::OpenRaw(
+      subject.loopback->fast_path(), "connect_cost", v1::FastHello::CALLS);
+  if (!calls.ok()) Die(calls.status().ToString());
+  subject.calls = std::make_unique<SeqpacketSocket>(*std::move(calls));
+  // Warm-up: the peer link, the threads and the allocator.
+  subject.pooled = per_window - Measure(subject.loopback->pid(), *subject.calls,
+                                        rate, absl::Seconds(1))
+                                    .connects;
+  return subject;
+}
+
+// A connecting window on `subject`, printed and recorded.
+void MeasureBusy(Subject& subject, const char* name, int round, int rate,
+                 int window_s, int per_window) {
+  if (absl::Status added =
+          subject.loopback->AddEndpoints(per_window - subject.pooled);
+      !added.ok()) {
+    Die(absl::StrCat("add endpoints: ", added.ToString()));
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // swiftd takes them in.
+  const Window busy = Measure(subject.loopback->pid(), *subject.calls, rate,
+                              absl::Seconds(window_s));
+  subject.pooled = per_window - busy.connects;
+  std::printf(
+      "{\"kind\":\"window\",\"swiftd\":\"%s\",\"round\":%d,"
+      "\"connecting\":true,\"cpu_pct\":%.3f,\"connects\":%d,\"per_s\":%.1f,"
+      "\"connect_p50_us\":%.1f}\n",
+      name, round, busy.cpu_pct, busy.connects, busy.per_s,
+      busy.connect_p50_us);
+  std::fflush(stdout);
+  subject.busy_pct.push_back(busy.cpu_pct);
+  subject.per_1000.push_back(busy.cpu_pct / (busy.per_s / 1000));
+  subject.cpu_us.push_back(busy.cpu_pct / 100 * 1e6 / busy.per_s);
+  subject.rates.push_back(busy.per_s);
+  subject.p50.push_back(busy.connect_p50_us);
+}
+
 int Run() {
   const std::string binary = absl::GetFlag(FLAGS_swiftd);
   const int rate = absl::GetFlag(FLAGS_rate);
@@ -105,59 +172,64 @@ int Run() {
   // Every connect takes one of the service's endpoints: a window's worth
   // (and some) is pooled before each connecting window.
   const int per_window = rate * window_s + 100;
-  absl::StatusOr<std::unique_ptr<LoopbackSwiftd>> loopback =
-      LoopbackSwiftd::Start(binary, "measured", per_window,
-                            absl::GetFlag(FLAGS_swiftd_flags));
-  if (!loopback.ok()) Die(loopback.status().ToString());
-  const pid_t swiftd = (*loopback)->pid();
-  absl::StatusOr<SeqpacketSocket> calls = testing::OpenRaw(
-      (*loopback)->fast_path(), "connect_cost", v1::FastHello::CALLS);
-  if (!calls.ok()) Die(calls.status().ToString());
-  // Warm-up: the peer link, the threads and the allocator.
-  int pooled =
-      per_window - Measure(swiftd, *calls, rate, absl::Seconds(1)).connects;
-  std::vector<double> busy_pct, idle_pct, per_1000, cpu_us, rates, p50;
-  for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
-    if (absl::Status added = (*loopback)->AddEndpoints(per_window - pooled);
-        !added.ok()) {
-      Die(absl::StrCat("add endpoints: ", added.ToString()));
-    }
-    pooled = per_window;
-    absl::SleepFor(absl::Milliseconds(200));  // swiftd takes them in.
-    Window idle, busy;
-    for (int turn = 0; turn < 2; ++turn) {
-      const bool connecting = (turn == 0) == (round % 2 == 0);
-      Window window = Measure(swiftd, *calls, connecting ? rate : 0,
-                              absl::Seconds(window_s));
-      std::printf(
-          "{\"kind\":\"window\",\"round\":%d,\"connecting\":%s,"
-          "\"cpu_pct\":%.3f,\"connects\":%d,\"per_s\":%.1f,"
-          "\"connect_p50_us\":%.1f}\n",
-          round, connecting ? "true" : "false", window.cpu_pct, window.connects,
-          window.per_s, window.connect_p50_us);
-      std::fflush(stdout);
-      (connecting ? busy : idle) = window;
-    }
-    pooled -= busy.connects;
-    busy_pct.push_back(busy.cpu_pct);
-    idle_pct.push_back(idle.cpu_pct);
-    per_1000.push_back(busy.cpu_pct / (busy.per_s / 1000));
-    cpu_us.push_back(busy.cpu_pct / 100 * 1e6 / busy.per_s);
-    rates.push_back(busy.per_s);
-    p50.push_back(busy.connect_p50_us);
+  Subject measured =
+      StartSubject(binary, absl::GetFlag(FLAGS_swiftd_flags), rate, per_window);
+  const std::vector<std::string> baseline_flags =
+      absl::GetFlag(FLAGS_baseline_flags);
+  std::optional<Subject> baseline;
+  if (!baseline_flags.empty()) {
+    baseline = StartSubject(binary, baseline_flags, rate, per_window);
   }
-  const double headline = Median(per_1000);
+  std::vector<double> idle_pct, ratios;
+  for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
+    // The order alternates, so that drift hits both alike.
+    const bool baseline_first = baseline.has_value() && round % 2 == 1;
+    if (baseline_first) {
+      MeasureBusy(*baseline, "baseline", round, rate, window_s, per_window);
+    }
+    MeasureBusy(measured, "measured", round, rate, window_s, per_window);
+    if (baseline.has_value() && !baseline_first) {
+      MeasureBusy(*baseline, "baseline", round, rate, window_s, per_window);
+    }
+    const Window idle = Measure(measured.loopback->pid(), *measured.calls, 0,
+                                absl::Seconds(window_s));
+    std::printf(
+        "{\"kind\":\"window\",\"swiftd\":\"measured\",\"round\":%d,"
+        "\"connecting\":false,\"cpu_pct\":%.3f}\n",
+        round, idle.cpu_pct);
+    std::fflush(stdout);
+    idle_pct.push_back(idle.cpu_pct);
+    if (baseline.has_value()) {
+      ratios.push_back(baseline->per_1000.back() / measured.per_1000.back());
+    }
+  }
+  const double headline = Median(measured.per_1000);
+  std::string compared;
+  if (baseline.has_value()) {
+    compared = absl::StrFormat(
+        "\"baseline_flags\":\"%s\",\"baseline_cpu_pct_per_1000\":%.2f,"
+        "\"baseline_cpu_us_per_connect\":%.1f,"
+        "\"baseline_connect_p50_us\":%.1f,"
+        "\"cpu_ratio_baseline_over_measured\":%.2f,"
+        "\"cpu_ratio_min\":%.2f,\"cpu_ratio_max\":%.2f,",
+        baseline->flags, Median(baseline->per_1000), Median(baseline->cpu_us),
+        Median(baseline->p50), Median(ratios),
+        *std::min_element(ratios.begin(), ratios.end()),
+        *std::max_element(ratios.begin(), ratios.end()));
+  }
   std::printf(
-      "{\"bench\":\"connect_cost\",\"where\":\"host\",\"rate_offered\":%d,"
+      "{\"bench\":\"connect_cost\",\"where\":\"host\",\"flags\":\"%s\","
+      "\"rate_offered\":%d,"
       "\"rate_done_per_s\":%.1f,\"cpu_pct_per_1000_connects_per_s\":%.2f,"
       "\"cpu_pct_per_1000_min\":%.2f,\"cpu_pct_per_1000_max\":%.2f,"
       "\"cpu_us_per_connect\":%.1f,\"swiftd_cpu_pct\":%.2f,"
-      "\"swiftd_idle_cpu_pct\":%.3f,\"connect_p50_us\":%.1f,"
+      "\"swiftd_idle_cpu_pct\":%.3f,\"connect_p50_us\":%.1f,%s"
       "\"rounds\":%zu,\"goal_pct\":3,\"goal_met\":%s}\n",
-      rate, Median(rates), headline,
-      *std::min_element(per_1000.begin(), per_1000.end()),
-      *std::max_element(per_1000.begin(), per_1000.end()), Median(cpu_us),
-      Median(busy_pct), Median(idle_pct), Median(p50), per_1000.size(),
+      measured.flags.c_str(), rate, Median(measured.rates), headline,
+      *std::min_element(measured.per_1000.begin(), measured.per_1000.end()),
+      *std::max_element(measured.per_1000.begin(), measured.per_1000.end()),
+      Median(measured.cpu_us), Median(measured.busy_pct), Median(idle_pct),
+      Median(measured.p50), compared.c_str(), measured.per_1000.size(),
       headline <= 3.0 ? "true" : "false");
   return 0;
 }
