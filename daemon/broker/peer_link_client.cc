@@ -122,31 +122,38 @@ absl::StatusOr<peer::v1::LinkResponse> PeerLinkClient::Call(
   return response;
 }
 
-std::vector<absl::Status> PeerLinkClient::CallPipelined(
+PeerLinkClient::Pipeline PeerLinkClient::SendPipelined(
     std::vector<peer::v1::LinkRequest> requests, absl::Time deadline) {
-  std::vector<absl::Status> statuses;
-  statuses.reserve(requests.size());
+  Pipeline pipeline;
+  pipeline.requests = std::move(requests);
+  pipeline.deadline = deadline;
   absl::StatusOr<UniqueFd> connection = TakeConnection(deadline);
-  absl::Status transport = connection.status();
-  size_t sent = 0;
-  if (transport.ok()) {
-    const uint32_t timeout_ms = TimeoutMs(deadline - absl::Now());
-    for (; sent < requests.size() && transport.ok(); ++sent) {
-      Prepare(timeout_ms, &requests[sent]);
-      transport = SendFrameBefore(connection->get(),
-                                  requests[sent].SerializeAsString(), deadline);
-    }
-    if (!transport.ok()) {
-      --sent;  // That one may be half sent: its answer will not come.
-    }
+  if (!connection.ok()) {
+    pipeline.transport = connection.status();
+    return pipeline;
   }
+  pipeline.connection = *std::move(connection);
+  const uint32_t timeout_ms = TimeoutMs(deadline - absl::Now());
+  for (peer::v1::LinkRequest& request : pipeline.requests) {
+    Prepare(timeout_ms, &request);
+    pipeline.transport = SendFrameBefore(pipeline.connection.get(),
+                                         request.SerializeAsString(), deadline);
+    if (!pipeline.transport.ok()) {
+      break;  // That one may be half sent: its answer will not come.
+    }
+    ++pipeline.sent;
+  }
+  return pipeline;
+}
+
+std::vector<absl::Status> PeerLinkClient::Collect(Pipeline pipeline) {
+  std::vector<absl::Status> statuses;
+  statuses.reserve(pipeline.requests.size());
+  absl::Status transport = pipeline.transport;
   // Every request sent is answered, in order, even after a send failed.
-  std::optional<FrameReader> answers;
-  if (sent > 0) {
-    answers.emplace(connection->get());
-  }
-  for (size_t answered = 0; answered < sent; ++answered) {
-    absl::StatusOr<std::string> frame = answers->NextBefore(deadline);
+  FrameReader answers(pipeline.connection.get());
+  for (size_t answered = 0; answered < pipeline.sent; ++answered) {
+    absl::StatusOr<std::string> frame = answers.NextBefore(pipeline.deadline);
     if (!frame.ok()) {
       transport = frame.status();
       break;
@@ -158,7 +165,7 @@ std::vector<absl::Status> PeerLinkClient::CallPipelined(
     }
     absl::Status status = MarkPeerAnswer(DecodeStatus(response));
     if (status.ok()) {
-      status = CheckReply(requests[answered], response);
+      status = CheckReply(pipeline.requests[answered], response);
       if (!status.ok()) {
         transport = status;  // Not our cluster: nothing more is trusted.
         break;
@@ -166,10 +173,11 @@ std::vector<absl::Status> PeerLinkClient::CallPipelined(
     }
     statuses.push_back(std::move(status));
   }
-  if (transport.ok() && !(answers.has_value() && answers->buffered() != 0)) {
-    idle_.Give(*std::move(connection));  // Not when it answered too much.
+  // Not when it answered more than it was asked.
+  if (transport.ok() && answers.buffered() == 0) {
+    idle_.Give(std::move(pipeline.connection));
   }
-  while (statuses.size() < requests.size()) {
+  while (statuses.size() < pipeline.requests.size()) {
     statuses.push_back(transport);
   }
   return statuses;

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -61,8 +62,39 @@ class PeerLinkClient final {
   // (for every request left unanswered; the connection is then dropped).
   // Keep batches small (kMaxPipelined): nothing is read until all is sent.
   std::vector<absl::Status> CallPipelined(
-      std::vector<peer::v1::LinkRequest> requests, absl::Time deadline);
+      std::vector<peer::v1::LinkRequest> requests, absl::Time deadline) {
+    return Collect(SendPipelined(std::move(requests), deadline));
+  }
   static constexpr size_t kMaxPipelined = 64;
+
+  // A pipelined batch sent and not read yet: it holds its connection
+  // until Collect(). Only PeerLinkClient looks inside.
+  class Pipeline {
+   public:
+    Pipeline(Pipeline&&) = default;
+    Pipeline& operator=(Pipeline&&) = default;
+
+   private:
+    friend class PeerLinkClient;
+    Pipeline() = default;
+    std::vector<peer::v1::LinkRequest> requests;
+    UniqueFd connection;
+    size_t sent = 0;
+    absl::Status transport;  // The send's failure, if any.
+    absl::Time deadline;
+  };
+
+  // SendPipelined() and Collect()
+  //
+  // CallPipelined() in two halves, for a caller with something better to
+  // do than wait for the answers: SendPipelined() sends the batch and
+  // returns; Collect() reads the answers (waiting for them until the
+  // batch's deadline at most) and gives the connection back. Answers that
+  // arrive meanwhile wait in the socket and wake nobody, so a caller that
+  // collects them on its next errand spares itself a wake-up.
+  Pipeline SendPipelined(std::vector<peer::v1::LinkRequest> requests,
+                         absl::Time deadline);
+  std::vector<absl::Status> Collect(Pipeline pipeline);
 
   // Connections kept idle right now.
   size_t idle_count() const { return idle_.size(); }

@@ -39,6 +39,13 @@ class PeerLinkTest : public ::testing::Test {
     connect->set_client_endpoint(verbs::EncodeEndpoint(verbs::QpEndpoint()));
     return request;
   }
+  static peer::v1::LinkRequest Close(uint64_t id) {
+    peer::v1::LinkRequest request;
+    request.mutable_close()->set_api_version(kControlApiVersion);
+    request.mutable_close()->set_expected_incarnation(kIncarnation);
+    request.mutable_close()->set_server_connection_id(id);
+    return request;
+  }
 
  protected:
   void SetUp() override {
@@ -47,13 +54,6 @@ class PeerLinkTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     address_ = HostPort{"127.0.0.1", server_->port()};
-  }
-  static peer::v1::LinkRequest Close(uint64_t id) {
-    peer::v1::LinkRequest request;
-    request.mutable_close()->set_api_version(kControlApiVersion);
-    request.mutable_close()->set_expected_incarnation(kIncarnation);
-    request.mutable_close()->set_server_connection_id(id);
-    return request;
   }
   static absl::Time Soon() { return absl::Now() + absl::Seconds(5); }
 
@@ -109,6 +109,47 @@ TEST_F(PeerLinkTest, PipelinedClosesAnswerInOrder) {
   EXPECT_TRUE(absl::IsNotFound(statuses[1])) << statuses[1];
   EXPECT_TRUE(statuses[2].ok()) << statuses[2];
   EXPECT_TRUE(app.WaitForCloses(2));
+}
+
+// The remote closer sends a batch and reads its answers on its next
+// errand: the peer acts on the closes at once, and the answers wait.
+TEST_F(PeerLinkTest, APipelineIsHeardAtOnceAndCollectedLater) {
+  FakeApplication app(&registry_, {});
+  PeerLinkClient client(address_);
+  absl::StatusOr<peer::v1::LinkResponse> a =
+      client.Call(Connect("echo"), Soon());
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(client.idle_count(), 1u);
+  PeerLinkClient::Pipeline pipeline = client.SendPipelined(
+      {Close(a->connect().server_connection_id()), Close(12345)}, Soon());
+  EXPECT_EQ(client.idle_count(), 0u);  // The pipeline holds it.
+  EXPECT_TRUE(app.WaitForCloses(1));   // Before anything was read.
+  const std::vector<absl::Status> statuses =
+      client.Collect(std::move(pipeline));
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_TRUE(statuses[0].ok()) << statuses[0];
+  EXPECT_TRUE(absl::IsNotFound(statuses[1])) << statuses[1];
+  EXPECT_EQ(client.idle_count(), 1u);  // Given back, and used again:
+  EXPECT_TRUE(client.Call(Connect("echo"), Soon()).ok());
+  EXPECT_EQ(server_->connection_count(), 1);
+}
+
+// A pipeline to a peer that is not there fails every request with the
+// transport's error, at once.
+TEST(PeerLinkClientTest, APipelineToNobodyFailsEachRequest) {
+  absl::StatusOr<UniqueFd> listener = ListenTcp(HostPort{"127.0.0.1", 0});
+  ASSERT_TRUE(listener.ok());
+  const uint16_t port = *LocalPort(listener->get());
+  listener->Reset();  // Nobody listens there now.
+  PeerLinkClient client(HostPort{"127.0.0.1", port});
+  const std::vector<absl::Status> statuses = client.Collect(
+      client.SendPipelined({PeerLinkTest::Close(1), PeerLinkTest::Close(2)},
+                           absl::Now() + absl::Seconds(5)));
+  ASSERT_EQ(statuses.size(), 2u);
+  for (const absl::Status& status : statuses) {
+    EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  }
+  EXPECT_EQ(client.idle_count(), 0u);
 }
 
 TEST_F(PeerLinkTest, MalformedFrameIsRefusedAndEndsTheConnection) {

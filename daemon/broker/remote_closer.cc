@@ -72,6 +72,9 @@ void RemoteCloser::ReleaseLocked(const std::string& peer) {
 
 void RemoteCloser::Loop() {
   absl::Time next_retry = absl::Now() + kRetryInterval;
+  // The last batch: told, its answers not read yet.
+  std::vector<Telling> told;
+  absl::Time collect_at = absl::InfiniteFuture();
   while (true) {
     std::vector<RemoteClose> batch;
     bool stopping = false;
@@ -80,12 +83,10 @@ void RemoteCloser::Loop() {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !queued_.empty();
       };
-      mu_.AwaitWithDeadline(absl::Condition(&ready), next_retry);
+      mu_.AwaitWithDeadline(absl::Condition(&ready),
+                            std::min(next_retry, collect_at));
       stopping = stopping_;
-      if (stopping && queued_.empty()) {
-        return;  // Nothing left to tell.
-      }
-      if (queued_.empty() && absl::Now() >= next_retry) {
+      if (queued_.empty() && !stopping && absl::Now() >= next_retry) {
         // Idle: try the kept ones again, in case nothing else (a connect
         // to their peer) comes to release them.
         for (RemoteClose& close : kept_) {
@@ -99,48 +100,61 @@ void RemoteCloser::Loop() {
         queued_.pop_front();
       }
     }
+    // The last batch's answers first: by now they are usually in, read
+    // without a wait, and their connection is free for this batch.
+    for (Telling& telling : told) {
+      Finish(std::move(telling));
+    }
+    told.clear();
+    collect_at = absl::InfiniteFuture();
     if (!batch.empty()) {
-      Tell(std::move(batch), stopping ? kShortAttempt : timeout_);
+      told = Tell(std::move(batch), stopping ? kShortAttempt : timeout_);
+      collect_at = absl::Now() + kCollectDelay;
+    } else if (stopping) {
+      return;  // Nothing left to tell, nor to hear.
     }
   }
 }
 
-std::vector<absl::Status> RemoteCloser::TellPeer(
-    const std::string& address, const std::vector<RemoteClose>& closes,
+RemoteCloser::Telling RemoteCloser::StartTelling(
+    const std::string& address, std::vector<RemoteClose> closes,
     absl::Duration timeout) {
+  Telling telling;
+  telling.address = address;
+  telling.closes = std::move(closes);
   const absl::Time deadline = absl::Now() + timeout;
   absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
       peers_->Get(address, deadline);
   if (!peer.ok()) {
-    return std::vector<absl::Status>(closes.size(), peer.status());
+    telling.closed.assign(telling.closes.size(), peer.status());
+    return telling;
   }
-  std::vector<peer::v1::CloseRequest> requests(closes.size());
-  for (size_t i = 0; i < closes.size(); ++i) {
+  std::vector<peer::v1::CloseRequest> requests(telling.closes.size());
+  for (size_t i = 0; i < telling.closes.size(); ++i) {
+    const RemoteClose& close = telling.closes[i];
     requests[i].set_api_version(kControlApiVersion);
-    requests[i].set_expected_incarnation(closes[i].peer_incarnation);
-    requests[i].set_server_connection_id(closes[i].server_connection_id);
-    requests[i].set_client_connection_id(closes[i].abandoned_client_id);
+    requests[i].set_expected_incarnation(close.peer_incarnation);
+    requests[i].set_server_connection_id(close.server_connection_id);
+    requests[i].set_client_connection_id(close.abandoned_client_id);
   }
-  std::vector<absl::Status> closed(closes.size());
   if ((*peer)->link != nullptr) {
-    std::vector<peer::v1::LinkRequest> link_requests(closes.size());
-    for (size_t i = 0; i < closes.size(); ++i) {
+    std::vector<peer::v1::LinkRequest> link_requests(requests.size());
+    for (size_t i = 0; i < requests.size(); ++i) {
       *link_requests[i].mutable_close() = std::move(requests[i]);
     }
-    closed = (*peer)->link->CallPipelined(std::move(link_requests), deadline);
-    for (absl::Status& status : closed) {
-      status = FromLinkStatus(status, address);
-    }
-  } else {
-    for (size_t i = 0; i < closes.size(); ++i) {
-      closed[i] = CallPeerClose(**peer, requests[i], deadline);
-    }
+    telling.pipeline =
+        (*peer)->link->SendPipelined(std::move(link_requests), deadline);
+    telling.peer = *std::move(peer);  // Its link outlives the pipeline.
+    return telling;
   }
-  return closed;
+  for (const peer::v1::CloseRequest& request : requests) {
+    telling.closed.push_back(CallPeerClose(**peer, request, deadline));
+  }
+  return telling;
 }
 
-void RemoteCloser::Tell(std::vector<RemoteClose> batch,
-                        absl::Duration timeout) {
+std::vector<RemoteCloser::Telling> RemoteCloser::Tell(
+    std::vector<RemoteClose> batch, absl::Duration timeout) {
   // By peer, in the order the closes came.
   std::vector<std::pair<std::string, std::vector<RemoteClose>>> by_peer;
   for (RemoteClose& close : batch) {
@@ -153,62 +167,77 @@ void RemoteCloser::Tell(std::vector<RemoteClose> batch,
     }
     same->second.push_back(std::move(close));
   }
+  std::vector<Telling> told;
   for (auto& [address, group] : by_peer) {
-    const std::vector<absl::Status> closed = TellPeer(
-        address, group,
-        peers_->Troubled(address) ? std::min(timeout, kShortAttempt) : timeout);
-    bool answered = false;
-    std::vector<RemoteClose> unheard;
-    absl::Status unheard_status;
-    for (size_t i = 0; i < group.size(); ++i) {
-      peers_->CountCall(address, closed[i]);
-      RemoteClose& close = group[i];
-      if (!PeerMayNotHaveHeard(closed[i])) {
-        answered = true;
-        // (An abandoned connect the peer never completed is kNotFound:
-        // nothing to close.)
-        // kNotFound: its service ended it first (it closed its side or
-        // went away; the peer's Watch tells, but a close may come first).
-        if (!closed[i].ok() && close.abandoned_client_id == 0) {
-          LOG_IF(WARNING, !absl::IsNotFound(closed[i]))
-              << "Telling " << address << " that connection "
-              << close.connection_id << " closed: " << closed[i];
-          VLOG_IF(1, absl::IsNotFound(closed[i]))
-              << "Connection " << close.connection_id << " had ended on "
-              << address << " already: " << closed[i];
-        }
-        continue;
+    told.push_back(StartTelling(address, std::move(group),
+                                peers_->Troubled(address)
+                                    ? std::min(timeout, kShortAttempt)
+                                    : timeout));
+  }
+  return told;
+}
+
+void RemoteCloser::Finish(Telling telling) {
+  const std::string& address = telling.address;
+  std::vector<RemoteClose>& group = telling.closes;
+  std::vector<absl::Status> closed = std::move(telling.closed);
+  if (telling.pipeline.has_value()) {
+    closed = telling.peer->link->Collect(*std::move(telling.pipeline));
+    for (absl::Status& status : closed) {
+      status = FromLinkStatus(status, address);
+    }
+  }
+  bool answered = false;
+  std::vector<RemoteClose> unheard;
+  absl::Status unheard_status;
+  for (size_t i = 0; i < group.size(); ++i) {
+    peers_->CountCall(address, closed[i]);
+    RemoteClose& close = group[i];
+    if (!PeerMayNotHaveHeard(closed[i])) {
+      answered = true;
+      // (An abandoned connect the peer never completed is kNotFound:
+      // nothing to close.)
+      // kNotFound: its service ended it first (it closed its side or
+      // went away; the peer's Watch tells, but a close may come first).
+      if (!closed[i].ok() && close.abandoned_client_id == 0) {
+        LOG_IF(WARNING, !absl::IsNotFound(closed[i]))
+            << "Telling " << address << " that connection "
+            << close.connection_id << " closed: " << closed[i];
+        VLOG_IF(1, absl::IsNotFound(closed[i]))
+            << "Connection " << close.connection_id << " had ended on "
+            << address << " already: " << closed[i];
       }
-      if (close.undelivered_since == absl::Time()) {
-        close.undelivered_since = absl::Now();
-      }
-      if (absl::Now() - close.undelivered_since >= kRetention) {
-        LOG(WARNING) << "Giving up telling " << address << " that "
-                     << (close.abandoned_client_id != 0
-                             ? std::string("an abandoned connect")
-                             : absl::StrCat("connection ", close.connection_id))
-                     << " closed: unreachable for " << kRetention;
-        continue;
-      }
-      unheard_status = closed[i];
-      unheard.push_back(std::move(close));
+      continue;
     }
-    if (!unheard.empty()) {
-      LOG(WARNING) << unheard.size() << " close(s) not heard by " << address
-                   << " (" << unheard_status << "); told again once it answers";
-      // As after a connect: its cached metadata (the link's port) may be
-      // what is stale; the next attempt says Hello again.
-      peers_->Invalidate(address, std::string(unheard_status.message()));
+    if (close.undelivered_since == absl::Time()) {
+      close.undelivered_since = absl::Now();
     }
-    absl::MutexLock lock(&mu_);
-    // Those kept before this batch go again now that the peer answers;
-    // this batch's unheard ones wait for the next sign of life.
-    if (answered) {
-      ReleaseLocked(address);
+    if (absl::Now() - close.undelivered_since >= kRetention) {
+      LOG(WARNING) << "Giving up telling " << address << " that "
+                   << (close.abandoned_client_id != 0
+                           ? std::string("an abandoned connect")
+                           : absl::StrCat("connection ", close.connection_id))
+                   << " closed: unreachable for " << kRetention;
+      continue;
     }
-    for (RemoteClose& close : unheard) {
-      KeepLocked(std::move(close));
-    }
+    unheard_status = closed[i];
+    unheard.push_back(std::move(close));
+  }
+  if (!unheard.empty()) {
+    LOG(WARNING) << unheard.size() << " close(s) not heard by " << address
+                 << " (" << unheard_status << "); told again once it answers";
+    // As after a connect: its cached metadata (the link's port) may be
+    // what is stale; the next attempt says Hello again.
+    peers_->Invalidate(address, std::string(unheard_status.message()));
+  }
+  absl::MutexLock lock(&mu_);
+  // Those kept before this batch go again now that the peer answers;
+  // this batch's unheard ones wait for the next sign of life.
+  if (answered) {
+    ReleaseLocked(address);
+  }
+  for (RemoteClose& close : unheard) {
+    KeepLocked(std::move(close));
   }
 }
 

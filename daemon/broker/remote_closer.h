@@ -4,7 +4,10 @@
 // Closes are queued (Enqueue(), cheap, from any thread) and told by one
 // thread of its own, off the callers' path, in batches: per peer one
 // pipelined batch over its lean link (or one gRPC call each), so a burst
-// of closes costs a peer link about one round trip. A close the peer did
+// of closes costs a peer link about one round trip. The thread does not
+// wait for a batch's answers: it reads them on its next errand (the next
+// batch, or kCollectDelay later), by when they are in, so that a close
+// wakes it once, not twice. A close the peer did
 // not hear (it was unreachable, the link broke, it did not answer in
 // time) is kept and told again once the peer answers anything (a connect
 // to it succeeds: PeerAnswered(), or another close reaches it), and when
@@ -22,6 +25,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/broker/peer_directory.h"
+#include "daemon/broker/peer_link_client.h"
 
 namespace swift {
 
@@ -57,6 +63,8 @@ class RemoteCloser final {
   // closer nor swiftd's stop a whole timeout per batch. What it does not
   // hear is kept and told again, as ever.
   static constexpr absl::Duration kShortAttempt = absl::Seconds(1);
+  // When a batch's answers are read if no other batch comes first.
+  static constexpr absl::Duration kCollectDelay = absl::Milliseconds(20);
 
   // Calls peers through `peers` (which must outlive this), each batch
   // bounded by `timeout`.
@@ -78,14 +86,26 @@ class RemoteCloser final {
   size_t undelivered() const;
 
  private:
+  // One peer's share of a batch, told: its answers are read by Finish().
+  struct Telling {
+    std::string address;
+    std::vector<RemoteClose> closes;
+    // Over the lean link: the batch sent, and its peer (whose link the
+    // pipeline belongs to). Otherwise a status per close, known already.
+    std::optional<PeerLinkClient::Pipeline> pipeline;
+    std::shared_ptr<const PeerDirectory::Peer> peer;
+    std::vector<absl::Status> closed;
+  };
+
   void Loop();
-  // Tells `batch`'s peers, each within `timeout`; keeps what they did not
-  // hear.
-  void Tell(std::vector<RemoteClose> batch, absl::Duration timeout);
-  // One peer's share of a batch: a status per close.
-  std::vector<absl::Status> TellPeer(const std::string& address,
-                                     const std::vector<RemoteClose>& closes,
-                                     absl::Duration timeout);
+  // Tells `batch`'s peers, each within `timeout`.
+  std::vector<Telling> Tell(std::vector<RemoteClose> batch,
+                            absl::Duration timeout);
+  Telling StartTelling(const std::string& address,
+                       std::vector<RemoteClose> closes, absl::Duration timeout);
+  // Reads what the peer answered (waiting until the batch's deadline at
+  // most); keeps what it did not hear.
+  void Finish(Telling telling);
   void KeepLocked(RemoteClose close) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseLocked(const std::string& peer)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

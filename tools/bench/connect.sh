@@ -232,10 +232,13 @@ log "Swift: swiftd A ($A_DEV, $A_IP:$PEER_PORT) and swiftd B ($B_DEV, $B_IP:$PEE
 # Both hold the cluster's secret and allow only each other (as deployed).
 (umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || die "no peer key"
 PEER_AUTH=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP")
-"$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$A_DEV" \
+# Two hosts in one guest kernel: each swiftd on a CPU of its own, as on two
+# machines (--cpus=auto would put both on the first).
+B_CPU=$(($(nproc) > 1 ? 1 : 0))
+"$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$A_DEV" --cpus=0 \
   --peer_address="$A_IP:$PEER_PORT" "${PEER_AUTH[@]}" 2>"$WORK/swiftd_a.log" &
 SWIFTD_A=$!
-"$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$B_DEV" \
+"$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$B_DEV" --cpus="$B_CPU" \
   --peer_address="$B_IP:$PEER_PORT" "${PEER_AUTH[@]}" 2>"$WORK/swiftd_b.log" &
 SWIFTD_B=$!
 PIDS+=("$SWIFTD_A" "$SWIFTD_B")

@@ -38,12 +38,15 @@ echo 0 >/proc/sys/kernel/randomize_va_space
 # Both swiftds hold the cluster's secret and allow only each other.
 (umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || exit 1
 PEER_AUTH=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP")
-"$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \
+# Two hosts in one guest kernel: each swiftd on a CPU of its own, as on two
+# machines (--cpus=auto would put both on the first).
+B_CPU=$(($(nproc) > 1 ? 1 : 0))
+"$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" --cpus=0 \
   --peer_address="$A_IP:$PORT" "${PEER_AUTH[@]}" 2>"$WORK/swiftd-a.log" &
 PIDS+=($!)
 # The benchmark's functions are kept in its own scratch state directory.
 "$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" \
-  --peer_address="$B_IP:$PORT" "${PEER_AUTH[@]}" \
+  --cpus="$B_CPU" --peer_address="$B_IP:$PORT" "${PEER_AUTH[@]}" \
   --worker_binary="$BIN/daemon/worker/swift_worker" \
   --state_dir="$WORK/state" \
   2>"$WORK/swiftd-b.log" &

@@ -44,11 +44,14 @@ start_two_swiftds() {
   ulimit -n 65536 || die "cannot raise the fd limit"
   (umask 077 && head -c 32 /dev/urandom >"$WORK/peer.key") || die "no peer key"
   local common=(--peer_secret_file="$WORK/peer.key" --peer_allow="$A_IP,$B_IP" --config=)
-  "$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" \
+  # Two hosts in one guest kernel: each swiftd on a CPU of its own, as on two
+  # machines (--cpus=auto would put both on the first).
+  local b_cpu=$(($(nproc) > 1 ? 1 : 0))
+  "$BIN/daemon/swiftd" --socket="$WORK/a.sock" --devices="$RXE_A_DEV" --cpus=0 \
     --peer_address="$A_IP:$PORT" --state_dir="$WORK/state-a" "${common[@]}" \
     2>"$WORK/swiftd-a.log" &
   SWIFTD_A=$!
-  "$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" \
+  "$BIN/daemon/swiftd" --socket="$WORK/b.sock" --devices="$RXE_B_DEV" --cpus="$b_cpu" \
     --peer_address="$B_IP:$PORT" --state_dir="$WORK/state-b" "${common[@]}" \
     --worker_binary="$BIN/daemon/worker/swift_worker" \
     2>"$WORK/swiftd-b.log" &
