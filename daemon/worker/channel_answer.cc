@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <utility>
-#include <vector>
 
 #include "daemon/worker/channel_messages.h"
 
@@ -25,13 +24,11 @@ absl::Status AnswerOnChannel(const worker::v1::InvokeRequest& request,
   *note.mutable_reply() = reply;
   note.mutable_reply()->clear_result();
   note.mutable_reply()->set_answered(true);
-  std::vector<int> fds;
   if (parked_route != 0) {
+    // The worker kept its own copy of the channel: only the route goes.
     note.mutable_returned()->set_route(parked_route);
-    fds.push_back(channel.fd());
   }
-  if (absl::Status told = worker.Send(note.SerializeAsString(), fds);
-      !told.ok()) {
+  if (absl::Status told = worker.Send(note.SerializeAsString()); !told.ok()) {
     return told;
   }
   (void)channel.Send(ToChannelResponse(request.id(), reply, answer.function())

@@ -28,7 +28,8 @@ namespace swift {
 // Sends the worker a copy without the result and with `answered` set (an
 // InstanceUp), then the client its FastResponse on `channel`, which is
 // closed after. A channel that was parked on this instance (`parked_route`
-// not 0) goes back to the worker with the note, attached. Returns the error
+// not 0) goes back to the worker with the note (its route: the worker
+// kept its own copy of the channel). Returns the error
 // of the send to the worker (the worker is gone); a client gone meanwhile
 // is no error (its answer is dropped, as the worker drops it).
 absl::Status AnswerOnChannel(const worker::v1::InvokeRequest& request,
