@@ -1,9 +1,12 @@
 // FastPathClient implementation; see fast_path_client.h.
 #include "client/fast_path_client.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/spin_slot.h"
 #include "common/spin_wait.h"
 #include "common/version.h"
 #include "proto/wire_status.h"
@@ -12,15 +15,63 @@ namespace swift {
 
 namespace {
 
+// Sends `request` (serialized: `bytes`): through the lane when swiftd
+// watches it and the call fits, ringing the doorbell on the socket if
+// swiftd stopped watching meanwhile (common/call_lane.h); else on the
+// socket.
+absl::Status SendCall(SeqpacketSocket& socket, CallLane* lane, uint64_t call_id,
+                      const std::string& bytes) {
+  if (lane == nullptr || !lane->server_watching() ||
+      !lane->PostRequest(call_id, bytes)) {
+    return socket.Send(bytes);
+  }
+  if (lane->server_watching()) {
+    return absl::OkStatus();
+  }
+  v1::FastRequest doorbell;
+  doorbell.set_call_id(call_id);
+  doorbell.set_lane_doorbell(true);
+  return socket.Send(doorbell.SerializeAsString());
+}
+
+// Watches the lane for the answer to `call_id`, at most `limit`. True: the
+// answer is in `*answer`; false: it comes (or came) on the socket.
+// A client that found its answer keeps watching: it looks at the lane
+// first on its next call anyway, and clearing the flag now would make
+// swiftd ring the doorbell for an answer already taken. It stops watching,
+// then looks once more, only before it sleeps on the socket.
+bool WatchForAnswer(CallLane& lane, uint64_t call_id, absl::Duration limit,
+                    std::string* answer) {
+  CallLane::Answer state = CallLane::Answer::kNotYet;
+  if (const SpinSlot slot = SpinSlot::TryTake();
+      slot.taken() && limit > absl::ZeroDuration()) {
+    lane.set_client_watching(true);
+    const absl::Time deadline = absl::Now() + limit;
+    while ((state = lane.TakeAnswer(call_id, answer)) ==
+               CallLane::Answer::kNotYet &&
+           absl::Now() < deadline) {
+      // swiftd's thread may be waiting for this very core (spin_wait.h).
+      sched_yield();
+    }
+  }
+  if (state == CallLane::Answer::kNotYet) {
+    lane.set_client_watching(false);
+    state = lane.TakeAnswer(call_id, answer);
+  }
+  return state == CallLane::Answer::kHere;
+}
+
 // One exchange; fails only for transport problems (the connection is then
 // unusable). swiftd's answer, error or not, comes back as a response.
 // The fds attached to the answer go to `fds` when it is not null (else
-// they are closed).
+// they are closed). `lane` is the connection's call lane, if it has one.
 absl::StatusOr<v1::FastResponse> Exchange(
     SeqpacketSocket& socket, const v1::FastRequest& request,
     std::vector<UniqueFd>* fds = nullptr,
-    absl::Duration answer_spin = absl::ZeroDuration()) {
-  if (absl::Status sent = socket.Send(request.SerializeAsString());
+    absl::Duration answer_spin = absl::ZeroDuration(),
+    CallLane* lane = nullptr) {
+  if (absl::Status sent = SendCall(socket, lane, request.call_id(),
+                                   request.SerializeAsString());
       !sent.ok()) {
     // swiftd may have refused the connection (too many, out of
     // descriptors) and closed it: its reason is still queued for us.
@@ -38,15 +89,43 @@ absl::StatusOr<v1::FastResponse> Exchange(
   // swiftd answers most calls within microseconds: watching for the
   // answer briefly saves this thread's wake-up (connects and invocations
   // take longer and sleep after the spin, which is bounded).
-  SpinUntilReadable(socket.fd(), answer_spin);
-  absl::StatusOr<SeqpacketSocket::Message> message = socket.Receive();
-  if (!message.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("swiftd fast path: ", message.status().message()));
-  }
+  std::string in_lane;
   v1::FastResponse response;
-  if (!response.ParseFromString(message->data)) {
-    return absl::InternalError("swiftd fast path: malformed response");
+  if (lane != nullptr &&
+      WatchForAnswer(*lane, request.call_id(), answer_spin, &in_lane)) {
+    if (!response.ParseFromString(in_lane)) {
+      return absl::InternalError("swiftd fast path: malformed response");
+    }
+    return response;
+  }
+  if (lane == nullptr) {
+    SpinUntilReadable(socket.fd(), answer_spin);
+  }
+  std::optional<SeqpacketSocket::Message> message;
+  while (true) {
+    absl::StatusOr<SeqpacketSocket::Message> received = socket.Receive();
+    if (!received.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("swiftd fast path: ", received.status().message()));
+    }
+    if (!response.ParseFromString(received->data)) {
+      return absl::InternalError("swiftd fast path: malformed response");
+    }
+    if (!response.lane_doorbell()) {
+      message = *std::move(received);
+      break;
+    }
+    // A doorbell: the answer is in the lane. One for an earlier call,
+    // whose answer was taken from the lane already, is skipped.
+    if (lane != nullptr && response.call_id() == request.call_id()) {
+      if (lane->TakeAnswer(request.call_id(), &in_lane) !=
+              CallLane::Answer::kHere ||
+          !response.ParseFromString(in_lane)) {
+        return absl::InternalError(
+            "swiftd fast path: a doorbell for an answer not in the lane");
+      }
+      return response;
+    }
   }
   if (response.call_id() != request.call_id()) {
     return absl::InternalError(
@@ -109,12 +188,53 @@ absl::StatusOr<SeqpacketSocket> FastPathClient::OpenChannel(
   return socket;
 }
 
+absl::StatusOr<FastPathClient::CallsConnection>
+FastPathClient::OpenCallsConnection(const std::string& path,
+                                    const std::string& client_name,
+                                    absl::Duration answer_spin,
+                                    v1::FastHelloReply* reply) {
+  absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path);
+  if (!socket.ok()) {
+    return socket.status();
+  }
+  v1::FastRequest hello;
+  hello.mutable_hello()->set_api_version(kControlApiVersion);
+  hello.mutable_hello()->set_client_name(client_name);
+  hello.mutable_hello()->set_pid(getpid());
+  hello.mutable_hello()->set_channel(v1::FastHello::CALLS);
+  // A lane serves only a client that watches for its answers.
+  hello.mutable_hello()->set_lane(answer_spin > absl::ZeroDuration());
+  std::vector<UniqueFd> fds;
+  absl::StatusOr<v1::FastResponse> answer = CallOn(*socket, hello, &fds);
+  if (!answer.ok()) {
+    return answer.status();
+  }
+  CallsConnection connection{*std::move(socket), std::nullopt};
+  if (answer->hello().lane() && fds.size() == 1) {
+    // Without it the connection works as well, over the socket alone:
+    // swiftd posts answers in the lane only while the client watches it.
+    absl::StatusOr<CallLane> lane = CallLane::Map(std::move(fds[0]));
+    if (lane.ok()) {
+      connection.lane.emplace(*std::move(lane));
+    } else {
+      SWIFT_LOG_ONCE(Warning,
+                     "swiftd fast path: calls go over the socket "
+                     "alone: the call lane swiftd sent: ",
+                     lane.status().message());
+    }
+  }
+  if (reply != nullptr) {
+    *reply = answer->hello();
+  }
+  return connection;
+}
+
 absl::StatusOr<std::unique_ptr<FastPathClient>> FastPathClient::Connect(
     const std::string& path, const std::string& client_name,
     absl::Duration answer_spin) {
   v1::FastHelloReply hello;
-  absl::StatusOr<SeqpacketSocket> first =
-      OpenChannel(path, client_name, v1::FastHello::CALLS, &hello);
+  absl::StatusOr<CallsConnection> first =
+      OpenCallsConnection(path, client_name, answer_spin, &hello);
   if (!first.ok()) {
     return first.status();
   }
@@ -124,11 +244,12 @@ absl::StatusOr<std::unique_ptr<FastPathClient>> FastPathClient::Connect(
   return client;
 }
 
-absl::StatusOr<SeqpacketSocket> FastPathClient::TakeConnection() {
-  if (std::optional<SeqpacketSocket> idle = idle_.Take(); idle.has_value()) {
+absl::StatusOr<FastPathClient::CallsConnection>
+FastPathClient::TakeConnection() {
+  if (std::optional<CallsConnection> idle = idle_.Take(); idle.has_value()) {
     return *std::move(idle);
   }
-  return OpenChannel(path_, client_name_, v1::FastHello::CALLS);
+  return OpenCallsConnection(path_, client_name_, answer_spin_, nullptr);
 }
 
 absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
@@ -141,14 +262,15 @@ absl::StatusOr<v1::FastResponse> FastPathClient::CallWithFds(
     absl::MutexLock lock(&mu_);
     request.set_call_id(next_call_id_++);
   }
-  absl::StatusOr<SeqpacketSocket> connection = TakeConnection();
+  absl::StatusOr<CallsConnection> connection = TakeConnection();
   if (!connection.ok()) {
     return absl::UnavailableError(
         absl::StrCat("swiftd fast path: ", connection.status().message()));
   }
   std::vector<UniqueFd> received;
   absl::StatusOr<v1::FastResponse> response =
-      Exchange(*connection, request, &received, answer_spin_);
+      Exchange(connection->socket, request, &received, answer_spin_,
+               connection->lane.has_value() ? &*connection->lane : nullptr);
   if (!response.ok()) {
     // The connection is broken: dropped, not returned.
     return response.status();

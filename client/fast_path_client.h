@@ -9,6 +9,9 @@
 // them, which is how a dead client's connections are reclaimed), so closing
 // an idle one would close connections the application still uses. swiftd
 // bounds how many a uid may hold (--max_fast_path_connections_per_uid).
+// Each CALLS connection asks swiftd for a call lane (common/call_lane.h)
+// when the client spins for answers: a call made while swiftd watches
+// (right after another) then crosses in shared memory, no system call.
 // Thread-safe.
 #ifndef SWIFT_CLIENT_FAST_PATH_CLIENT_H_
 #define SWIFT_CLIENT_FAST_PATH_CLIENT_H_
@@ -16,6 +19,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/call_lane.h"
 #include "common/idle_pool.h"
 #include "common/seqpacket_socket.h"
 #include "common/unique_fd.h"
@@ -81,15 +86,26 @@ class FastPathClient final {
         hello_(std::move(hello)),
         answer_spin_(answer_spin) {}
 
-  // An idle connection, or a new one greeted as CALLS.
-  absl::StatusOr<SeqpacketSocket> TakeConnection();
+  // A CALLS connection and its call lane (none when swiftd declined).
+  struct CallsConnection {
+    SeqpacketSocket socket;
+    std::optional<CallLane> lane;
+  };
+
+  // A new CALLS connection, greeted (swiftd's reply in `*reply` if set).
+  static absl::StatusOr<CallsConnection> OpenCallsConnection(
+      const std::string& path, const std::string& client_name,
+      absl::Duration answer_spin, v1::FastHelloReply* reply);
+
+  // An idle connection, or a new one.
+  absl::StatusOr<CallsConnection> TakeConnection();
 
   const std::string path_;
   const std::string client_name_;
   const v1::FastHelloReply hello_;
   const absl::Duration answer_spin_;
   // Unbounded and never aged: see the file comment.
-  IdlePool<SeqpacketSocket> idle_{IdlePool<SeqpacketSocket>::Options{
+  IdlePool<CallsConnection> idle_{IdlePool<CallsConnection>::Options{
       std::numeric_limits<size_t>::max(), absl::InfiniteDuration()}};
   absl::Mutex mu_;
   uint64_t next_call_id_ ABSL_GUARDED_BY(mu_) = 1;

@@ -3,10 +3,13 @@
 // reuse and a swiftd that goes away. No device, no daemon.
 #include "client/fast_path_client.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,7 +22,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/testing/fake_swiftd.h"
+#include "common/call_lane.h"
 #include "common/seqpacket_socket.h"
+#include "common/unique_fd.h"
 #include "common/version.h"
 #include "gtest/gtest.h"
 #include "proto/fast_path.pb.h"
@@ -213,6 +218,134 @@ TEST(FastPathClientTest, ASwiftdThatIsGoneIsUnavailable) {
   absl::StatusOr<v1::FastResponse> response = (*client)->Call(Ping(2));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable)
       << response.status();
+}
+
+// A swiftd with a call lane (common/call_lane.h) on its one connection,
+// that plays the lane's harder cases: it answers two calls in three in the
+// lane with a doorbell, after a stale doorbell for the call before; the
+// third on the socket, marked in the lane. `watching`: it watches the lane
+// for calls all the time, so the client posts them there.
+class LaneSwiftd {
+ public:
+  explicit LaneSwiftd(bool watching) : watching_(watching) {
+    char pattern[] = "/tmp/swift-lane-client-XXXXXX";
+    dir_ = mkdtemp(pattern);
+    path_ = dir_ + "/fast.sock";
+    absl::StatusOr<SeqpacketListener> listener =
+        SeqpacketListener::Listen(path_, 0600);
+    EXPECT_TRUE(listener.ok()) << listener.status();
+    listener_.emplace(*std::move(listener));
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~LaneSwiftd() {
+    stop_ = true;
+    listener_->Shutdown();
+    thread_.join();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  const std::string& path() const { return path_; }
+  int from_lane() const { return from_lane_; }
+  int from_socket() const { return from_socket_; }
+
+ private:
+  void Serve() {
+    absl::StatusOr<SeqpacketSocket> connection = listener_->Accept();
+    if (!connection.ok()) {
+      return;
+    }
+    std::optional<CallLane> lane;
+    int answered = 0;
+    while (!stop_) {
+      v1::FastRequest request;
+      uint64_t call_id = 0;
+      std::string posted;
+      char byte;
+      if (lane.has_value() &&
+          lane->TakeRequest(&call_id, &posted) == CallLane::Request::kHere) {
+        ASSERT_TRUE(request.ParseFromString(posted));
+        ++from_lane_;
+      } else if (recv(connection->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) >=
+                 0) {
+        absl::StatusOr<SeqpacketSocket::Message> message =
+            connection->Receive();
+        if (!message.ok()) {
+          return;
+        }
+        ASSERT_TRUE(request.ParseFromString(message->data));
+        ASSERT_FALSE(request.lane_doorbell());  // We always watch, or never.
+        if (request.has_hello()) {
+          UniqueFd for_client;
+          absl::StatusOr<CallLane> made = CallLane::Create(&for_client);
+          ASSERT_TRUE(made.ok()) << made.status();
+          lane.emplace(*std::move(made));
+          lane->set_server_watching(watching_);
+          v1::FastResponse reply;
+          reply.mutable_hello()->set_lane(true);
+          ASSERT_TRUE(
+              connection->Send(reply.SerializeAsString(), {for_client.get()})
+                  .ok());
+          continue;
+        }
+        ++from_socket_;
+      } else {
+        sched_yield();
+        continue;
+      }
+      v1::FastResponse response;
+      response.set_call_id(request.call_id());
+      response.mutable_ping()->set_sequence(request.ping().sequence());
+      const std::string answer = response.SerializeAsString();
+      if (++answered % 3 == 0) {
+        ASSERT_TRUE(connection->Send(answer).ok());
+        lane->PostAnswerOnSocket(request.call_id());
+        continue;
+      }
+      ASSERT_TRUE(lane->PostAnswer(request.call_id(), answer));
+      for (uint64_t id : {request.call_id() - 1, request.call_id()}) {
+        v1::FastResponse doorbell;
+        doorbell.set_call_id(id);
+        doorbell.set_lane_doorbell(true);
+        ASSERT_TRUE(connection->Send(doorbell.SerializeAsString()).ok());
+      }
+    }
+  }
+
+  const bool watching_;
+  std::string dir_;
+  std::string path_;
+  std::optional<SeqpacketListener> listener_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> from_lane_{0};
+  std::atomic<int> from_socket_{0};
+  std::thread thread_;
+};
+
+TEST(FastPathClientTest, AnswersComeThroughTheLaneTheDoorbellOrTheSocket) {
+  for (const bool watching : {false, true}) {
+    LaneSwiftd swiftd(watching);
+    auto client = FastPathClient::Connect(swiftd.path(), "test");
+    ASSERT_TRUE(client.ok()) << client.status();
+    for (uint64_t sequence = 100; sequence < 400; ++sequence) {
+      absl::StatusOr<v1::FastResponse> response =
+          (*client)->Call(Ping(sequence));
+      ASSERT_TRUE(response.ok()) << response.status();
+      EXPECT_EQ(response->ping().sequence(), sequence);
+    }
+    // Calls go in the lane exactly when swiftd watches it.
+    EXPECT_EQ(swiftd.from_lane(), watching ? 300 : 0);
+    EXPECT_EQ(swiftd.from_socket(), watching ? 0 : 300);
+  }
+}
+
+TEST(FastPathClientTest, AClientThatDoesNotSpinAsksForNoLane) {
+  FakeSwiftd swiftd([](const v1::FastRequest& request) {
+    EXPECT_FALSE(request.has_hello() && request.hello().lane());
+    return Answer(request);
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test",
+                                        /*answer_spin=*/absl::ZeroDuration());
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Call(Ping(1)).ok());
 }
 
 }  // namespace

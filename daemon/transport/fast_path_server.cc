@@ -1,6 +1,8 @@
 // FastPathServer implementation; see fast_path_server.h.
 #include "daemon/transport/fast_path_server.h"
 
+#include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -10,6 +12,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/call_lane.h"
+#include "common/spin_slot.h"
 #include "common/spin_wait.h"
 #include "common/version.h"
 #include "daemon/transport/socket_path.h"
@@ -64,6 +68,72 @@ absl::Status CheckHello(const v1::FastRequest& request) {
         "the first request on the fast path must be a hello");
   }
   return CheckApiVersion(request.hello().api_version(), "client");
+}
+
+// A client posted a call larger than its call lane: its connection is
+// closed (it broke the lane's rules, so nothing it says can be trusted).
+void LogLaneBroken(const FastPathCaller& caller) {
+  LOG_EVERY_N(WARNING, 100)
+      << "Fast path: closing the connection of pid " << caller.pid << " (uid "
+      << caller.uid << "): it posted a call larger than its call lane";
+}
+
+// After an answer: watches the call lane (and the socket, for a call too
+// large for the lane) for the client's next call, at most `limit` (zero:
+// not at all). kHere: the call's bytes are in `*request`.
+// Having taken a call, this thread stays "watching" while it serves it:
+// the client posts nothing before it has the answer, and clearing the flag
+// now would make it ring the doorbell for a call already taken. The flag
+// is cleared, then the lane looked at once more, only before this thread
+// sleeps in recvmsg (common/call_lane.h).
+CallLane::Request WatchForNextCall(CallLane& lane, int fd, absl::Duration limit,
+                                   std::string* request) {
+  uint64_t call_id = 0;
+  CallLane::Request taken = CallLane::Request::kNone;
+  if (const SpinSlot slot = SpinSlot::TryTake();
+      slot.taken() && limit > absl::ZeroDuration()) {
+    lane.set_server_watching(true);
+    const absl::Time deadline = absl::Now() + limit;
+    pollfd readable = {fd, POLLIN, 0};
+    while ((taken = lane.TakeRequest(&call_id, request)) ==
+           CallLane::Request::kNone) {
+      if (poll(&readable, 1, /*timeout=*/0) != 0 || absl::Now() >= deadline) {
+        break;
+      }
+      // The client may be waiting for this very core (see spin_wait.h).
+      sched_yield();
+    }
+  }
+  if (taken == CallLane::Request::kNone) {
+    lane.set_server_watching(false);
+    taken = lane.TakeRequest(&call_id, request);
+  }
+  return taken;
+}
+
+// Sends `answer` (with `fds`) to call `call_id`: through the lane when the
+// client watches it and the answer fits, with a doorbell on the socket if
+// the client stopped watching meanwhile; else on the socket, marked in the
+// lane for a client watching it. False when the connection is gone.
+bool SendAnswer(SeqpacketSocket& connection, CallLane* lane, uint64_t call_id,
+                const std::string& answer, const std::vector<int>& fds) {
+  if (lane != nullptr && fds.empty() && lane->client_watching() &&
+      lane->PostAnswer(call_id, answer)) {
+    if (lane->client_watching()) {
+      return true;
+    }
+    v1::FastResponse doorbell;
+    doorbell.set_call_id(call_id);
+    doorbell.set_lane_doorbell(true);
+    return connection.Send(doorbell.SerializeAsString()).ok();
+  }
+  if (!connection.Send(answer, fds).ok()) {
+    return false;
+  }
+  if (lane != nullptr) {
+    lane->PostAnswerOnSocket(call_id);
+  }
+  return true;
 }
 
 }  // namespace
@@ -147,6 +217,10 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
   // FastPathLimits::answer_spin): while calls come that fast.
   bool spin_next = true;
   absl::Time answered_at = absl::InfinitePast();
+  // The connection's call lane, when its client asked for one and this
+  // server spins for calls; and a call the spin took from it.
+  std::optional<CallLane> lane;
+  std::optional<std::string> from_lane;
   // Never wait on a peer for ever: a hello is due within hello_timeout of
   // the connect (however many other messages come first), and a client
   // that does not take its answers is dropped.
@@ -159,26 +233,53 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
                                       hello_deadline - absl::Now())) {
       return;
     }
-    absl::StatusOr<SeqpacketSocket::Message> message = connection.Receive();
-    if (answered_at != absl::InfinitePast()) {
-      spin_next = absl::Now() - answered_at <= limits_.answer_spin;
-    }
-    if (!message.ok()) {
-      // The client closed (or Shutdown() did), or said no hello in time.
-      LOG_IF_EVERY_N(WARNING, !greeted && absl::Now() >= hello_deadline, 100)
-          << "Fast path: closing a connection (uid " << caller.uid << ", pid "
-          << caller.pid << ") that sent no hello within "
-          << limits_.hello_timeout;
-      break;
-    }
     v1::FastRequest request;
+    bool parsed = false;
+    if (from_lane.has_value()) {
+      parsed = request.ParseFromString(*from_lane);
+      from_lane.reset();
+      spin_next = true;
+    } else {
+      absl::StatusOr<SeqpacketSocket::Message> message = connection.Receive();
+      if (answered_at != absl::InfinitePast()) {
+        spin_next = absl::Now() - answered_at <= limits_.answer_spin;
+      }
+      if (!message.ok()) {
+        // The client closed (or Shutdown() did), or said no hello in time.
+        LOG_IF_EVERY_N(WARNING, !greeted && absl::Now() >= hello_deadline, 100)
+            << "Fast path: closing a connection (uid " << caller.uid << ", pid "
+            << caller.pid << ") that sent no hello within "
+            << limits_.hello_timeout;
+        break;
+      }
+      parsed = request.ParseFromString(message->data);
+      if (parsed && request.lane_doorbell() && lane.has_value()) {
+        // The call is in the lane, or was taken from it already.
+        uint64_t call_id = 0;
+        std::string posted;
+        const CallLane::Request taken = lane->TakeRequest(&call_id, &posted);
+        if (taken == CallLane::Request::kNone) {
+          continue;
+        }
+        if (taken == CallLane::Request::kMalformed) {
+          LogLaneBroken(caller);
+          break;
+        }
+        parsed = request.ParseFromString(posted);
+      }
+    }
     v1::FastResponse response;
     // Sent with the answer; closed at the end of this iteration whether
     // the send worked or not.
     std::vector<UniqueFd> attached;
-    if (!request.ParseFromString(message->data)) {
+    if (!parsed) {
       response = ErrorResponse(
           0, absl::InvalidArgumentError("malformed fast path request"));
+    } else if (request.lane_doorbell()) {
+      response = ErrorResponse(
+          request.call_id(),
+          absl::InvalidArgumentError(
+              "a call lane doorbell on a connection without a call lane"));
     } else if (!greeted) {
       absl::Status hello = CheckHello(request);
       if (hello.ok() && request.hello().channel() == v1::FastHello::FUNCTION) {
@@ -209,6 +310,20 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
         response.mutable_hello()->set_api_version(kControlApiVersion);
         response.mutable_hello()->set_peer_address(handlers_.peer_address);
         response.mutable_hello()->set_device(handlers_.device);
+        if (request.hello().lane() && !service_channel &&
+            request.hello().channel() == v1::FastHello::CALLS &&
+            limits_.answer_spin > absl::ZeroDuration()) {
+          UniqueFd for_client;
+          absl::StatusOr<CallLane> made = CallLane::Create(&for_client);
+          if (made.ok()) {
+            lane.emplace(*std::move(made));
+            attached.push_back(std::move(for_client));
+            response.mutable_hello()->set_lane(true);
+          } else {
+            LOG_EVERY_N(WARNING, 100) << "Fast path: no call lane for pid "
+                                      << caller.pid << ": " << made.status();
+          }
+        }
         if (handlers_.port_address) {
           if (std::optional<v1::CachedPortAddress> port =
                   handlers_.port_address();
@@ -229,22 +344,35 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
     for (const UniqueFd& fd : attached) {
       fds.push_back(fd.get());
     }
-    if (!connection.Send(response.SerializeAsString(), fds).ok()) {
+    if (!SendAnswer(connection, lane.has_value() ? &*lane : nullptr,
+                    response.call_id(), response.SerializeAsString(), fds)) {
       break;
     }
     attached.clear();
-    if (greeted && !service_channel && !function_channel) {
-      // The client calling back to back: its next call is likely due
-      // within microseconds.
-      answered_at = absl::Now();
-      if (spin_next) {
-        SpinUntilReadable(connection.fd(), limits_.answer_spin);
-      }
-    }
     if (greeted && !announced && !function_channel) {
       announced = true;
       if (handlers_.greeted) {
         handlers_.greeted(caller, request.hello().channel());
+      }
+    }
+    if (greeted && !service_channel && !function_channel) {
+      // The client calling back to back: its next call is likely due
+      // within microseconds.
+      answered_at = absl::Now();
+      if (lane.has_value()) {
+        std::string posted;
+        const CallLane::Request taken = WatchForNextCall(
+            *lane, connection.fd(),
+            spin_next ? limits_.answer_spin : absl::ZeroDuration(), &posted);
+        if (taken == CallLane::Request::kMalformed) {
+          LogLaneBroken(caller);
+          break;
+        }
+        if (taken == CallLane::Request::kHere) {
+          from_lane = std::move(posted);
+        }
+      } else if (spin_next) {
+        SpinUntilReadable(connection.fd(), limits_.answer_spin);
       }
     }
     if (service_channel) {

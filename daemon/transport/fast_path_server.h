@@ -5,7 +5,10 @@
 // recvmsg(): the cheapest wake-up a request can get, and a host has few
 // client processes. The transport
 // checks the hello and the API version; every other request goes to the
-// handler. Thread-safe: Shutdown() may be called from any thread.
+// handler. A CALLS connection whose client asks for it gets a call lane
+// (common/call_lane.h), through which calls made while this server watches
+// come, and answers go to a client watching for them.
+// Thread-safe: Shutdown() may be called from any thread.
 //
 // Bounded (FastPathLimits): connections in all and per uid, descriptors
 // kept in reserve, and a hello deadline; a connection over a limit is
@@ -66,9 +69,10 @@ struct FastPathLimits {
   absl::Duration send_timeout = absl::Seconds(10);
   // After an answer on a CALLS connection, watch for the client's next
   // call this long (common/spin_wait.h) before sleeping in recv, when its
-  // last call came within it (--fast_path_spin; zero: never). A burst of
-  // calls then costs no wake-up of this side; a client that calls now and
-  // then costs no spin.
+  // last call came within it (--fast_path_spin; zero: never, and no call
+  // lanes). A burst of calls then costs no wake-up of this side (on a call
+  // lane, no system call at all); a client that calls now and then costs
+  // no spin.
   absl::Duration answer_spin = absl::Microseconds(30);
 };
 
