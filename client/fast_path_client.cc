@@ -18,11 +18,14 @@ namespace {
 // Sends `request` (serialized: `bytes`): through the lane when swiftd
 // watches it and the call fits, ringing the doorbell on the socket if
 // swiftd stopped watching meanwhile (common/call_lane.h); else on the
-// socket.
+// socket, marked in the lane first for a swiftd that watches only there.
 absl::Status SendCall(SeqpacketSocket& socket, CallLane* lane, uint64_t call_id,
                       const std::string& bytes) {
-  if (lane == nullptr || !lane->server_watching() ||
-      !lane->PostRequest(call_id, bytes)) {
+  if (lane == nullptr) {
+    return socket.Send(bytes);
+  }
+  if (!lane->server_watching() || !lane->PostRequest(call_id, bytes)) {
+    lane->PostRequestOnSocket(call_id);
     return socket.Send(bytes);
   }
   if (lane->server_watching()) {

@@ -39,7 +39,7 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free &&
               "the lane's atomics are shared between processes: they must "
               "be lock-free");
 
-// The answer size that says "on the socket".
+// The size that says "on the socket" (more than any slot holds).
 constexpr uint32_t kOnSocket = std::numeric_limits<uint32_t>::max();
 
 constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
@@ -109,6 +109,11 @@ bool CallLane::PostRequest(uint64_t call_id, absl::string_view request) {
   return true;
 }
 
+void CallLane::PostRequestOnSocket(uint64_t call_id) {
+  layout_->request_size.store(kOnSocket, std::memory_order_relaxed);
+  layout_->request_call_id.store(call_id);
+}
+
 void CallLane::set_client_watching(bool watching) {
   layout_->client_watching.store(watching ? 1 : 0);
 }
@@ -144,11 +149,21 @@ CallLane::Request CallLane::TakeRequest(uint64_t* call_id,
   *call_id = id;
   // Read once: the client may change it under us.
   const uint32_t size = layout_->request_size.load(std::memory_order_relaxed);
+  if (size == kOnSocket) {
+    return Request::kOnSocket;
+  }
   if (size > kSlotBytes) {
     return Request::kMalformed;
   }
   request->assign(layout_->request, size);
   return Request::kHere;
+}
+
+void CallLane::SocketRequestArrived(uint64_t call_id) {
+  // The client marks before it sends: the mark is visible by now.
+  if (layout_->request_call_id.load() == call_id) {
+    last_request_ = call_id;
+  }
 }
 
 bool CallLane::PostAnswer(uint64_t call_id, absl::string_view answer) {

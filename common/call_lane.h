@@ -23,6 +23,11 @@
 //     doorbell for a request already taken finds nothing new and is
 //     dropped. (Clearing the flag as soon as a call is taken would make
 //     the client ring for it: each side keeps watching until it sleeps.)
+//   - A call the client sends on the socket instead (too large, or swiftd
+//     not watching) is marked in the lane first (PostRequestOnSocket), so
+//     that swiftd, watching the lane alone, turns to the socket at once
+//     and needs no system call per look; swiftd, reading it there, notes
+//     the mark as seen (SocketRequestArrived).
 //   - The answer goes the same way, mirrored: the client sets
 //     client_watching while it waits for its answers; swiftd posts the
 //     answer in the lane only while the client watches, and rings the
@@ -82,6 +87,8 @@ class CallLane final {
   // Posts request `call_id`; false when it does not fit (send it on the
   // socket). Then check server_watching() and ring the doorbell if false.
   bool PostRequest(uint64_t call_id, absl::string_view request);
+  // Marks that request `call_id` goes on the socket (before sending it).
+  void PostRequestOnSocket(uint64_t call_id);
   void set_client_watching(bool watching);
 
   enum class Answer {
@@ -103,11 +110,16 @@ class CallLane final {
     kNone,
     // Copied to `*request` (its call id in `*call_id`).
     kHere,
+    // The client sends it on the socket: read it there.
+    kOnSocket,
     // The client posted a size past the slot: it broke the lane's rules.
     kMalformed,
   };
   // A request posted since the last one taken.
   Request TakeRequest(uint64_t* call_id, std::string* request);
+  // Request `call_id` came on the socket: its mark in the lane, if that is
+  // what the lane holds, is taken with it.
+  void SocketRequestArrived(uint64_t call_id);
   // Posts the answer to `call_id`; false when it does not fit. Then check
   // client_watching() and ring the doorbell if false.
   bool PostAnswer(uint64_t call_id, absl::string_view answer);

@@ -62,6 +62,30 @@ TEST(CallLaneTest, ARequestAndItsAnswerCrossOnce) {
   EXPECT_EQ(lane.client.TakeAnswer(8, &answer), CallLane::Answer::kOnSocket);
 }
 
+TEST(CallLaneTest, ARequestMarkedOnTheSocketIsTakenOnce) {
+  Sides lane = MakeLane();
+  uint64_t id = 0;
+  std::string request = "untouched";
+  lane.client.PostRequestOnSocket(4);
+  ASSERT_EQ(lane.server.TakeRequest(&id, &request),
+            CallLane::Request::kOnSocket);
+  EXPECT_EQ(id, 4u);
+  EXPECT_EQ(request, "untouched");
+  EXPECT_EQ(lane.server.TakeRequest(&id, &request), CallLane::Request::kNone);
+
+  // A mark swiftd did not see before the call came on the socket is not
+  // taken later for a new one.
+  lane.client.PostRequestOnSocket(5);
+  lane.server.SocketRequestArrived(5);
+  EXPECT_EQ(lane.server.TakeRequest(&id, &request), CallLane::Request::kNone);
+  // Another call's arrival leaves a mark alone.
+  lane.client.PostRequestOnSocket(7);
+  lane.server.SocketRequestArrived(6);
+  EXPECT_EQ(lane.server.TakeRequest(&id, &request),
+            CallLane::Request::kOnSocket);
+  EXPECT_EQ(id, 7u);
+}
+
 TEST(CallLaneTest, WhoWatchesIsSeenByTheOtherSide) {
   Sides lane = MakeLane();
   EXPECT_FALSE(lane.client.server_watching());

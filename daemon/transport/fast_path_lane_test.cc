@@ -30,6 +30,11 @@ namespace {
 
 using ::swift::testing::Eventually;
 
+// How long swiftd watches for a call after an answer, in the tests that
+// need it watching throughout: each call there takes milliseconds, and a
+// connection's thread ends (at the test's end) only after its spin.
+constexpr absl::Duration kWatchThroughout = absl::Seconds(1);
+
 v1::FastRequest Ping(uint64_t call_id, uint64_t sequence) {
   v1::FastRequest ping;
   ping.set_call_id(call_id);
@@ -119,8 +124,7 @@ class FastPathLaneTest : public ::testing::Test {
 };
 
 TEST_F(FastPathLaneTest, CallsPostedWhileSwiftdWatchesAreAnsweredInTheLane) {
-  // Long enough that swiftd watches through the whole test.
-  StartServer(absl::Seconds(30));
+  StartServer(kWatchThroughout);
   std::unique_ptr<CallLane> lane;
   SeqpacketSocket socket = Greet(/*want_lane=*/true, &lane);
   ASSERT_NE(lane, nullptr);
@@ -142,20 +146,43 @@ TEST_F(FastPathLaneTest, CallsPostedWhileSwiftdWatchesAreAnsweredInTheLane) {
   EXPECT_FALSE(SocketHasMessage(socket));
 }
 
-TEST_F(FastPathLaneTest, ACallOnTheSocketIsAnsweredInTheLaneOfAWatchingClient) {
-  StartServer(absl::Seconds(30));
+TEST_F(FastPathLaneTest, ACallMarkedOnTheSocketIsAnsweredInAWatchedLane) {
+  StartServer(kWatchThroughout);
   std::unique_ptr<CallLane> lane;
   SeqpacketSocket socket = Greet(/*want_lane=*/true, &lane);
   ASSERT_NE(lane, nullptr);
   lane->set_client_watching(true);
-  ASSERT_TRUE(socket.Send(Ping(5, 21).SerializeAsString()).ok());
-  std::string answer;
-  ASSERT_TRUE(Eventually(
-      [&] { return lane->TakeAnswer(5, &answer) == CallLane::Answer::kHere; }));
-  v1::FastResponse response;
-  ASSERT_TRUE(response.ParseFromString(answer));
-  EXPECT_EQ(response.ping().sequence(), 42u);
+  for (uint64_t id = 5; id < 25; ++id) {
+    // swiftd watches the lane only (for a second): the mark sends it to the
+    // socket, and its answer comes in the lane the client watches.
+    ASSERT_TRUE(Eventually([&] { return lane->server_watching(); }));
+    lane->PostRequestOnSocket(id);
+    ASSERT_TRUE(socket.Send(Ping(id, 21).SerializeAsString()).ok());
+    std::string answer;
+    ASSERT_TRUE(Eventually([&] {
+      return lane->TakeAnswer(id, &answer) == CallLane::Answer::kHere;
+    }));
+    v1::FastResponse response;
+    ASSERT_TRUE(response.ParseFromString(answer));
+    EXPECT_EQ(response.call_id(), id);
+    EXPECT_EQ(response.ping().sequence(), 42u);
+  }
   EXPECT_FALSE(SocketHasMessage(socket));
+  EXPECT_EQ(calls_.load(), 20);
+}
+
+TEST_F(FastPathLaneTest, AnUnmarkedCallOnTheSocketWaitsOnlyForTheSpinsEnd) {
+  StartServer(absl::Milliseconds(300));
+  std::unique_ptr<CallLane> lane;
+  SeqpacketSocket socket = Greet(/*want_lane=*/true, &lane);
+  ASSERT_NE(lane, nullptr);
+  ASSERT_TRUE(Eventually([&] { return lane->server_watching(); }));
+  // A client that breaks the rule (no mark) is served once swiftd stops
+  // watching, on the socket.
+  ASSERT_TRUE(socket.Send(Ping(3, 8).SerializeAsString()).ok());
+  v1::FastResponse response = ReceiveAnswer(socket);
+  EXPECT_EQ(response.call_id(), 3u);
+  EXPECT_EQ(response.ping().sequence(), 16u);
 }
 
 TEST_F(FastPathLaneTest, ADoorbellFetchesACallAndAStaleOneIsNotAnswered) {
@@ -213,7 +240,7 @@ TEST_F(FastPathLaneTest, NoLaneWhenSwiftdDoesNotWatchOrNoneIsAskedFor) {
 }
 
 TEST_F(FastPathLaneTest, NoLaneForAClientThatDoesNotAsk) {
-  StartServer(absl::Seconds(30));
+  StartServer(kWatchThroughout);
   std::unique_ptr<CallLane> lane;
   SeqpacketSocket socket = Greet(/*want_lane=*/false, &lane);
   EXPECT_EQ(lane, nullptr);
@@ -222,7 +249,7 @@ TEST_F(FastPathLaneTest, NoLaneForAClientThatDoesNotAsk) {
 }
 
 TEST_F(FastPathLaneTest, ACallLargerThanTheLaneClosesTheConnection) {
-  StartServer(absl::Seconds(30));
+  StartServer(kWatchThroughout);
   std::unique_ptr<CallLane> lane;
   UniqueFd lane_fd;
   SeqpacketSocket socket = Greet(/*want_lane=*/true, &lane, &lane_fd);

@@ -1,7 +1,6 @@
 // FastPathServer implementation; see fast_path_server.h.
 #include "daemon/transport/fast_path_server.h"
 
-#include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -78,15 +77,17 @@ void LogLaneBroken(const FastPathCaller& caller) {
       << caller.uid << "): it posted a call larger than its call lane";
 }
 
-// After an answer: watches the call lane (and the socket, for a call too
-// large for the lane) for the client's next call, at most `limit` (zero:
-// not at all). kHere: the call's bytes are in `*request`.
+// After an answer: watches the call lane for the client's next call, at
+// most `limit` (zero: not at all). kHere: the call's bytes are in
+// `*request`; kOnSocket: the client marked that it sends it on the socket.
+// Only the lane is watched, with no system call but the yield: a client
+// marks there what it sends on the socket.
 // Having taken a call, this thread stays "watching" while it serves it:
 // the client posts nothing before it has the answer, and clearing the flag
 // now would make it ring the doorbell for a call already taken. The flag
 // is cleared, then the lane looked at once more, only before this thread
 // sleeps in recvmsg (common/call_lane.h).
-CallLane::Request WatchForNextCall(CallLane& lane, int fd, absl::Duration limit,
+CallLane::Request WatchForNextCall(CallLane& lane, absl::Duration limit,
                                    std::string* request) {
   uint64_t call_id = 0;
   CallLane::Request taken = CallLane::Request::kNone;
@@ -94,18 +95,17 @@ CallLane::Request WatchForNextCall(CallLane& lane, int fd, absl::Duration limit,
       slot.taken() && limit > absl::ZeroDuration()) {
     lane.set_server_watching(true);
     const absl::Time deadline = absl::Now() + limit;
-    pollfd readable = {fd, POLLIN, 0};
     while ((taken = lane.TakeRequest(&call_id, request)) ==
-           CallLane::Request::kNone) {
-      if (poll(&readable, 1, /*timeout=*/0) != 0 || absl::Now() >= deadline) {
-        break;
-      }
+               CallLane::Request::kNone &&
+           absl::Now() < deadline) {
       // The client may be waiting for this very core (see spin_wait.h).
       sched_yield();
     }
   }
-  if (taken == CallLane::Request::kNone) {
+  if (taken != CallLane::Request::kHere) {
     lane.set_server_watching(false);
+  }
+  if (taken == CallLane::Request::kNone) {
     taken = lane.TakeRequest(&call_id, request);
   }
   return taken;
@@ -258,7 +258,8 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
         uint64_t call_id = 0;
         std::string posted;
         const CallLane::Request taken = lane->TakeRequest(&call_id, &posted);
-        if (taken == CallLane::Request::kNone) {
+        if (taken == CallLane::Request::kNone ||
+            taken == CallLane::Request::kOnSocket) {
           continue;
         }
         if (taken == CallLane::Request::kMalformed) {
@@ -266,6 +267,8 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
           break;
         }
         parsed = request.ParseFromString(posted);
+      } else if (parsed && lane.has_value()) {
+        lane->SocketRequestArrived(request.call_id());
       }
     }
     v1::FastResponse response;
@@ -362,8 +365,8 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
       if (lane.has_value()) {
         std::string posted;
         const CallLane::Request taken = WatchForNextCall(
-            *lane, connection.fd(),
-            spin_next ? limits_.answer_spin : absl::ZeroDuration(), &posted);
+            *lane, spin_next ? limits_.answer_spin : absl::ZeroDuration(),
+            &posted);
         if (taken == CallLane::Request::kMalformed) {
           LogLaneBroken(caller);
           break;
