@@ -167,26 +167,46 @@ absl::StatusOr<v1::FastResponse> CallOn(SeqpacketSocket& socket,
   return answer;
 }
 
-absl::StatusOr<SeqpacketSocket> FastPathClient::OpenChannel(
-    const std::string& path, const std::string& client_name,
-    v1::FastHello::Channel kind, v1::FastHelloReply* reply,
-    const std::string& function) {
+namespace {
+
+// Connects to `path` and says `hello` (its version and pid filled in
+// here); swiftd's reply in `*reply`, the fds attached to it in `*fds`.
+absl::StatusOr<SeqpacketSocket> ConnectAndGreet(const std::string& path,
+                                                v1::FastHello hello,
+                                                v1::FastHelloReply* reply,
+                                                std::vector<UniqueFd>* fds) {
   absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path);
   if (!socket.ok()) {
     return socket.status();
   }
-  v1::FastRequest hello;
-  hello.mutable_hello()->set_api_version(kControlApiVersion);
-  hello.mutable_hello()->set_client_name(client_name);
-  hello.mutable_hello()->set_pid(getpid());
-  hello.mutable_hello()->set_channel(kind);
-  hello.mutable_hello()->set_function(function);
-  absl::StatusOr<v1::FastResponse> answer = CallOn(*socket, hello);
+  v1::FastRequest request;
+  *request.mutable_hello() = std::move(hello);
+  request.mutable_hello()->set_api_version(kControlApiVersion);
+  request.mutable_hello()->set_pid(getpid());
+  absl::StatusOr<v1::FastResponse> answer = CallOn(*socket, request, fds);
   if (!answer.ok()) {
     return answer.status();
   }
-  if (reply != nullptr) {
-    *reply = answer->hello();
+  *reply = answer->hello();
+  return socket;
+}
+
+}  // namespace
+
+absl::StatusOr<SeqpacketSocket> FastPathClient::OpenChannel(
+    const std::string& path, const std::string& client_name,
+    v1::FastHello::Channel kind, v1::FastHelloReply* reply,
+    const std::string& function) {
+  v1::FastHello hello;
+  hello.set_client_name(client_name);
+  hello.set_channel(kind);
+  hello.set_function(function);
+  v1::FastHelloReply answer;
+  std::vector<UniqueFd> fds;
+  absl::StatusOr<SeqpacketSocket> socket =
+      ConnectAndGreet(path, std::move(hello), &answer, &fds);
+  if (socket.ok() && reply != nullptr) {
+    *reply = std::move(answer);
   }
   return socket;
 }
@@ -196,24 +216,20 @@ FastPathClient::OpenCallsConnection(const std::string& path,
                                     const std::string& client_name,
                                     absl::Duration answer_spin,
                                     v1::FastHelloReply* reply) {
-  absl::StatusOr<SeqpacketSocket> socket = SeqpacketSocket::Connect(path);
+  v1::FastHello hello;
+  hello.set_client_name(client_name);
+  hello.set_channel(v1::FastHello::CALLS);
+  // A lane serves only a client that watches for its answers.
+  hello.set_lane(answer_spin > absl::ZeroDuration());
+  v1::FastHelloReply answer;
+  std::vector<UniqueFd> fds;
+  absl::StatusOr<SeqpacketSocket> socket =
+      ConnectAndGreet(path, std::move(hello), &answer, &fds);
   if (!socket.ok()) {
     return socket.status();
   }
-  v1::FastRequest hello;
-  hello.mutable_hello()->set_api_version(kControlApiVersion);
-  hello.mutable_hello()->set_client_name(client_name);
-  hello.mutable_hello()->set_pid(getpid());
-  hello.mutable_hello()->set_channel(v1::FastHello::CALLS);
-  // A lane serves only a client that watches for its answers.
-  hello.mutable_hello()->set_lane(answer_spin > absl::ZeroDuration());
-  std::vector<UniqueFd> fds;
-  absl::StatusOr<v1::FastResponse> answer = CallOn(*socket, hello, &fds);
-  if (!answer.ok()) {
-    return answer.status();
-  }
   CallsConnection connection{*std::move(socket), std::nullopt};
-  if (answer->hello().lane() && fds.size() == 1) {
+  if (answer.lane() && fds.size() == 1) {
     // Without it the connection works as well, over the socket alone:
     // swiftd posts answers in the lane only while the client watches it.
     absl::StatusOr<CallLane> lane = CallLane::Map(std::move(fds[0]));
@@ -227,7 +243,7 @@ FastPathClient::OpenCallsConnection(const std::string& path,
     }
   }
   if (reply != nullptr) {
-    *reply = answer->hello();
+    *reply = std::move(answer);
   }
   return connection;
 }

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,21 @@ v1::FastResponse ReceiveAnswer(SeqpacketSocket& socket) {
   EXPECT_TRUE(message.ok()) << message.status();
   v1::FastResponse response;
   EXPECT_TRUE(message.ok() && response.ParseFromString(message->data));
+  return response;
+}
+
+// The answer to `call_id` once swiftd posted it in the lane (nullopt if it
+// does not within Eventually's limit, or is not that call's answer).
+std::optional<v1::FastResponse> AnswerInLane(const CallLane& lane,
+                                             uint64_t call_id) {
+  std::string answer;
+  v1::FastResponse response;
+  if (!Eventually([&] {
+        return lane.TakeAnswer(call_id, &answer) == CallLane::Answer::kHere;
+      }) ||
+      !response.ParseFromString(answer) || response.call_id() != call_id) {
+    return std::nullopt;
+  }
   return response;
 }
 
@@ -132,14 +148,9 @@ TEST_F(FastPathLaneTest, CallsPostedWhileSwiftdWatchesAreAnsweredInTheLane) {
   for (uint64_t id = 2; id < 202; ++id) {
     ASSERT_TRUE(Eventually([&] { return lane->server_watching(); }));
     ASSERT_TRUE(lane->PostRequest(id, Ping(id, id).SerializeAsString()));
-    std::string answer;
-    ASSERT_TRUE(Eventually([&] {
-      return lane->TakeAnswer(id, &answer) == CallLane::Answer::kHere;
-    }));
-    v1::FastResponse response;
-    ASSERT_TRUE(response.ParseFromString(answer));
-    EXPECT_EQ(response.call_id(), id);
-    EXPECT_EQ(response.ping().sequence(), 2 * id);
+    std::optional<v1::FastResponse> response = AnswerInLane(*lane, id);
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->ping().sequence(), 2 * id);
   }
   EXPECT_EQ(calls_.load(), 200);
   // Not one answer (nor doorbell) went on the socket.
@@ -158,14 +169,9 @@ TEST_F(FastPathLaneTest, ACallMarkedOnTheSocketIsAnsweredInAWatchedLane) {
     ASSERT_TRUE(Eventually([&] { return lane->server_watching(); }));
     lane->PostRequestOnSocket(id);
     ASSERT_TRUE(socket.Send(Ping(id, 21).SerializeAsString()).ok());
-    std::string answer;
-    ASSERT_TRUE(Eventually([&] {
-      return lane->TakeAnswer(id, &answer) == CallLane::Answer::kHere;
-    }));
-    v1::FastResponse response;
-    ASSERT_TRUE(response.ParseFromString(answer));
-    EXPECT_EQ(response.call_id(), id);
-    EXPECT_EQ(response.ping().sequence(), 42u);
+    std::optional<v1::FastResponse> response = AnswerInLane(*lane, id);
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->ping().sequence(), 42u);
   }
   EXPECT_FALSE(SocketHasMessage(socket));
   EXPECT_EQ(calls_.load(), 20);
