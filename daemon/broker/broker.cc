@@ -12,6 +12,7 @@
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
 #include "common/wire_micros.h"
+#include "daemon/broker/peer_answer.h"
 #include "daemon/broker/peer_calls.h"
 #include "glog/logging.h"
 
@@ -173,7 +174,9 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     absl::MutexLock lock(&mu_);
     id = next_id_++;
   }
-  // A restarted peer is retried once with fresh metadata.
+  // A restarted peer is retried once with fresh metadata: one that said
+  // so (kAborted), and one whose cached link port refused the dial (it
+  // restarted before our watch noticed: the call never left).
   for (int attempt = 0; attempt < 2; ++attempt) {
     absl::StatusOr<std::shared_ptr<const PeerDirectory::Peer>> peer =
         peers_->Get(host, deadline);
@@ -261,7 +264,7 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
       abandoned.abandoned_client_id = id;
       closer_.KeepUndelivered(std::move(abandoned));
     }
-    if (!restarted) {
+    if (!restarted && !IsNotReached(result)) {
       break;
     }
   }

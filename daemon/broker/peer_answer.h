@@ -45,6 +45,27 @@ inline absl::Status MarkPeerAnswer(absl::Status status) {
   return status;
 }
 
+// A call that never left: dialing the peer failed (refused, unreachable),
+// so nothing was sent, and calling again cannot do anything twice. A peer
+// that restarted listens on a new link port: the dial to the one cached
+// with its metadata is refused, and the call is worth making again with
+// fresh metadata.
+inline constexpr absl::string_view kPeerNotReachedPayload =
+    "type.googleapis.com/swift.peer.v1.NotReached";
+
+// MarkNotReached(): `status` marked as a call that never left (OK stays OK).
+inline absl::Status MarkNotReached(absl::Status status) {
+  if (!status.ok()) {
+    status.SetPayload(kPeerNotReachedPayload, absl::Cord("1"));
+  }
+  return status;
+}
+
+// IsNotReached(): whether `status` is a call that never left.
+inline bool IsNotReached(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kPeerNotReachedPayload).has_value();
+}
+
 // IsPeerAnswer(): whether `status` is an error the peer answered (see
 // above); false for OK and for transport failures.
 inline bool IsPeerAnswer(const absl::Status& status) {

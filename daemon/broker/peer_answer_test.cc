@@ -42,5 +42,16 @@ TEST(PeerAnswerTest, MarkingKeepsCodeAndMessageAndSkipsOk) {
   EXPECT_FALSE(IsPeerAnswer(absl::OkStatus()));
 }
 
+TEST(PeerAnswerTest, ACallThatNeverLeftIsMarkedApartFromAnswers) {
+  const absl::Status refused = MarkNotReached(
+      absl::UnavailableError("connect(10.0.0.1:7000): Connection refused"));
+  EXPECT_TRUE(IsNotReached(refused));
+  EXPECT_FALSE(IsPeerAnswer(refused));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(IsNotReached(absl::UnavailableError("link broke mid-call")));
+  EXPECT_FALSE(IsNotReached(MarkPeerAnswer(absl::NotFoundError("no kv"))));
+  EXPECT_TRUE(MarkNotReached(absl::OkStatus()).ok());
+}
+
 }  // namespace
 }  // namespace swift

@@ -50,7 +50,7 @@ absl::StatusOr<UniqueFd> PeerLinkClient::TakeConnection(absl::Time deadline) {
   if (!connection.valid()) {
     absl::StatusOr<UniqueFd> fresh = ConnectTcp(address_);
     if (!fresh.ok()) {
-      return fresh.status();
+      return MarkNotReached(fresh.status());
     }
     connection = *std::move(fresh);
   }

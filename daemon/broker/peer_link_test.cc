@@ -14,6 +14,7 @@
 #include "common/verbs/endpoint.h"
 #include "common/version.h"
 #include "daemon/broker/fake_application.h"
+#include "daemon/broker/peer_answer.h"
 #include "daemon/broker/peer_handler.h"
 #include "daemon/broker/peer_link_client.h"
 #include "daemon/broker/peer_link_server.h"
@@ -148,6 +149,10 @@ TEST(PeerLinkClientTest, APipelineToNobodyFailsEachRequest) {
   ASSERT_EQ(statuses.size(), 2u);
   for (const absl::Status& status : statuses) {
     EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+    // Refused at the dial: never sent, safe to make again (the Broker
+    // retries a peer whose cached link port refuses, as after a restart).
+    EXPECT_TRUE(IsNotReached(status)) << status;
+    EXPECT_FALSE(IsPeerAnswer(status)) << status;
   }
   EXPECT_EQ(client.idle_count(), 0u);
 }
