@@ -72,7 +72,10 @@ void ServeAsInstance(const InstanceSpec& spec, SeqpacketSocket socket,
         ReadChannelRequest(message->data, absl::Now(), &refusal);
     if (!call.has_value()) {
       (void)parked->Send(refusal.SerializeAsString());
-      return true;  // Still parked, still a spare.
+      // Still parked, still a spare; the worker counts the refusal.
+      worker::v1::InstanceUp up;
+      up.mutable_refused()->set_code(refusal.code());
+      return tell(up);
     }
     request = *std::move(call);
     // A spare serves it, whatever its mode (as when no instance has run).

@@ -232,6 +232,20 @@ void InstanceSupervisor::OnReadable(uint64_t id) {
     GiveBack(pool_.Unpark(id), up.channel_back().closed());
     return;
   }
+  if (up.has_refused()) {
+    // The spare answered its parked channel's client an error: counted on
+    // the channel's route (the one this instance holds, not one it names)
+    // as an invocation that failed and was answered.
+    if (instance->parked_route != 0) {
+      worker::v1::InvokeReply reply;
+      reply.set_answered(true);
+      reply.set_code(up.refused().code() != 0
+                         ? up.refused().code()
+                         : static_cast<int>(absl::StatusCode::kUnknown));
+      reply_(instance->parked_route, std::move(reply));
+    }
+    return;
+  }
   if (!instance->busy) {
     return;  // Nothing asked: an instance answers only what it was sent.
   }

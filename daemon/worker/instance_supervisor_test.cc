@@ -310,9 +310,26 @@ TEST_F(InstanceSupervisorTest, AParkedChannelsRequestGoesStraightToTheSpare) {
   EXPECT_EQ(Stats().spare_hits(), 1u);
   EXPECT_EQ(Stats().busy(), 0u);
 
-  // Parked again on the next spare; the client closes its channel.
+  // A malformed request on a parked channel: the spare answers the client
+  // with the error and keeps the channel; the refusal reaches the route as
+  // an answered, failed invocation.
   supervisor_->TopUpSpares(absl::Now() + absl::Seconds(1));
   ASSERT_TRUE(supervisor_->Park(kRoute, channel->first.fd()));
+  ASSERT_TRUE(channel->second.Send("\xff not a request").ok());
+  answer = channel->second.Receive();
+  ASSERT_TRUE(answer.ok() && response.ParseFromString(answer->data));
+  EXPECT_EQ(response.code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument))
+      << response.message();
+  ASSERT_TRUE(rounds_until([&] { return replies_.size() == 2; }));
+  EXPECT_EQ(replies_[1].first, kRoute);
+  EXPECT_TRUE(replies_[1].second.answered());
+  EXPECT_EQ(replies_[1].second.code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(channels_back_.size(), 1u) << "the channel stays parked";
+  EXPECT_EQ(Stats().spares(), 1u) << "still a spare";
+
+  // The client closes its parked channel.
   channel->second = SeqpacketSocket(UniqueFd());
   ASSERT_TRUE(rounds_until([&] { return channels_back_.size() == 2; }));
   EXPECT_EQ(channels_back_[1], std::make_pair(kRoute, true));
@@ -327,11 +344,11 @@ TEST_F(InstanceSupervisorTest, AParkedChannelsRequestGoesStraightToTheSpare) {
   client_sends(second->second, 78, "crash");
   ASSERT_TRUE(rounds_until([&] { return channels_back_.size() == 3; }));
   EXPECT_EQ(channels_back_[2], std::make_pair(kRoute + 1, false));
-  ASSERT_EQ(replies_.size(), 2u);
-  EXPECT_EQ(replies_[1].first, kRoute + 1);
-  EXPECT_EQ(replies_[1].second.id(), 78u);
-  EXPECT_FALSE(replies_[1].second.answered());
-  EXPECT_EQ(replies_[1].second.code(),
+  ASSERT_EQ(replies_.size(), 3u);
+  EXPECT_EQ(replies_[2].first, kRoute + 1);
+  EXPECT_EQ(replies_[2].second.id(), 78u);
+  EXPECT_FALSE(replies_[2].second.answered());
+  EXPECT_EQ(replies_[2].second.code(),
             static_cast<int>(absl::StatusCode::kInternal));
 }
 
