@@ -255,9 +255,10 @@ absl::StatusOr<v1::ConnectResult> Broker::Connect(const FastPathCaller& caller,
     if (restarted || transport_failed) {
       peers_->Invalidate((*peer)->address, std::string(result.message()));
     }
-    if (transport_failed) {
+    if (transport_failed && !IsNotReached(result)) {
       // The peer may have accepted it (its answer was lost with the link):
-      // remembered, and closed by our id once the peer answers again.
+      // remembered, and closed by our id once the peer answers again. A
+      // call that never left (a refused dial) left nothing to close.
       RemoteClose abandoned;
       abandoned.peer = (*peer)->address;
       abandoned.peer_incarnation = (*peer)->hello.incarnation();
