@@ -43,8 +43,16 @@ absl::Status FromLinkStatus(const absl::Status& status,
     return Answered(status, peer);
   }
   if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
-    return absl::Status(status.code(), absl::StrCat("swiftd on ", peer, ": ",
-                                                    status.message()));
+    absl::Status named(status.code(),
+                       absl::StrCat("swiftd on ", peer, ": ", status.message()));
+    // Its marks too: a call that never left (MarkNotReached) is retried by
+    // the Broker. Losing the mark here made a connect fail "connection
+    // refused" after a peer restart (preconnect_rdma_test, in the guest).
+    status.ForEachPayload(
+        [&named](absl::string_view url, const absl::Cord& payload) {
+          named.SetPayload(url, payload);
+        });
+    return named;
   }
   return status;
 }
