@@ -68,10 +68,8 @@ absl::StatusOr<peer::v1::HelloResponse> PeerHandler::Hello(
   return response;
 }
 
-absl::StatusOr<peer::v1::ConnectResponse> PeerHandler::Connect(
-    const peer::v1::ConnectRequest& request, absl::Time deadline,
-    const std::string& caller) {
-  const absl::Time start = absl::Now();
+absl::StatusOr<verbs::QpEndpoint> PeerHandler::PrepareConnect(
+    const peer::v1::ConnectRequest& request, const std::string& caller) {
   if (absl::Status ok =
           CheckCaller(request.api_version(), request.expected_incarnation());
       !ok.ok()) {
@@ -86,21 +84,57 @@ absl::StatusOr<peer::v1::ConnectResponse> PeerHandler::Connect(
   // A caller with a new incarnation restarted: what it made before is
   // nobody's now.
   registry_->CloseOlderIncarnations(caller, request.from_incarnation());
+  return client;
+}
+
+peer::v1::ConnectResponse PeerHandler::ResponseFor(
+    const ServiceRegistry::Accepted& accepted, absl::Time start) const {
+  peer::v1::ConnectResponse response;
+  response.set_server_endpoint(verbs::EncodeEndpoint(accepted.server_endpoint));
+  response.set_server_connection_id(accepted.connection_id);
+  response.set_incarnation(incarnation_);
+  response.set_app_wait_us(WireMicros(accepted.app_wait));
+  response.set_app_accept_us(WireMicros(accepted.app_accept));
+  response.set_serve_us(WireMicros(absl::Now() - start));
+  return response;
+}
+
+absl::StatusOr<peer::v1::ConnectResponse> PeerHandler::Connect(
+    const peer::v1::ConnectRequest& request, absl::Time deadline,
+    const std::string& caller) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<verbs::QpEndpoint> client = PrepareConnect(request, caller);
+  if (!client.ok()) {
+    return client.status();
+  }
   absl::StatusOr<ServiceRegistry::Accepted> accepted = registry_->Accept(
       request.service(), *client, deadline, caller, request.from_incarnation(),
       request.client_connection_id());
   if (!accepted.ok()) {
     return accepted.status();
   }
-  peer::v1::ConnectResponse response;
-  response.set_server_endpoint(
-      verbs::EncodeEndpoint(accepted->server_endpoint));
-  response.set_server_connection_id(accepted->connection_id);
-  response.set_incarnation(incarnation_);
-  response.set_app_wait_us(WireMicros(accepted->app_wait));
-  response.set_app_accept_us(WireMicros(accepted->app_accept));
-  response.set_serve_us(WireMicros(absl::Now() - start));
-  return response;
+  return ResponseFor(*accepted, start);
+}
+
+absl::StatusOr<ServiceRegistry::StartedAccept> PeerHandler::StartConnect(
+    const peer::v1::ConnectRequest& request, absl::Time deadline,
+    const std::string& caller, ConnectDone done) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<verbs::QpEndpoint> client = PrepareConnect(request, caller);
+  if (!client.ok()) {
+    return client.status();
+  }
+  return registry_->StartAccept(
+      request.service(), *client, deadline, caller, request.from_incarnation(),
+      request.client_connection_id(),
+      [this, start, done = std::move(done)](
+          absl::StatusOr<ServiceRegistry::Accepted> accepted) {
+        if (!accepted.ok()) {
+          done(accepted.status());
+        } else {
+          done(ResponseFor(*accepted, start));
+        }
+      });
 }
 
 absl::Status PeerHandler::Close(const peer::v1::CloseRequest& request,

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,24 @@ class PeerHandler final {
       const peer::v1::ConnectRequest& request, absl::Time deadline,
       const std::string& caller);
 
+  // StartConnect()
+  //
+  // Connect() without waiting for the application
+  // (ServiceRegistry::StartAccept()): `done` gets the answer exactly once,
+  // on the thread that learns it, unless an error is returned (that error
+  // is the answer). What is not answered by the returned deadline, the
+  // caller expires (ExpireConnect()).
+  using ConnectDone =
+      std::function<void(absl::StatusOr<peer::v1::ConnectResponse>)>;
+  absl::StatusOr<ServiceRegistry::StartedAccept> StartConnect(
+      const peer::v1::ConnectRequest& request, absl::Time deadline,
+      const std::string& caller, ConnectDone done);
+  // Answers `started` kDeadlineExceeded through its `done` on this thread,
+  // unless its answer was given already (false).
+  bool ExpireConnect(const ServiceRegistry::StartedAccept& started) {
+    return registry_->ExpireAccept(started);
+  }
+
   // Close()
   //
   // The caller closed connection request.server_connection_id: its service
@@ -103,6 +122,14 @@ class PeerHandler final {
   // incarnation, which it must name (nullopt: a Hello, which expects none).
   absl::Status CheckCaller(uint32_t api_version,
                            std::optional<uint64_t> expected_incarnation) const;
+  // What Connect() checks before it takes a QP: the caller, and its
+  // endpoint (returned decoded).
+  absl::StatusOr<verbs::QpEndpoint> PrepareConnect(
+      const peer::v1::ConnectRequest& request, const std::string& caller);
+  // The answer to a connect the application accepted; `start` is when the
+  // request came.
+  peer::v1::ConnectResponse ResponseFor(
+      const ServiceRegistry::Accepted& accepted, absl::Time start) const;
 
   const uint64_t incarnation_;
   const std::string address_;

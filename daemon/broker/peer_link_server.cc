@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -59,34 +61,35 @@ PeerLinkServer::~PeerLinkServer() { Shutdown(); }
 
 void PeerLinkServer::Shutdown() { server_->Shutdown(); }
 
-bool PeerLinkServer::Answer(const peer::v1::LinkRequest& request,
-                            const std::optional<IpAddress>& peer,
-                            peer::v1::LinkResponse* response) {
-  const char* method = "";
-  const google::protobuf::Message* call = LinkCall(request, &method);
-  if (call != nullptr) {
-    if (absl::Status admitted = gate_->Admit(
-            method, *call,
-            request.has_credential() ? &request.credential() : nullptr, peer);
-        !admitted.ok()) {
-      EncodeStatus(admitted, response);
-      return false;
-    }
+absl::Status PeerLinkServer::Admit(const peer::v1::LinkRequest& request,
+                                   const std::optional<IpAddress>& peer,
+                                   const char** method) {
+  const google::protobuf::Message* call = LinkCall(request, method);
+  if (call == nullptr) {
+    return absl::OkStatus();  // Unknown: Answer() says so.
   }
+  return gate_->Admit(
+      *method, *call,
+      request.has_credential() ? &request.credential() : nullptr, peer);
+}
+
+void PeerLinkServer::Seal(const absl::Status& status, const char* method,
+                          const std::string& nonce,
+                          peer::v1::LinkResponse* response) const {
+  EncodeStatus(status, response);
+  if (status.ok() && gate_->secure() && LinkResult(*response) != nullptr) {
+    // Our proof to the caller: this answer comes from its cluster.
+    response->set_mac(gate_->authenticator()->SignReply(
+        method, nonce, *LinkResult(*response)));
+  }
+}
+
+void PeerLinkServer::Answer(const peer::v1::LinkRequest& request,
+                            const std::optional<IpAddress>& peer,
+                            const char* method,
+                            peer::v1::LinkResponse* response) {
   absl::Status status;
-  if (request.has_connect()) {
-    const absl::Time deadline =
-        absl::Now() + (request.timeout_ms() > 0
-                           ? absl::Milliseconds(request.timeout_ms())
-                           : kDefaultHandshakeTimeout);
-    absl::StatusOr<peer::v1::ConnectResponse> connected =
-        handler_->Connect(request.connect(), deadline,
-                          PeerHandler::CallerOf(peer));
-    status = connected.status();
-    if (connected.ok()) {
-      *response->mutable_connect() = *std::move(connected);
-    }
-  } else if (request.has_close()) {
+  if (request.has_close()) {
     status = handler_->Close(request.close(), PeerHandler::CallerOf(peer));
     if (status.ok()) {
       response->mutable_close();
@@ -101,13 +104,40 @@ bool PeerLinkServer::Answer(const peer::v1::LinkRequest& request,
   } else {
     status = absl::UnimplementedError("unknown peer link call");
   }
-  EncodeStatus(status, response);
-  if (status.ok() && gate_->secure() && LinkResult(*response) != nullptr) {
-    // Our proof to the caller: this answer comes from its cluster.
-    response->set_mac(gate_->authenticator()->SignReply(
-        method, request.credential().nonce(), *LinkResult(*response)));
+  Seal(status, method, request.credential().nonce(), response);
+}
+
+absl::StatusOr<ServiceRegistry::StartedAccept> PeerLinkServer::StartConnect(
+    const peer::v1::LinkRequest& request, const std::optional<IpAddress>& peer,
+    const char* method, std::shared_ptr<LinkAnswer> answer) {
+  const absl::Time deadline =
+      absl::Now() + (request.timeout_ms() > 0
+                         ? absl::Milliseconds(request.timeout_ms())
+                         : kDefaultHandshakeTimeout);
+  return handler_->StartConnect(
+      request.connect(), deadline, PeerHandler::CallerOf(peer),
+      [this, method, nonce = request.credential().nonce(),
+       answer = std::move(answer)](
+          absl::StatusOr<peer::v1::ConnectResponse> connected) {
+        peer::v1::LinkResponse response;
+        if (connected.ok()) {
+          *response.mutable_connect() = *std::move(connected);
+        }
+        Seal(connected.status(), method, nonce, &response);
+        answer->Send(response);
+      });
+}
+
+bool PeerLinkServer::Settle(const InFlightConnect& connect) {
+  std::optional<bool> sent =
+      connect.answer->WaitUntil(connect.started.deadline);
+  if (!sent.has_value()) {
+    // The application is late: kDeadlineExceeded goes from here, unless
+    // its answer is on its way from the channel's thread.
+    (void)handler_->ExpireConnect(connect.started);
+    sent = connect.answer->WaitUntil(absl::InfiniteFuture());
   }
-  return true;
+  return *sent;
 }
 
 void PeerLinkServer::Serve(UniqueFd connection) {
@@ -125,13 +155,31 @@ void PeerLinkServer::Serve(UniqueFd connection) {
   // Who is calling, for the gate: fixed for the connection's life.
   const std::optional<IpAddress> peer = IpAddress::OfPeer(fd);
   FrameReader frames(fd);
+  // The connect whose answer another thread sends, if any.
+  std::optional<InFlightConnect> in_flight;
   bool first = true;
   while (true) {
-    const absl::Duration wait =
-        first ? limits_.hello_timeout : limits_.idle_timeout;
+    const absl::Time idle_deadline =
+        absl::Now() + (first ? limits_.hello_timeout : limits_.idle_timeout);
     absl::StatusOr<std::string> frame =
-        frames.Next(absl::Now() + wait, limits_.io_timeout);
+        frames.Next(in_flight.has_value()
+                        ? std::min(idle_deadline, in_flight->started.deadline)
+                        : idle_deadline,
+                    limits_.io_timeout);
     first = false;
+    if (in_flight.has_value()) {
+      // Its answer comes first, whatever happens next: answers keep the
+      // requests' order, and the connection must outlive its sender.
+      const bool sent = Settle(*in_flight);
+      in_flight.reset();
+      if (!sent) {
+        return;  // The peer stopped reading its answers.
+      }
+      if (absl::IsDeadlineExceeded(frame.status()) && frames.buffered() == 0 &&
+          absl::Now() < idle_deadline) {
+        continue;  // It was only the connect's deadline.
+      }
+    }
     peer::v1::LinkRequest request;
     absl::Status malformed;
     if (absl::IsInvalidArgument(frame.status())) {
@@ -154,12 +202,57 @@ void PeerLinkServer::Serve(UniqueFd connection) {
       return;
     }
     peer::v1::LinkResponse response;
-    const bool admitted = Answer(request, peer, &response);
-    if (!SendFrame(fd, response.SerializeAsString()).ok() || !admitted) {
+    const char* method = "";
+    if (absl::Status admitted = Admit(request, peer, &method); !admitted.ok()) {
       // A refused caller gets no second try on this connection.
+      EncodeStatus(admitted, &response);
+      (void)SendFrame(fd, response.SerializeAsString());
+      return;
+    }
+    if (request.has_connect()) {
+      // The application's answer is relayed by the thread that reads it
+      // (the service channel's): waking this one to send it would cost a
+      // connect two more context switches.
+      auto answer = std::make_shared<LinkAnswer>(fd);
+      absl::StatusOr<ServiceRegistry::StartedAccept> started =
+          StartConnect(request, peer, method, answer);
+      if (started.ok()) {
+        in_flight = InFlightConnect{std::move(answer), *std::move(started)};
+        continue;
+      }
+      Seal(started.status(), method, request.credential().nonce(), &response);
+    } else {
+      Answer(request, peer, method, &response);
+    }
+    if (!SendFrame(fd, response.SerializeAsString()).ok()) {
       return;
     }
   }
+}
+
+PeerLinkServer::LinkAnswer::LinkAnswer(int fd) : fd_(fd) {}
+
+void PeerLinkServer::LinkAnswer::Send(const peer::v1::LinkResponse& response) {
+  // A peer that asked and is still connected reads its answer at once; a
+  // full socket means it stopped reading, and this thread (often a
+  // service channel's) must not wait on it: the connection ends instead.
+  const bool sent = SendFrameBefore(fd_, response.SerializeAsString(),
+                                    absl::Now() + kSendBound)
+                        .ok();
+  if (!sent) {
+    shutdown(fd_, SHUT_RDWR);  // The link thread reads the end.
+  }
+  absl::MutexLock lock(&mu_);
+  sent_ = sent;
+}
+
+std::optional<bool> PeerLinkServer::LinkAnswer::WaitUntil(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithDeadline(
+      absl::Condition(
+          +[](std::optional<bool>* sent) { return sent->has_value(); }, &sent_),
+      deadline);
+  return sent_;
 }
 
 }  // namespace swift

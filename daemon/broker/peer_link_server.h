@@ -24,8 +24,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/connection_server.h"
 #include "common/fd_limits.h"
@@ -34,6 +37,7 @@
 #include "daemon/broker/peer_allow_list.h"
 #include "daemon/broker/peer_gate.h"
 #include "daemon/broker/peer_handler.h"
+#include "daemon/broker/service_registry.h"
 #include "proto/peer.pb.h"
 
 namespace swift {
@@ -93,14 +97,55 @@ class PeerLinkServer final {
         handler_(handler),
         gate_(gate),
         limits_(limits) {}
+  // The answer to one connect, sent by the thread that learns the
+  // application's (PeerHandler::StartConnect()) while the link thread
+  // reads on. Thread-safe.
+  class LinkAnswer final {
+   public:
+    // How long a send may wait for a peer that stopped reading.
+    static constexpr absl::Duration kSendBound = absl::Milliseconds(100);
+
+    explicit LinkAnswer(int fd);
+    // Sends `response` on the connection (once); a peer that does not take
+    // it within kSendBound loses the connection.
+    void Send(const peer::v1::LinkResponse& response);
+    // Whether the answer went, once Send() ran; nullopt at `deadline`
+    // before.
+    std::optional<bool> WaitUntil(absl::Time deadline);
+
+   private:
+    const int fd_;
+    absl::Mutex mu_;
+    std::optional<bool> sent_ ABSL_GUARDED_BY(mu_);
+  };
+  struct InFlightConnect {
+    std::shared_ptr<LinkAnswer> answer;
+    ServiceRegistry::StartedAccept started;
+  };
+
   void Serve(UniqueFd connection);
   // Answers a refused connection with `why`; never blocks.
   static void Refuse(int connection, const absl::Status& why);
-  // The answer to `request` from `peer`; false when the gate refused it
-  // (the answer says why; the connection must end).
-  bool Answer(const peer::v1::LinkRequest& request,
-              const std::optional<IpAddress>& peer,
+  // Whether `peer` may make `request` (its kind named in `method`).
+  absl::Status Admit(const peer::v1::LinkRequest& request,
+                     const std::optional<IpAddress>& peer, const char** method);
+  // The answer to an admitted Close or Watch `request` from `peer`.
+  void Answer(const peer::v1::LinkRequest& request,
+              const std::optional<IpAddress>& peer, const char* method,
               peer::v1::LinkResponse* response);
+  // Starts an admitted Connect; `answer` sends its outcome, unless an
+  // error is returned (the answer then).
+  absl::StatusOr<ServiceRegistry::StartedAccept> StartConnect(
+      const peer::v1::LinkRequest& request,
+      const std::optional<IpAddress>& peer, const char* method,
+      std::shared_ptr<LinkAnswer> answer);
+  // Waits for `connect`'s answer to go, expiring it at its deadline;
+  // false when the peer did not take it (the connection must end).
+  bool Settle(const InFlightConnect& connect);
+  // Sets `status` in `response`, with the MAC that proves an answer's
+  // origin when the link is secure (`nonce`: the request's).
+  void Seal(const absl::Status& status, const char* method,
+            const std::string& nonce, peer::v1::LinkResponse* response) const;
 
   // Declared before server_: it must outlive the accept loop.
   UniqueFd listener_;

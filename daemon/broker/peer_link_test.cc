@@ -112,6 +112,74 @@ TEST_F(PeerLinkTest, PipelinedClosesAnswerInOrder) {
   EXPECT_TRUE(app.WaitForCloses(2));
 }
 
+// A connect's answer is sent by the thread that reads the application's
+// (its service channel's) while the link thread reads on: a request
+// pipelined behind a slow connect is still answered after it.
+TEST_F(PeerLinkTest, AConnectPipelinedBeforeACloseIsAnsweredFirst) {
+  FakeApplication::Options slow;
+  slow.accept_delay = absl::Milliseconds(200);
+  FakeApplication app(&registry_, slow);
+  PeerLinkClient client(address_);
+  std::vector<absl::Status> statuses =
+      client.CallPipelined({Connect("echo"), Close(12345)}, Soon());
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_TRUE(statuses[0].ok()) << statuses[0];
+  EXPECT_TRUE(absl::IsNotFound(statuses[1])) << statuses[1];
+  EXPECT_EQ(registry_.Stats()[0].connections, 1);
+  EXPECT_EQ(client.idle_count(), 1u);
+}
+
+// The application answers past the caller's deadline: the link answers
+// kDeadlineExceeded at the deadline, serves the connection on, and the
+// late QP is recycled.
+TEST_F(PeerLinkTest,
+       ALateApplicationIsAnsweredAtTheDeadlineAndTheLinkServesOn) {
+  FakeApplication::Options late;
+  late.accept_delay = absl::Milliseconds(600);
+  FakeApplication app(&registry_, late);
+  absl::StatusOr<UniqueFd> raw = ConnectTcp(address_);
+  ASSERT_TRUE(raw.ok());
+  ASSERT_TRUE(SetIoTimeout(raw->get(), absl::Seconds(5)).ok());
+  // Asked raw: PeerLinkClient would give up at the same deadline.
+  auto ask = [&](peer::v1::LinkRequest request) {
+    EXPECT_TRUE(SendFrame(raw->get(), request.SerializeAsString()).ok());
+    absl::StatusOr<std::string> frame = RecvFrame(raw->get());
+    peer::v1::LinkResponse response;
+    EXPECT_TRUE(frame.ok() && response.ParseFromString(*frame))
+        << frame.status();
+    return DecodeStatus(response);
+  };
+  peer::v1::LinkRequest connect = Connect("echo");
+  connect.set_timeout_ms(100);
+  const absl::Status first = ask(connect);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(first)) << first;
+  EXPECT_TRUE(absl::IsNotFound(ask(Close(12345))));
+  EXPECT_EQ(server_->connection_count(), 1);
+  ASSERT_TRUE(app.WaitForCloses(1));
+  EXPECT_EQ(registry_.Stats()[0].connections, 0);
+}
+
+// A peer that leaves while its connect is in flight: the link's thread
+// ends once the answer went nowhere, and the connection the application
+// made stays the peer's to close (as an abandoned connect).
+TEST_F(PeerLinkTest, APeerThatLeavesMidConnectEndsItsConnection) {
+  FakeApplication::Options slow;
+  slow.accept_delay = absl::Milliseconds(200);
+  FakeApplication app(&registry_, slow);
+  {
+    absl::StatusOr<UniqueFd> raw = ConnectTcp(address_);
+    ASSERT_TRUE(raw.ok());
+    peer::v1::LinkRequest connect = Connect("echo");
+    connect.mutable_connect()->set_client_connection_id(77);
+    ASSERT_TRUE(SendFrame(raw->get(), connect.SerializeAsString()).ok());
+    ASSERT_TRUE(Eventually([&] { return app.accepts() == 1; }));
+  }
+  EXPECT_TRUE(Eventually([&] { return server_->connection_count() == 0; }));
+  EXPECT_EQ(registry_.Stats()[0].connections, 1);
+  ASSERT_TRUE(registry_.CloseAbandoned("127.0.0.1", 77).ok());
+  EXPECT_TRUE(app.WaitForCloses(1));
+}
+
 // The remote closer sends a batch and reads its answers on its next
 // errand: the peer acts on the closes at once, and the answers wait.
 TEST_F(PeerLinkTest, APipelineIsHeardAtOnceAndCollectedLater) {

@@ -2,9 +2,12 @@
 #include "daemon/broker/service_registry.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 #include "proto/wire_status.h"
@@ -161,13 +164,16 @@ void ServiceRegistry::HandleAcceptReply(Service& service,
   bool orphaned = false;
   uint32_t qpn = 0;
   {
-    absl::MutexLock lock(&mu_);
+    absl::ReleasableMutexLock lock(&mu_);
     auto it = service.pending.find(reply.event_id());
     if (it != service.pending.end()) {
-      it->second->done = true;
-      it->second->accept_us = reply.accept_us();
-      it->second->status = DecodeStatus(reply);
+      PendingAccept pending = std::move(it->second);
       service.pending.erase(it);
+      absl::StatusOr<Accepted> outcome =
+          SettleLocked(service, reply.event_id(), pending, DecodeStatus(reply),
+                       reply.accept_us());
+      lock.Release();
+      pending.done(std::move(outcome));
       return;
     }
     // The accept gave up waiting (deadline) before the application
@@ -187,6 +193,29 @@ void ServiceRegistry::HandleAcceptReply(Service& service,
     closed.mutable_closed()->set_qpn(qpn);
     (void)SendDown(service, closed);
   }
+}
+
+absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::SettleLocked(
+    Service& service, uint64_t id, const PendingAccept& pending,
+    const absl::Status& status, uint32_t accept_us) {
+  if (!status.ok()) {
+    service.connections.erase(id);
+    ++service.refused;
+    return status;
+  }
+  ++service.accepted;
+  connection_services_[id] =
+      ConnectionOwner{service.name, pending.peer, pending.peer_incarnation,
+                      pending.client_connection_id};
+  if (auto seen = peer_incarnations_.find(pending.peer);
+      seen != peer_incarnations_.end() && pending.peer_incarnation != 0 &&
+      seen->second != pending.peer_incarnation) {
+    // A call of an older incarnation finished after the newer one's first
+    // call (the restart raced it): the next call scans again.
+    seen->second = 0;
+  }
+  return Accepted{pending.pooled, id, absl::Now() - pending.sent_at,
+                  absl::Microseconds(accept_us)};
 }
 
 void ServiceRegistry::EndByService(Service& service, uint64_t id) {
@@ -216,7 +245,7 @@ void ServiceRegistry::Unregister(const std::shared_ptr<Service>& service) {
     service->closed = true;
     service->channel = nullptr;
   }
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   auto it = services_.find(service->name);
   if (it != services_.end() && it->second == service) {
     services_.erase(it);
@@ -232,12 +261,22 @@ void ServiceRegistry::Unregister(const std::shared_ptr<Service>& service) {
   for (const auto& [id, qpn] : service->connections) {
     NoticeEndedLocked(id);
   }
-  for (auto& [event_id, pending] : service->pending) {
-    pending->done = true;
-    pending->status = absl::UnavailableError(absl::StrCat(
-        "service '", service->name, "' went away during the handshake"));
+  // Their handshakes end here: each caller hears it once the lock is
+  // released.
+  std::vector<std::pair<AcceptDone, absl::StatusOr<Accepted>>> outcomes;
+  for (auto& [id, pending] : service->pending) {
+    outcomes.emplace_back(std::move(pending.done),
+                          SettleLocked(*service, id, pending,
+                                       absl::UnavailableError(absl::StrCat(
+                                           "service '", service->name,
+                                           "' went away during the handshake")),
+                                       0));
   }
   service->pending.clear();
+  lock.Release();
+  for (auto& [done, outcome] : outcomes) {
+    done(std::move(outcome));
+  }
 }
 
 absl::Status ServiceRegistry::SendDown(Service& service,
@@ -254,9 +293,35 @@ absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
     const std::string& name, const verbs::QpEndpoint& client,
     absl::Time deadline, const std::string& peer, uint64_t peer_incarnation,
     uint64_t client_connection_id) {
+  struct Outcome {
+    absl::Notification given;
+    absl::StatusOr<Accepted> accepted;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  absl::StatusOr<StartedAccept> started = StartAccept(
+      name, client, deadline, peer, peer_incarnation, client_connection_id,
+      [outcome](absl::StatusOr<Accepted> accepted) {
+        outcome->accepted = std::move(accepted);
+        outcome->given.Notify();
+      });
+  if (!started.ok()) {
+    return started.status();
+  }
+  if (!outcome->given.WaitForNotificationWithDeadline(started->deadline)) {
+    // Expired here, or its outcome raced the deadline: either way it is
+    // given now or in a moment.
+    (void)ExpireAccept(*started);
+    outcome->given.WaitForNotification();
+  }
+  return std::move(outcome->accepted);
+}
+
+absl::StatusOr<ServiceRegistry::StartedAccept> ServiceRegistry::StartAccept(
+    const std::string& name, const verbs::QpEndpoint& client,
+    absl::Time deadline, const std::string& peer, uint64_t peer_incarnation,
+    uint64_t client_connection_id, AcceptDone done) {
   std::shared_ptr<Service> service;
-  std::shared_ptr<PendingAccept> pending = std::make_shared<PendingAccept>();
-  verbs::QpEndpoint pooled;
+  uint32_t qpn = 0;
   uint64_t id = 0;
   {
     absl::MutexLock lock(&mu_);
@@ -271,58 +336,62 @@ absl::StatusOr<ServiceRegistry::Accepted> ServiceRegistry::Accept(
       return absl::ResourceExhaustedError(absl::StrCat(
           "service '", name, "' has no pooled QP left; retry later"));
     }
-    pooled = service->pool.front();
+    PendingAccept pending;
+    pending.pooled = service->pool.front();
     service->pool.pop_front();
     quotas_->Release(service->owner_uid,
                      BrokerQuotas::Resource::kPooledEndpoints);
     id = next_id_++;
-    service->pending[id] = pending;
+    qpn = pending.pooled.qpn;
+    pending.peer = peer;
+    pending.peer_incarnation = peer_incarnation;
+    pending.client_connection_id = client_connection_id;
+    pending.sent_at = absl::Now();
+    pending.done = std::move(done);
+    service->pending.emplace(id, std::move(pending));
     // Recorded now so that a late reply finds the QP to recycle.
-    service->connections[id] = pooled.qpn;
+    service->connections[id] = qpn;
   }
 
   v1::ServiceDown event;
   event.mutable_accept()->set_event_id(id);
   event.mutable_accept()->set_connection_id(id);
-  event.mutable_accept()->set_qpn(pooled.qpn);
+  event.mutable_accept()->set_qpn(qpn);
   event.mutable_accept()->set_client_endpoint(verbs::EncodeEndpoint(client));
-  const absl::Time sent_at = absl::Now();
-  absl::Status sent = SendDown(*service, event);
-
-  absl::MutexLock lock(&mu_);
-  if (sent.ok()) {
-    mu_.AwaitWithDeadline(absl::Condition(&pending->done),
-                          std::min(deadline, absl::Now() + accept_timeout_));
-  }
-  if (!pending->done) {
-    // service->connections keeps the QP, so that a late reply recycles it.
-    service->pending.erase(id);
-    ++service->refused;
-    if (!sent.ok()) {
+  if (absl::Status sent = SendDown(*service, event); !sent.ok()) {
+    absl::MutexLock lock(&mu_);
+    // Unless the service's end already gave this accept its outcome.
+    if (service->pending.erase(id) > 0) {
       service->connections.erase(id);
+      ++service->refused;
+      return sent;
     }
-    return sent.ok() ? absl::DeadlineExceededError(absl::StrCat(
-                           "service '", name,
-                           "' did not accept the connection in time"))
-                     : sent;
   }
-  if (!pending->status.ok()) {
-    service->connections.erase(id);
-    ++service->refused;
-    return pending->status;
+  return StartedAccept{name, id,
+                       std::min(deadline, absl::Now() + accept_timeout_)};
+}
+
+bool ServiceRegistry::ExpireAccept(const StartedAccept& started) {
+  AcceptDone done;
+  {
+    absl::MutexLock lock(&mu_);
+    auto service = services_.find(started.service);
+    if (service == services_.end()) {
+      return false;  // It went away, and gave its accepts their outcome.
+    }
+    auto it = service->second->pending.find(started.id);
+    if (it == service->second->pending.end()) {
+      return false;
+    }
+    done = std::move(it->second.done);
+    service->second->pending.erase(it);
+    // service->connections keeps the QP, so that a late reply recycles it.
+    ++service->second->refused;
   }
-  ++service->accepted;
-  connection_services_[id] =
-      ConnectionOwner{name, peer, peer_incarnation, client_connection_id};
-  if (auto seen = peer_incarnations_.find(peer);
-      seen != peer_incarnations_.end() && peer_incarnation != 0 &&
-      seen->second != peer_incarnation) {
-    // A call of an older incarnation finished after the newer one's first
-    // call (the restart raced it): the next call scans again.
-    seen->second = 0;
-  }
-  return Accepted{pooled, id, absl::Now() - sent_at,
-                  absl::Microseconds(pending->accept_us)};
+  done(absl::DeadlineExceededError(
+      absl::StrCat("service '", started.service,
+                   "' did not accept the connection in time")));
+  return true;
 }
 
 absl::Status ServiceRegistry::Close(uint64_t connection_id,

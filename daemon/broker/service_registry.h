@@ -96,6 +96,37 @@ class ServiceRegistry final {
                                   uint64_t peer_incarnation = 0,
                                   uint64_t client_connection_id = 0);
 
+  // StartAccept()
+  //
+  // Accept() without waiting: sends the application its accept event and
+  // returns. `done` then gets the outcome exactly once, on the thread that
+  // learns it, with no lock held: the service channel's, when the
+  // application answers or goes away, or the one calling ExpireAccept().
+  // This lets the peer link answer from the channel's thread, without
+  // waking a thread that waits (a wake-up is most of a connect's cost).
+  // An error returned (no such service, an empty pool, the event not
+  // sent) is the outcome: `done` is never called then.
+  using AcceptDone = std::function<void(absl::StatusOr<Accepted>)>;
+  struct StartedAccept {
+    std::string service;
+    uint64_t id = 0;
+    // When the caller must ExpireAccept() it: the earlier of its deadline
+    // and the accept timeout.
+    absl::Time deadline;
+  };
+  absl::StatusOr<StartedAccept> StartAccept(
+      const std::string& service, const verbs::QpEndpoint& client,
+      absl::Time deadline, const std::string& peer, uint64_t peer_incarnation,
+      uint64_t client_connection_id, AcceptDone done);
+
+  // ExpireAccept()
+  //
+  // Gives `started` kDeadlineExceeded through its `done`, on this thread,
+  // unless its outcome was given already (false: it came, or is on its
+  // way on another thread). Its QP stays recorded, so that the
+  // application's late answer recycles it.
+  bool ExpireAccept(const StartedAccept& started);
+
   // Close()
   //
   // Ends connection `connection_id` for `peer`: tells the application to
@@ -140,10 +171,14 @@ class ServiceRegistry final {
   const BrokerQuotas& quotas() const { return *quotas_; }
 
  private:
+  // An accept event sent, until its outcome is given.
   struct PendingAccept {
-    bool done = false;
-    absl::Status status;
-    uint32_t accept_us = 0;  // The application's reported time.
+    verbs::QpEndpoint pooled;
+    std::string peer;
+    uint64_t peer_incarnation = 0;
+    uint64_t client_connection_id = 0;
+    absl::Time sent_at;
+    AcceptDone done;
   };
   struct Service {
     std::string name;
@@ -157,7 +192,8 @@ class ServiceRegistry final {
     std::deque<verbs::QpEndpoint> pool;
     // connection id -> the QP it uses.
     absl::flat_hash_map<uint64_t, uint32_t> connections;
-    absl::flat_hash_map<uint64_t, std::shared_ptr<PendingAccept>> pending;
+    // Accepts waiting for the application, by id.
+    absl::flat_hash_map<uint64_t, PendingAccept> pending;
     uint64_t accepted = 0;
     uint64_t refused = 0;
   };
@@ -171,6 +207,14 @@ class ServiceRegistry final {
       const google::protobuf::RepeatedPtrField<std::string>& encoded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleAcceptReply(Service& service, const v1::AcceptReply& reply);
+  // The outcome of `service`'s accept `id`, whose application answered
+  // `status` (taking `accept_us`) or went away: records the connection,
+  // or forgets its QP.
+  absl::StatusOr<Accepted> SettleLocked(Service& service, uint64_t id,
+                                        const PendingAccept& pending,
+                                        const absl::Status& status,
+                                        uint32_t accept_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The application closed connection `id` of `service` itself.
   void EndByService(Service& service, uint64_t id);
   // Keeps the notice that `id`'s client must hear (mu_ held) and forgets

@@ -3,15 +3,16 @@
 // answers and an application that goes away. No RDMA: endpoints are data.
 #include "daemon/broker/service_registry.h"
 
-#include <algorithm>
-
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/seqpacket_socket.h"
 #include "common/verbs/endpoint.h"
@@ -237,6 +238,133 @@ TEST(ServiceRegistryTest, ApplicationLeavingFailsPendingAccepts) {
   EXPECT_TRUE(registry.ServiceNames().empty());
   EXPECT_TRUE(absl::IsNotFound(
       registry.Accept("echo", Client(), Soon(), "10.0.0.2").status()));
+}
+
+// ---- StartAccept: the outcome on the thread that learns it ----------------
+
+// What a started accept's `done` was given, and on which thread.
+class Outcomes {
+ public:
+  ServiceRegistry::AcceptDone Done() {
+    return [this](absl::StatusOr<ServiceRegistry::Accepted> accepted) {
+      absl::MutexLock lock(&mu_);
+      outcomes_.push_back(std::move(accepted));
+      threads_.push_back(std::this_thread::get_id());
+    };
+  }
+  // Waits up to 5 s for `count` outcomes; returns them.
+  std::vector<absl::StatusOr<ServiceRegistry::Accepted>> Wait(size_t count) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return outcomes_.size() >= count;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(5));
+    return outcomes_;
+  }
+  size_t count() {
+    absl::MutexLock lock(&mu_);
+    return outcomes_.size();
+  }
+  std::vector<std::thread::id> threads() {
+    absl::MutexLock lock(&mu_);
+    return threads_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<absl::StatusOr<ServiceRegistry::Accepted>> outcomes_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread::id> threads_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(ServiceRegistryStartTest, TheApplicationsAnswerIsGivenOnItsChannelThread) {
+  ServiceRegistry registry;
+  FakeApplication app(&registry, AnsweringAfter(absl::Milliseconds(20)));
+  Outcomes outcomes;
+  absl::StatusOr<ServiceRegistry::StartedAccept> started = registry.StartAccept(
+      "echo", Client(), Soon(), "10.0.0.2", 7, 41, outcomes.Done());
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(started->service, "echo");
+  EXPECT_LE(started->deadline, Soon());
+  std::vector<absl::StatusOr<ServiceRegistry::Accepted>> given =
+      outcomes.Wait(1);
+  ASSERT_EQ(given.size(), 1u);
+  ASSERT_TRUE(given[0].ok()) << given[0].status();
+  EXPECT_EQ(given[0]->connection_id, started->id);
+  EXPECT_EQ(given[0]->server_endpoint, FakeApplication::Endpoint(0));
+  EXPECT_NE(outcomes.threads()[0], std::this_thread::get_id());
+  // Given once: expiring it now changes nothing.
+  EXPECT_FALSE(registry.ExpireAccept(*started));
+  EXPECT_EQ(outcomes.count(), 1u);
+  // The connection is recorded as the peer's: it closes it.
+  ASSERT_TRUE(registry.Close(started->id, "10.0.0.2").ok());
+  EXPECT_TRUE(app.WaitForCloses(1));
+}
+
+TEST(ServiceRegistryStartTest,
+     ExpiringGivesDeadlineExceededOnceAndTheLateQpIsRecycled) {
+  ServiceRegistry registry;
+  FakeApplication app(&registry, AnsweringAfter(absl::Milliseconds(300)));
+  Outcomes outcomes;
+  absl::StatusOr<ServiceRegistry::StartedAccept> started = registry.StartAccept(
+      "echo", Client(), Soon(), "10.0.0.2", 7, 41, outcomes.Done());
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_TRUE(registry.ExpireAccept(*started));
+  std::vector<absl::StatusOr<ServiceRegistry::Accepted>> given =
+      outcomes.Wait(1);
+  ASSERT_EQ(given.size(), 1u);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(given[0].status())) << given[0].status();
+  EXPECT_EQ(outcomes.threads()[0], std::this_thread::get_id());
+  EXPECT_FALSE(registry.ExpireAccept(*started));
+  // The application's late OK leaves a QP connected to nobody: recycled,
+  // and `done` hears nothing more.
+  ASSERT_TRUE(app.WaitForCloses(1));
+  EXPECT_EQ(app.closed_connections(), std::vector<uint64_t>{started->id});
+  EXPECT_EQ(outcomes.count(), 1u);
+  EXPECT_EQ(registry.Stats()[0].connections, 0);
+  EXPECT_EQ(registry.Stats()[0].refused, 1u);
+}
+
+TEST(ServiceRegistryStartTest,
+     AnApplicationThatLeavesGivesEachStartedAcceptUnavailable) {
+  ServiceRegistry registry;
+  auto app = std::make_unique<FakeApplication>(&registry, Silent());
+  Outcomes outcomes;
+  std::vector<ServiceRegistry::StartedAccept> started;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<ServiceRegistry::StartedAccept> one = registry.StartAccept(
+        "echo", Client(), Soon(), "10.0.0.2", 7, 41 + i, outcomes.Done());
+    ASSERT_TRUE(one.ok()) << one.status();
+    started.push_back(*one);
+  }
+  app->Leave();
+  std::vector<absl::StatusOr<ServiceRegistry::Accepted>> given =
+      outcomes.Wait(2);
+  ASSERT_EQ(given.size(), 2u);
+  for (const auto& outcome : given) {
+    EXPECT_TRUE(absl::IsUnavailable(outcome.status())) << outcome.status();
+  }
+  for (const auto& one : started) {
+    EXPECT_FALSE(registry.ExpireAccept(one));
+  }
+  EXPECT_EQ(outcomes.count(), 2u);
+}
+
+TEST(ServiceRegistryStartTest, AnAcceptThatCannotStartIsItsOwnAnswer) {
+  ServiceRegistry registry;
+  FakeApplication app(&registry, WithEndpoints(0));
+  Outcomes outcomes;
+  EXPECT_TRUE(
+      absl::IsNotFound(registry
+                           .StartAccept("nobody", Client(), Soon(), "10.0.0.2",
+                                        7, 41, outcomes.Done())
+                           .status()));
+  EXPECT_TRUE(absl::IsResourceExhausted(registry
+                                            .StartAccept("echo", Client(),
+                                                         Soon(), "10.0.0.2", 7,
+                                                         41, outcomes.Done())
+                                            .status()));
+  EXPECT_EQ(outcomes.count(), 0u);
 }
 
 // ---- Tenants (issue 10, findings 5 and 9) ---------------------------------

@@ -4,7 +4,7 @@
 //
 //   connect_cost --swiftd=PATH [--rate=500] [--window_s=10] [--rounds=3]
 //                [--swiftd_flags=--flag=value,...]
-//                [--baseline_flags=--cpus=all,...]
+//                [--baseline_flags=--cpus=all,...] [--baseline_swiftd=PATH]
 //
 // A swiftd brokers with itself on loopback (loopback_swiftd.h): each
 // connect crosses the fast path, the broker, the peer link and the service
@@ -15,7 +15,9 @@
 // second swiftd, started with --baseline_flags (by default --cpus=all:
 // its threads wherever the scheduler puts them), is measured in the same
 // rounds, its windows interleaved with the first's in alternating order,
-// and the summary gives the ratio of the two. Under the guest's QEMU TCG
+// and the summary gives the ratio of the two. --baseline_swiftd runs
+// another build as the baseline (e.g. the tree before a change, with
+// --baseline_flags=--cpus=auto: its defaults). Under the guest's QEMU TCG
 // the same work costs several times more (tools/bench/run overhead
 // measures it there, with the applications' real verbs); this is the
 // control plane's cost on a real CPU. Prints one JSON line per window and
@@ -47,6 +49,8 @@ ABSL_FLAG(int, window_s, 10, "Seconds per measured window.");
 ABSL_FLAG(int, rounds, 3, "Rounds of (idle, connecting) windows.");
 ABSL_FLAG(std::vector<std::string>, swiftd_flags, {},
           "More flags for swiftd, comma-separated (e.g. --fast_path_spin=0).");
+ABSL_FLAG(std::string, baseline_swiftd, "",
+          "The baseline's swiftd binary; empty: --swiftd's.");
 ABSL_FLAG(std::vector<std::string>, baseline_flags, {"--cpus=all"},
           "A second swiftd with these flags is measured in the same rounds, "
           "its windows interleaved with the first's; empty: none.");
@@ -64,6 +68,8 @@ struct Window {
   int connects = 0;
   double per_s = 0;           // Connects done per second.
   double connect_p50_us = 0;  // The client's connect call, as it saw it.
+  // swiftd's context switches (all threads) per connect + close.
+  double switches_per_connect = 0;
 };
 
 // One window: connects at `rate` per second (0: none) for `length`.
@@ -72,6 +78,7 @@ Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
   Window window;
   std::vector<double> latencies;
   absl::StatusOr<double> before = ReadProcessCpu(swiftd);
+  absl::StatusOr<uint64_t> switches_before = ReadContextSwitches(swiftd);
   const absl::Time start = absl::Now();
   const absl::Time end = start + length;
   if (rate == 0) {
@@ -100,7 +107,14 @@ Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   absl::StatusOr<double> after = ReadProcessCpu(swiftd);
+  absl::StatusOr<uint64_t> switches_after = ReadContextSwitches(swiftd);
   if (!before.ok() || !after.ok()) Die("cannot read swiftd's CPU time");
+  if (!switches_before.ok() || !switches_after.ok()) {
+    Die("cannot read swiftd's context switches");
+  }
+  window.switches_per_connect =
+      static_cast<double>(*switches_after - *switches_before) /
+      std::max(window.connects, 1);
   window.cpu_pct = 100 * (*after - *before) / seconds;
   window.per_s = window.connects / seconds;
   window.connect_p50_us = latencies.empty() ? 0 : Median(latencies);
@@ -113,7 +127,7 @@ struct Subject {
   std::unique_ptr<LoopbackSwiftd> loopback;
   std::unique_ptr<SeqpacketSocket> calls;
   int pooled = 0;
-  std::vector<double> busy_pct, per_1000, cpu_us, rates, p50;
+  std::vector<double> busy_pct, per_1000, cpu_us, rates, p50, switches;
 };
 
 Subject StartSubject(const std::string& binary,
@@ -151,15 +165,16 @@ void MeasureBusy(Subject& subject, const char* name, int round, int rate,
   std::printf(
       "{\"kind\":\"window\",\"swiftd\":\"%s\",\"round\":%d,"
       "\"connecting\":true,\"cpu_pct\":%.3f,\"connects\":%d,\"per_s\":%.1f,"
-      "\"connect_p50_us\":%.1f}\n",
-      name, round, busy.cpu_pct, busy.connects, busy.per_s,
-      busy.connect_p50_us);
+      "\"connect_p50_us\":%.1f,\"switches_per_connect\":%.2f}\n",
+      name, round, busy.cpu_pct, busy.connects, busy.per_s, busy.connect_p50_us,
+      busy.switches_per_connect);
   std::fflush(stdout);
   subject.busy_pct.push_back(busy.cpu_pct);
   subject.per_1000.push_back(busy.cpu_pct / (busy.per_s / 1000));
   subject.cpu_us.push_back(busy.cpu_pct / 100 * 1e6 / busy.per_s);
   subject.rates.push_back(busy.per_s);
   subject.p50.push_back(busy.connect_p50_us);
+  subject.switches.push_back(busy.switches_per_connect);
 }
 
 int Run() {
@@ -178,7 +193,9 @@ int Run() {
       absl::GetFlag(FLAGS_baseline_flags);
   std::optional<Subject> baseline;
   if (!baseline_flags.empty()) {
-    baseline = StartSubject(binary, baseline_flags, rate, per_window);
+    const std::string baseline_binary = absl::GetFlag(FLAGS_baseline_swiftd);
+    baseline = StartSubject(baseline_binary.empty() ? binary : baseline_binary,
+                            baseline_flags, rate, per_window);
   }
   std::vector<double> idle_pct, ratios;
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
@@ -207,13 +224,16 @@ int Run() {
   std::string compared;
   if (baseline.has_value()) {
     compared = absl::StrFormat(
-        "\"baseline_flags\":\"%s\",\"baseline_cpu_pct_per_1000\":%.2f,"
+        "\"baseline_swiftd\":\"%s\",\"baseline_flags\":\"%s\","
+        "\"baseline_cpu_pct_per_1000\":%.2f,"
         "\"baseline_cpu_us_per_connect\":%.1f,"
         "\"baseline_connect_p50_us\":%.1f,"
+        "\"baseline_switches_per_connect\":%.2f,"
         "\"cpu_ratio_baseline_over_measured\":%.2f,"
         "\"cpu_ratio_min\":%.2f,\"cpu_ratio_max\":%.2f,",
-        baseline->flags, Median(baseline->per_1000), Median(baseline->cpu_us),
-        Median(baseline->p50), Median(ratios),
+        absl::GetFlag(FLAGS_baseline_swiftd), baseline->flags,
+        Median(baseline->per_1000), Median(baseline->cpu_us),
+        Median(baseline->p50), Median(baseline->switches), Median(ratios),
         *std::min_element(ratios.begin(), ratios.end()),
         *std::max_element(ratios.begin(), ratios.end()));
   }
@@ -223,14 +243,15 @@ int Run() {
       "\"rate_done_per_s\":%.1f,\"cpu_pct_per_1000_connects_per_s\":%.2f,"
       "\"cpu_pct_per_1000_min\":%.2f,\"cpu_pct_per_1000_max\":%.2f,"
       "\"cpu_us_per_connect\":%.1f,\"swiftd_cpu_pct\":%.2f,"
-      "\"swiftd_idle_cpu_pct\":%.3f,\"connect_p50_us\":%.1f,%s"
+      "\"swiftd_idle_cpu_pct\":%.3f,\"connect_p50_us\":%.1f,"
+      "\"switches_per_connect\":%.2f,%s"
       "\"rounds\":%zu,\"goal_pct\":3,\"goal_met\":%s}\n",
       measured.flags.c_str(), rate, Median(measured.rates), headline,
       *std::min_element(measured.per_1000.begin(), measured.per_1000.end()),
       *std::max_element(measured.per_1000.begin(), measured.per_1000.end()),
       Median(measured.cpu_us), Median(measured.busy_pct), Median(idle_pct),
-      Median(measured.p50), compared.c_str(), measured.per_1000.size(),
-      headline <= 3.0 ? "true" : "false");
+      Median(measured.p50), Median(measured.switches), compared.c_str(),
+      measured.per_1000.size(), headline <= 3.0 ? "true" : "false");
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -148,6 +149,42 @@ absl::StatusOr<double> ReadProcessCpu(pid_t pid) {
     return stat.status();
   }
   return TicksToSeconds(stat->own);
+}
+
+absl::StatusOr<uint64_t> ReadContextSwitches(pid_t pid) {
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir(tasks.c_str()), &closedir);
+  if (dir == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("process ", pid, " is not running"));
+  }
+  uint64_t switches = 0;
+  while (const dirent* entry = readdir(dir.get())) {
+    if (entry->d_name[0] == '.') {
+      continue;
+    }
+    std::string status;
+    if (!ReadSmallFile(absl::StrCat(tasks, "/", entry->d_name, "/status"),
+                       &status)) {
+      continue;  // The thread ended since readdir() listed it.
+    }
+    for (absl::string_view line : absl::StrSplit(status, '\n')) {
+      // "voluntary_ctxt_switches:" and "nonvoluntary_ctxt_switches:".
+      const size_t colon = line.find("ctxt_switches:");
+      if (colon == absl::string_view::npos) {
+        continue;
+      }
+      uint64_t count = 0;
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(colon + 14)),
+                            &count)) {
+        return absl::InternalError(absl::StrCat("unexpected line in ", tasks,
+                                                "/", entry->d_name,
+                                                "/status: ", line));
+      }
+      switches += count;
+    }
+  }
+  return switches;
 }
 
 absl::StatusOr<SystemCpu> ReadSystemCpu() {

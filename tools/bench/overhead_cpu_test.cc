@@ -8,6 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+
 namespace swift::bench {
 namespace {
 
@@ -101,6 +106,31 @@ TEST(ReadTreeCpuTest, NotFoundForAProcessThatEnded) {
   ASSERT_EQ(waitpid(child, nullptr, 0), child);
   absl::StatusOr<TreeCpu> gone = ReadTreeCpu(child);
   EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << gone.status();
+}
+
+TEST(ReadContextSwitchesTest, EachSleepOfEachThreadIsCounted) {
+  absl::StatusOr<uint64_t> before = ReadContextSwitches(getpid());
+  ASSERT_TRUE(before.ok()) << before.status();
+  auto nap = [] {
+    for (int i = 0; i < 20; ++i) absl::SleepFor(absl::Milliseconds(1));
+  };
+  absl::Notification read;
+  absl::Notification napped;
+  std::thread other([&] {
+    nap();
+    napped.Notify();
+    read.WaitForNotification();  // Counted only while it lives.
+  });
+  nap();
+  napped.WaitForNotification();
+  absl::StatusOr<uint64_t> during = ReadContextSwitches(getpid());
+  read.Notify();
+  other.join();
+  ASSERT_TRUE(during.ok()) << during.status();
+  EXPECT_GE(*during - *before, 20u + 20u);  // Both threads' sleeps.
+  constexpr pid_t kNoSuchPid = 4194305;     // Past the largest pid_max.
+  EXPECT_EQ(ReadContextSwitches(kNoSuchPid).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(ReadSystemCpuTest, BusyTimeGrowsWhileBurning) {
