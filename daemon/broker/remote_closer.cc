@@ -12,8 +12,9 @@
 
 namespace swift {
 
-RemoteCloser::RemoteCloser(PeerDirectory* peers, absl::Duration timeout)
-    : peers_(peers), timeout_(timeout) {
+RemoteCloser::RemoteCloser(PeerDirectory* peers, absl::Duration timeout,
+                           absl::Duration gather)
+    : peers_(peers), timeout_(timeout), gather_(gather) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -48,6 +49,11 @@ size_t RemoteCloser::undelivered() const {
   return kept_.size();
 }
 
+uint64_t RemoteCloser::batches() const {
+  absl::MutexLock lock(&mu_);
+  return batches_;
+}
+
 void RemoteCloser::KeepLocked(RemoteClose close) {
   kept_.push_back(std::move(close));
   if (kept_.size() > kMaxKept) {
@@ -75,11 +81,16 @@ void RemoteCloser::Loop() {
   // The last batch: told, its answers not read yet.
   std::vector<Telling> told;
   absl::Time collect_at = absl::InfiniteFuture();
+  // No batch before this: closes gather meanwhile.
+  absl::Time gather_until = absl::InfinitePast();
   while (true) {
     std::vector<RemoteClose> batch;
     bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
+      // Enqueue() does not wake this thread while closes gather: the
+      // condition is false until the stop.
+      mu_.AwaitWithDeadline(absl::Condition(&stopping_), gather_until);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !queued_.empty();
       };
@@ -110,6 +121,9 @@ void RemoteCloser::Loop() {
     if (!batch.empty()) {
       told = Tell(std::move(batch), stopping ? kShortAttempt : timeout_);
       collect_at = absl::Now() + kCollectDelay;
+      gather_until = absl::Now() + gather_;
+      absl::MutexLock lock(&mu_);
+      ++batches_;
     } else if (stopping) {
       return;  // Nothing left to tell, nor to hear.
     }
