@@ -15,6 +15,7 @@
 #include "common/errno_status.h"
 #include "common/log.h"
 #include "common/nonblocking.h"
+#include "common/thread_name.h"
 
 namespace swift {
 namespace {
@@ -92,6 +93,9 @@ bool ConnectionServer::NoteAcceptError(int error_number, absl::Time now) {
 }
 
 void ConnectionServer::AcceptLoop() {
+  if (!options_.thread_name.empty()) {
+    NameThisThread(absl::StrCat(options_.thread_name, "-accept"));
+  }
   absl::Duration backoff = options_.min_backoff;
   while (true) {
     if (const absl::Duration wait = CloseLingering(absl::Now());
@@ -246,6 +250,9 @@ absl::Duration ConnectionServer::CloseLingering(absl::Time now) {
 
 void ConnectionServer::Serve(UniqueFd connection, uint64_t connection_id,
                              std::optional<uint64_t> key) {
+  if (!options_.thread_name.empty()) {
+    NameThisThread(options_.thread_name);
+  }
   serve_(std::move(connection), connection_id);
   absl::MutexLock lock(&mu_);
   connections_.erase(connection_id);

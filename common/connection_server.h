@@ -68,6 +68,10 @@ class ConnectionServer final {
   struct Options {
     // Names the server in logs and refusals ("fast path", "peer link").
     std::string name = "connection server";
+    // Names its threads (common/thread_name.h): each connection's
+    // `thread_name`, the accept loop's `thread_name`-accept. Empty: not
+    // named.
+    std::string thread_name;
     // The pause after an accept() that failed for want of resources.
     absl::Duration min_backoff = absl::Milliseconds(10);
     absl::Duration max_backoff = absl::Seconds(1);

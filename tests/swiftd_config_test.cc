@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -16,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/cpu_set.h"
 #include "common/testing/command_testing.h"
@@ -303,6 +305,38 @@ TEST(SwiftdCpusTest, SwiftdsThreadsRunOnTheCpusItIsGiven) {
     }
     EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
   }
+}
+
+// The names of process `pid`'s threads (common/thread_name.h).
+std::vector<std::string> ThreadNames(pid_t pid) {
+  std::vector<std::string> names;
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) return names;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    std::ifstream comm(tasks + "/" + entry->d_name + "/comm");
+    std::string name;
+    if (std::getline(comm, name)) names.push_back(name);
+  }
+  closedir(dir);
+  return names;
+}
+
+// An operator tells swiftd's threads apart in top -H, ps -L and perf.
+TEST(SwiftdThreadsTest, SwiftdsThreadsAreNamedForWhatTheyDo) {
+  TempDir dir;
+  NotifySocket notify(dir.path() + "/notify");
+  SwiftdProcess swiftd(dir.path() + "/swiftd.sock", dir.path() + "/notify",
+                       dir.path() + "/log", BrokeringFlags(""));
+  ASSERT_TRUE(absl::StartsWith(notify.Receive(), "READY=1"));
+  const std::vector<std::string> names = ThreadNames(swiftd.pid());
+  for (const char* expected :
+       {"sw-fastpath-acc", "sw-peerlink-acc", "sw-closer", "sw-peerwatch"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end())
+        << expected << " among " << absl::StrJoin(names, ", ");
+  }
+  EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
 }
 
 TEST(SwiftdCpusTest, ACpuSwiftdMayNotUseStopsIt) {

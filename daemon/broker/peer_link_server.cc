@@ -33,6 +33,7 @@ absl::StatusOr<std::unique_ptr<PeerLinkServer>> PeerLinkServer::Start(
       new PeerLinkServer(*std::move(listener), *port, handler, gate, limits));
   ConnectionServer::Options options;
   options.name = "Peer link";
+  options.thread_name = "sw-peerlink";
   options.max_connections = limits.max_connections;
   options.max_connections_setting = "--max_peer_link_connections";
   options.fd_reserve = limits.fd_reserve;

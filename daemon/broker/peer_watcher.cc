@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "common/version.h"
 #include "daemon/broker/peer_calls.h"
 #include "glog/logging.h"
@@ -18,7 +19,10 @@ PeerWatcher::PeerWatcher(PeerDirectory* peers, absl::Duration interval,
       targets_(std::move(targets)),
       watched_(std::move(watched)) {
   if (interval_ > absl::ZeroDuration()) {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      NameThisThread("sw-peerwatch");
+      Loop();
+    });
   }
 }
 

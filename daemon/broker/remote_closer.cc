@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "common/version.h"
 #include "daemon/broker/peer_calls.h"
 #include "daemon/broker/peer_link_client.h"
@@ -15,7 +16,10 @@ namespace swift {
 RemoteCloser::RemoteCloser(PeerDirectory* peers, absl::Duration timeout,
                            absl::Duration gather)
     : peers_(peers), timeout_(timeout), gather_(gather) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sw-closer");
+    Loop();
+  });
 }
 
 RemoteCloser::~RemoteCloser() {

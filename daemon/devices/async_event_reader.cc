@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
 #include "common/nonblocking.h"
+#include "common/thread_name.h"
 #include "glog/logging.h"
 
 namespace swift {
@@ -51,7 +52,10 @@ absl::StatusOr<std::unique_ptr<AsyncEventReader>> AsyncEventReader::Start(
   }
   std::unique_ptr<AsyncEventReader> reader(new AsyncEventReader(
       context, std::move(name), std::move(callback), std::move(wake)));
-  reader->thread_ = std::thread([raw = reader.get()] { raw->Run(); });
+  reader->thread_ = std::thread([raw = reader.get()] {
+    NameThisThread("sw-async-events");
+    raw->Run();
+  });
   return reader;
 }
 

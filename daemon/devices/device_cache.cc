@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "common/errno_status.h"
 #include "common/status_macros.h"
+#include "common/thread_name.h"
 #include "common/verbs/device_list.h"
 #include "common/verbs/provider_library.h"
 #include "daemon/devices/device_probes.h"
@@ -66,7 +67,10 @@ absl::StatusOr<std::unique_ptr<DeviceCache>> DeviceCache::Start(
                  << cache->options_.rescan_interval
                  << ": no kernel uevents: " << uevents.status();
   }
-  cache->monitor_ = std::thread([raw = cache.get()] { raw->Monitor(); });
+  cache->monitor_ = std::thread([raw = cache.get()] {
+    NameThisThread("sw-dev-monitor");
+    raw->Monitor();
+  });
   return cache;
 }
 

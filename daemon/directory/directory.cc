@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "daemon/directory/host_record_json.h"
 #include "glog/logging.h"
 
@@ -44,8 +45,14 @@ Directory::Directory(DirectoryOptions options, RecordSource self,
 Directory::~Directory() { Stop(); }
 
 void Directory::Start() {
-  registration_thread_ = std::thread([this] { RegistrationLoop(); });
-  watch_thread_ = std::thread([this] { WatchLoop(); });
+  registration_thread_ = std::thread([this] {
+    NameThisThread("sw-dir-register");
+    RegistrationLoop();
+  });
+  watch_thread_ = std::thread([this] {
+    NameThisThread("sw-dir-watch");
+    WatchLoop();
+  });
 }
 
 void Directory::Stop() {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "glog/logging.h"
 
 namespace swift {
@@ -26,7 +27,10 @@ void ColdTemplates::Lease::Discard() {
 }
 
 ColdTemplates::ColdTemplates(Options options) : options_(options) {
-  expirer_ = std::thread([this] { ExpireLoop(); });
+  expirer_ = std::thread([this] {
+    NameThisThread("sw-cold-expire");
+    ExpireLoop();
+  });
 }
 
 ColdTemplates::~ColdTemplates() { Shutdown(); }

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "proto/wire_status.h"
 
 namespace swift {
@@ -41,7 +42,10 @@ absl::Status WorkerProcess::AwaitStartup(absl::Duration timeout,
     return failed.ok() ? absl::UnknownError(up.failed().message()) : failed;
   }
   *ready = up.ready();
-  reader_ = std::thread([this] { ReadLoop(); });
+  reader_ = std::thread([this] {
+    NameThisThread("sw-worker-read");
+    ReadLoop();
+  });
   return absl::OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include "common/call_lane.h"
 #include "common/spin_slot.h"
 #include "common/spin_wait.h"
+#include "common/thread_name.h"
 #include "common/version.h"
 #include "daemon/transport/socket_path.h"
 #include "glog/logging.h"
@@ -149,6 +150,7 @@ ConnectionServer::Options FastPathServer::ServerOptions(
     const FastPathLimits& limits) {
   ConnectionServer::Options options;
   options.name = "Fast path";
+  options.thread_name = "sw-fastpath";
   options.max_connections = limits.max_connections;
   options.max_connections_setting = "--max_fast_path_connections";
   options.key = PeerUid;
@@ -382,6 +384,7 @@ void FastPathServer::Serve(SeqpacketSocket connection, uint64_t channel_id) {
       if (!ClearTimeouts(connection.fd())) {
         break;
       }
+      NameThisThread("sw-service");
       handlers_.service(std::move(connection), caller);
       if (handlers_.ended) {
         handlers_.ended(caller, v1::FastHello::SERVICE);

@@ -2,6 +2,7 @@
 #include "daemon/worker/connection_set_pool.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "daemon/worker/fork/fork_support.h"
 
 namespace swift {
@@ -69,7 +70,10 @@ absl::Status ConnectionSetPool::Fill(int sets) {
 }
 
 void ConnectionSetPool::StartMaintaining() {
-  maintainer_ = std::thread([this] { MaintainLoop(); });
+  maintainer_ = std::thread([this] {
+    NameThisThread("sw-connsets");
+    MaintainLoop();
+  });
 }
 
 void ConnectionSetPool::MaintainLoop() {

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,9 +69,33 @@ struct Window {
   int connects = 0;
   double per_s = 0;           // Connects done per second.
   double connect_p50_us = 0;  // The client's connect call, as it saw it.
-  // swiftd's context switches (all threads) per connect + close.
+  // swiftd's context switches (all threads) per connect + close, and by
+  // thread name.
   double switches_per_connect = 0;
+  std::map<std::string, double> switches_by_thread;
 };
+
+// {"name": switches per connect, ...}: each thread name's median over
+// `windows` (0 in a window without it), those of 0.01 or more.
+std::string SwitchesJson(
+    const std::vector<std::map<std::string, double>>& windows) {
+  std::map<std::string, std::vector<double>> by_name;
+  for (const auto& window : windows) {
+    for (const auto& [name, count] : window) by_name[name];
+  }
+  std::vector<std::string> fields;
+  for (auto& [name, counts] : by_name) {
+    for (const auto& window : windows) {
+      auto it = window.find(name);
+      counts.push_back(it == window.end() ? 0 : it->second);
+    }
+    const double median = Median(counts);
+    if (median >= 0.01) {
+      fields.push_back(absl::StrFormat("\"%s\":%.2f", name, median));
+    }
+  }
+  return absl::StrCat("{", absl::StrJoin(fields, ","), "}");
+}
 
 // One window: connects at `rate` per second (0: none) for `length`.
 Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
@@ -78,7 +103,8 @@ Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
   Window window;
   std::vector<double> latencies;
   absl::StatusOr<double> before = ReadProcessCpu(swiftd);
-  absl::StatusOr<uint64_t> switches_before = ReadContextSwitches(swiftd);
+  absl::StatusOr<std::map<std::string, uint64_t>> switches_before =
+      ReadContextSwitchesByThread(swiftd);
   const absl::Time start = absl::Now();
   const absl::Time end = start + length;
   if (rate == 0) {
@@ -107,14 +133,24 @@ Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   absl::StatusOr<double> after = ReadProcessCpu(swiftd);
-  absl::StatusOr<uint64_t> switches_after = ReadContextSwitches(swiftd);
+  absl::StatusOr<std::map<std::string, uint64_t>> switches_after =
+      ReadContextSwitchesByThread(swiftd);
   if (!before.ok() || !after.ok()) Die("cannot read swiftd's CPU time");
   if (!switches_before.ok() || !switches_after.ok()) {
     Die("cannot read swiftd's context switches");
   }
-  window.switches_per_connect =
-      static_cast<double>(*switches_after - *switches_before) /
-      std::max(window.connects, 1);
+  for (const auto& [name, after_count] : *switches_after) {
+    const auto before_count = switches_before->find(name);
+    // A thread that started in the window counts from 0.
+    const double per_connect =
+        static_cast<double>(
+            after_count - (before_count == switches_before->end()
+                               ? 0
+                               : std::min(after_count, before_count->second))) /
+        std::max(window.connects, 1);
+    window.switches_by_thread[name] = per_connect;
+    window.switches_per_connect += per_connect;
+  }
   window.cpu_pct = 100 * (*after - *before) / seconds;
   window.per_s = window.connects / seconds;
   window.connect_p50_us = latencies.empty() ? 0 : Median(latencies);
@@ -128,6 +164,7 @@ struct Subject {
   std::unique_ptr<SeqpacketSocket> calls;
   int pooled = 0;
   std::vector<double> busy_pct, per_1000, cpu_us, rates, p50, switches;
+  std::vector<std::map<std::string, double>> switches_by_thread;
 };
 
 Subject StartSubject(const std::string& binary,
@@ -165,9 +202,11 @@ void MeasureBusy(Subject& subject, const char* name, int round, int rate,
   std::printf(
       "{\"kind\":\"window\",\"swiftd\":\"%s\",\"round\":%d,"
       "\"connecting\":true,\"cpu_pct\":%.3f,\"connects\":%d,\"per_s\":%.1f,"
-      "\"connect_p50_us\":%.1f,\"switches_per_connect\":%.2f}\n",
+      "\"connect_p50_us\":%.1f,\"switches_per_connect\":%.2f,"
+      "\"switches_by_thread\":%s}\n",
       name, round, busy.cpu_pct, busy.connects, busy.per_s, busy.connect_p50_us,
-      busy.switches_per_connect);
+      busy.switches_per_connect,
+      SwitchesJson({busy.switches_by_thread}).c_str());
   std::fflush(stdout);
   subject.busy_pct.push_back(busy.cpu_pct);
   subject.per_1000.push_back(busy.cpu_pct / (busy.per_s / 1000));
@@ -175,6 +214,7 @@ void MeasureBusy(Subject& subject, const char* name, int round, int rate,
   subject.rates.push_back(busy.per_s);
   subject.p50.push_back(busy.connect_p50_us);
   subject.switches.push_back(busy.switches_per_connect);
+  subject.switches_by_thread.push_back(busy.switches_by_thread);
 }
 
 int Run() {
@@ -244,13 +284,14 @@ int Run() {
       "\"cpu_pct_per_1000_min\":%.2f,\"cpu_pct_per_1000_max\":%.2f,"
       "\"cpu_us_per_connect\":%.1f,\"swiftd_cpu_pct\":%.2f,"
       "\"swiftd_idle_cpu_pct\":%.3f,\"connect_p50_us\":%.1f,"
-      "\"switches_per_connect\":%.2f,%s"
+      "\"switches_per_connect\":%.2f,\"switches_by_thread\":%s,%s"
       "\"rounds\":%zu,\"goal_pct\":3,\"goal_met\":%s}\n",
       measured.flags.c_str(), rate, Median(measured.rates), headline,
       *std::min_element(measured.per_1000.begin(), measured.per_1000.end()),
       *std::max_element(measured.per_1000.begin(), measured.per_1000.end()),
       Median(measured.cpu_us), Median(measured.busy_pct), Median(idle_pct),
-      Median(measured.p50), Median(measured.switches), compared.c_str(),
+      Median(measured.p50), Median(measured.switches),
+      SwitchesJson(measured.switches_by_thread).c_str(), compared.c_str(),
       measured.per_1000.size(), headline <= 3.0 ? "true" : "false");
   return 0;
 }

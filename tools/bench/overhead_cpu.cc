@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -151,23 +152,26 @@ absl::StatusOr<double> ReadProcessCpu(pid_t pid) {
   return TicksToSeconds(stat->own);
 }
 
-absl::StatusOr<uint64_t> ReadContextSwitches(pid_t pid) {
+absl::StatusOr<std::map<std::string, uint64_t>> ReadContextSwitchesByThread(
+    pid_t pid) {
   const std::string tasks = absl::StrCat("/proc/", pid, "/task");
   std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir(tasks.c_str()), &closedir);
   if (dir == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("process ", pid, " is not running"));
   }
-  uint64_t switches = 0;
+  std::map<std::string, uint64_t> by_name;
   while (const dirent* entry = readdir(dir.get())) {
     if (entry->d_name[0] == '.') {
       continue;
     }
-    std::string status;
-    if (!ReadSmallFile(absl::StrCat(tasks, "/", entry->d_name, "/status"),
-                       &status)) {
+    const std::string task = absl::StrCat(tasks, "/", entry->d_name);
+    std::string status, name;
+    if (!ReadSmallFile(task + "/status", &status) ||
+        !ReadSmallFile(task + "/comm", &name)) {
       continue;  // The thread ended since readdir() listed it.
     }
+    uint64_t& switches = by_name[std::string(absl::StripAsciiWhitespace(name))];
     for (absl::string_view line : absl::StrSplit(status, '\n')) {
       // "voluntary_ctxt_switches:" and "nonvoluntary_ctxt_switches:".
       const size_t colon = line.find("ctxt_switches:");
@@ -177,12 +181,24 @@ absl::StatusOr<uint64_t> ReadContextSwitches(pid_t pid) {
       uint64_t count = 0;
       if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(colon + 14)),
                             &count)) {
-        return absl::InternalError(absl::StrCat("unexpected line in ", tasks,
-                                                "/", entry->d_name,
-                                                "/status: ", line));
+        return absl::InternalError(
+            absl::StrCat("unexpected line in ", task, "/status: ", line));
       }
       switches += count;
     }
+  }
+  return by_name;
+}
+
+absl::StatusOr<uint64_t> ReadContextSwitches(pid_t pid) {
+  absl::StatusOr<std::map<std::string, uint64_t>> by_name =
+      ReadContextSwitchesByThread(pid);
+  if (!by_name.ok()) {
+    return by_name.status();
+  }
+  uint64_t switches = 0;
+  for (const auto& [name, count] : *by_name) {
+    switches += count;
   }
   return switches;
 }

@@ -18,6 +18,10 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <map>
+#include <string>
+
 #include "absl/status/statusor.h"
 
 namespace swift::bench {
@@ -52,6 +56,10 @@ absl::StatusOr<double> ReadProcessCpu(pid_t pid);
 // far less noisy than CPU time. Threads that ended are not counted. Same
 // errors as ReadTreeCpu().
 absl::StatusOr<uint64_t> ReadContextSwitches(pid_t pid);
+// The same by thread name (/proc/PID/task/TID/comm; common/thread_name.h),
+// threads of one name summed: where the switches are.
+absl::StatusOr<std::map<std::string, uint64_t>> ReadContextSwitchesByThread(
+    pid_t pid);
 
 // The whole machine's CPU time in core-seconds, from the "cpu" line of
 // /proc/stat: busy (user, nice, system, irq, softirq, steal) and idle

@@ -3,11 +3,14 @@
 #include "tools/bench/overhead_cpu.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <map>
+#include <string>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -117,6 +120,7 @@ TEST(ReadContextSwitchesTest, EachSleepOfEachThreadIsCounted) {
   absl::Notification read;
   absl::Notification napped;
   std::thread other([&] {
+    pthread_setname_np(pthread_self(), "napper");
     nap();
     napped.Notify();
     read.WaitForNotification();  // Counted only while it lives.
@@ -124,10 +128,15 @@ TEST(ReadContextSwitchesTest, EachSleepOfEachThreadIsCounted) {
   nap();
   napped.WaitForNotification();
   absl::StatusOr<uint64_t> during = ReadContextSwitches(getpid());
+  absl::StatusOr<std::map<std::string, uint64_t>> by_name =
+      ReadContextSwitchesByThread(getpid());
   read.Notify();
   other.join();
   ASSERT_TRUE(during.ok()) << during.status();
   EXPECT_GE(*during - *before, 20u + 20u);  // Both threads' sleeps.
+  ASSERT_TRUE(by_name.ok()) << by_name.status();
+  ASSERT_TRUE(by_name->count("napper")) << "threads are named";
+  EXPECT_GE(by_name->at("napper"), 20u);
   constexpr pid_t kNoSuchPid = 4194305;     // Past the largest pid_max.
   EXPECT_EQ(ReadContextSwitches(kNoSuchPid).status().code(),
             absl::StatusCode::kNotFound);
