@@ -260,25 +260,26 @@ TEST(SwiftdConfigTest, AFlagOverridesTheFileAtStartAndOnReload) {
   EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
 }
 
-// The CPUs each thread of process `pid` may run on, as the kernel lists
-// them ("0-1").
-std::vector<std::string> ThreadCpus(pid_t pid) {
-  std::vector<std::string> cpus;
+// A field of each thread's status in process `pid` (after `prefix`, e.g.
+// "Cpus_allowed_list:\t": the CPUs it may run on, "0-1").
+std::vector<std::string> ThreadStatusFields(pid_t pid,
+                                            absl::string_view prefix) {
+  std::vector<std::string> fields;
   const std::string tasks = absl::StrCat("/proc/", pid, "/task");
   DIR* dir = opendir(tasks.c_str());
-  if (dir == nullptr) return cpus;
+  if (dir == nullptr) return fields;
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
     std::ifstream status(tasks + "/" + entry->d_name + "/status");
     for (std::string line; std::getline(status, line);) {
       absl::string_view field = line;
-      if (absl::ConsumePrefix(&field, "Cpus_allowed_list:\t")) {
-        cpus.emplace_back(field);
+      if (absl::ConsumePrefix(&field, prefix)) {
+        fields.emplace_back(field);
       }
     }
   }
   closedir(dir);
-  return cpus;
+  return fields;
 }
 
 TEST(SwiftdCpusTest, SwiftdsThreadsRunOnTheCpusItIsGiven) {
@@ -298,29 +299,14 @@ TEST(SwiftdCpusTest, SwiftdsThreadsRunOnTheCpusItIsGiven) {
     SwiftdProcess swiftd(dir.path() + "/swiftd.sock", dir.path() + "/notify",
                          dir.path() + "/log", flags);
     ASSERT_TRUE(absl::StartsWith(notify.Receive(), "READY=1"));
-    const std::vector<std::string> threads = ThreadCpus(swiftd.pid());
+    const std::vector<std::string> threads =
+        ThreadStatusFields(swiftd.pid(), "Cpus_allowed_list:\t");
     EXPECT_GT(threads.size(), 3u);  // Its servers' threads, not only main.
     for (const std::string& cpus : threads) {
       EXPECT_EQ(cpus, expected);
     }
     EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
   }
-}
-
-// The names of process `pid`'s threads (common/thread_name.h).
-std::vector<std::string> ThreadNames(pid_t pid) {
-  std::vector<std::string> names;
-  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
-  DIR* dir = opendir(tasks.c_str());
-  if (dir == nullptr) return names;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    std::ifstream comm(tasks + "/" + entry->d_name + "/comm");
-    std::string name;
-    if (std::getline(comm, name)) names.push_back(name);
-  }
-  closedir(dir);
-  return names;
 }
 
 // An operator tells swiftd's threads apart in top -H, ps -L and perf.
@@ -330,7 +316,9 @@ TEST(SwiftdThreadsTest, SwiftdsThreadsAreNamedForWhatTheyDo) {
   SwiftdProcess swiftd(dir.path() + "/swiftd.sock", dir.path() + "/notify",
                        dir.path() + "/log", BrokeringFlags(""));
   ASSERT_TRUE(absl::StartsWith(notify.Receive(), "READY=1"));
-  const std::vector<std::string> names = ThreadNames(swiftd.pid());
+  // Their names (common/thread_name.h).
+  const std::vector<std::string> names =
+      ThreadStatusFields(swiftd.pid(), "Name:\t");
   for (const char* expected :
        {"sw-fastpath-acc", "sw-peerlink-acc", "sw-closer", "sw-peerwatch"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end())
