@@ -74,6 +74,8 @@ class Host {
     return directory_->ResolveHost(host).ok();
   }
 
+  // Whether `kind` was told for `host`. Told after the cache changed
+  // (Directory::Notify): a moment after Knows() says so, hence Eventually.
   bool Told(DirectoryChange::Kind kind, const std::string& host) {
     absl::MutexLock lock(&mu_);
     for (const DirectoryChange& change : changes_) {
@@ -115,7 +117,8 @@ TEST_F(DirectoryTest, HostsFindEachOtherAndServicesByPolicy) {
   Host c(url_, "c", 33, {"kv"});
   ASSERT_TRUE(Eventually([&] { return a.Knows("b") && a.Knows("c"); }, kWait));
   EXPECT_EQ(*a.directory().ResolveHost("b"), "b.test:7471");
-  EXPECT_TRUE(a.Told(DirectoryChange::Kind::kAdded, "b"));
+  EXPECT_TRUE(Eventually(
+      [&] { return a.Told(DirectoryChange::Kind::kAdded, "b"); }, kWait));
   // Round robin over the hosts offering it, when this host does not.
   std::vector<std::string> picks;
   for (int i = 0; i < 4; ++i) {
@@ -156,7 +159,8 @@ TEST_F(DirectoryTest, AStoppedHostLeavesAtOnceWithAReason) {
   ASSERT_TRUE(Eventually([&] { return a.Knows("b"); }, kWait));
   b.reset();  // Stop() revokes its lease.
   ASSERT_TRUE(Eventually([&] { return !a.Knows("b"); }, kWait));
-  EXPECT_TRUE(a.Told(DirectoryChange::Kind::kRemoved, "b"));
+  EXPECT_TRUE(Eventually(
+      [&] { return a.Told(DirectoryChange::Kind::kRemoved, "b"); }, kWait));
   absl::StatusOr<std::string> gone = a.directory().ResolveHost("b");
   EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(gone.status().message(), HasSubstr("left the directory"));
@@ -182,7 +186,8 @@ TEST_F(DirectoryTest, ADeadHostLeavesWhenItsLeaseExpires) {
   ASSERT_TRUE(client.Put(key, json, lease->id, deadline).ok());
   ASSERT_TRUE(Eventually([&] { return a.Knows("dead"); }, kWait));
   ASSERT_TRUE(Eventually([&] { return !a.Knows("dead"); }, kWait));
-  EXPECT_TRUE(a.Told(DirectoryChange::Kind::kRemoved, "dead"));
+  EXPECT_TRUE(Eventually(
+      [&] { return a.Told(DirectoryChange::Kind::kRemoved, "dead"); }, kWait));
 }
 
 TEST_F(DirectoryTest, ANewIncarnationIsToldAsARestart) {
