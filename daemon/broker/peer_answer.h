@@ -33,16 +33,28 @@
 #include "proto/peer.pb.h"
 
 namespace swift {
+namespace peer_answer_internal {
+
+// `status` with the mark `payload` (OK stays OK: only errors are marked).
+inline absl::Status Marked(absl::Status status, absl::string_view payload) {
+  if (!status.ok()) {
+    status.SetPayload(payload, absl::Cord("1"));
+  }
+  return status;
+}
+
+inline bool HasMark(const absl::Status& status, absl::string_view payload) {
+  return !status.ok() && status.GetPayload(payload).has_value();
+}
+
+}  // namespace peer_answer_internal
 
 inline constexpr absl::string_view kPeerAnswerPayload =
     "type.googleapis.com/swift.peer.v1.PeerError";
 
 // MarkPeerAnswer(): `status` marked as the peer's answer (OK stays OK).
 inline absl::Status MarkPeerAnswer(absl::Status status) {
-  if (!status.ok()) {
-    status.SetPayload(kPeerAnswerPayload, absl::Cord("1"));
-  }
-  return status;
+  return peer_answer_internal::Marked(std::move(status), kPeerAnswerPayload);
 }
 
 // A call that never left: dialing the peer failed (refused, unreachable),
@@ -55,21 +67,19 @@ inline constexpr absl::string_view kPeerNotReachedPayload =
 
 // MarkNotReached(): `status` marked as a call that never left (OK stays OK).
 inline absl::Status MarkNotReached(absl::Status status) {
-  if (!status.ok()) {
-    status.SetPayload(kPeerNotReachedPayload, absl::Cord("1"));
-  }
-  return status;
+  return peer_answer_internal::Marked(std::move(status),
+                                      kPeerNotReachedPayload);
 }
 
 // IsNotReached(): whether `status` is a call that never left.
 inline bool IsNotReached(const absl::Status& status) {
-  return !status.ok() && status.GetPayload(kPeerNotReachedPayload).has_value();
+  return peer_answer_internal::HasMark(status, kPeerNotReachedPayload);
 }
 
 // IsPeerAnswer(): whether `status` is an error the peer answered (see
 // above); false for OK and for transport failures.
 inline bool IsPeerAnswer(const absl::Status& status) {
-  return !status.ok() && status.GetPayload(kPeerAnswerPayload).has_value();
+  return peer_answer_internal::HasMark(status, kPeerAnswerPayload);
 }
 
 // ToPeerGrpc(): the serving side's conversion of its answer: code and
