@@ -190,19 +190,6 @@ absl::StatusOr<std::map<std::string, uint64_t>> ReadContextSwitchesByThread(
   return by_name;
 }
 
-absl::StatusOr<uint64_t> ReadContextSwitches(pid_t pid) {
-  absl::StatusOr<std::map<std::string, uint64_t>> by_name =
-      ReadContextSwitchesByThread(pid);
-  if (!by_name.ok()) {
-    return by_name.status();
-  }
-  uint64_t switches = 0;
-  for (const auto& [name, count] : *by_name) {
-    switches += count;
-  }
-  return switches;
-}
-
 absl::StatusOr<SystemCpu> ReadSystemCpu() {
   std::string text;
   if (!ReadSmallFile("/proc/stat", &text)) {

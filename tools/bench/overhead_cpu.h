@@ -47,17 +47,16 @@ absl::StatusOr<TreeCpu> ReadTreeCpu(pid_t root);
 // (pid 0 = the calling process). Same errors as ReadTreeCpu().
 absl::StatusOr<double> ReadProcessCpu(pid_t pid);
 
-// ReadContextSwitches()
+// ReadContextSwitchesByThread()
 //
 // How often `pid`'s live threads have left the CPU so far, voluntarily
-// (to sleep) or not (preempted, or yielding): the sum over
-// /proc/PID/task/*/status. On a virtual machine a switch costs tens of
-// microseconds, so this explains most of a control plane's CPU, and it is
-// far less noisy than CPU time. Threads that ended are not counted. Same
-// errors as ReadTreeCpu().
-absl::StatusOr<uint64_t> ReadContextSwitches(pid_t pid);
-// The same by thread name (/proc/PID/task/TID/comm; common/thread_name.h),
-// threads of one name summed: where the switches are.
+// (to sleep) or not (preempted, or yielding), from
+// /proc/PID/task/*/status, by thread name (/proc/PID/task/TID/comm;
+// common/thread_name.h), threads of one name summed: where the switches
+// are. On a virtual machine a switch costs tens of microseconds, so this
+// explains most of a control plane's CPU, and it is far less noisy than
+// CPU time. Threads that ended are not counted. Same errors as
+// ReadTreeCpu().
 absl::StatusOr<std::map<std::string, uint64_t>> ReadContextSwitchesByThread(
     pid_t pid);
 
