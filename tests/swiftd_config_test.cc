@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "common/cpu_set.h"
 #include "common/testing/command_testing.h"
+#include "common/testing/eventually.h"
 #include "common/testing/unix_socket_testing.h"
 #include "common/unique_fd.h"
 #include "gtest/gtest.h"
@@ -316,14 +317,20 @@ TEST(SwiftdThreadsTest, SwiftdsThreadsAreNamedForWhatTheyDo) {
   SwiftdProcess swiftd(dir.path() + "/swiftd.sock", dir.path() + "/notify",
                        dir.path() + "/log", BrokeringFlags(""));
   ASSERT_TRUE(absl::StartsWith(notify.Receive(), "READY=1"));
-  // Their names (common/thread_name.h).
-  const std::vector<std::string> names =
-      ThreadStatusFields(swiftd.pid(), "Name:\t");
-  for (const char* expected :
-       {"sw-fastpath-acc", "sw-peerlink-acc", "sw-closer", "sw-peerwatch"}) {
-    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end())
-        << expected << " among " << absl::StrJoin(names, ", ");
-  }
+  // Their names (common/thread_name.h). A thread names itself when it
+  // first runs, which may be a moment after READY.
+  const std::vector<const char*> expected = {
+      "sw-fastpath-acc", "sw-peerlink-acc", "sw-closer", "sw-peerwatch"};
+  std::vector<std::string> names;
+  auto all_named = [&] {
+    names = ThreadStatusFields(swiftd.pid(), "Name:\t");
+    return std::all_of(expected.begin(), expected.end(), [&](const char* name) {
+      return std::find(names.begin(), names.end(), name) != names.end();
+    });
+  };
+  EXPECT_TRUE(::swift::testing::Eventually(all_named))
+      << "expected " << absl::StrJoin(expected, ", ") << " among "
+      << absl::StrJoin(names, ", ");
   EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
 }
 
