@@ -101,12 +101,13 @@ PreloadHintsFile::~PreloadHintsFile() {
 
 absl::Status PreloadHintsFile::Update(const PreloadHints& hints) {
   const std::string text = FormatPreloadHints(hints);
-  const std::string temporary = absl::StrCat(path_, ".tmp");
-  UniqueFd fd(open(temporary.c_str(),
-                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                   0644));
+  // A name of its own (mkostemp: O_EXCL, never a link someone planted):
+  // two writers of one path, such as two swiftds sharing a socket
+  // directory on a test host, renamed each other's file away.
+  std::string temporary = absl::StrCat(path_, ".XXXXXX");
+  UniqueFd fd(mkostemp(temporary.data(), O_CLOEXEC));
   if (!fd.valid()) {
-    return ErrnoStatus(errno, absl::StrCat("open(", temporary, ")"));
+    return ErrnoStatus(errno, absl::StrCat("mkostemp(", temporary, ")"));
   }
   // The umask may have taken bits; readers need exactly "not writable by
   // group or others", and everyone must read it.
