@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,15 +41,6 @@ std::string RandomBytes(size_t count) {
     }
   }
   return bytes;
-}
-
-std::string Hmac(absl::string_view key, absl::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
-       &length);
-  return std::string(reinterpret_cast<const char*>(mac), length);
 }
 
 }  // namespace
@@ -160,31 +150,28 @@ absl::StatusOr<std::unique_ptr<PeerAuthenticator>> PeerAuthenticator::Create(
         "the peer credentials' allowed skew and replay memory must be "
         "positive");
   }
+  absl::StatusOr<std::unique_ptr<HmacSha256>> mac = HmacSha256::Create(secret);
+  // OpenSSL keeps its own copy (and wipes it when the context goes).
+  OPENSSL_cleanse(secret.data(), secret.size());
+  if (!mac.ok()) {
+    return mac.status();
+  }
   return std::unique_ptr<PeerAuthenticator>(
-      new PeerAuthenticator(std::move(secret), max_skew, replay_capacity));
-}
-
-PeerAuthenticator::~PeerAuthenticator() {
-  OPENSSL_cleanse(secret_.data(), secret_.size());
+      new PeerAuthenticator(*std::move(mac), max_skew, replay_capacity));
 }
 
 std::string PeerAuthenticator::Mac(absl::string_view method,
                                    int64_t timestamp_us,
                                    absl::string_view nonce,
                                    absl::string_view body) const {
-  std::string data;
-  data.reserve(sizeof(kMacLabel) + method.size() + 1 + 8 + nonce.size() +
-               body.size());
-  data.append(kMacLabel, sizeof(kMacLabel));  // With its NUL.
-  data.append(method.data(), method.size());
-  data.push_back('\0');
-  const uint64_t stamp = static_cast<uint64_t>(timestamp_us);
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    data.push_back(static_cast<char>((stamp >> shift) & 0xff));
+  char stamp[8];
+  const uint64_t bits = static_cast<uint64_t>(timestamp_us);
+  for (int i = 0; i < 8; ++i) {
+    stamp[i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
   }
-  data.append(nonce.data(), nonce.size());
-  data.append(body.data(), body.size());
-  return Hmac(secret_, data);
+  return mac_->Of({absl::string_view(kMacLabel, sizeof(kMacLabel)),  // NUL.
+                   method, absl::string_view("\0", 1),
+                   absl::string_view(stamp, sizeof(stamp)), nonce, body});
 }
 
 peer::v1::PeerCredential PeerAuthenticator::Sign(
@@ -216,8 +203,8 @@ absl::Status PeerAuthenticator::VerifyMac(
   }
   const std::string expected = Mac(method, credential.timestamp_us(),
                                    credential.nonce(), CanonicalBytes(request));
-  if (CRYPTO_memcmp(expected.data(), credential.mac().data(), kMacBytes) !=
-      0) {
+  if (expected.size() != kMacBytes ||
+      CRYPTO_memcmp(expected.data(), credential.mac().data(), kMacBytes) != 0) {
     return absl::UnauthenticatedError(
         "peer credential does not verify: the caller does not hold this "
         "cluster's secret (compare the secret fingerprints swiftd logs at "
@@ -235,19 +222,16 @@ absl::Status PeerAuthenticator::CheckFresh(
 std::string PeerAuthenticator::SignReply(
     absl::string_view method, absl::string_view request_nonce,
     const google::protobuf::Message& reply) const {
-  std::string data(kReplyLabel, sizeof(kReplyLabel));  // With its NUL.
-  data.append(method.data(), method.size());
-  data.push_back('\0');
-  data.append(request_nonce.data(), request_nonce.size());
-  data.append(CanonicalBytes(reply));
-  return Hmac(secret_, data);
+  return mac_->Of({absl::string_view(kReplyLabel, sizeof(kReplyLabel)),  // NUL.
+                   method, absl::string_view("\0", 1), request_nonce,
+                   CanonicalBytes(reply)});
 }
 
 absl::Status PeerAuthenticator::VerifyReply(
     absl::string_view method, absl::string_view request_nonce,
     const google::protobuf::Message& reply, absl::string_view mac) const {
   const std::string expected = SignReply(method, request_nonce, reply);
-  if (mac.size() != expected.size() ||
+  if (expected.empty() || mac.size() != expected.size() ||
       CRYPTO_memcmp(expected.data(), mac.data(), expected.size()) != 0) {
     return absl::UnauthenticatedError(
         "the peer's answer is not signed with this cluster's secret: what "
@@ -258,7 +242,7 @@ absl::Status PeerAuthenticator::VerifyReply(
 }
 
 std::string PeerAuthenticator::Fingerprint() const {
-  return absl::BytesToHexString(Hmac(secret_, kFingerprintLabel).substr(0, 8));
+  return absl::BytesToHexString(mac_->Of({kFingerprintLabel}).substr(0, 8));
 }
 
 }  // namespace swift

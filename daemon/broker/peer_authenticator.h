@@ -6,7 +6,8 @@
 // gRPC call costs milliseconds under emulation; TLS on it would need a
 // second TLS stack beside gRPC's, a handshake per pooled connection and a
 // certificate authority per cluster, while a secret file is one `head -c`
-// and an HMAC costs about a microsecond per request on either transport.
+// and an HMAC costs about half a microsecond per request on either
+// transport (hmac_sha256.h).
 // What it does not give: confidentiality (the endpoints, rkeys included,
 // cross the wire in clear, as the RDMA traffic itself does) and a
 // per-host identity (every holder of the secret is a cluster member).
@@ -30,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "daemon/broker/hmac_sha256.h"
 #include "daemon/broker/peer_replay_guard.h"
 #include "google/protobuf/message.h"
 #include "proto/peer.pb.h"
@@ -88,8 +90,6 @@ class PeerAuthenticator final {
 
   PeerAuthenticator(const PeerAuthenticator&) = delete;
   PeerAuthenticator& operator=(const PeerAuthenticator&) = delete;
-  // Wipes the secret from memory.
-  ~PeerAuthenticator();
 
   // Sign()
   //
@@ -140,15 +140,16 @@ class PeerAuthenticator final {
   std::string Fingerprint() const;
 
  private:
-  PeerAuthenticator(std::string secret, absl::Duration max_skew,
+  PeerAuthenticator(std::unique_ptr<HmacSha256> mac, absl::Duration max_skew,
                     size_t replay_capacity)
-      : secret_(std::move(secret)), replay_(max_skew, replay_capacity) {}
+      : mac_(std::move(mac)), replay_(max_skew, replay_capacity) {}
 
   // The MAC of (method, timestamp, nonce, body) as proto/peer.proto says.
   std::string Mac(absl::string_view method, int64_t timestamp_us,
                   absl::string_view nonce, absl::string_view body) const;
 
-  std::string secret_;
+  // Keyed with the secret, which is kept nowhere else.
+  std::unique_ptr<HmacSha256> mac_;
   PeerReplayGuard replay_;
 };
 

@@ -5,12 +5,15 @@
 #include "daemon/broker/peer_authenticator.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/broker/peer_replay_guard.h"
 #include "gtest/gtest.h"
@@ -52,6 +55,44 @@ TEST(PeerAuthenticatorTest, SignedRequestsVerify) {
             credential.nonce());
   EXPECT_EQ(sender->Fingerprint(), receiver->Fingerprint());
   EXPECT_EQ(sender->Fingerprint().size(), 16u);
+}
+
+// OpenSSL's one-shot HMAC, as swiftd computed credentials before it kept a
+// keyed context.
+std::string OneShotHmac(const std::string& key, const std::string& data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
+       &length);
+  return std::string(reinterpret_cast<const char*>(mac), length);
+}
+
+// Hosts of two versions must keep brokering with each other: the MACs are
+// the bytes proto/peer.proto describes, whatever computes them.
+TEST(PeerAuthenticatorTest, MacsCoverTheDocumentedBytes) {
+  std::unique_ptr<PeerAuthenticator> authenticator = Authenticator();
+  const absl::Time now = absl::FromUnixMicros(0x0102030405060708);
+  peer::v1::PeerCredential credential =
+      authenticator->Sign(kPeerConnectMethod, Request("kv"), now);
+  std::string signed_bytes("swift-peer-v1", sizeof("swift-peer-v1"));
+  absl::StrAppend(&signed_bytes, kPeerConnectMethod, std::string(1, '\0'),
+                  "\x01\x02\x03\x04\x05\x06\x07\x08", credential.nonce(),
+                  CanonicalBytes(Request("kv")));
+  EXPECT_EQ(credential.mac(), OneShotHmac(kSecret, signed_bytes));
+
+  peer::v1::ConnectResponse reply;
+  reply.set_server_endpoint("server");
+  std::string reply_bytes("swift-peer-reply-v1", sizeof("swift-peer-reply-v1"));
+  absl::StrAppend(&reply_bytes, kPeerConnectMethod, std::string(1, '\0'),
+                  credential.nonce(), CanonicalBytes(reply));
+  EXPECT_EQ(
+      authenticator->SignReply(kPeerConnectMethod, credential.nonce(), reply),
+      OneShotHmac(kSecret, reply_bytes));
+  EXPECT_EQ(
+      authenticator->Fingerprint(),
+      absl::BytesToHexString(
+          OneShotHmac(kSecret, "swift-peer-fingerprint-v1").substr(0, 8)));
 }
 
 TEST(PeerAuthenticatorTest, RefusesAnotherSecretMethodOrRequest) {
