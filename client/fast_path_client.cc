@@ -64,31 +64,36 @@ bool WatchForAnswer(CallLane& lane, uint64_t call_id, absl::Duration limit,
   return state == CallLane::Answer::kHere;
 }
 
-// One exchange; fails only for transport problems (the connection is then
-// unusable). swiftd's answer, error or not, comes back as a response.
-// The fds attached to the answer go to `fds` when it is not null (else
-// they are closed). `lane` is the connection's call lane, if it has one.
-absl::StatusOr<v1::FastResponse> Exchange(
-    SeqpacketSocket& socket, const v1::FastRequest& request,
-    std::vector<UniqueFd>* fds = nullptr,
-    absl::Duration answer_spin = absl::ZeroDuration(),
-    CallLane* lane = nullptr) {
-  if (absl::Status sent = SendCall(socket, lane, request.call_id(),
-                                   request.SerializeAsString());
-      !sent.ok()) {
-    // swiftd may have refused the connection (too many, out of
-    // descriptors) and closed it: its reason is still queued for us.
-    if (absl::IsUnavailable(sent)) {
-      absl::StatusOr<SeqpacketSocket::Message> refusal = socket.Receive();
-      v1::FastResponse response;
-      if (refusal.ok() && response.ParseFromString(refusal->data) &&
-          response.code() != 0) {
-        return response;
-      }
-    }
-    return absl::UnavailableError(
-        absl::StrCat("swiftd fast path: ", sent.message()));
+// The first half of an exchange: sends `request`. nullopt when it went;
+// else what the exchange returns: swiftd's refusal as a response, or
+// kUnavailable (the connection is then unusable).
+std::optional<absl::StatusOr<v1::FastResponse>> SendRequest(
+    SeqpacketSocket& socket, const v1::FastRequest& request, CallLane* lane) {
+  absl::Status sent =
+      SendCall(socket, lane, request.call_id(), request.SerializeAsString());
+  if (sent.ok()) {
+    return std::nullopt;
   }
+  // swiftd may have refused the connection (too many, out of
+  // descriptors) and closed it: its reason is still queued for us.
+  if (absl::IsUnavailable(sent)) {
+    absl::StatusOr<SeqpacketSocket::Message> refusal = socket.Receive();
+    v1::FastResponse response;
+    if (refusal.ok() && response.ParseFromString(refusal->data) &&
+        response.code() != 0) {
+      return response;
+    }
+  }
+  return absl::UnavailableError(
+      absl::StrCat("swiftd fast path: ", sent.message()));
+}
+
+// The second half: swiftd's answer to `request`, sent.
+absl::StatusOr<v1::FastResponse> AwaitAnswer(SeqpacketSocket& socket,
+                                             const v1::FastRequest& request,
+                                             std::vector<UniqueFd>* fds,
+                                             absl::Duration answer_spin,
+                                             CallLane* lane) {
   // swiftd answers most calls within microseconds: watching for the
   // answer briefly saves this thread's wake-up (connects and invocations
   // take longer and sleep after the spin, which is bounded).
@@ -139,6 +144,27 @@ absl::StatusOr<v1::FastResponse> Exchange(
     *fds = std::move(message->fds);
   }
   return response;
+}
+
+// One exchange; fails only for transport problems (the connection is then
+// unusable). swiftd's answer, error or not, comes back as a response.
+// The fds attached to the answer go to `fds` when it is not null (else
+// they are closed). `lane` is the connection's call lane, if it has one.
+// `meanwhile`, if set, runs once the request went (or failed to).
+absl::StatusOr<v1::FastResponse> Exchange(
+    SeqpacketSocket& socket, const v1::FastRequest& request,
+    std::vector<UniqueFd>* fds = nullptr,
+    absl::Duration answer_spin = absl::ZeroDuration(), CallLane* lane = nullptr,
+    std::optional<absl::FunctionRef<void()>> meanwhile = std::nullopt) {
+  std::optional<absl::StatusOr<v1::FastResponse>> failed =
+      SendRequest(socket, request, lane);
+  if (meanwhile.has_value()) {
+    (*meanwhile)();
+  }
+  if (failed.has_value()) {
+    return *std::move(failed);
+  }
+  return AwaitAnswer(socket, request, fds, answer_spin, lane);
 }
 
 // swiftd's answer, or the status it answered with.
@@ -277,19 +303,33 @@ absl::StatusOr<v1::FastResponse> FastPathClient::Call(v1::FastRequest request) {
 
 absl::StatusOr<v1::FastResponse> FastPathClient::CallWithFds(
     v1::FastRequest request, std::vector<UniqueFd>* fds) {
+  return CallOnIdle(std::move(request), fds, std::nullopt);
+}
+
+absl::StatusOr<v1::FastResponse> FastPathClient::CallAround(
+    v1::FastRequest request, absl::FunctionRef<void()> meanwhile) {
+  return CallOnIdle(std::move(request), nullptr, meanwhile);
+}
+
+absl::StatusOr<v1::FastResponse> FastPathClient::CallOnIdle(
+    v1::FastRequest request, std::vector<UniqueFd>* fds,
+    std::optional<absl::FunctionRef<void()>> meanwhile) {
   {
     absl::MutexLock lock(&mu_);
     request.set_call_id(next_call_id_++);
   }
   absl::StatusOr<CallsConnection> connection = TakeConnection();
   if (!connection.ok()) {
+    if (meanwhile.has_value()) {
+      (*meanwhile)();
+    }
     return absl::UnavailableError(
         absl::StrCat("swiftd fast path: ", connection.status().message()));
   }
   std::vector<UniqueFd> received;
-  absl::StatusOr<v1::FastResponse> response =
-      Exchange(connection->socket, request, &received, answer_spin_,
-               connection->lane.has_value() ? &*connection->lane : nullptr);
+  absl::StatusOr<v1::FastResponse> response = Exchange(
+      connection->socket, request, &received, answer_spin_,
+      connection->lane.has_value() ? &*connection->lane : nullptr, meanwhile);
   if (!response.ok()) {
     // The connection is broken: dropped, not returned.
     return response.status();

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -75,6 +76,16 @@ class FastPathClient final {
   absl::StatusOr<v1::FastResponse> CallWithFds(v1::FastRequest request,
                                                std::vector<UniqueFd>* fds);
 
+  // CallAround()
+  //
+  // Call(), running `meanwhile` between sending the request and waiting
+  // for the answer: work the caller must do anyway (a closed connection's
+  // QP reset) overlaps swiftd's, and the answer is usually in when it is
+  // done, so the thread does not sleep for it. `meanwhile` runs exactly
+  // once, also when the call fails.
+  absl::StatusOr<v1::FastResponse> CallAround(
+      v1::FastRequest request, absl::FunctionRef<void()> meanwhile);
+
   // What swiftd said in its hello (device, peer address).
   const v1::FastHelloReply& hello() const { return hello_; }
 
@@ -99,6 +110,11 @@ class FastPathClient final {
 
   // An idle connection, or a new one.
   absl::StatusOr<CallsConnection> TakeConnection();
+
+  // CallWithFds() and CallAround(): one call on an idle connection.
+  absl::StatusOr<v1::FastResponse> CallOnIdle(
+      v1::FastRequest request, std::vector<UniqueFd>* fds,
+      std::optional<absl::FunctionRef<void()>> meanwhile);
 
   const std::string path_;
   const std::string client_name_;

@@ -220,6 +220,56 @@ TEST(FastPathClientTest, ASwiftdThatIsGoneIsUnavailable) {
       << response.status();
 }
 
+// A closed connection's QP is reset while swiftd handles the close: the
+// request has gone before `meanwhile` runs, and its answer is read after.
+TEST(FastPathClientTest, CallAroundRunsMeanwhileAfterTheRequestWent) {
+  absl::Mutex mu;
+  bool meanwhile_done = false;
+  FakeSwiftd swiftd([&](const v1::FastRequest& request) {
+    if (request.has_ping()) {
+      // Answered only once the caller's work is done: a CallAround that
+      // waited for the answer before that work would never return.
+      absl::MutexLock lock(&mu);
+      EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&meanwhile_done),
+                                      absl::Seconds(10)));
+    }
+    return Answer(request);
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  int ran = 0;
+  absl::StatusOr<v1::FastResponse> response =
+      (*client)->CallAround(Ping(7), [&] {
+        ++ran;
+        absl::MutexLock lock(&mu);
+        meanwhile_done = true;
+      });
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->ping().sequence(), 7u);
+  EXPECT_EQ(ran, 1);
+  // The connection serves the next call.
+  EXPECT_TRUE((*client)->Call(Ping(8)).ok());
+  EXPECT_EQ(swiftd.accepted(), 1);
+}
+
+TEST(FastPathClientTest, CallAroundRunsMeanwhileOnceWhenSwiftdIsGone) {
+  FakeSwiftd swiftd([](const v1::FastRequest&) {
+    return std::optional<std::string>();  // Hang up.
+  });
+  auto client = FastPathClient::Connect(swiftd.path(), "test");
+  ASSERT_TRUE(client.ok()) << client.status();
+  int ran = 0;
+  // Sent, then the connection breaks.
+  EXPECT_EQ((*client)->CallAround(Ping(1), [&] { ++ran; }).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ran, 1);
+  swiftd.Stop();
+  // No connection to send on at all.
+  EXPECT_EQ((*client)->CallAround(Ping(2), [&] { ++ran; }).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ran, 2);
+}
+
 // A swiftd with a call lane (common/call_lane.h) on its one connection,
 // that plays the lane's harder cases: it answers two calls in three in the
 // lane with a doorbell, after a stale doorbell for the call before; the

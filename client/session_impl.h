@@ -67,7 +67,9 @@ class SessionImpl final : public Session {
   absl::Status ImportOrOpenDevice(const std::string& device,
                                   const SessionHints& hints,
                                   SwiftdStart* swiftd_start, absl::Time* lap);
-  absl::Status CloseRemote(uint64_t connection_id);
+  // Tells swiftd that connection `connection_id` is closed, recycling its
+  // QP while swiftd works; swiftd's answer's status.
+  absl::Status CloseAndRecycle(uint64_t connection_id, PooledQp pooled);
   // A new connection by a full handshake through swiftd.
   absl::StatusOr<std::unique_ptr<ConnectionImpl>> Handshake(
       const std::string& host, const std::string& service,

@@ -52,6 +52,7 @@ _ABSL_LIBS = [
     "flags_usage",
     "flat_hash_map",
     "flat_hash_set",
+    "function_ref",
     "status",
     "statusor",
     "str_format",
