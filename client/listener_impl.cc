@@ -8,6 +8,7 @@
 #include "client/connect_steps.h"
 #include "client/fast_path_client.h"
 #include "client/rc_qp_factory.h"
+#include "common/thread_name.h"
 #include "common/wire_micros.h"
 #include "proto/wire_status.h"
 
@@ -78,10 +79,14 @@ absl::Status ListenerImpl::StartThreads() {
     }
     readers_.emplace_back(
         [this, receiver = SeqpacketSocket(UniqueFd(fd))]() mutable {
+          NameThisThread("swift-accept");
           ReadLoop(std::move(receiver));
         });
   }
-  advertiser_ = std::thread([this] { AdvertiseLoop(); });
+  advertiser_ = std::thread([this] {
+    NameThisThread("swift-advertise");
+    AdvertiseLoop();
+  });
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/connect_steps.h"
+#include "common/thread_name.h"
 
 namespace swift {
 namespace {
@@ -79,7 +80,10 @@ void PreconnectPool::NoteDiscardLocked(int count, const std::string& reason) {
 
 void PreconnectPool::StartThreadLocked() {
   if (!thread_.joinable()) {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      NameThisThread("swift-preconn");
+      Loop();
+    });
   }
 }
 

@@ -1,6 +1,8 @@
 // QpPool implementation; see qp_pool.h.
 #include "client/qp_pool.h"
 
+#include "common/thread_name.h"
+
 namespace swift {
 
 QpPool::~QpPool() {
@@ -49,7 +51,10 @@ absl::Status QpPool::Fill(int count) {
 }
 
 void QpPool::StartRefill() {
-  refill_thread_ = std::thread([this] { RefillLoop(); });
+  refill_thread_ = std::thread([this] {
+    NameThisThread("swift-qp-refill");
+    RefillLoop();
+  });
 }
 
 void QpPool::RefillLoop() {

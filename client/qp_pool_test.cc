@@ -2,7 +2,12 @@
 // a PooledQp without verbs objects, told apart by its PSN.
 #include "client/qp_pool.h"
 
+#include <dirent.h>
+
+#include <algorithm>
+#include <fstream>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -239,6 +244,40 @@ TEST_F(QpPoolTest, TheRefillThreadRefillsToHighOnceBelowLow) {
   }
   EXPECT_EQ(pool->stats().ready, 5);
   EXPECT_EQ(pool->stats().created, 6u);
+}
+
+// The names of this process's threads, as `top -H` shows them.
+std::vector<std::string> ThreadNames() {
+  std::vector<std::string> names;
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) return names;
+  while (const dirent* task = readdir(tasks)) {
+    std::ifstream comm(std::string("/proc/self/task/") + task->d_name +
+                       "/comm");
+    std::string name;
+    if (std::getline(comm, name)) names.push_back(name);
+  }
+  closedir(tasks);
+  return names;
+}
+
+int ThreadsNamed(const std::string& name) {
+  const std::vector<std::string> names = ThreadNames();
+  return static_cast<int>(std::count(names.begin(), names.end(), name));
+}
+
+// An application's operator tells libswift's threads from its own.
+TEST_F(QpPoolTest, TheRefillThreadIsNamedAndGoesWithThePool) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 3);
+  pool->StartRefill();
+  // The thread names itself when it first runs.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (ThreadsNamed("swift-qp-refill") == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(ThreadsNamed("swift-qp-refill"), 1);
+  pool.reset();
+  EXPECT_EQ(ThreadsNamed("swift-qp-refill"), 0);
 }
 
 TEST_F(QpPoolTest, DestroyingThePoolStopsTheRefillThread) {

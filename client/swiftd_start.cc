@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/connect_steps.h"
+#include "common/thread_name.h"
 #include "common/unix_socket.h"
 
 namespace swift {
@@ -45,6 +46,7 @@ SwiftdStart::SwiftdStart(const SessionOptions& options, std::string client_name,
                   : std::optional<absl::StatusOr<std::string>>(options.device)),
       thread_([this, options, client_name = std::move(client_name),
                shareable_devices = std::move(shareable_devices)] {
+        NameThisThread("swift-start");
         Run(options, client_name, shareable_devices);
       }) {}
 

@@ -11,11 +11,13 @@
 #include <cerrno>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/wait/futex.h"
 #include "client/wait/poll_cq.h"
 #include "common/errno_status.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace swift::wait_internal {
 namespace {
@@ -68,7 +70,10 @@ Dispatcher::Dispatcher(int cpu, UniqueFd epoll, UniqueFd wake)
       pid_(getpid()),
       epoll_(std::move(epoll)),
       wake_(std::move(wake)) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread(absl::StrCat("swift-wake-", cpu_));
+    Run();
+  });
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu_, &set);
