@@ -1,7 +1,9 @@
 // LoopbackSwiftd implementation; see loopback_swiftd.h.
 #include "tools/bench/loopback_swiftd.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/unique_fd.h"
 #include "common/unix_socket.h"
 #include "tests/free_port.h"
 
@@ -26,6 +29,21 @@ absl::StatusOr<std::unique_ptr<LoopbackSwiftd>> LoopbackSwiftd::Start(
   }
   swiftd->dir_ = dir_template;
   const std::string socket_path = swiftd->dir_ + "/swiftd.sock";
+  // Peers authenticated as deployed: the credentials' MACs are part of
+  // what a connect costs.
+  const std::string key = swiftd->dir_ + "/peer.key";
+  {
+    std::string secret(32, '\0');
+    UniqueFd fd(
+        open(key.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd.valid() ||
+        getrandom(secret.data(), secret.size(), 0) !=
+            static_cast<ssize_t>(secret.size()) ||
+        write(fd.get(), secret.data(), secret.size()) !=
+            static_cast<ssize_t>(secret.size())) {
+      return absl::InternalError(absl::StrCat("cannot write ", key));
+    }
+  }
   swiftd->metrics_port_ = swift::testing::FreeLoopbackPort();
   const uint16_t peer_port = swift::testing::FreeLoopbackPort();
   swiftd->pid_ = fork();
@@ -37,7 +55,7 @@ absl::StatusOr<std::unique_ptr<LoopbackSwiftd>> LoopbackSwiftd::Start(
         "--socket=" + socket_path,
         "--config=",
         "--state_dir=",
-        "--insecure_peers",
+        "--peer_secret_file=" + key,
         "--peer_allow=127.0.0.1/32",
         absl::StrCat("--peer_address=127.0.0.1:", peer_port),
         absl::StrCat("--peers=self=127.0.0.1:", peer_port),
@@ -93,6 +111,7 @@ LoopbackSwiftd::~LoopbackSwiftd() {
     kill(pid_, SIGTERM);
     waitpid(pid_, nullptr, 0);
   }
+  unlink((dir_ + "/peer.key").c_str());
 }
 
 }  // namespace swift::bench

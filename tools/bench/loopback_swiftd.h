@@ -7,7 +7,8 @@
 // raw SERVICE channel with fake endpoints (no RDMA device: swiftd never
 // touches a QP, it carries their metadata) whose accepts a thread answers.
 // So the CPU swiftd spends per connect is the control plane's whole work
-// for one connect, both hosts' share, with none of the application's.
+// for one connect, both hosts' share, with none of the application's. The
+// link is authenticated with a peer secret, as a cluster deploys it.
 #ifndef SWIFT_TOOLS_BENCH_LOOPBACK_SWIFTD_H_
 #define SWIFT_TOOLS_BENCH_LOOPBACK_SWIFTD_H_
 
