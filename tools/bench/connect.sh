@@ -139,6 +139,33 @@ trap 'log "interrupted"; exit 2' INT TERM
 set_aslr() { echo "$1" >"$ASLR_KNOB"; }
 # Emits a JSON line on stdout with "kind" (and more fields) put first.
 # emit KIND 'EXTRA_JSON_MEMBERS' LINE
+# CPU per connection in the throughput rounds: the guest's busy ticks (all
+# vCPUs: clients, servers, kernel threads, softirq) and each long-lived
+# server's own, around each client process (ticks of 1/CLK_TCK s).
+CLK_TCK=$(getconf CLK_TCK)
+proc_ticks() {  # PID: its utime + stime; 0 when it is gone
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
+  stat=${stat##*) }
+  # shellcheck disable=SC2086  # the fields, word-split on purpose
+  set -- $stat
+  echo $(( ${12} + ${13} ))
+}
+cpu_snapshot() {  # busy, swiftd A, swiftd B, Swift's server, cmtime's server
+  local _ u n s i w q sq st
+  read -r _ u n s i w q sq st _ </proc/stat
+  echo "$(( u + n + s + q + sq + st )) $(proc_ticks "${SWIFTD_A:-0}")" \
+    "$(proc_ticks "${SWIFTD_B:-0}") $(proc_ticks "${SERVER_PID:-0}")" \
+    "$(proc_ticks "${CM_PID:-0}")"
+}
+cpu_json() {  # BEFORE AFTER: a JSON member
+  local -a b a
+  read -r -a b <<<"$1"
+  read -r -a a <<<"$2"
+  printf '"cpu_ticks":{"busy":%d,"swiftd_a":%d,"swiftd_b":%d,"server":%d,"cm_server":%d,"clk_tck":%d}' \
+    $(( a[0] - b[0] )) $(( a[1] - b[1] )) $(( a[2] - b[2] )) $(( a[3] - b[3] )) \
+    $(( a[4] - b[4] )) "$CLK_TCK"
+}
 emit() {
   local line=$3
   [ "${line:0:1}" = "{" ] || line='{"error":"no output"}'
@@ -182,12 +209,14 @@ cm_server() {
 # cm_client C REP 'EXTRA_JSON_MEMBERS': one cmtime client; its output and
 # wall time as JSON; false when it was rejected or failed.
 cm_client() {
-  local c=$1 rep=$2 start end rc out rep_json=$2
+  local c=$1 rep=$2 start end rc out rep_json=$2 before after
   [[ $rep =~ ^[0-9]+$ ]] || rep_json="\"$rep\""
+  before=$(cpu_snapshot)
   start=$EPOCHREALTIME
   out=$(timeout 60 cmtime -s "$A_IP" -b "$B_IP" -p "$CM_PORT" -c "$c" 2>&1)
   rc=$?
   end=$EPOCHREALTIME
+  after=$(cpu_snapshot)
   # cmtime's text as a JSON string, in bash: a python3 per run would cost
   # more than the run under TCG.
   out=${out//\\/\\\\}
@@ -195,7 +224,7 @@ cm_client() {
   out=${out//$'\t'/\\t}
   out=${out//$'\r'/}
   out=${out//$'\n'/\\n}
-  emit rdma_cm "${3:+$3,}\"c\":$c,\"rep\":$rep_json,\"rc\":$rc,\"process_us\":$(( ${end/./} - ${start/./} ))" \
+  emit rdma_cm "${3:+$3,}\"c\":$c,\"rep\":$rep_json,\"rc\":$rc,\"process_us\":$(( ${end/./} - ${start/./} )),$(cpu_json "$before" "$after")" \
     "{\"output\":\"$out\"}"
   ! grep -qiE 'reject|error|fail' <<<"$out" && [ $rc -eq 0 ]
 }
@@ -308,14 +337,16 @@ raw_warm() {
 # connect_bench client process (a new one per slice: its session and
 # pool are warm before the timed part; see connect_bench.cc).
 swift() {
-  local kind=$1 t=$2 c=$3 r=$4 phase=$5 line rc
+  local kind=$1 t=$2 c=$3 r=$4 phase=$5 line rc before after
   shift 5
+  before=$(cpu_snapshot)
   line=$(timeout 300 "$BENCH" --role=client --socket="$WORK/b.sock" \
     --host="$A_IP:$PEER_PORT" --service=bench --threads="$t" --connections="$c" \
     "$@" 2>>"$WORK/bench_client.err")
   rc=$?
+  after=$(cpu_snapshot)
   [ $rc -eq 0 ] || { FAILED=1; log "$kind T=$t round $r: exit $rc"; }
-  emit "$kind" "\"round\":$r,\"phase\":\"$phase\",\"rc\":$rc" "$line"
+  emit "$kind" "\"round\":$r,\"phase\":\"$phase\",\"rc\":$rc,$(cpu_json "$before" "$after")" "$line"
 }
 
 # One slice of a variant at one client, for round $2.
@@ -575,7 +606,7 @@ def cm_runs(rows):
                 problems.append(what + f": rejected or failed (rc {l.get('rc')})")
             continue
         out.append({"round": l.get("round"), "c": l["c"], "setup_ms": sum(steps[s] for s in STEPS),
-                    "steps": steps, "process_us": l["process_us"]})
+                    "steps": steps, "process_us": l["process_us"], "cpu": l.get("cpu_ticks")})
     return out
 cm1 = cm_runs([l for l in kind("rdma_cm", "latency") if l.get("c") == 1])
 rounds_cm = by_round(cm1)
@@ -771,6 +802,31 @@ if storm.get("stuck") or storm.get("ok") != storm.get("total") or not check.get(
     problems.append("storm: not every connection completed and closed cleanly")
 if not leak.get("clean"):
     problems.append("connections left on a swiftd after the rounds' clients exited (leak_check)")
+def cpu_ms_per_conn(t):
+    """Guest CPU ms per connection at T clients: Swift by handshake and
+    rdma_cm's batch of c=T, medians over rounds; "other" is the clients, the
+    kernel's threads and softirq (rxe, the veth pair)."""
+    def split(cpu, conns, parts):
+        if not cpu or not conns or cpu.get("busy", -1) < 0:
+            return None
+        ms = {k: cpu[k] * 1000 / cpu["clk_tck"] / conns for k in ["busy"] + parts}
+        row = {"guest_total": ms["busy"]}
+        row.update({name: ms[k] for k, name in zip(parts, [PART_NAMES[p] for p in parts])})
+        row["other"] = ms["busy"] - sum(ms[k] for k in parts)
+        return row
+    def medians(rows):
+        rows = [r for r in rows if r]
+        return {k: r1(statistics.median([r[k] for r in rows])) for k in rows[0]} if rows else None
+    swift_rows = [split(l.get("cpu_ticks"), l.get("ok"), ["swiftd_a", "swiftd_b", "server"])
+                  for l in kind("swift", "throughput") if l.get("threads") == t]
+    cm_rows = [split(x["cpu"], x["c"], ["cm_server"]) for x in cm_t if x["c"] == t]
+    out = {"swift_no_pool": medians(swift_rows), "rdma_cm": medians(cm_rows)}
+    if out["swift_no_pool"] and out["rdma_cm"]:
+        out["guest_total_swift_over_rdma_cm"] = ratio(out["swift_no_pool"]["guest_total"],
+                                                      out["rdma_cm"]["guest_total"])
+    return out
+PART_NAMES = {"swiftd_a": "swiftd_a", "swiftd_b": "swiftd_b", "server": "server_app", "cm_server": "cm_server"}
+
 pool_best, pool_best_t = best("swift_pool")
 hs_best, hs_best_t = best("swift")
 pool1, swift1 = at("swift_pool", 1), at("swift", 1)
@@ -827,6 +883,8 @@ summary = {
     "swift_pool_hit_fraction_16": at("swift_pool", 16, "hit_fraction"),
     "swift_pool_hit_fraction_64": at("swift_pool", 64, "hit_fraction"),
     "conn_per_s_rdma_cm": at("rdma_cm", 100, "conn_per_s"),
+    "cpu_ms_per_conn_16": cpu_ms_per_conn(16),
+    "cpu_ms_per_conn_64": cpu_ms_per_conn(64),
     "conn_per_s_raw_warm": max((r["conn_per_s"] or 0 for r in table.get("raw_warm", {}).values()), default=None),
     "conn_per_s_raw_new_process": max((r["conn_per_s"] or 0 for r in table.get("raw_new_process", {}).values()), default=None),
     "fastpath_ping_p50_us_guest": rtt.get("fastpath_ping_p50_us_guest"),
@@ -874,7 +932,12 @@ summary = {
         "the median over rounds; swift_pool at T>1 = Prewarm "
         f"{pool_max} then all T threads at once: the refill (one handshake at a time) cannot keep "
         "up, so only about the first pool_max connects come from the pool "
-        "(swift_pool_hit_fraction_16/_64); the rest are handshakes, counted in its conn_per_s."),
+        "(swift_pool_hit_fraction_16/_64); the rest are handshakes, counted in its conn_per_s. "
+        "cpu_ms_per_conn_T: the guest's busy CPU (all vCPUs, /proc/stat) per connection over each "
+        "client process's life (a new connect_bench or cmtime process per slice: its start and set-up "
+        "included), the long-lived servers' own (swiftd A and B, Swift's server application, "
+        "cmtime's server) apart; other = the clients, kernel threads and softirq (rxe, the veth "
+        "pair); Swift's includes each Close, rdma_cm's its disconnect and destroy; medians over rounds."),
 }
 print(json.dumps(summary))
 sys.exit(1 if failed or problems else 0)
