@@ -2,10 +2,9 @@
 // a PooledQp without verbs objects, told apart by its PSN.
 #include "client/qp_pool.h"
 
-#include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +14,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/testing/eventually.h"
+#include "common/testing/thread_status.h"
 #include "gtest/gtest.h"
 
 namespace swift {
@@ -246,23 +247,9 @@ TEST_F(QpPoolTest, TheRefillThreadRefillsToHighOnceBelowLow) {
   EXPECT_EQ(pool->stats().created, 6u);
 }
 
-// The names of this process's threads, as `top -H` shows them.
-std::vector<std::string> ThreadNames() {
-  std::vector<std::string> names;
-  DIR* tasks = opendir("/proc/self/task");
-  if (tasks == nullptr) return names;
-  while (const dirent* task = readdir(tasks)) {
-    std::ifstream comm(std::string("/proc/self/task/") + task->d_name +
-                       "/comm");
-    std::string name;
-    if (std::getline(comm, name)) names.push_back(name);
-  }
-  closedir(tasks);
-  return names;
-}
-
 int ThreadsNamed(const std::string& name) {
-  const std::vector<std::string> names = ThreadNames();
+  const std::vector<std::string> names =
+      ::swift::testing::ThreadStatusFields(getpid(), "Name:\t");
   return static_cast<int>(std::count(names.begin(), names.end(), name));
 }
 
@@ -271,10 +258,8 @@ TEST_F(QpPoolTest, TheRefillThreadIsNamedAndGoesWithThePool) {
   std::unique_ptr<QpPool> pool = MakePool(1, 3);
   pool->StartRefill();
   // The thread names itself when it first runs.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (ThreadsNamed("swift-qp-refill") == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  EXPECT_TRUE(::swift::testing::Eventually(
+      [] { return ThreadsNamed("swift-qp-refill") > 0; }, absl::Seconds(10)));
   EXPECT_EQ(ThreadsNamed("swift-qp-refill"), 1);
   pool.reset();
   EXPECT_EQ(ThreadsNamed("swift-qp-refill"), 0);

@@ -3,7 +3,6 @@
 // stops swiftd; flags override the file; SIGHUP applies the live settings
 // of a good file, logs what waits for a restart, and keeps the running
 // config when the new file is bad. And --cpus: where swiftd's threads run.
-#include <dirent.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,10 +17,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "common/cpu_set.h"
 #include "common/testing/command_testing.h"
 #include "common/testing/eventually.h"
+#include "common/testing/thread_status.h"
 #include "common/testing/unix_socket_testing.h"
 #include "common/unique_fd.h"
 #include "gtest/gtest.h"
@@ -35,6 +34,7 @@ using ::swift::testing::RunCommand;
 using ::swift::testing::RunfilePath;
 using ::swift::testing::SwiftdProcess;
 using ::swift::testing::TempDir;
+using ::swift::testing::ThreadStatusFields;
 
 void WriteConfig(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
@@ -259,28 +259,6 @@ TEST(SwiftdConfigTest, AFlagOverridesTheFileAtStartAndOnReload) {
   EXPECT_TRUE(absl::StrContains(notify.Receive(), "config reloaded"));
   EXPECT_EQ(TotalHandshakeLimit(socket), 20);
   EXPECT_EQ(swiftd.StopWith(SIGTERM), 0);
-}
-
-// A field of each thread's status in process `pid` (after `prefix`, e.g.
-// "Cpus_allowed_list:\t": the CPUs it may run on, "0-1").
-std::vector<std::string> ThreadStatusFields(pid_t pid,
-                                            absl::string_view prefix) {
-  std::vector<std::string> fields;
-  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
-  DIR* dir = opendir(tasks.c_str());
-  if (dir == nullptr) return fields;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    std::ifstream status(tasks + "/" + entry->d_name + "/status");
-    for (std::string line; std::getline(status, line);) {
-      absl::string_view field = line;
-      if (absl::ConsumePrefix(&field, prefix)) {
-        fields.emplace_back(field);
-      }
-    }
-  }
-  closedir(dir);
-  return fields;
 }
 
 TEST(SwiftdCpusTest, SwiftdsThreadsRunOnTheCpusItIsGiven) {

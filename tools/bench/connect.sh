@@ -137,24 +137,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 2' INT TERM
 set_aslr() { echo "$1" >"$ASLR_KNOB"; }
-# Emits a JSON line on stdout with "kind" (and more fields) put first.
-# emit KIND 'EXTRA_JSON_MEMBERS' LINE
 # CPU per connection in the throughput rounds: the guest's busy ticks (all
 # vCPUs: clients, servers, kernel threads, softirq) and each long-lived
 # server's own, around each client process (ticks of 1/CLK_TCK s).
 CLK_TCK=$(getconf CLK_TCK)
-proc_ticks() {  # PID: its utime + stime; 0 when it is gone
-  local stat
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
-  stat=${stat##*) }
-  # shellcheck disable=SC2086  # the fields, word-split on purpose
-  set -- $stat
-  echo $(( ${12} + ${13} ))
-}
+# shellcheck source=tools/bench/cpu_ticks.sh
+source "$(dirname "$0")/cpu_ticks.sh"
 cpu_snapshot() {  # busy, swiftd A, swiftd B, Swift's server, cmtime's server
-  local _ u n s i w q sq st
-  read -r _ u n s i w q sq st _ </proc/stat
-  echo "$(( u + n + s + q + sq + st )) $(proc_ticks "${SWIFTD_A:-0}")" \
+  echo "$(busy_ticks) $(proc_ticks "${SWIFTD_A:-0}")" \
     "$(proc_ticks "${SWIFTD_B:-0}") $(proc_ticks "${SERVER_PID:-0}")" \
     "$(proc_ticks "${CM_PID:-0}")"
 }
@@ -166,6 +156,8 @@ cpu_json() {  # BEFORE AFTER: a JSON member
     $(( a[0] - b[0] )) $(( a[1] - b[1] )) $(( a[2] - b[2] )) $(( a[3] - b[3] )) \
     $(( a[4] - b[4] )) "$CLK_TCK"
 }
+# Emits a JSON line on stdout with "kind" (and more fields) put first.
+# emit KIND 'EXTRA_JSON_MEMBERS' LINE
 emit() {
   local line=$3
   [ "${line:0:1}" = "{" ] || line='{"error":"no output"}'

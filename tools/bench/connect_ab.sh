@@ -79,19 +79,8 @@ done
 grep -q '^ready' "$WORK/base_server.out" && grep -q '^ready' "$WORK/new_server.out" ||
   die "a connect_bench server did not come up"
 
-ticks() {  # PID: its utime + stime
-  local stat
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return; }
-  stat=${stat##*) }
-  # shellcheck disable=SC2086  # the fields, word-split on purpose
-  set -- $stat
-  echo $(( ${12} + ${13} ))
-}
-busy() {
-  local _ u n s i w q sq st
-  read -r _ u n s i w q sq st _ </proc/stat
-  echo $(( u + n + s + q + sq + st ))
-}
+# shellcheck source=tools/bench/cpu_ticks.sh
+source "$(dirname "$0")/cpu_ticks.sh"
 client() {  # BUILD THREADS CONNECTIONS
   timeout 300 "${DIR[$1]}/tools/bench/connect_bench" --role=client \
     --socket="$WORK/${1}_b.sock" --host="$RXE_A_IP:${PORT[$1]}" --service=bench \
@@ -99,12 +88,12 @@ client() {  # BUILD THREADS CONNECTIONS
 }
 run() {  # BUILD THREADS CONNECTIONS ROUND
   local v=$1 a b s u line
-  a=$(ticks "${SWIFTD_A[$v]}") b=$(ticks "${SWIFTD_B[$v]}") s=$(ticks "${SERVER[$v]}") u=$(busy)
+  a=$(proc_ticks "${SWIFTD_A[$v]}") b=$(proc_ticks "${SWIFTD_B[$v]}") s=$(proc_ticks "${SERVER[$v]}") u=$(busy_ticks)
   line=$(client "$v" "$2" "$3")
   [ "${line:0:1}" = "{" ] || line='{"error":"no output"}'
   printf '{"kind":"run","build":"%s","threads":%d,"round":%d,"cpu_ticks":{"busy":%d,"swiftd_a":%d,"swiftd_b":%d,"server":%d,"clk_tck":%d},"result":%s}\n' \
-    "$v" "$2" "$4" $(( $(busy) - u )) $(( $(ticks "${SWIFTD_A[$v]}") - a )) \
-    $(( $(ticks "${SWIFTD_B[$v]}") - b )) $(( $(ticks "${SERVER[$v]}") - s )) \
+    "$v" "$2" "$4" $(( $(busy_ticks) - u )) $(( $(proc_ticks "${SWIFTD_A[$v]}") - a )) \
+    $(( $(proc_ticks "${SWIFTD_B[$v]}") - b )) $(( $(proc_ticks "${SERVER[$v]}") - s )) \
     "$(getconf CLK_TCK)" "$line" | tee -a "$WORK/runs.jsonl"
 }
 for v in base new; do client "$v" 4 5 >/dev/null; done  # Warm both.
