@@ -5,6 +5,7 @@
 //   connect_cost --swiftd=PATH [--rate=500] [--window_s=10] [--rounds=3]
 //                [--swiftd_flags=--flag=value,...]
 //                [--baseline_flags=--cpus=all,...] [--baseline_swiftd=PATH]
+//                [--floor=true]
 //
 // A swiftd brokers with itself on loopback (loopback_swiftd.h): each
 // connect crosses the fast path, the broker, the peer link and the service
@@ -14,10 +15,14 @@
 // from /proc) over each window, and an idle window in every round. A
 // second swiftd, started with --baseline_flags (by default --cpus=all:
 // its threads wherever the scheduler puts them), is measured in the same
-// rounds, its windows interleaved with the first's in alternating order,
+// rounds, its windows interleaved with the first's in rotating order,
 // and the summary gives the ratio of the two. --baseline_swiftd runs
 // another build as the baseline (e.g. the tree before a change, with
-// --baseline_flags=--cpus=auto: its defaults). Under the guest's QEMU TCG
+// --baseline_flags=--cpus=auto: its defaults). The message floor
+// (message_floor.h: a relay passing the same messages and doing nothing
+// else) is measured in the same rounds too: what any control plane with
+// these hops pays on this machine, against which swiftd's own work shows
+// (floor_* keys, cpu_ratio_measured_over_floor). Under the guest's QEMU TCG
 // the same work costs several times more (tools/bench/run overhead
 // measures it there, with the applications' real verbs); this is the
 // control plane's cost on a real CPU. Prints one JSON line per window and
@@ -25,6 +30,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +48,7 @@
 #include "tests/raw_fast_path.h"
 #include "tools/bench/loopback_swiftd.h"
 #include "tools/bench/median.h"
+#include "tools/bench/message_floor.h"
 #include "tools/bench/overhead_cpu.h"
 
 ABSL_FLAG(std::string, swiftd, "", "The swiftd binary.");
@@ -52,6 +59,10 @@ ABSL_FLAG(std::vector<std::string>, swiftd_flags, {},
           "More flags for swiftd, comma-separated (e.g. --fast_path_spin=0).");
 ABSL_FLAG(std::string, baseline_swiftd, "",
           "The baseline's swiftd binary; empty: --swiftd's.");
+ABSL_FLAG(bool, floor, true,
+          "Also measure the message floor (message_floor.h) in the same "
+          "rounds: the CPU of a relay that passes a brokered connect's "
+          "messages and does nothing else.");
 ABSL_FLAG(std::vector<std::string>, baseline_flags, {"--cpus=all"},
           "A second swiftd with these flags is measured in the same rounds, "
           "its windows interleaved with the first's; empty: none.");
@@ -97,8 +108,13 @@ std::string SwitchesJson(
   return absl::StrCat("{", absl::StrJoin(fields, ","), "}");
 }
 
-// One window: connects at `rate` per second (0: none) for `length`.
-Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
+// One connect and its close; returns the connect's time as the client saw
+// it.
+using ConnectAndClose = std::function<absl::StatusOr<absl::Duration>()>;
+
+// One window: connects at `rate` per second (0: none) for `length`, and
+// the CPU time and context switches of `swiftd` (or the message floor).
+Window Measure(pid_t swiftd, const ConnectAndClose& connect_and_close, int rate,
                absl::Duration length) {
   Window window;
   std::vector<double> latencies;
@@ -114,21 +130,9 @@ Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
   for (absl::Time next = start; rate > 0 && absl::Now() < end;
        next += interval) {
     absl::SleepFor(next - absl::Now());
-    const absl::Time begun = absl::Now();
-    absl::StatusOr<v1::FastResponse> connected = testing::RawCall(
-        calls, testing::RawConnectRequest("measured", absl::Seconds(20)));
-    if (!connected.ok()) {
-      Die(absl::StrCat("connect: ", connected.status().ToString()));
-    }
-    latencies.push_back(absl::ToDoubleMicroseconds(absl::Now() - begun));
-    v1::FastRequest close;
-    close.mutable_close()->set_connection_id(
-        connected->connect().connection_id());
-    if (absl::StatusOr<v1::FastResponse> closed =
-            testing::RawCall(calls, close);
-        !closed.ok()) {
-      Die(absl::StrCat("close: ", closed.status().ToString()));
-    }
+    absl::StatusOr<absl::Duration> connect_time = connect_and_close();
+    if (!connect_time.ok()) Die(connect_time.status().ToString());
+    latencies.push_back(absl::ToDoubleMicroseconds(*connect_time));
     ++window.connects;
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
@@ -157,46 +161,80 @@ Window Measure(pid_t swiftd, SeqpacketSocket& calls, int rate,
   return window;
 }
 
-// One swiftd under measurement, and what its rounds gave.
+// One process under measurement (a swiftd, or the message floor), and
+// what its rounds gave.
 struct Subject {
+  std::string name;   // "measured", "baseline" or "floor".
   std::string flags;  // As given, for the summary.
-  std::unique_ptr<LoopbackSwiftd> loopback;
-  std::unique_ptr<SeqpacketSocket> calls;
+  pid_t pid = 0;
+  ConnectAndClose connect_and_close;
+  std::unique_ptr<LoopbackSwiftd> loopback;  // A swiftd's.
+  std::unique_ptr<SeqpacketSocket> calls;    // A swiftd's.
+  std::unique_ptr<MessageFloor> floor;       // The floor's.
   int pooled = 0;
   std::vector<double> busy_pct, per_1000, cpu_us, rates, p50, switches;
   std::vector<std::map<std::string, double>> switches_by_thread;
 };
 
-Subject StartSubject(const std::string& binary,
-                     const std::vector<std::string>& flags, int rate,
-                     int per_window) {
+// One brokered connect on `calls` and its close.
+absl::StatusOr<absl::Duration> SwiftdConnectAndClose(SeqpacketSocket& calls) {
+  const absl::Time begun = absl::Now();
+  absl::StatusOr<v1::FastResponse> connected = testing::RawCall(
+      calls, testing::RawConnectRequest("measured", absl::Seconds(20)));
+  if (!connected.ok()) {
+    return absl::Status(
+        connected.status().code(),
+        absl::StrCat("connect: ", connected.status().message()));
+  }
+  const absl::Duration connect_time = absl::Now() - begun;
+  v1::FastRequest close;
+  close.mutable_close()->set_connection_id(
+      connected->connect().connection_id());
+  if (absl::StatusOr<v1::FastResponse> closed = testing::RawCall(calls, close);
+      !closed.ok()) {
+    return absl::Status(closed.status().code(),
+                        absl::StrCat("close: ", closed.status().message()));
+  }
+  return connect_time;
+}
+
+Subject StartSwiftd(const char* name, const std::string& binary,
+                    const std::vector<std::string>& flags, int rate,
+                    int per_window) {
   Subject subject;
+  subject.name = name;
   subject.flags = absl::StrJoin(flags, " ");
   absl::StatusOr<std::unique_ptr<LoopbackSwiftd>> loopback =
       LoopbackSwiftd::Start(binary, "measured", per_window, flags);
   if (!loopback.ok()) Die(loopback.status().ToString());
   subject.loopback = *std::move(loopback);
+  subject.pid = subject.loopback->pid();
   absl::StatusOr<SeqpacketSocket> calls = testing::OpenRaw(
       subject.loopback->fast_path(), "connect_cost", v1::FastHello::CALLS);
   if (!calls.ok()) Die(calls.status().ToString());
   subject.calls = std::make_unique<SeqpacketSocket>(*std::move(calls));
+  subject.connect_and_close = [calls = subject.calls.get()] {
+    return SwiftdConnectAndClose(*calls);
+  };
   // Warm-up: the peer link, the threads and the allocator.
-  subject.pooled = per_window - Measure(subject.loopback->pid(), *subject.calls,
+  subject.pooled = per_window - Measure(subject.pid, subject.connect_and_close,
                                         rate, absl::Seconds(1))
                                     .connects;
   return subject;
 }
 
 // A connecting window on `subject`, printed and recorded.
-void MeasureBusy(Subject& subject, const char* name, int round, int rate,
-                 int window_s, int per_window) {
-  if (absl::Status added =
-          subject.loopback->AddEndpoints(per_window - subject.pooled);
-      !added.ok()) {
-    Die(absl::StrCat("add endpoints: ", added.ToString()));
+void MeasureBusy(Subject& subject, int round, int rate, int window_s,
+                 int per_window) {
+  if (subject.loopback != nullptr) {
+    if (absl::Status added =
+            subject.loopback->AddEndpoints(per_window - subject.pooled);
+        !added.ok()) {
+      Die(absl::StrCat("add endpoints: ", added.ToString()));
+    }
+    absl::SleepFor(absl::Milliseconds(200));  // swiftd takes them in.
   }
-  absl::SleepFor(absl::Milliseconds(200));  // swiftd takes them in.
-  const Window busy = Measure(subject.loopback->pid(), *subject.calls, rate,
+  const Window busy = Measure(subject.pid, subject.connect_and_close, rate,
                               absl::Seconds(window_s));
   subject.pooled = per_window - busy.connects;
   std::printf(
@@ -204,8 +242,8 @@ void MeasureBusy(Subject& subject, const char* name, int round, int rate,
       "\"connecting\":true,\"cpu_pct\":%.3f,\"connects\":%d,\"per_s\":%.1f,"
       "\"connect_p50_us\":%.1f,\"switches_per_connect\":%.2f,"
       "\"switches_by_thread\":%s}\n",
-      name, round, busy.cpu_pct, busy.connects, busy.per_s, busy.connect_p50_us,
-      busy.switches_per_connect,
+      subject.name.c_str(), round, busy.cpu_pct, busy.connects, busy.per_s,
+      busy.connect_p50_us, busy.switches_per_connect,
       SwitchesJson({busy.switches_by_thread}).c_str());
   std::fflush(stdout);
   subject.busy_pct.push_back(busy.cpu_pct);
@@ -217,6 +255,20 @@ void MeasureBusy(Subject& subject, const char* name, int round, int rate,
   subject.switches_by_thread.push_back(busy.switches_by_thread);
 }
 
+// The median of `a`/`b` per round, with its min and max, as JSON fields
+// named `prefix`, `prefix`_min and `prefix`_max.
+std::string RatioJson(const std::string& prefix, const std::vector<double>& a,
+                      const std::vector<double>& b) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    ratios.push_back(a[i] / b[i]);
+  }
+  return absl::StrFormat(
+      "\"%s\":%.2f,\"%s_min\":%.2f,\"%s_max\":%.2f,", prefix, Median(ratios),
+      prefix, *std::min_element(ratios.begin(), ratios.end()), prefix,
+      *std::max_element(ratios.begin(), ratios.end()));
+}
+
 int Run() {
   const std::string binary = absl::GetFlag(FLAGS_swiftd);
   const int rate = absl::GetFlag(FLAGS_rate);
@@ -224,31 +276,45 @@ int Run() {
   if (binary.empty() || rate < 1 || window_s < 1) {
     Die("give --swiftd, --rate >= 1 and --window_s >= 1");
   }
+  // Forked first, while this process has one thread (message_floor.h).
+  std::optional<Subject> floor;
+  if (absl::GetFlag(FLAGS_floor)) {
+    absl::StatusOr<std::unique_ptr<MessageFloor>> started =
+        MessageFloor::Start();
+    if (!started.ok()) Die(started.status().ToString());
+    floor.emplace();
+    floor->name = "floor";
+    floor->floor = *std::move(started);
+    floor->pid = floor->floor->pid();
+    floor->connect_and_close = [relay = floor->floor.get()] {
+      return relay->ConnectAndClose();
+    };
+  }
   // Every connect takes one of the service's endpoints: a window's worth
   // (and some) is pooled before each connecting window.
   const int per_window = rate * window_s + 100;
-  Subject measured =
-      StartSubject(binary, absl::GetFlag(FLAGS_swiftd_flags), rate, per_window);
+  Subject measured = StartSwiftd(
+      "measured", binary, absl::GetFlag(FLAGS_swiftd_flags), rate, per_window);
   const std::vector<std::string> baseline_flags =
       absl::GetFlag(FLAGS_baseline_flags);
   std::optional<Subject> baseline;
   if (!baseline_flags.empty()) {
     const std::string baseline_binary = absl::GetFlag(FLAGS_baseline_swiftd);
-    baseline = StartSubject(baseline_binary.empty() ? binary : baseline_binary,
-                            baseline_flags, rate, per_window);
+    baseline = StartSwiftd("baseline",
+                           baseline_binary.empty() ? binary : baseline_binary,
+                           baseline_flags, rate, per_window);
   }
-  std::vector<double> idle_pct, ratios;
+  std::vector<Subject*> subjects = {&measured};
+  if (baseline.has_value()) subjects.push_back(&*baseline);
+  if (floor.has_value()) subjects.push_back(&*floor);
+  std::vector<double> idle_pct;
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
-    // The order alternates, so that drift hits both alike.
-    const bool baseline_first = baseline.has_value() && round % 2 == 1;
-    if (baseline_first) {
-      MeasureBusy(*baseline, "baseline", round, rate, window_s, per_window);
+    // The order rotates, so that drift hits all alike.
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      MeasureBusy(*subjects[(round + i) % subjects.size()], round, rate,
+                  window_s, per_window);
     }
-    MeasureBusy(measured, "measured", round, rate, window_s, per_window);
-    if (baseline.has_value() && !baseline_first) {
-      MeasureBusy(*baseline, "baseline", round, rate, window_s, per_window);
-    }
-    const Window idle = Measure(measured.loopback->pid(), *measured.calls, 0,
+    const Window idle = Measure(measured.pid, measured.connect_and_close, 0,
                                 absl::Seconds(window_s));
     std::printf(
         "{\"kind\":\"window\",\"swiftd\":\"measured\",\"round\":%d,"
@@ -256,26 +322,36 @@ int Run() {
         round, idle.cpu_pct);
     std::fflush(stdout);
     idle_pct.push_back(idle.cpu_pct);
-    if (baseline.has_value()) {
-      ratios.push_back(baseline->per_1000.back() / measured.per_1000.back());
-    }
   }
   const double headline = Median(measured.per_1000);
   std::string compared;
   if (baseline.has_value()) {
-    compared = absl::StrFormat(
-        "\"baseline_swiftd\":\"%s\",\"baseline_flags\":\"%s\","
-        "\"baseline_cpu_pct_per_1000\":%.2f,"
-        "\"baseline_cpu_us_per_connect\":%.1f,"
-        "\"baseline_connect_p50_us\":%.1f,"
-        "\"baseline_switches_per_connect\":%.2f,"
-        "\"cpu_ratio_baseline_over_measured\":%.2f,"
-        "\"cpu_ratio_min\":%.2f,\"cpu_ratio_max\":%.2f,",
-        absl::GetFlag(FLAGS_baseline_swiftd), baseline->flags,
-        Median(baseline->per_1000), Median(baseline->cpu_us),
-        Median(baseline->p50), Median(baseline->switches), Median(ratios),
-        *std::min_element(ratios.begin(), ratios.end()),
-        *std::max_element(ratios.begin(), ratios.end()));
+    compared = absl::StrCat(
+        absl::StrFormat("\"baseline_swiftd\":\"%s\",\"baseline_flags\":\"%s\","
+                        "\"baseline_cpu_pct_per_1000\":%.2f,"
+                        "\"baseline_cpu_us_per_connect\":%.1f,"
+                        "\"baseline_connect_p50_us\":%.1f,"
+                        "\"baseline_switches_per_connect\":%.2f,",
+                        absl::GetFlag(FLAGS_baseline_swiftd), baseline->flags,
+                        Median(baseline->per_1000), Median(baseline->cpu_us),
+                        Median(baseline->p50), Median(baseline->switches)),
+        RatioJson("cpu_ratio_baseline_over_measured", baseline->per_1000,
+                  measured.per_1000));
+  }
+  if (floor.has_value()) {
+    const double floor_pct = Median(floor->per_1000);
+    absl::StrAppend(
+        &compared,
+        absl::StrFormat(
+            "\"floor_cpu_pct_per_1000\":%.2f,\"floor_cpu_us_per_connect\":%.1f,"
+            "\"floor_connect_p50_us\":%.1f,\"floor_switches_per_connect\":%.2f,"
+            "\"floor_switches_by_thread\":%s,\"goal_under_floor\":%s,",
+            floor_pct, Median(floor->cpu_us), Median(floor->p50),
+            Median(floor->switches),
+            SwitchesJson(floor->switches_by_thread).c_str(),
+            floor_pct > 3.0 ? "true" : "false"),
+        RatioJson("cpu_ratio_measured_over_floor", measured.per_1000,
+                  floor->per_1000));
   }
   std::printf(
       "{\"bench\":\"connect_cost\",\"where\":\"host\",\"flags\":\"%s\","
