@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <optional>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "client/connect_steps.h"
 #include "client/fast_path_client.h"
@@ -65,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Listener>> ListenerImpl::Create(
       !listening.ok()) {
     return listening;
   }
+  listener->takes_replacements_ = down.listen_reply().takes_replacements();
   if (absl::Status started = listener->StartThreads(); !started.ok()) {
     return started;
   }
@@ -245,11 +249,27 @@ void ListenerImpl::HandleAccept(const v1::AcceptEvent& accept) {
     live_[id] = connection.get();
     accepted_.push_back(std::move(connection));
   }
-  // Answer first: the client waits on it. Then the QP taken is owed: the
-  // advertiser replaces it, batched with the burst's others, unless swiftd's
-  // pool runs low, when it is replaced right here.
+  // The QP taken is replaced in the answer itself when the pool has one
+  // ready: one message for swiftd to read, and no advertiser to wake. It
+  // is advertised here before swiftd can hand it to a client.
+  bool replaced = false;
+  if (takes_replacements_) {
+    if (std::optional<PooledQp> replacement = session_->pool().TakeReady()) {
+      reply->add_replacements(
+          verbs::EncodeEndpoint(session_->EndpointOf(*replacement)));
+      absl::MutexLock lock(&mu_);
+      advertised_[replacement->qp->qpn()] = *std::move(replacement);
+      replaced = true;
+    }
+  }
   reply->set_accept_us(WireMicros(absl::Now() - arrived));
   (void)SendUp(up);
+  if (replaced) {
+    return;
+  }
+  // Otherwise it is owed: the advertiser replaces it, batched with the
+  // burst's others, unless swiftd's pool runs low, when it is replaced
+  // right here.
   bool refill_now;
   {
     absl::MutexLock lock(&mu_);

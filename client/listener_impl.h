@@ -33,10 +33,14 @@ constexpr int InlineRefillBelow(int backlog) { return (backlog + 1) / 2; }
 // Threads: kAcceptThreads readers take events off the channel, each moving
 // its own event's QP to RTR and RTS and answering it (verbs allow modify_qp
 // on different QPs at once), so a burst of connects does not queue behind
-// one reader; an advertiser thread replaces the QPs accepts took, in one
-// AddEndpoints per burst, off the accept path. An accept refills inline
-// only when fewer than half the backlog is still advertised, so that swiftd's
-// pool does not run dry (a dry pool refuses clients: kResourceExhausted).
+// one reader. The answer carries a ready QP of the session's pool that
+// replaces the one taken (AcceptReply.replacements, when swiftd takes
+// them): the refill costs no message of its own. When the pool has none
+// ready (or swiftd is older), an advertiser thread replaces the QPs
+// accepts took, in one AddEndpoints per burst, off the accept path; an
+// accept then refills inline only when fewer than half the backlog is
+// still advertised, so that swiftd's pool does not run dry (a dry pool
+// refuses clients: kResourceExhausted).
 class ListenerImpl final : public Listener {
  public:
   // Opens the service channel and advertises `backlog` QPs of `session`,
@@ -77,6 +81,9 @@ class ListenerImpl final : public Listener {
   SeqpacketSocket channel_;
   const std::string service_;
   const int backlog_;
+  // swiftd adds an AcceptReply's replacements to its pool (ListenReply);
+  // set before the threads start.
+  bool takes_replacements_ = false;
   absl::Mutex send_mu_;  // One ServiceUp at a time on channel_.
   std::vector<std::thread> readers_;
   std::thread advertiser_;

@@ -91,16 +91,28 @@ void QpPool::WakeRestedLocked(absl::Time now) {
 absl::StatusOr<PooledQp> QpPool::Take() {
   {
     absl::MutexLock lock(&mu_);
-    WakeRestedLocked(absl::Now());
-    if (!ready_.empty()) {
-      PooledQp pooled = std::move(ready_.front());
-      ready_.pop_front();
-      ++stats_.hits;
-      return pooled;
+    if (std::optional<PooledQp> pooled = TakeReadyLocked()) {
+      return *std::move(pooled);
     }
     ++stats_.misses;
   }
   return Create();
+}
+
+std::optional<PooledQp> QpPool::TakeReady() {
+  absl::MutexLock lock(&mu_);
+  return TakeReadyLocked();
+}
+
+std::optional<PooledQp> QpPool::TakeReadyLocked() {
+  WakeRestedLocked(absl::Now());
+  if (ready_.empty()) {
+    return std::nullopt;
+  }
+  PooledQp pooled = std::move(ready_.front());
+  ready_.pop_front();
+  ++stats_.hits;
+  return pooled;
 }
 
 void QpPool::Return(PooledQp pooled) {

@@ -10,6 +10,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -49,6 +50,10 @@ class QpPool final {
   // Take(): a QP in INIT (from the pool, or created now).
   absl::StatusOr<PooledQp> Take();
 
+  // TakeReady(): a QP in INIT the pool holds ready, or nullopt when it
+  // holds none: never creates one, for a caller that must not wait.
+  std::optional<PooledQp> TakeReady();
+
   // Return(): puts back a QP that is still in INIT and was never used; it
   // is the next one taken.
   void Return(PooledQp qp);
@@ -65,6 +70,9 @@ class QpPool final {
  private:
   absl::StatusOr<PooledQp> Create();
   void RefillLoop();
+  // A ready QP (resting ones whose quiet period is over included), or
+  // nullopt; counted as a hit.
+  std::optional<PooledQp> TakeReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // QPs held, ready or resting: what `low`, `high` and Fill() count.
   int PooledLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Resting QPs whose quiet period is over join the ready ones.

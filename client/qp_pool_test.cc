@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -130,6 +131,23 @@ TEST_F(QpPoolTest, ATakeOnAnEmptyPoolReportsTheFactorysError) {
   EXPECT_EQ(pool->stats().misses, 1u);
   EXPECT_EQ(pool->stats().created, 0u);
   EXPECT_EQ(pool->Fill(1).code(), absl::StatusCode::kResourceExhausted);
+}
+
+// The listener's replacement in an accept's answer must never wait for a
+// QP to be created: TakeReady gives what the pool holds, or nothing.
+TEST_F(QpPoolTest, TakeReadyNeverCreates) {
+  std::unique_ptr<QpPool> pool = MakePool(1, 4);
+  EXPECT_FALSE(pool->TakeReady().has_value());
+  EXPECT_EQ(pool->stats().created, 0u);
+  ASSERT_TRUE(pool->Fill(1).ok());
+  std::optional<PooledQp> taken = pool->TakeReady();
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->psn, 1u);
+  EXPECT_FALSE(pool->TakeReady().has_value());
+  const PoolStats stats = pool->stats();
+  EXPECT_EQ(stats.created, 1u);
+  EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.ready, 0);
 }
 
 TEST_F(QpPoolTest, AReturnedQpIsTheNextOneTaken) {

@@ -68,6 +68,7 @@ void FakeApplication::Run() {
     if (down.has_listen_reply()) {
       absl::MutexLock lock(&mu_);
       listen_status_ = DecodeStatus(down.listen_reply());
+      takes_replacements_ = down.listen_reply().takes_replacements();
     } else if (down.has_accept()) {
       {
         absl::MutexLock lock(&mu_);
@@ -81,6 +82,14 @@ void FakeApplication::Run() {
       up.mutable_accept_reply()->set_event_id(down.accept().event_id());
       EncodeStatus(options_.accept_status, up.mutable_accept_reply());
       up.mutable_accept_reply()->set_accept_us(7);
+      {
+        absl::MutexLock lock(&mu_);
+        for (int i = 0; i < options_.replacements_per_accept;
+             ++i, ++next_index_) {
+          up.mutable_accept_reply()->add_replacements(
+              verbs::EncodeEndpoint(Endpoint(next_index_)));
+        }
+      }
       SendUp(up.SerializeAsString());
     } else if (down.has_closed()) {
       absl::MutexLock lock(&mu_);
@@ -96,6 +105,11 @@ void FakeApplication::Run() {
 absl::Status FakeApplication::listen_status() const {
   absl::MutexLock lock(&mu_);
   return *listen_status_;
+}
+
+bool FakeApplication::takes_replacements() const {
+  absl::MutexLock lock(&mu_);
+  return takes_replacements_;
 }
 
 void FakeApplication::AddEndpoints(int count) {

@@ -33,6 +33,9 @@ class FakeApplication final {
     absl::Duration accept_delay = absl::ZeroDuration();
     absl::Status accept_status;
     bool answer = true;
+    // New endpoints each answer carries (AcceptReply.replacements), as
+    // libswift's listener replaces the QP an accept took.
+    int replacements_per_accept = 0;
   };
 
   // Registers `options.service` on `registry` (which must outlive this)
@@ -46,8 +49,10 @@ class FakeApplication final {
   // The endpoint the registry hands out for pooled QP number `index`.
   static verbs::QpEndpoint Endpoint(int index);
 
-  // The ListenReply's status.
+  // The ListenReply's status, and whether it said the registry takes
+  // replacements in accept answers.
   absl::Status listen_status() const;
+  bool takes_replacements() const;
   // Advertises `count` more endpoints (indices after those sent so far).
   void AddEndpoints(int count);
   // The application closes accepted connection `connection_id` itself
@@ -72,6 +77,7 @@ class FakeApplication final {
   std::thread app_thread_;
   mutable absl::Mutex mu_;
   std::optional<absl::Status> listen_status_ ABSL_GUARDED_BY(mu_);
+  bool takes_replacements_ ABSL_GUARDED_BY(mu_) = false;
   int next_index_ ABSL_GUARDED_BY(mu_) = 0;
   int accepts_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<uint64_t> closed_ ABSL_GUARDED_BY(mu_);

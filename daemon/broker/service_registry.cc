@@ -18,6 +18,7 @@ namespace {
 v1::ServiceDown ListenReplyFor(const absl::Status& status) {
   v1::ServiceDown down;
   EncodeStatus(status, down.mutable_listen_reply());
+  down.mutable_listen_reply()->set_takes_replacements(status.ok());
   return down;
 }
 
@@ -70,25 +71,14 @@ void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
       break;
     }
     if (up.has_add_endpoints()) {
-      absl::Status added;
-      {
-        absl::MutexLock lock(&mu_);
-        added = AddEndpoints(*service, up.add_endpoints().endpoints());
-      }
-      if (!added.ok()) {
-        // Once per channel in the log; the application hears each time.
-        LOG_IF(WARNING, !refusal_logged)
-            << "Service '" << service->name << "' (uid " << service->owner_uid
-            << "): " << added;
-        refusal_logged = true;
-        v1::ServiceDown refused;
-        EncodeStatus(added, refused.mutable_endpoints_refused());
-        refused.mutable_endpoints_refused()->set_count(
-            up.add_endpoints().endpoints_size());
-        (void)SendDown(*service, refused);
-      }
+      AddOrRefuse(*service, up.add_endpoints().endpoints(), &refusal_logged);
     } else if (up.has_accept_reply()) {
+      // The accept first: its answer goes to the client's swiftd from here.
       HandleAcceptReply(*service, up.accept_reply());
+      if (!up.accept_reply().replacements().empty()) {
+        AddOrRefuse(*service, up.accept_reply().replacements(),
+                    &refusal_logged);
+      }
     } else if (up.has_connection_closed()) {
       EndByService(*service, up.connection_closed().connection_id());
     }
@@ -96,6 +86,28 @@ void ServiceRegistry::ServeChannel(SeqpacketSocket channel,
   Unregister(service);
   if (names_changed_) names_changed_();
   LOG(INFO) << "Service '" << service->name << "' closed";
+}
+
+void ServiceRegistry::AddOrRefuse(
+    Service& service,
+    const google::protobuf::RepeatedPtrField<std::string>& encoded,
+    bool* refusal_logged) {
+  absl::Status added;
+  {
+    absl::MutexLock lock(&mu_);
+    added = AddEndpoints(service, encoded);
+  }
+  if (added.ok()) {
+    return;
+  }
+  // Once per channel in the log; the application hears each time.
+  LOG_IF(WARNING, !*refusal_logged) << "Service '" << service.name << "' (uid "
+                                    << service.owner_uid << "): " << added;
+  *refusal_logged = true;
+  v1::ServiceDown refused;
+  EncodeStatus(added, refused.mutable_endpoints_refused());
+  refused.mutable_endpoints_refused()->set_count(encoded.size());
+  (void)SendDown(service, refused);
 }
 
 absl::Status ServiceRegistry::Register(const std::shared_ptr<Service>& service,

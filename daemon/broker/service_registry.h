@@ -206,6 +206,13 @@ class ServiceRegistry final {
       Service& service,
       const google::protobuf::RepeatedPtrField<std::string>& encoded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AddEndpoints() for what the application sent on its channel (an
+  // AddEndpoints, or an AcceptReply's replacements); a refusal is sent
+  // back to it (EndpointsRefused) and logged once per channel.
+  void AddOrRefuse(
+      Service& service,
+      const google::protobuf::RepeatedPtrField<std::string>& encoded,
+      bool* refusal_logged) ABSL_LOCKS_EXCLUDED(mu_);
   void HandleAcceptReply(Service& service, const v1::AcceptReply& reply);
   // The outcome of `service`'s accept `id`, whose application answered
   // `status` (taking `accept_us`) or went away: records the connection,

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/seqpacket_socket.h"
+#include "common/testing/eventually.h"
 #include "common/verbs/endpoint.h"
 #include "daemon/broker/broker_quotas.h"
 #include "daemon/broker/fake_application.h"
@@ -103,6 +104,28 @@ TEST(ServiceRegistryTest, EmptyPoolIsResourceExhaustedUntilRefilled) {
   ASSERT_TRUE(refilled.ok()) << refilled.status();
   EXPECT_EQ(refilled->server_endpoint, FakeApplication::Endpoint(1));
   EXPECT_GE(registry.Stats()[0].refused, 1u);  // Each empty-pool refusal.
+}
+
+// An accept's answer carries the QP that replaces the one it took: the
+// pool stays full with no AddEndpoints of its own.
+TEST(ServiceRegistryTest, AnAcceptsReplacementsRefillThePool) {
+  ServiceRegistry registry;
+  FakeApplication::Options options = WithEndpoints(1);
+  options.replacements_per_accept = 1;
+  FakeApplication app(&registry, options);
+  ASSERT_TRUE(app.listen_status().ok()) << app.listen_status();
+  EXPECT_TRUE(app.takes_replacements());
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<ServiceRegistry::Accepted> accepted =
+        registry.Accept("echo", Client(), Soon(), "10.0.0.2");
+    ASSERT_TRUE(accepted.ok()) << i << ": " << accepted.status();
+    EXPECT_EQ(accepted->server_endpoint, FakeApplication::Endpoint(i));
+    // Added on the channel's thread just after the accept's answer.
+    ASSERT_TRUE(testing::Eventually([&] {
+      return registry.Stats()[0].pooled == 1;
+    })) << i;
+  }
+  EXPECT_EQ(registry.Stats()[0].accepted, 5u);
 }
 
 TEST(ServiceRegistryTest, RefusesBadListens) {
@@ -414,6 +437,21 @@ class TenantChannel {
     EXPECT_TRUE(app_->Send(up.SerializeAsString()).ok());
   }
 
+  // Answers the next accept event, its QP connected, with `replacements`
+  // new endpoints in the answer; false when none came.
+  bool AnswerAccept(int replacements) {
+    std::optional<v1::ServiceDown> down = Next();
+    if (!down.has_value() || !down->has_accept()) {
+      return false;
+    }
+    v1::ServiceUp up;
+    up.mutable_accept_reply()->set_event_id(down->accept().event_id());
+    for (int i = 0; i < replacements; ++i) {
+      up.mutable_accept_reply()->add_replacements(Encoded(200 + i));
+    }
+    return app_->Send(up.SerializeAsString()).ok();
+  }
+
   // The next message from the registry, if one comes within 2 s.
   std::optional<v1::ServiceDown> Next() {
     pollfd ready{app_->fd(), POLLIN, 0};
@@ -519,6 +557,47 @@ TEST(ServiceRegistryTenantTest, PooledEndpointsAreBoundedPerServiceAndTenant) {
   (void)registry.Accept("a", Client(), absl::Now() + absl::Milliseconds(50),
                         "10.0.0.2");
   EXPECT_EQ(quotas.Of(1000).pooled_endpoints, 5);
+}
+
+// Replacements in an accept's answer count against the same quotas as
+// AddEndpoints, and a refusal is told the same way; the accept itself
+// stands.
+TEST(ServiceRegistryTenantTest, ReplacementsAreBoundedLikeAddEndpoints) {
+  BrokerQuotas::Limits limits;
+  limits.pooled_endpoints_per_service = 2;
+  BrokerQuotas quotas(limits);
+  ServiceRegistry registry(absl::Seconds(2), &quotas);
+  TenantChannel a(&registry, 1000);
+  ASSERT_TRUE(a.Listen("a", 2).ok());
+  auto accept = [&registry] {
+    return registry.Accept("a", Client(), absl::Now() + absl::Seconds(2),
+                           "10.0.0.2");
+  };
+
+  // One left in the pool, two replacements: 3 > 2, all refused.
+  absl::StatusOr<ServiceRegistry::Accepted> first;
+  std::thread client([&] { first = accept(); });
+  ASSERT_TRUE(a.AnswerAccept(/*replacements=*/2));
+  client.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::optional<v1::ServiceDown> refused = a.Next();
+  ASSERT_TRUE(refused.has_value() && refused->has_endpoints_refused());
+  EXPECT_EQ(refused->endpoints_refused().count(), 2u);
+  EXPECT_TRUE(absl::StrContains(refused->endpoints_refused().message(),
+                                "--max_pooled_endpoints_per_service"));
+  EXPECT_EQ(registry.Stats()[0].pooled, 1);
+  EXPECT_EQ(quotas.Of(1000).pooled_endpoints, 1);
+
+  // One replacement fits.
+  absl::StatusOr<ServiceRegistry::Accepted> second;
+  client = std::thread([&] { second = accept(); });
+  ASSERT_TRUE(a.AnswerAccept(/*replacements=*/1));
+  client.join();
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(
+      testing::Eventually([&] { return registry.Stats()[0].pooled == 1; }));
+  EXPECT_EQ(quotas.Of(1000).pooled_endpoints, 1);
+  EXPECT_FALSE(a.Next().has_value());  // Nothing refused.
 }
 
 TEST(ServiceRegistryTenantTest, AServiceThatGoesGivesItsQuotaBack) {
