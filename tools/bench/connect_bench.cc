@@ -21,7 +21,8 @@
 // broker, admission, peer link, remote swiftd, swiftd<->application, the
 // application's and this side's RTR/RTS), connections per second (verified
 // connections / wall time of the whole run, Close() included), and
-// failures by status code ("close:CODE" when only the Close() failed).
+// failures by status code ("close:CODE" when only the Close() failed),
+// with the first message of each (failure_examples).
 //
 // Pre-connected pool (--prewarm=N): before the warm-up the session calls
 // Prewarm(host, service, N) and, before the timed part, waits until the
@@ -372,6 +373,9 @@ int RunClient() {
   // [verified_us, connect_us, preconnected] per verified connection.
   std::vector<std::string> samples;
   std::map<std::string, int> failures;
+  // The first failure's message per reason: what went wrong, not only how
+  // often.
+  std::map<std::string, std::string> failure_examples;
   std::atomic<int> running{threads};
   // When each thread's current connection began (ns since `start`, +1 so
   // that 0 means idle): the watchdog's view.
@@ -406,9 +410,11 @@ int RunClient() {
                                               outcome.connect_us, from_pool));
           }
         } else {
-          ++failures[absl::StrCat(
-              outcome.closing ? "close:" : "",
-              absl::StatusCodeToString(outcome.status.code()))];
+          const std::string reason =
+              absl::StrCat(outcome.closing ? "close:" : "",
+                           absl::StatusCodeToString(outcome.status.code()));
+          ++failures[reason];
+          failure_examples.emplace(reason, outcome.status.message());
         }
       }
       --running;
@@ -462,9 +468,13 @@ int RunClient() {
   std::sort(close_us.begin(), close_us.end());
   int failed = 0;
   std::vector<std::string> reasons;
+  std::vector<std::string> examples;
   for (const auto& [reason, count] : failures) {
     failed += count;
     reasons.push_back(absl::StrFormat("\"%s\": %d", reason, count));
+    examples.push_back(absl::StrCat(
+        "\"", reason,
+        "\": ", swift::verbs::JsonQuote(failure_examples[reason])));
   }
   const int ok = static_cast<int>(all.verified_us.size());
   const swift::PoolStats pool = (*session)->pool_stats();
@@ -476,7 +486,8 @@ int RunClient() {
              "{\"bench\": \"connect_bench\", \"threads\": %d, "
              "\"connections_per_thread\": %d, "
              "\"total\": %d, \"ok\": %d, \"failed\": %d, "
-             "\"failed_by_reason\": {%s}, \"stuck\": %d, "
+             "\"failed_by_reason\": {%s}, \"failure_examples\": {%s}, "
+             "\"stuck\": %d, "
              "\"storm_deadline_s\": %d, "
              "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
              "\"min_us\": %.1f, \"max_us\": %.1f, "
@@ -497,8 +508,9 @@ int RunClient() {
              "\"last_discard_reason\": %s, "
              "\"last_refill_error\": %s}%s}",
              threads, per_thread, threads * per_thread, ok, failed,
-             absl::StrJoin(reasons, ", "), stuck, storm_s,
-             Percentile(all.verified_us, 0.5), Percentile(all.verified_us, 0.9),
+             absl::StrJoin(reasons, ", "), absl::StrJoin(examples, ", "), stuck,
+             storm_s, Percentile(all.verified_us, 0.5),
+             Percentile(all.verified_us, 0.9),
              Percentile(all.verified_us, 0.99),
              all.verified_us.empty() ? 0.0 : all.verified_us.front(),
              all.verified_us.empty() ? 0.0 : all.verified_us.back(),
