@@ -1,13 +1,11 @@
 // FaultPairTest implementation; see fault_swiftd_pair.h.
 #include "tests/fault_swiftd_pair.h"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <random>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -19,6 +17,7 @@
 #include "tests/fault_client_process.h"
 #include "tests/fault_observations.h"
 #include "tests/fault_processes.h"
+#include "tests/peer_secret_file.h"
 
 namespace swift::testing {
 namespace {
@@ -58,15 +57,8 @@ void FaultPairTest::SetUp() {
   }
   // The cluster's secret, as an operator deploys it (0600, swiftd's own).
   const std::string secret = dir_.path() + "/peer_secret";
-  {
-    std::random_device random;
-    std::string bytes(32, '\0');
-    for (char& byte : bytes) byte = static_cast<char>(random());
-    UniqueFd fd(open(secret.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    ASSERT_TRUE(fd.valid());
-    ASSERT_EQ(write(fd.get(), bytes.data(), bytes.size()),
-              static_cast<ssize_t>(bytes.size()));
-  }
+  const absl::Status written = WritePeerSecretFile(secret);
+  ASSERT_TRUE(written.ok()) << written;
   const std::string worker =
       Absolute(RunfilePath("daemon/worker/swift_worker"));
   for (FaultHost* host : {&a_, &b_}) {

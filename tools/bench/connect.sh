@@ -140,7 +140,6 @@ set_aslr() { echo "$1" >"$ASLR_KNOB"; }
 # CPU per connection in the throughput rounds: the guest's busy ticks (all
 # vCPUs: clients, servers, kernel threads, softirq) and each long-lived
 # server's own, around each client process (ticks of 1/CLK_TCK s).
-CLK_TCK=$(getconf CLK_TCK)
 # shellcheck source=tools/bench/cpu_ticks.sh
 source "$(dirname "$0")/cpu_ticks.sh"
 cpu_snapshot() {  # busy, swiftd A, swiftd B, Swift's server, cmtime's server

@@ -1,7 +1,12 @@
+# shellcheck shell=bash
 # cpu_ticks.sh: CPU time read from /proc in clock ticks (1/CLK_TCK s), for
 # the guest benchmarks that split a run's CPU by process (connect.sh,
-# connect_ab.sh). Sourced; bash builtins only, so that reading costs no
-# process of its own under TCG.
+# connect_ab.sh). Sourced; each reading is bash builtins only, so that it
+# costs no process of its own under TCG.
+
+# Ticks per second, read once when sourced (for the scripts that source it).
+# shellcheck disable=SC2034
+CLK_TCK=$(getconf CLK_TCK)
 
 # proc_ticks PID: its utime + stime; 0 when it is gone.
 proc_ticks() {

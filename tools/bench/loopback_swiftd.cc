@@ -1,9 +1,7 @@
 // LoopbackSwiftd implementation; see loopback_swiftd.h.
 #include "tools/bench/loopback_swiftd.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/unique_fd.h"
 #include "common/unix_socket.h"
 #include "tests/free_port.h"
+#include "tests/peer_secret_file.h"
 
 namespace swift::bench {
 
@@ -32,17 +30,9 @@ absl::StatusOr<std::unique_ptr<LoopbackSwiftd>> LoopbackSwiftd::Start(
   // Peers authenticated as deployed: the credentials' MACs are part of
   // what a connect costs.
   const std::string key = swiftd->dir_ + "/peer.key";
-  {
-    std::string secret(32, '\0');
-    UniqueFd fd(
-        open(key.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd.valid() ||
-        getrandom(secret.data(), secret.size(), 0) !=
-            static_cast<ssize_t>(secret.size()) ||
-        write(fd.get(), secret.data(), secret.size()) !=
-            static_cast<ssize_t>(secret.size())) {
-      return absl::InternalError(absl::StrCat("cannot write ", key));
-    }
+  if (absl::Status written = swift::testing::WritePeerSecretFile(key);
+      !written.ok()) {
+    return written;
   }
   swiftd->metrics_port_ = swift::testing::FreeLoopbackPort();
   const uint16_t peer_port = swift::testing::FreeLoopbackPort();

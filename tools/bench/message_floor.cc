@@ -7,17 +7,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <string>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "common/cpu_set.h"
 #include "common/errno_status.h"
 #include "common/tcp_frame.h"
+#include "common/testing/thread_status.h"
 #include "common/thread_name.h"
 #include "common/unique_fd.h"
 
@@ -115,25 +112,13 @@ char ReceiveOrExit(int fd, char* message) {
   }
 }
 
-// How many threads this process has, from /proc/self/status; -1 unread.
-int ThreadsOfThisProcess() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    absl::string_view rest = line;
-    int threads;
-    if (absl::ConsumePrefix(&rest, "Threads:") &&
-        absl::SimpleAtoi(rest, &threads)) {
-      return threads;
-    }
-  }
-  return -1;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MessageFloor>> MessageFloor::Start() {
-  if (const int threads = ThreadsOfThisProcess(); threads != 1) {
+  // One status line per live thread (common/testing/thread_status.h).
+  if (const size_t threads =
+          ::swift::testing::ThreadStatusFields(getpid(), "Name:\t").size();
+      threads != 1) {
     return absl::FailedPreconditionError(
         absl::StrCat("MessageFloor::Start needs a process of one thread to "
                      "fork from; this one has ",
